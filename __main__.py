@@ -1,0 +1,3 @@
+from satc.compiler.cli import main
+
+main()
