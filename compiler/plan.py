@@ -1,0 +1,57 @@
+"""Plain, frozen data passed from resolve to render and to explain/diff."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from .errors import Problem
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """Why satc set a value: the rule (SPEC R*/D*), a sentence, and the keys it read."""
+
+    key: str
+    rule: str
+    reason: str
+    inputs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Topology:
+    nodes: int
+    gpus_per_node: int
+    world_size: int
+    model_parallel_size: int
+    data_parallel_size: int
+    context_parallel_size: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "nodes": self.nodes,
+            "gpus_per_node": self.gpus_per_node,
+            "world_size": self.world_size,
+            "model_parallel_size": self.model_parallel_size,
+            "data_parallel_size": self.data_parallel_size,
+            "context_parallel_size": self.context_parallel_size,
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a bundle holds, decided; render only lays it out."""
+
+    args: MappingProxyType[str, Any]
+    model_config: Any
+    data_config: Any
+    deepspeed_config: Any  # the emitted DeepSpeed config; None in inference mode
+    topology: Topology
+    launch: MappingProxyType[str, Any]
+    derivations: tuple[Derivation, ...]
+    warnings: tuple[Problem, ...]
+
+    @property
+    def training(self) -> bool:
+        return bool(self.args["mode"] != "inference")

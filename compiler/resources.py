@@ -1,0 +1,23 @@
+"""The one place that knows where satc's templates and schemas live."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict[str, Any]:
+    text = resources.files("satc.schemas").joinpath("satc.schema.json").read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def schema_text() -> str:
+    return resources.files("satc.schemas").joinpath("satc.schema.json").read_text("utf-8")
+
+
+def template_text(name: str) -> str:
+    return resources.files("satc.templates").joinpath(name).read_text("utf-8")

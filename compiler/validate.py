@@ -1,0 +1,238 @@
+"""Validate stage: the merged tree against satc's JSON Schema, every problem at once.
+
+jsonschema does the structural work; this module turns its errors into located,
+readable problems with suggestions, and adds what a schema cannot say: keys that
+DeepSpeed reads elsewhere (warnings), deprecated keys (warnings) and dests satc
+computes itself (errors).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from . import resources
+from .errors import Problem, dotted
+from .load import LoadedConfig
+from .suggest import closest
+
+Path = tuple[str | int, ...]
+
+_TYPE_NAMES = {
+    "integer": "an integer",
+    "number": "a number",
+    "string": "a string",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "a mapping",
+    "null": "null",
+}
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Any:
+    """Built once: jsonschema re-checks the schema on every `validate()` call (4 ms)."""
+    from jsonschema import Draft202012Validator, validators
+
+    def is_integer(_: Any, instance: Any) -> bool:
+        # `4.0` and `true` are not integers here, although jsonschema and DeepSpeed
+        # would accept them (RELIABILITY.md "jsonschema", "DeepSpeed").
+        return isinstance(instance, int) and not isinstance(instance, bool)
+
+    def is_number(_: Any, instance: Any) -> bool:
+        return isinstance(instance, int | float) and not isinstance(instance, bool)
+
+    checker = Draft202012Validator.TYPE_CHECKER.redefine_many(
+        {"integer": is_integer, "number": is_number}
+    )
+    strict = validators.extend(Draft202012Validator, type_checker=checker)
+    return strict(resources.schema())
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if value is None:
+        return "null"
+    if isinstance(value, int):
+        return f"integer {value}"
+    if isinstance(value, float):
+        return f"float {value!r}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        return f"string {shown!r}"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    return "a mapping"
+
+
+def _expected(types: Any) -> str:
+    names = [types] if isinstance(types, str) else list(types)
+    return " or ".join(_TYPE_NAMES.get(name, name) for name in names)
+
+
+@lru_cache(maxsize=1)
+def _key_index() -> dict[str, list[str]]:
+    """Every known key name -> the dotted places it is valid, for cross-section hints."""
+    index: dict[str, list[str]] = {}
+
+    def walk(schema: dict[str, Any], path: tuple[str, ...]) -> None:
+        for name, sub in schema.get("properties", {}).items():
+            if "x-satc-misplaced" in sub or "deprecated" in sub:
+                continue
+            index.setdefault(name, []).append(".".join((*path, name)))
+            if isinstance(sub, dict) and len(path) < 3:
+                walk(sub, (*path, name))
+
+    walk(resources.schema(), ())
+    return index
+
+
+def _unknown_key(config: LoadedConfig, path: Path, key: str, schema: dict[str, Any]) -> Problem:
+    allowed = list(schema.get("properties", {}))
+    here = closest(key, allowed)
+    elsewhere = [p for p in _key_index().get(key, []) if p != dotted((*path, key))]
+    if here:
+        hint = f"did you mean {dotted((*path, here))}?"
+    elif elsewhere:
+        hint = f"did you mean {elsewhere[0]}? ({key} is not valid under {dotted(path) or 'the top level'})"
+    else:
+        hint = None
+    where = dotted(path) or "the top level"
+    return Problem(
+        config.locate((*path, key)),
+        dotted((*path, key)),
+        f"unknown key under {where}",
+        hint=hint,
+    )
+
+
+def _yaml_hint(config: LoadedConfig, path: Path, value: Any, expected: Any) -> str | None:
+    raw = config.raw.get(path)
+    wants_string = expected == "string" or (isinstance(expected, list) and "string" in expected)
+    if raw is not None and wants_string and not isinstance(value, str):
+        return (
+            f"YAML read `{raw}` as {_describe(value)}; write it in quotes (\"{raw}\") "
+            "to keep it text"
+        )
+    if isinstance(value, float) and value.is_integer() and "integer" in str(expected):
+        return f"write {int(value)} without a decimal point"
+    if isinstance(value, str) and "integer" in str(expected) and value.strip().isdigit():
+        return f"remove the quotes: {value.strip()}"
+    return None
+
+
+def _problem_from_error(config: LoadedConfig, error: Any) -> list[Problem]:
+    path: Path = tuple(error.absolute_path)
+    key = dotted(path)
+    where = config.locate(path)
+    kind = error.validator
+    value = error.instance
+    if kind == "additionalProperties" and isinstance(value, dict):
+        allowed = set(error.schema.get("properties", {}))
+        return [
+            _unknown_key(config, path, extra, error.schema)
+            for extra in value
+            if extra not in allowed
+        ]
+    if kind == "type":
+        return [
+            Problem(
+                where,
+                key,
+                f"expected {_expected(error.validator_value)}, got {_describe(value)}",
+                hint=_yaml_hint(config, path, value, error.validator_value),
+            )
+        ]
+    if kind == "enum":
+        choices = ", ".join(repr(choice) for choice in error.validator_value)
+        guess = closest(str(value), [str(c) for c in error.validator_value])
+        return [
+            Problem(
+                where,
+                key,
+                f"expected one of {choices}; got {_describe(value)}",
+                hint=f"did you mean {guess!r}?" if guess and isinstance(value, str) else None,
+            )
+        ]
+    if kind in ("minimum", "exclusiveMinimum"):
+        return [Problem(where, key, f"{value} is below the minimum {error.validator_value}")]
+    if kind in ("maximum", "exclusiveMaximum"):
+        return [Problem(where, key, f"{value} is above the maximum {error.validator_value}")]
+    if kind == "multipleOf":
+        return [Problem(where, key, f"expected a whole number, got {_describe(value)}")]
+    if kind == "pattern":
+        return [
+            Problem(
+                where,
+                key,
+                f"{_describe(value)} contains characters that are not allowed here",
+                hint=f"allowed: {error.validator_value}",
+            )
+        ]
+    if kind in ("minItems", "maxItems"):
+        return [Problem(where, key, f"{_describe(value)} has the wrong length: {error.message}")]
+    return [Problem(where, key, error.message)]
+
+
+def _annotations(config: LoadedConfig) -> list[Problem]:
+    """Walk the tree beside the schema for satc's own annotations."""
+    found: list[Problem] = []
+
+    def walk(node: Any, schema: dict[str, Any], path: Path) -> None:
+        if not isinstance(node, dict):
+            return
+        properties = schema.get("properties", {})
+        for key, value in node.items():
+            sub = properties.get(key)
+            if not isinstance(sub, dict):
+                continue
+            here = (*path, key)
+            if "x-satc-misplaced" in sub:
+                target = f"deepspeed.{sub['x-satc-misplaced']}"
+                found.append(
+                    Problem(
+                        config.locate(here),
+                        dotted(here),
+                        f"DeepSpeed ignores this key here; it reads it as {target}",
+                        severity="warning",
+                        hint=f"move it to {target}",
+                    )
+                )
+            if "x-satc-deprecated" in sub:
+                found.append(
+                    Problem(
+                        config.locate(here),
+                        dotted(here),
+                        "deprecated",
+                        severity="warning",
+                        hint=sub["x-satc-deprecated"],
+                    )
+                )
+            if "x-satc-computed" in sub:
+                found.append(
+                    Problem(
+                        config.locate(here),
+                        dotted(here),
+                        "cannot be set in a config",
+                        hint=sub["x-satc-computed"],
+                    )
+                )
+            walk(value, sub, here)
+
+    walk(config.tree, resources.schema(), ())
+    return found
+
+
+def validate(config: LoadedConfig) -> tuple[list[Problem], list[Problem]]:
+    """(errors, warnings) for the merged tree, each located and sorted."""
+    problems: list[Problem] = []
+    for error in _validator().iter_errors(config.tree):
+        problems.extend(_problem_from_error(config, error))
+    problems.extend(_annotations(config))
+    unique = {(p.key, p.message, p.severity): p for p in problems}
+    ordered = sorted(unique.values(), key=Problem.sort_key)
+    return (
+        [p for p in ordered if p.severity == "error"],
+        [p for p in ordered if p.severity == "warning"],
+    )

@@ -1,0 +1,142 @@
+"""Write stage: put a rendered bundle on disk atomically.
+
+The new bundle is written into a temporary sibling directory, fsynced, and then
+swapped with the old one in a single `renameat2(RENAME_EXCHANGE)`, so a crash or
+SIGKILL at any point leaves either the complete old bundle or the complete new
+one, and two compiles racing into one directory never mix files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import errno
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from .errors import ConfigError, Location, Problem
+
+_TMP_PREFIX = ".satc-tmp-"
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+EXECUTABLE = frozenset({"launch.sh"})
+
+
+def _output_problem(out_dir: Path, message: str, hint: str | None = None) -> ConfigError:
+    return ConfigError([Problem(Location(rank=0, label=f"-o {out_dir}"), "", message, hint=hint)])
+
+
+def _is_bundle(directory: Path, names: set[str]) -> bool:
+    """Only satc bundles (or empty directories) may be replaced: never a user's folder."""
+    entries = {entry.name for entry in directory.iterdir()}
+    if not entries:
+        return True
+    if "args.json" not in entries or not entries <= names | {"args.json", "ds_config.json",
+                                                              "launch.sh", "hostfile"}:
+        return False
+    try:
+        document = json.loads((directory / "args.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(document, dict) and str(document.get("format", "")).startswith("satc.args/")
+
+
+def check_target(out_dir: Path, names: set[str]) -> None:
+    """Refuse, before anything is written, an output path satc must not replace."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise _output_problem(out_dir, "exists and is not a directory")
+    if out_dir.is_dir() and not _is_bundle(out_dir, names):
+        raise _output_problem(
+            out_dir,
+            "is a directory that is not a satc bundle; refusing to replace it",
+            "choose a new or empty directory for the bundle",
+        )
+    parent = out_dir.parent
+    if not parent.is_dir():
+        raise _output_problem(out_dir, f"parent directory {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise _output_problem(out_dir, f"parent directory {parent} is not writable")
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Atomically swap two paths (Linux renameat2); False where unsupported."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    result = renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second),
+                       _RENAME_EXCHANGE)
+    if result == 0:
+        return True
+    if ctypes.get_errno() in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), str(second))
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_files(directory: Path, files: Mapping[str, str]) -> None:
+    umask = os.umask(0)
+    os.umask(umask)
+    for name, text in sorted(files.items()):
+        path = directory / name
+        with open(path, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(path, (0o777 if name in EXECUTABLE else 0o666) & ~umask)
+    os.chmod(directory, 0o777 & ~umask)
+    _fsync_dir(directory)
+
+
+def _clean_stale(parent: Path, name: str) -> None:
+    """Remove temporaries left by a compile that was killed (its pid is gone)."""
+    for entry in parent.glob(f"{_TMP_PREFIX}{name}.*"):
+        pid_text = entry.name.rsplit(".", 2)[-2] if entry.name.count(".") >= 2 else ""
+        if pid_text.isdigit() and not Path(f"/proc/{pid_text}").exists():
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def write_bundle(out_dir: Path, files: Mapping[str, str]) -> None:
+    """Replace ``out_dir`` with exactly ``files``; all or nothing."""
+    out_dir = Path(os.path.abspath(out_dir))
+    check_target(out_dir, set(files))
+    parent = out_dir.parent
+    _clean_stale(parent, out_dir.name)
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{out_dir.name}.{os.getpid()}.",
+                                        dir=parent))
+    except OSError as exc:
+        raise _output_problem(out_dir, f"cannot create a directory next to it: {exc.strerror}") from None
+    try:
+        _write_files(staging, files)
+        if out_dir.is_dir() and _exchange(staging, out_dir):
+            pass  # staging now holds the old bundle
+        else:
+            _replace_without_exchange(staging, out_dir)
+        _fsync_dir(parent)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            shutil.rmtree(staging)
+
+
+def _replace_without_exchange(staging: Path, out_dir: Path) -> None:
+    """Where RENAME_EXCHANGE is missing: move the old bundle aside, then rename."""
+    if out_dir.exists():
+        aside = out_dir.with_name(f"{_TMP_PREFIX}{out_dir.name}.{os.getpid()}.old")
+        os.rename(out_dir, aside)
+        os.rename(staging, out_dir)
+        shutil.rmtree(aside, ignore_errors=True)
+    else:
+        os.rename(staging, out_dir)

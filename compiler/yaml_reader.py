@@ -1,0 +1,257 @@
+"""Read one YAML text the way OmegaConf does, refusing what OmegaConf would let through.
+
+OmegaConf's loader decides the values (``1e-8`` is a float, duplicate keys fail), but
+it keeps no positions and accepts traps (RELIABILITY.md "YAML and OmegaConf"): tags
+such as ``!!binary``, non-string keys that collapse (``1:``/``01:``), unbounded depth.
+So we compose the node graph ourselves, check it, record where every key sits, and
+only then let the loader construct the values.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError, Location, Problem, dotted, file_location
+
+MAX_FILE_BYTES = 2_000_000  # a 6,000-key config is ~150 kB; a 6 MB one took 80 s
+MAX_DEPTH = 32  # OmegaConf hits RecursionError near 90 levels
+MAX_EXPANDED_NODES = 500_000  # counts alias expansion, so billion-laughs stops early
+
+Path = tuple[str | int, ...]
+_STR_TAG = "tag:yaml.org,2002:str"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+@dataclass(frozen=True)
+class Document:
+    """A parsed YAML text: plain values plus the position of every key and item."""
+
+    data: Any
+    locations: dict[Path, Location]
+    # Source text of unquoted scalars, to explain YAML 1.1 surprises (`no` -> false).
+    raw: dict[Path, str]
+
+
+@lru_cache(maxsize=1)
+def _loader() -> Any:
+    from omegaconf._yaml import get_yaml_loader
+
+    return get_yaml_loader(max_yaml_expanded_nodes=MAX_EXPANDED_NODES)
+
+
+def decode(data: bytes, label: str, rank: int) -> str:
+    if len(data) > MAX_FILE_BYTES:
+        raise ConfigError(
+            [
+                Problem(
+                    file_location(rank, label, 1, 1),
+                    "",
+                    f"file is {len(data):,} bytes; satc reads configs up to {MAX_FILE_BYTES:,}",
+                )
+            ]
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(
+            [
+                Problem(
+                    file_location(rank, label, line, col),
+                    "",
+                    f"byte 0x{data[exc.start]:02x} is not UTF-8",
+                    hint="save the file as UTF-8",
+                )
+            ]
+        ) from None
+
+
+def _mark_location(mark: Any, label: str, rank: int) -> Location:
+    return file_location(rank, label, mark.line + 1, mark.column + 1)
+
+
+def _yaml_problem(exc: yaml.YAMLError, text: str, label: str, rank: int) -> Problem:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    location = _mark_location(mark, label, rank) if mark else file_location(rank, label, 1, 1)
+    problem = getattr(exc, "problem", None) or str(exc)
+    hint = None
+    if mark is not None and 0 <= mark.index < len(text) and text[mark.index] == "\t":
+        problem, hint = "tab character", "indent YAML with spaces, not tabs"
+    elif "another document" in problem or "expected a single document" in problem:
+        problem = "more than one YAML document (---) in one file"
+        hint = "split the documents into separate files and list them in order"
+    elif "duplicate key" in problem:
+        hint = "each key may appear once per mapping"
+    context = getattr(exc, "context", None)
+    message = f"{context}: {problem}" if context and "document" not in problem else problem
+    return Problem(location, "", f"invalid YAML: {message}", hint=hint)
+
+
+def _explicit_tag(text: str, label: str, rank: int) -> Problem | None:
+    if "!" not in text:  # fast path: no tag can appear without '!'
+        return None
+    for token in yaml.scan(text, Loader=_loader()):
+        if isinstance(token, yaml.TagToken):
+            handle, suffix = token.value
+            tag = f"{handle or ''}{suffix}"
+            return Problem(
+                _mark_location(token.start_mark, label, rank),
+                "",
+                f"explicit YAML tag {tag!r} is not allowed",
+                hint="configs hold plain values only; remove the tag (quote the value if "
+                "it should be a string)",
+            )
+    return None
+
+
+class _Walker:
+    """Checks a composed node graph and records key positions and raw scalars."""
+
+    def __init__(self, label: str, rank: int) -> None:
+        self.label = label
+        self.rank = rank
+        self.locations: dict[Path, Location] = {}
+        self.raw: dict[Path, str] = {}
+        self.problems: list[Problem] = []
+        self.expanded = 0
+
+    def at(self, node: yaml.Node) -> Location:
+        return _mark_location(node.start_mark, self.label, self.rank)
+
+    def walk(self, node: yaml.Node, path: Path, depth: int) -> None:
+        self.expanded += 1
+        if self.expanded > MAX_EXPANDED_NODES:
+            raise ConfigError(
+                [Problem(self.at(node), dotted(path), "aliases expand to too many nodes")]
+            )
+        if depth > MAX_DEPTH:
+            raise ConfigError(
+                [
+                    Problem(
+                        self.at(node),
+                        dotted(path),
+                        f"nesting deeper than {MAX_DEPTH} levels",
+                        hint="flatten the structure",
+                    )
+                ]
+            )
+        if isinstance(node, yaml.MappingNode):
+            self.walk_mapping(node, path, depth)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                self.locations[(*path, index)] = self.at(item)
+                self.walk(item, (*path, index), depth + 1)
+        elif isinstance(node, yaml.ScalarNode) and not node.style:
+            self.raw[path] = node.value
+
+    def walk_mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> None:
+        seen: dict[str, Location] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:  # `<<: *anchor` merges keys into this mapping
+                self.walk(value_node, path, depth)
+                continue
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != _STR_TAG:
+                shown = getattr(key_node, "value", "?")
+                self.problems.append(
+                    Problem(
+                        self.at(key_node),
+                        dotted(path),
+                        f"key {shown!r} is not a string",
+                        hint=f'quote it ("{shown}"): keys like 1 and 01 would otherwise '
+                        "collapse into one",
+                    )
+                )
+                continue
+            key = key_node.value
+            child = (*path, key)
+            if key in seen:
+                self.problems.append(
+                    Problem(
+                        self.at(key_node),
+                        dotted(child),
+                        f"duplicate key (first defined at line {seen[key].line})",
+                        hint="each key may appear once per mapping",
+                    )
+                )
+                continue
+            seen[key] = self.at(key_node)
+            self.locations[child] = seen[key]
+            self.walk(value_node, child, depth + 1)
+
+
+def _non_finite(data: Any, path: Path, found: list[Path]) -> None:
+    if isinstance(data, float) and not math.isfinite(data):
+        found.append(path)
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            _non_finite(value, (*path, key), found)
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            _non_finite(value, (*path, index), found)
+
+
+def read(text: str, label: str, rank: int, *, mapping_root: bool = True) -> Document:
+    """Parse ``text``; raise ConfigError with every located problem found."""
+    tag_problem = _explicit_tag_safely(text, label, rank)
+    if tag_problem:
+        raise ConfigError([tag_problem])
+    loader = _loader()(text)
+    try:
+        node = loader.get_single_node()
+        walker = _Walker(label, rank)
+        if node is not None:
+            walker.walk(node, (), 0)
+        if walker.problems:
+            raise ConfigError(walker.problems)
+        if node is not None and mapping_root and not isinstance(node, yaml.MappingNode):
+            raise ConfigError(
+                [
+                    Problem(
+                        walker.at(node),
+                        "",
+                        f"the top level must be a mapping of sections, found a {node.id}",
+                        hint="start the file with sections such as `args:`, `model:`, "
+                        "`deepspeed:`",
+                    )
+                ]
+            )
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as exc:
+        raise ConfigError([_yaml_problem(exc, text, label, rank)]) from None
+    except RecursionError:
+        raise ConfigError(
+            [Problem(file_location(rank, label, 1, 1), "", "nesting too deep to read")]
+        ) from None
+    finally:
+        loader.dispose()
+    bad: list[Path] = []
+    _non_finite(data, (), bad)
+    if bad:
+        raise ConfigError(
+            [
+                Problem(
+                    walker.locations.get(path) or file_location(rank, label, 1, 1),
+                    dotted(path),
+                    f"{walker.raw.get(path, 'value')} is not a finite number",
+                    hint="DeepSpeed and JSON need finite numbers; if this is meant to be "
+                    "text, quote it",
+                )
+                for path in bad
+            ]
+        )
+    if mapping_root and data is None:
+        data = {}
+    return Document(data=data, locations=walker.locations, raw=walker.raw)
+
+
+def _explicit_tag_safely(text: str, label: str, rank: int) -> Problem | None:
+    try:
+        return _explicit_tag(text, label, rank)
+    except yaml.YAMLError as exc:
+        return _yaml_problem(exc, text, label, rank)

@@ -1,0 +1,141 @@
+"""The ``launch:`` section: topology and launcher, new in satc (SPEC §1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# SLURM parses #SBATCH lines by its own rules (backslashes, '#'), so its values are
+# whitelisted rather than quoted (RELIABILITY.md, "Scripts").
+SBATCH_VALUE = r"^[A-Za-z0-9._:@%+=,/-]{1,128}$"
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
+# Values that reach a script travel quoted, but control characters (newlines, ESC)
+# would still corrupt logs and comments: refuse them.
+NO_CONTROL = r"^[^\u0000-\u001f\u007f]*$"
+HOST = r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,252}[A-Za-z0-9])?$"
+
+
+def _text(description: str, default: Any = None, pattern: str = NO_CONTROL) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string", "pattern": pattern, "description": description}
+    if default is not None:
+        schema["default"] = default
+    return schema
+
+
+def _count(description: str, default: int, maximum: int) -> dict[str, Any]:
+    return {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": maximum,
+        "default": default,
+        "description": description,
+    }
+
+
+def _sbatch(description: str) -> dict[str, Any]:
+    return {"type": "string", "pattern": SBATCH_VALUE, "description": description}
+
+
+def slurm_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "sbatch options (values are whitelisted, never quoted).",
+        "properties": {
+            "partition": _sbatch("--partition"),
+            "time": _sbatch("--time, e.g. 04:00:00 or 2-00:00:00"),
+            "account": _sbatch("--account"),
+            "qos": _sbatch("--qos"),
+            "job_name": _sbatch("--job-name (default: args.experiment_name when it fits)"),
+            "output": _sbatch("--output, e.g. logs/%x-%j.out"),
+            "constraint": _sbatch("--constraint"),
+            "mem": _sbatch("--mem, e.g. 0 or 200G"),
+            "cpus_per_task": _count("--cpus-per-task", 1, 1024),
+            "exclusive": {"type": "boolean", "default": False, "description": "--exclusive"},
+        },
+    }
+
+
+def build() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "Topology and launcher of the job (satc).",
+        "properties": {
+            "target": {
+                "enum": ["torchrun", "deepspeed", "slurm"],
+                "default": "torchrun",
+                "description": "Which launcher the generated launch.sh drives.",
+            },
+            "nodes": _count("Number of nodes (machines).", 1, 4096),
+            "gpus_per_node": _count(
+                "Ranks per node: GPUs with device cuda, worker processes with device cpu.", 1, 64
+            ),
+            "device": {
+                "enum": ["cuda", "cpu"],
+                "default": "cuda",
+                "description": "cuda: one GPU per rank, NCCL. cpu: gloo, for tests and CI.",
+            },
+            "entrypoint": _text("The training or sampling script each rank runs.", "train_video.py"),
+            "entrypoint_args": {
+                "type": "array",
+                "items": _text("One argument, passed as a single argv entry."),
+                "default": [],
+                "description": "Arguments for the entrypoint (before any given to launch.sh).",
+            },
+            "master_addr": _text(
+                "Rendezvous host (node 0). Single node: 127.0.0.1. SLURM: taken from the "
+                "allocation when unset.",
+                pattern=HOST,
+            ),
+            "master_port": {
+                "type": ["integer", "null"],
+                "minimum": 1024,
+                "maximum": 65535,
+                "default": None,
+                "description": "Rendezvous port. Unset: a free port on one node, 29500 on several.",
+            },
+            "max_restarts": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 100,
+                "default": 0,
+                "description": "torchrun --max-restarts.",
+            },
+            "rdzv_timeout": _count("Seconds to wait for all nodes to join (rendezvous).", 900, 86400),
+            "init_timeout": _count(
+                "Seconds init() waits for every rank (process group, collectives) before "
+                "failing with a named error.",
+                600,
+                86400,
+            ),
+            "env": {
+                "type": "object",
+                "propertyNames": {"pattern": ENV_NAME},
+                "additionalProperties": {
+                    "type": ["string", "integer", "number", "boolean"],
+                    "pattern": NO_CONTROL,
+                },
+                "default": {},
+                "description": "Environment exported by the launch script (frozen: no secrets).",
+            },
+            "env_passthrough": {
+                "type": "array",
+                "items": {"type": "string", "pattern": ENV_NAME},
+                "uniqueItems": True,
+                "default": [],
+                "description": "Names of variables that must be set at launch time (secrets such "
+                "as WANDB_API_KEY); the script checks them, the bundle never stores their value.",
+            },
+            "cuda_alloc_conf": _text("PYTORCH_CUDA_ALLOC_CONF for every rank."),
+            "hosts": {
+                "type": "array",
+                "items": {"type": "string", "pattern": HOST},
+                "minItems": 1,
+                "description": "deepspeed target: hosts of the generated hostfile, one per node "
+                "(default: localhost on one node).",
+            },
+            "include": _text("deepspeed --include (e.g. localhost:0,1).", pattern=SBATCH_VALUE),
+            "exclude": _text("deepspeed --exclude.", pattern=SBATCH_VALUE),
+            "slurm": slurm_schema(),
+        },
+    }
