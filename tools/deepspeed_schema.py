@@ -83,6 +83,7 @@ _DTYPE_SHORT = ["fp32", "fp16", "bf16"]
 
 def _clean(text: str) -> str:
     """Collapse a docstring into one short line (first sentence, no RST markup)."""
+    text = re.sub(r"\s*https?://\S+", "", text)
     text = re.sub(r":any:`([^`]*)`", r"\1", text)
     text = text.replace("``", "`")
     text = " ".join(text.split())
@@ -345,7 +346,7 @@ class _Ctx:
             if info.alias and info.alias != name:
                 # populate_by_name=True: the pydantic field name is accepted too.
                 twin = dict(schema)
-                twin["description"] = f"Same as `{info.alias}` (DeepSpeed also accepts the field name). " + desc
+                twin["description"] = f"Same as `{info.alias}` (pydantic field-name spelling)."
                 props[name] = twin
                 names.append(name)
             spellings[name] = names
@@ -439,6 +440,8 @@ def _build() -> dict[str, Any]:
         ("WeightQuantConfig", "q_groups"): {"minimum": 1},
     }
     descriptions: dict[tuple[str, str], str] = {
+        ("CometConfig", "mode"): (
+            "How the Comet experiment is started: get, create or get_or_create (default)."),
         ("CommsLoggerConfig", "enabled"): "Enable the communication logger.",
         ("CommsLoggerConfig", "prof_all"): "Profile all communication operations.",
         ("CommsLoggerConfig", "prof_ops"): "Names of the communication ops to profile when prof_all is false.",
