@@ -47,9 +47,7 @@ def _parse_reference(text: str, owner: Path) -> Path | None:
 def _lookup(tree: Any, path: Path) -> tuple[bool, Any]:
     node = tree
     for part in path:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        if isinstance(node, dict) and part in node or isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             node = node[part]
         else:
             return False, None

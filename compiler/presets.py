@@ -3,7 +3,10 @@
 Stages 0-2 are SAT's own ``sat/training/deepspeed_zero{0,1,2}.json`` value for value
 (tests compare them with the installed SAT), quirks included: stage 1 carries the
 deprecated ``cpu_offload`` and stage 2 a top-level ``offload_optimizer`` that DeepSpeed
-never reads.  Stage 3 is satc's (SPEC D3): SAT ships none.
+never reads.  One exception: SAT's stage 0 sets ``fp16.min_loss_scale: 0.01``, which
+DeepSpeed 0.19.8 refuses (the field is an integer), so a reference run with that preset
+fails in ``deepspeed.initialize``; satc emits 1, DeepSpeed's own default.
+Stage 3 is satc's (SPEC D3): SAT ships none.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+# SAT's 0.01 is not an integer; DeepSpeed 0.19.8 rejects it (see the module docstring).
+MIN_LOSS_SCALE_FIX = 1
 _FP16 = {"enabled": True, "loss_scale": 0, "loss_scale_window": 400, "hysteresis": 2,
          "min_loss_scale": 1}
 _ADAM = {"type": "Adam", "params": {"lr": 0.0002, "betas": [0.9, 0.95], "eps": 1e-8,
@@ -22,7 +27,7 @@ _PRESETS: dict[int, dict[str, Any]] = {
         "gradient_accumulation_steps": 1,
         "gradient_clipping": 0.1,
         "fp16": {"enabled": True, "loss_scale": 0, "loss_scale_window": 200, "hysteresis": 2,
-                 "min_loss_scale": 0.01},
+                 "min_loss_scale": MIN_LOSS_SCALE_FIX},
         "bf16": {"enabled": False},
         "optimizer": {"type": "AdamW", "params": {"lr": 0.0004, "weight_decay": 1e-2}},
     },

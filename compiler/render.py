@@ -11,7 +11,7 @@ import json
 import re
 import shlex
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from .. import __version__
@@ -86,7 +86,7 @@ def _environment() -> Any:
     return environment
 
 
-@lru_cache(maxsize=None)
+@cache
 def _template(name: str) -> Any:
     return _environment().from_string(resources.template_text(name))
 

@@ -232,7 +232,7 @@ def r11_r12_topology(work: Work) -> None:
                    f"model_parallel_size {mp} does not divide the world size {product}",
                    "choose a model_parallel_size that divides nodes x gpus_per_node")
         return
-    cp = mp if mp <= 2 else 2
+    cp = min(mp, 2)
     if world % cp:
         work.error("args.model_parallel_size", f"context parallel size {cp} does not divide world size {product}")
         return

@@ -122,12 +122,36 @@ def _yaml_hint(config: LoadedConfig, path: Path, value: Any, expected: Any) -> s
     return None
 
 
+def _cross_field_rule(error: Any) -> str | None:
+    """The description of the if/not rule an error comes from (e.g. "fp16 and bf16
+    cannot both be enabled."), found by following the error's schema path."""
+    node: Any = resources.schema()
+    found = None
+    for step in error.absolute_schema_path:
+        if isinstance(node, dict) and ("if" in node or "not" in node) and "description" in node:
+            found = node["description"]
+        try:
+            node = node[step]
+        except (KeyError, IndexError, TypeError):
+            break
+    return found
+
+
 def _problem_from_error(config: LoadedConfig, error: Any) -> list[Problem]:
     path: Path = tuple(error.absolute_path)
     key = dotted(path)
     where = config.locate(path)
     kind = error.validator
     value = error.instance
+    if "x-satc-removed" in error.schema:
+        return [Problem(where, key, f"removed from DeepSpeed: {error.schema['x-satc-removed']}",
+                        hint="delete this key")]
+    if kind == "not" and error.validator_value == {"const": "auto"}:
+        return [Problem(where, key, '"auto" is not allowed: satc emits a concrete DeepSpeed config',
+                        hint="give the value itself")]
+    rule = _cross_field_rule(error)
+    if rule is not None:
+        return [Problem(where, key, rule)]
     if kind == "additionalProperties" and isinstance(value, dict):
         allowed = set(error.schema.get("properties", {}))
         return [

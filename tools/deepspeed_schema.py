@@ -169,7 +169,7 @@ def _ci_enum(values: list[str]) -> list[str]:
 # --------------------------------------------------------------------------------------
 
 
-def _field_docs(model: type) -> dict[str, str]:
+def _field_docs(model: Any) -> dict[str, str]:
     """Attribute docstrings (the string statement right after a field) of a model + bases."""
     docs: dict[str, str] = {}
     for cls in reversed(model.__mro__):
@@ -196,7 +196,7 @@ def _field_docs(model: type) -> dict[str, str]:
             prev = body[i - 1] if i >= 1 else None
             if _is_str_stmt(prev) and (i - 1) not in used:
                 docs[name] = prev.value.value  # type: ignore[union-attr]
-            # Field(description=...)
+        # Field(description=...) as a fallback.
         for name, info in getattr(cls, "model_fields", {}).items():
             if info.description and name not in docs:
                 docs[name] = info.description
@@ -215,7 +215,7 @@ class _Skip(Exception):
     """A field whose type cannot be written in a JSON/YAML config (torch.dtype, object...)."""
 
 
-def _annotation_schema(ann: Any, ctx: "_Ctx", owner: str, field: str) -> dict[str, Any]:
+def _annotation_schema(ann: Any, ctx: _Ctx, owner: str, field: str) -> dict[str, Any]:
     from pydantic import BaseModel
 
     origin = typing.get_origin(ann)
@@ -228,10 +228,10 @@ def _annotation_schema(ann: Any, ctx: "_Ctx", owner: str, field: str) -> dict[st
         return _nullable(inner)
     if origin is typing.Literal:
         return {"enum": list(args)}
-    if origin in (list, typing.List):
+    if origin is list:
         item = _annotation_schema(args[0], ctx, owner, field) if args else {"type": "string"}
         return {"type": "array", "items": item}
-    if origin in (dict, typing.Dict):
+    if origin is dict:
         return {"type": "object", "additionalProperties": _no_auto()}
     if ann is bool:
         return {"type": "boolean"}
@@ -243,7 +243,7 @@ def _annotation_schema(ann: Any, ctx: "_Ctx", owner: str, field: str) -> dict[st
         return {"type": "string"}
     if ann is list:
         return {"type": "array", "items": {"type": "string"}}
-    if ann in (dict, typing.Dict):
+    if ann is dict:
         return {"type": "object", "additionalProperties": _no_auto()}
     if isinstance(ann, type) and issubclass(ann, Path):
         return {"type": "string", "minLength": 1}
@@ -276,7 +276,7 @@ def _apply_bounds(schema: dict[str, Any], metadata: list[Any], integral: bool) -
     for m in metadata:
         if isinstance(m, at.Gt):
             if integral:
-                schema["minimum"] = int(m.gt) + 1
+                schema["minimum"] = int(m.gt) + 1  # type: ignore[call-overload]
             else:
                 schema["exclusiveMinimum"] = m.gt
         elif isinstance(m, at.Ge):
@@ -290,17 +290,20 @@ def _apply_bounds(schema: dict[str, Any], metadata: list[Any], integral: bool) -
 class _Ctx:
     """Holds the per-model overrides and records what was skipped/deprecated."""
 
-    def __init__(self, overrides: dict[tuple[str, str], dict[str, Any]],
-                 descriptions: dict[tuple[str, str], str],
-                 deprecated_text: dict[tuple[str, str], str],
-                 skip: set[tuple[str, str]]) -> None:
+    def __init__(
+        self,
+        overrides: dict[tuple[str, str], dict[str, Any]],
+        descriptions: dict[tuple[str, str], str],
+        deprecated_text: dict[tuple[str, str], str],
+        skip: set[tuple[str, str]],
+    ) -> None:
         self.overrides = overrides
         self.descriptions = descriptions
         self.deprecated_text = deprecated_text
         self.skip = skip
         self.skipped: list[str] = []
 
-    def model(self, model: type, description: str | None = None) -> dict[str, Any]:
+    def model(self, model: Any, description: str | None = None) -> dict[str, Any]:
         from deepspeed.runtime.config_utils import pp_int
 
         owner = model.__name__
@@ -337,8 +340,10 @@ class _Ctx:
             extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
             if extra.get("deprecated"):
                 schema["deprecated"] = True
-                schema["x-satc-deprecated"] = self.deprecated_text.get(key) or str(extra.get("new_param"))
-                new = extra.get("new_param")
+                schema["x-satc-deprecated"] = self.deprecated_text.get(key) or str(
+                    extra.get("new_param")
+                )
+                new = str(extra.get("new_param"))
                 if new in model.model_fields and extra.get("set_new_param", True):
                     replaced_by.append((name, new))
             names = [info.alias or name]
@@ -359,14 +364,22 @@ class _Ctx:
         # pydantic rejects an alias given together with its field name ...
         for names in spellings.values():
             if len(names) == 2:
-                rules.append({"not": {"required": names},
-                              "description": f"`{names[0]}` and `{names[1]}` are the same setting."})
+                rules.append(
+                    {
+                        "not": {"required": names},
+                        "description": f"`{names[0]}` and `{names[1]}` are the same setting.",
+                    }
+                )
         # ... and DeepSpeed asserts when a deprecated key comes with its replacement.
         for old, new in replaced_by:
             for x in spellings[old]:
                 for y in spellings[new]:
-                    rules.append({"not": {"required": [x, y]},
-                                  "description": f"Deprecated `{x}` cannot be given together with `{y}`."})
+                    rules.append(
+                        {
+                            "not": {"required": [x, y]},
+                            "description": f"Deprecated `{x}` cannot be given together with `{y}`.",
+                        }
+                    )
         if rules:
             out["allOf"] = rules
         return out
@@ -380,8 +393,8 @@ class _Ctx:
 def _import_deepspeed() -> Any:
     # DeepSpeed's logger writes to stdout; keep stdout clean for the JSON output.
     with contextlib.redirect_stdout(sys.stderr):
-        import deepspeed  # noqa: F401
-        import deepspeed.runtime.config  # noqa: F401
+        import deepspeed
+        import deepspeed.runtime.config
     return deepspeed
 
 
@@ -413,7 +426,7 @@ def _build() -> dict[str, Any]:
 
     dtype_aliases: list[str] = []
     for member in rc.DtypeEnum:
-        for v in member._all_values:  # type: ignore[attr-defined]
+        for v in member._all_values:
             if isinstance(v, str) and v not in dtype_aliases:
                 dtype_aliases.append(v)
 
@@ -441,52 +454,95 @@ def _build() -> dict[str, Any]:
     }
     descriptions: dict[tuple[str, str], str] = {
         ("CometConfig", "mode"): (
-            "How the Comet experiment is started: get, create or get_or_create (default)."),
+            "How the Comet experiment is started: get, create or get_or_create (default)."
+        ),
         ("CommsLoggerConfig", "enabled"): "Enable the communication logger.",
         ("CommsLoggerConfig", "prof_all"): "Profile all communication operations.",
-        ("CommsLoggerConfig", "prof_ops"): "Names of the communication ops to profile when prof_all is false.",
+        (
+            "CommsLoggerConfig",
+            "prof_ops",
+        ): "Names of the communication ops to profile when prof_all is false.",
         ("CommsLoggerConfig", "verbose"): "Log every communication op immediately.",
         ("CommsLoggerConfig", "debug"): "Append the caller function name to each logged op.",
         ("HybridEngineConfig", "enabled"): "Enable the hybrid (training + generation) engine.",
         ("HybridEngineConfig", "max_out_tokens"): "Maximum number of generated tokens.",
         ("HybridEngineConfig", "inference_tp_size"): "Tensor-parallel degree used for generation.",
-        ("HybridEngineConfig", "release_inference_cache"): "Release the inference KV cache after generation.",
+        (
+            "HybridEngineConfig",
+            "release_inference_cache",
+        ): "Release the inference KV cache after generation.",
         ("HybridEngineConfig", "pin_parameters"): "Pin parameters in memory during generation.",
-        ("HybridEngineConfig", "tp_gather_partition_size"): "Partition size for gathering tensor-parallel weights.",
+        (
+            "HybridEngineConfig",
+            "tp_gather_partition_size",
+        ): "Partition size for gathering tensor-parallel weights.",
         ("HybridEngineConfig", "enable_cuda_graph"): "Capture generation with CUDA graphs.",
-        ("TPConfig", "tp_size"): "Number of devices to split the model across using tensor parallelism.",
-        ("TPTrainingConfig", "injection_policy_tuple"): "Injection policy tuple (not expressible in JSON).",
-        ("TPTrainingConfig", "vocab_parallel_ce_backend"): "Cross-entropy backend for a vocabulary-parallel LM head.",
+        (
+            "TPConfig",
+            "tp_size",
+        ): "Number of devices to split the model across using tensor parallelism.",
+        (
+            "TPTrainingConfig",
+            "injection_policy_tuple",
+        ): "Injection policy tuple (not expressible in JSON).",
+        (
+            "TPTrainingConfig",
+            "vocab_parallel_ce_backend",
+        ): "Cross-entropy backend for a vocabulary-parallel LM head.",
         ("WeightQuantConfig", "enabled"): "Enable weight quantization.",
         ("WeightQuantConfig", "num_bits"): "Number of bits per quantized weight.",
         ("WeightQuantConfig", "q_type"): "Quantization type (symmetric or asymmetric).",
         ("WeightQuantConfig", "q_groups"): "Number of quantization groups.",
-        ("WeightQuantConfig", "quantized_initialization"): "Quantize weights at initialization (free-form options).",
-        ("WeightQuantConfig", "post_init_quant"): "Quantize weights after initialization (free-form options).",
+        (
+            "WeightQuantConfig",
+            "quantized_initialization",
+        ): "Quantize weights at initialization (free-form options).",
+        (
+            "WeightQuantConfig",
+            "post_init_quant",
+        ): "Quantize weights after initialization (free-form options).",
         ("DeepSpeedZeroConfig", "pipeline_loading_checkpoint"): (
-            "Whether to force checkpoint loading in pipeline mode (ZeRO stage 3 only)."),
+            "Whether to force checkpoint loading in pipeline mode (ZeRO stage 3 only)."
+        ),
         ("ZenFlowConfig", "select_strategy"): (
-            'Strategy for selecting important gradient indices; omit for "auto".'),
+            'Strategy for selecting important gradient indices; omit for "auto".'
+        ),
         ("ZenFlowConfig", "select_interval"): (
-            'Interval at which to reselect important gradient indices; omit for "auto".'),
+            'Interval at which to reselect important gradient indices; omit for "auto".'
+        ),
         ("ZenFlowConfig", "update_interval"): (
-            'Interval for applying accumulated unimportant gradients; omit for "auto".'),
+            'Interval for applying accumulated unimportant gradients; omit for "auto".'
+        ),
         ("DeepSpeedZeroConfig", "legacy_stage1"): (
-            "Legacy ZeRO stage 1; removed since DeepSpeed 0.5.9 (true raises at engine start)."),
+            "Legacy ZeRO stage 1; removed since DeepSpeed 0.5.9 (true raises at engine start)."
+        ),
         ("DeepSpeedZeroLeafModuleConfig", "classes"): (
-            "Fully qualified class names of modules treated as ZeRO-3 leaf modules."),
+            "Fully qualified class names of modules treated as ZeRO-3 leaf modules."
+        ),
         ("DeepSpeedZeroLeafModuleConfig", "names"): "Module names treated as ZeRO-3 leaf modules.",
         ("DeepSpeedZeroLeafModuleConfig", "name_suffixes"): (
-            "Module name suffixes treated as ZeRO-3 leaf modules."),
-        ("DeepSpeedZeroConfig", "leaf_module"): "Modules that ZeRO-3 treats as leaf modules (no hooks inside).",
+            "Module name suffixes treated as ZeRO-3 leaf modules."
+        ),
+        (
+            "DeepSpeedZeroConfig",
+            "leaf_module",
+        ): "Modules that ZeRO-3 treats as leaf modules (no hooks inside).",
     }
     deprecated_text = {
-        ("DeepSpeedZeroConfig", "cpu_offload"): 'zero_optimization.offload_optimizer: {device: "cpu"}',
-        ("DeepSpeedZeroConfig", "cpu_offload_param"): 'zero_optimization.offload_param: {device: "cpu"}',
+        (
+            "DeepSpeedZeroConfig",
+            "cpu_offload",
+        ): 'zero_optimization.offload_optimizer: {device: "cpu"}',
+        (
+            "DeepSpeedZeroConfig",
+            "cpu_offload_param",
+        ): 'zero_optimization.offload_param: {device: "cpu"}',
         ("DeepSpeedZeroConfig", "cpu_offload_use_pin_memory"): (
-            "zero_optimization.offload_param.pin_memory / zero_optimization.offload_optimizer.pin_memory"),
+            "zero_optimization.offload_param.pin_memory / zero_optimization.offload_optimizer.pin_memory"
+        ),
         ("DeepSpeedZeroConfig", "stage3_gather_fp16_weights_on_model_save"): (
-            "zero_optimization.stage3_gather_16bit_weights_on_model_save"),
+            "zero_optimization.stage3_gather_16bit_weights_on_model_save"
+        ),
     }
     skip = {
         ("TPTrainingConfig", "dtype"),  # torch.dtype instance, set programmatically
@@ -501,26 +557,44 @@ def _build() -> dict[str, Any]:
         DeepSpeedZeroConfig,
         "ZeRO memory optimizations (DeepSpeedZeroConfig). The legacy boolean form is not accepted.",
     )
-    zero["properties"]["stage"] = {"type": "integer", "enum": [0, 1, 2, 3],
-                                   "description": zero["properties"]["stage"]["description"]}
+    zero["properties"]["stage"] = {
+        "type": "integer",
+        "enum": [0, 1, 2, 3],
+        "description": zero["properties"]["stage"]["description"],
+    }
     for key, message in rc._REMOVED_ZERO_CONFIG_KEYS.items():
-        zero["properties"][key] = {"not": {}, "description": "Removed in DeepSpeed 0.19: " + _clean(message),
-                                   "x-satc-removed": message}
+        zero["properties"][key] = {
+            "not": {},
+            "description": "Removed in DeepSpeed 0.19: " + _clean(message),
+            "x-satc-removed": message,
+        }
     zero_rules = zero.setdefault("allOf", [])
-    zero_rules.append({
-        "if": {"required": ["compute_grad_norm"], "properties": {"compute_grad_norm": {"const": False}}},
-        "then": {"required": ["stage"], "properties": {"stage": {"enum": [1, 2]}}},
-        "description": "compute_grad_norm=false is supported only with ZeRO stage 1 or 2.",
-    })
-    zero_rules.append({
-        "if": {
-            "required": ["offload_optimizer"],
-            "properties": {"offload_optimizer": {"type": "object", "required": ["ratio"],
-                                                 "properties": {"ratio": {"exclusiveMaximum": 1}}}},
-        },
-        "then": {"required": ["stage"], "properties": {"stage": {"const": 3}}},
-        "description": "Partial optimizer offloading (offload_optimizer.ratio < 1) needs ZeRO stage 3.",
-    })
+    zero_rules.append(
+        {
+            "if": {
+                "required": ["compute_grad_norm"],
+                "properties": {"compute_grad_norm": {"const": False}},
+            },
+            "then": {"required": ["stage"], "properties": {"stage": {"enum": [1, 2]}}},
+            "description": "compute_grad_norm=false is supported only with ZeRO stage 1 or 2.",
+        }
+    )
+    zero_rules.append(
+        {
+            "if": {
+                "required": ["offload_optimizer"],
+                "properties": {
+                    "offload_optimizer": {
+                        "type": "object",
+                        "required": ["ratio"],
+                        "properties": {"ratio": {"exclusiveMaximum": 1}},
+                    }
+                },
+            },
+            "then": {"required": ["stage"], "properties": {"stage": {"const": 3}}},
+            "description": "Partial optimizer offloading (offload_optimizer.ratio < 1) needs ZeRO stage 3.",
+        }
+    )
 
     # ---- precision -----------------------------------------------------------------
     fp16 = ctx.model(DeepSpeedFP16Config, "FP16 mixed precision and (dynamic) loss scaling.")
@@ -534,9 +608,12 @@ def _build() -> dict[str, Any]:
         "PyTorch autocast (torch.autocast) mixed precision.",
         {
             "enabled": _bool("Enable torch.autocast for the forward pass."),
-            "dtype": _enum(dtype_aliases, "Autocast dtype (a DeepSpeed DtypeEnum spelling, e.g. bfloat16)."),
+            "dtype": _enum(
+                dtype_aliases, "Autocast dtype (a DeepSpeed DtypeEnum spelling, e.g. bfloat16)."
+            ),
             "lower_precision_safe_modules": {
-                "type": "array", "items": {"type": "string", "minLength": 1},
+                "type": "array",
+                "items": {"type": "string", "minLength": 1},
                 "description": "Fully qualified module classes whose parameters may be cast to the lower precision.",
             },
         },
@@ -546,8 +623,11 @@ def _build() -> dict[str, Any]:
     optimizer = _closed(
         "Optimizer built by DeepSpeed (or, for `sat.*` types, by SAT).",
         {
-            "type": _str("Optimizer name: a DeepSpeed optimizer (Adam, AdamW, Lamb, ...), a torch.optim "
-                         "class, or a SAT `sat.ops.*` optimizer.", minLength=1),
+            "type": _str(
+                "Optimizer name: a DeepSpeed optimizer (Adam, AdamW, Lamb, ...), a torch.optim "
+                "class, or a SAT `sat.ops.*` optimizer.",
+                minLength=1,
+            ),
             "params": _free_object("Keyword arguments for the optimizer constructor."),
             "legacy_fusion": _bool("Use the legacy fused-optimizer code path."),
         },
@@ -555,9 +635,11 @@ def _build() -> dict[str, Any]:
     scheduler = _closed(
         "Learning-rate scheduler built by DeepSpeed.",
         {
-            "type": _str("Scheduler name: a deepspeed.runtime.lr_schedules class (WarmupLR, WarmupDecayLR, "
-                         "WarmupCosineLR, OneCycle, LRRangeTest) or a torch.optim.lr_scheduler class.",
-                         minLength=1),
+            "type": _str(
+                "Scheduler name: a deepspeed.runtime.lr_schedules class (WarmupLR, WarmupDecayLR, "
+                "WarmupCosineLR, OneCycle, LRRangeTest) or a torch.optim.lr_scheduler class.",
+                minLength=1,
+            ),
             "params": _free_object("Keyword arguments for the scheduler constructor."),
         },
     )
@@ -566,11 +648,18 @@ def _build() -> dict[str, Any]:
     activation_checkpointing = _closed(
         "DeepSpeed activation checkpointing (deepspeed.checkpointing).",
         {
-            "partition_activations": _bool("Partition checkpointed activations across model-parallel GPUs."),
-            "contiguous_memory_optimization": _bool("Copy partitioned activations into a contiguous buffer."),
+            "partition_activations": _bool(
+                "Partition checkpointed activations across model-parallel GPUs."
+            ),
+            "contiguous_memory_optimization": _bool(
+                "Copy partitioned activations into a contiguous buffer."
+            ),
             "cpu_checkpointing": _bool("Offload partitioned activations to CPU."),
-            "number_checkpoints": _int("Total number of activation checkpoints (for contiguous memory).",
-                                       minimum=1, nullable=True),
+            "number_checkpoints": _int(
+                "Total number of activation checkpoints (for contiguous memory).",
+                minimum=1,
+                nullable=True,
+            ),
             "synchronize_checkpoint_boundary": _bool("Synchronize at each checkpoint boundary."),
             "profile": _bool("Log forward/backward time of each checkpointed function."),
         },
@@ -579,8 +668,10 @@ def _build() -> dict[str, Any]:
         "DeepSpeed flops profiler.",
         {
             "enabled": _bool("Enable the flops profiler (also turns on wall_clock_breakdown)."),
-            "recompute_fwd_factor": _p({"type": "number", "minimum": 0},
-                                       "Fraction of the forward pass recomputed (activation checkpointing)."),
+            "recompute_fwd_factor": _p(
+                {"type": "number", "minimum": 0},
+                "Fraction of the forward pass recomputed (activation checkpointing).",
+            ),
             "profile_step": _int("Training step at which to profile.", minimum=1),
             "module_depth": _int("Depth of the model tree to report (-1 = all).", minimum=-1),
             "top_modules": _int("Number of top modules to report per depth.", minimum=1),
@@ -605,7 +696,9 @@ def _build() -> dict[str, Any]:
             AIO.AIO_BLOCK_SIZE: _int("I/O block size in bytes.", minimum=1),
             AIO.AIO_QUEUE_DEPTH: _int("I/O queue depth.", minimum=1),
             AIO.AIO_INTRA_OP_PARALLELISM: _int("Number of threads per I/O operation.", minimum=1),
-            AIO.AIO_SINGLE_SUBMIT: _bool("Submit I/O requests one at a time instead of in batches."),
+            AIO.AIO_SINGLE_SUBMIT: _bool(
+                "Submit I/O requests one at a time instead of in batches."
+            ),
             AIO.AIO_OVERLAP_EVENTS: _bool("Overlap I/O submission and completion."),
             AIO.AIO_USE_GDS: _bool("Use NVIDIA GPUDirect Storage (CUDA only)."),
         },
@@ -615,28 +708,38 @@ def _build() -> dict[str, Any]:
         {
             CK.CHECKPOINT_TAG_VALIDATION: _enum(
                 _ci_enum(CK.CHECKPOINT_TAG_VALIDATION_MODES),
-                "Check that the checkpoint tag is identical on all ranks (Ignore, Warn or Fail)."),
-            C.LOAD_UNIVERSAL_CHECKPOINT: _bool("Load a universal (parallelism-agnostic) checkpoint."),
+                "Check that the checkpoint tag is identical on all ranks (Ignore, Warn or Fail).",
+            ),
+            C.LOAD_UNIVERSAL_CHECKPOINT: _bool(
+                "Load a universal (parallelism-agnostic) checkpoint."
+            ),
             C.USE_NODE_LOCAL_STORAGE_CHECKPOINT: _bool(
-                "Every node saves its checkpoint part to node-local storage."),
+                "Every node saves its checkpoint part to node-local storage."
+            ),
             C.CHECKPOINT_PARALLEL_WRITE: _closed(
                 "Parallel checkpoint writing.",
-                {C.CHECKPOINT_PARALLEL_WRITE_PIPELINE_STAGE: _bool(
-                    "Write pipeline-stage checkpoints in parallel.")},
+                {
+                    C.CHECKPOINT_PARALLEL_WRITE_PIPELINE_STAGE: _bool(
+                        "Write pipeline-stage checkpoints in parallel."
+                    )
+                },
             ),
             CK.CHECKPOINT_SERIALIZATION: _bool("Use torch serialization for checkpoints."),
             CK.CHECKPOINT_WRITER: _closed(
                 "Checkpoint writer engine.",
                 {
-                    CK.CHECKPOINT_WRITER_TYPE: _enum(_ci_enum(CK.CHECKPOINT_WRITER_TYPES),
-                                                     "Writer implementation (mock, python or fast)."),
+                    CK.CHECKPOINT_WRITER_TYPE: _enum(
+                        _ci_enum(CK.CHECKPOINT_WRITER_TYPES),
+                        "Writer implementation (mock, python or fast).",
+                    ),
                     CK.CHECKPOINT_IO_BUFFER_SIZE: _int("I/O buffer size in bytes.", minimum=1),
                     CK.CHECKPOINT_IO_BUFFER_DOUBLE: _bool("Use double buffering for I/O."),
                     CK.CHECKPOINT_IO_STATISTICS: _bool("Show I/O statistics."),
                     CK.CHECKPOINT_DATA_PARALLEL: _enum(
                         _ci_enum(CK.CHECKPOINT_DATA_PARALLEL_UNITS),
                         "Unit of data-parallel checkpoint writing (replica, socket or machine).",
-                        nullable=True),
+                        nullable=True,
+                    ),
                     CK.CHECKPOINT_WRITER_DECOUPLED: _bool("Decouple writing from training."),
                     CK.CHECKPOINT_IO_MULTIPLIER: _int("I/O parallelism multiplier.", minimum=1),
                 },
@@ -646,16 +749,24 @@ def _build() -> dict[str, Any]:
     data_types = _closed(
         "Data types used for gradient accumulation, parameters and buffers.",
         {
-            C.GRAD_ACCUM_DTYPE: _enum(_DTYPE_SHORT, "Gradient accumulation dtype (model dtype when null).",
-                                      nullable=True),
-            C.PARAM_DTYPE: _enum(_DTYPE_SHORT, "Parameter dtype; must match the enabled fp16/bf16 mode.",
-                                 nullable=True),
-            C.BUFFER_DTYPE: _enum(_DTYPE_SHORT, "Buffer dtype (buffers keep their loaded dtype when null).",
-                                  nullable=True),
+            C.GRAD_ACCUM_DTYPE: _enum(
+                _DTYPE_SHORT, "Gradient accumulation dtype (model dtype when null).", nullable=True
+            ),
+            C.PARAM_DTYPE: _enum(
+                _DTYPE_SHORT,
+                "Parameter dtype; must match the enabled fp16/bf16 mode.",
+                nullable=True,
+            ),
+            C.BUFFER_DTYPE: _enum(
+                _DTYPE_SHORT,
+                "Buffer dtype (buffers keep their loaded dtype when null).",
+                nullable=True,
+            ),
             C.KEEP_IN_FP32_MODULES: {
-                "type": "array", "items": {"type": "string"},
+                "type": "array",
+                "items": {"type": "string"},
                 "description": "Name patterns of modules whose buffers stay fp32 under fp16/bf16 "
-                               '(omit for "auto": the model\'s _keep_in_fp32_modules).',
+                '(omit for "auto": the model\'s _keep_in_fp32_modules).',
             },
         },
     )
@@ -663,17 +774,24 @@ def _build() -> dict[str, Any]:
     # ---- engines / parallelism ---------------------------------------------------------
     hybrid_engine = ctx.model(rc.HybridEngineConfig, "Hybrid engine (RLHF training + generation).")
     compile_cfg = ctx.model(CompileConfig, "torch.compile / DeepCompile settings.")
-    tensor_parallel = ctx.model(TPTrainingConfig, "Automatic tensor parallelism (AutoTP) for training.")
+    tensor_parallel = ctx.model(
+        TPTrainingConfig, "Automatic tensor parallelism (AutoTP) for training."
+    )
     weight_quantization = ctx.model(WeightQuantConfig, "Weight quantization.")
     pipeline = _closed(
         "Pipeline-parallel engine settings (only used with a PipelineModule).",
         {
-            "stages": _int("Number of pipeline stages (informational; the PipelineModule decides).", minimum=1),
-            "partition": _str("Layer partitioning method (informational; the PipelineModule decides).",
-                              minLength=1),
+            "stages": _int(
+                "Number of pipeline stages (informational; the PipelineModule decides).", minimum=1
+            ),
+            "partition": _str(
+                "Layer partitioning method (informational; the PipelineModule decides).",
+                minLength=1,
+            ),
             "seed_layers": _bool("Use a different random seed per layer (informational)."),
-            "activation_checkpoint_interval": _int("Checkpoint activations every N layers (0 = off).",
-                                                   minimum=0),
+            "activation_checkpoint_interval": _int(
+                "Checkpoint activations every N layers (0 = off).", minimum=0
+            ),
             "pipe_partitioned": _bool("Partition activations sent between pipeline stages."),
             "grad_partitioned": _bool("Partition gradients sent between pipeline stages."),
             "use_reentrant": _bool("Use reentrant activation checkpointing."),
@@ -683,25 +801,42 @@ def _build() -> dict[str, Any]:
     comm_dtype = _DTYPE_SHORT
 
     props: dict[str, Any] = {
-        C.TRAIN_BATCH_SIZE: _int("Global batch size: micro batch x gradient accumulation x data-parallel size.",
-                                 minimum=1),
-        C.TRAIN_MICRO_BATCH_SIZE_PER_GPU: _int("Batch size processed by one GPU in one step.", minimum=1),
-        C.GRADIENT_ACCUMULATION_STEPS: _int("Number of steps to accumulate gradients over.", minimum=1),
+        C.TRAIN_BATCH_SIZE: _int(
+            "Global batch size: micro batch x gradient accumulation x data-parallel size.",
+            minimum=1,
+        ),
+        C.TRAIN_MICRO_BATCH_SIZE_PER_GPU: _int(
+            "Batch size processed by one GPU in one step.", minimum=1
+        ),
+        C.GRADIENT_ACCUMULATION_STEPS: _int(
+            "Number of steps to accumulate gradients over.", minimum=1
+        ),
         C.MANAGED_GRADIENT_ACCUMULATION: _bool(
-            "DeepSpeed tracks micro-steps and steps on the accumulation boundary (false: the client does)."),
-        C.STEPS_PER_PRINT: _int("Print progress every N steps (null: never).", minimum=1, nullable=True),
+            "DeepSpeed tracks micro-steps and steps on the accumulation boundary (false: the client does)."
+        ),
+        C.STEPS_PER_PRINT: _int(
+            "Print progress every N steps (null: never).", minimum=1, nullable=True
+        ),
         C.DUMP_STATE: _bool("Print the DeepSpeed state after initialization."),
-        C.DISABLE_PYTHON_GC: _bool("Disable automatic Python cyclic garbage collection during training."),
+        C.DISABLE_PYTHON_GC: _bool(
+            "Disable automatic Python cyclic garbage collection during training."
+        ),
         C.DISABLE_ALLGATHER: _bool("Disable allgather (use broadcast)."),
-        C.COMMUNICATION_DATA_TYPE: _enum(comm_dtype, "Data type for gradient communication (null: derived).",
-                                         nullable=True),
+        C.COMMUNICATION_DATA_TYPE: _enum(
+            comm_dtype, "Data type for gradient communication (null: derived).", nullable=True
+        ),
         C.SEQ_PARALLEL_COMMUNICATION_DATA_TYPE: _enum(
-            comm_dtype, "Gradient communication data type for sequence parallelism.", nullable=True),
+            comm_dtype, "Gradient communication data type for sequence parallelism.", nullable=True
+        ),
         C.PRESCALE_GRADIENTS: _bool("Scale gradients before allreduce."),
-        C.GRADIENT_PREDIVIDE_FACTOR: _p({"type": "number", "exclusiveMinimum": 0},
-                                        "Divide gradients by this factor before allreduce."),
-        C.GRADIENT_ALLREDUCE_OP: _enum(list(C.GRADIENT_ALLREDUCE_OP_SUPPORTED),
-                                       "Gradient reduction across data-parallel ranks (mean or sum)."),
+        C.GRADIENT_PREDIVIDE_FACTOR: _p(
+            {"type": "number", "exclusiveMinimum": 0},
+            "Divide gradients by this factor before allreduce.",
+        ),
+        C.GRADIENT_ALLREDUCE_OP: _enum(
+            list(C.GRADIENT_ALLREDUCE_OP_SUPPORTED),
+            "Gradient reduction across data-parallel ranks (mean or sum).",
+        ),
         "zero_optimization": zero,
         "activation_checkpointing": activation_checkpointing,
         "comms_logger": comms_logger,
@@ -709,29 +844,39 @@ def _build() -> dict[str, Any]:
         "wandb": wandb,
         "csv_monitor": csv_monitor,
         "comet": comet,
-        C.GRADIENT_CLIPPING: _p({"type": "number", "minimum": 0}, "Gradient norm clipping (0 disables)."),
+        C.GRADIENT_CLIPPING: _p(
+            {"type": "number", "minimum": 0}, "Gradient norm clipping (0 disables)."
+        ),
         C.FP16: fp16,
         C.BFLOAT16: bf16,
         C.BFLOAT16_OLD: bfloat16,
         C.TORCH_AUTOCAST: torch_autocast,
         C.OPTIMIZER: optimizer,
         C.SCHEDULER: scheduler,
-        C.ZERO_ALLOW_UNTESTED_OPTIMIZER: _bool("Allow ZeRO with an optimizer DeepSpeed has not tested."),
-        C.ZERO_FORCE_DS_CPU_OPTIMIZER: _bool("Force DeepSpeed's CPU optimizer when offloading the optimizer."),
+        C.ZERO_ALLOW_UNTESTED_OPTIMIZER: _bool(
+            "Allow ZeRO with an optimizer DeepSpeed has not tested."
+        ),
+        C.ZERO_FORCE_DS_CPU_OPTIMIZER: _bool(
+            "Force DeepSpeed's CPU optimizer when offloading the optimizer."
+        ),
         "flops_profiler": flops_profiler,
         C.WALL_CLOCK_BREAKDOWN: _bool("Print forward/backward/step timing breakdowns."),
         C.MEMORY_BREAKDOWN: _bool("Print memory usage breakdowns."),
         "autotuning": _free_object("DeepSpeed autotuner settings (launcher-side, free-form)."),
         C.USE_DATA_BEFORE_EXPERT_PARALLEL: _bool(
-            "Create data-parallel groups before expert-parallel groups."),
+            "Create data-parallel groups before expert-parallel groups."
+        ),
         "hybrid_engine": hybrid_engine,
         "pipeline": pipeline,
         "data_efficiency": _free_object(
-            "Data efficiency library (data sampling, curriculum learning, random-LTD), free-form."),
+            "Data efficiency library (data sampling, curriculum learning, random-LTD), free-form."
+        ),
         C.CHECKPOINT: checkpoint,
         C.DATA_TYPES: data_types,
         AIO.AIO: aio,
-        C.DATALOADER_DROP_LAST: _bool("Drop the last incomplete batch of the DeepSpeed dataloader."),
+        C.DATALOADER_DROP_LAST: _bool(
+            "Drop the last incomplete batch of the DeepSpeed dataloader."
+        ),
         C.LOG_LEVEL: _enum(sorted(log_levels), "DeepSpeed logger level.", nullable=True),
         "datastates_ckpt": _free_object("DataStates asynchronous checkpointing (free-form)."),
         "weight_quantization": weight_quantization,
@@ -739,21 +884,31 @@ def _build() -> dict[str, Any]:
         "timers": timers,
         "tensor_parallel": tensor_parallel,
         rc.EXPERT_PARALLEL: _free_object("AutoEP expert parallelism for MoE models (free-form)."),
-        C.VOCABULARY_SIZE: _int("Vocabulary size (only checked for tensor-core alignment).", minimum=1),
+        C.VOCABULARY_SIZE: _int(
+            "Vocabulary size (only checked for tensor-core alignment).", minimum=1
+        ),
         "sequence_parallel_size": _int(
-            "Sequence-parallel degree (read by deepspeed.initialize for the device mesh).", minimum=1),
+            "Sequence-parallel degree (read by deepspeed.initialize for the device mesh).",
+            minimum=1,
+        ),
         "data_parallel_size": _int(
-            "Data-parallel degree (read by deepspeed.initialize for the device mesh).", minimum=1),
+            "Data-parallel degree (read by deepspeed.initialize for the device mesh).", minimum=1
+        ),
         "allgather_size": {
-            "type": "number", "multipleOf": 1, "minimum": 0,
+            "type": "number",
+            "multipleOf": 1,
+            "minimum": 0,
             "description": "Legacy allgather size, only read with the legacy boolean zero_optimization form.",
             "deprecated": True,
             "x-satc-deprecated": "zero_optimization.allgather_bucket_size",
         },
     }
     for key, message in rc._REMOVED_TOP_LEVEL_CONFIG_KEYS.items():
-        props[key] = {"not": {}, "description": "Removed in DeepSpeed 0.19: " + _clean(message),
-                      "x-satc-removed": message}
+        props[key] = {
+            "not": {},
+            "description": "Removed in DeepSpeed 0.19: " + _clean(message),
+            "x-satc-removed": message,
+        }
 
     # ---- misplaced keys -------------------------------------------------------------------
     owners: dict[str, list[str]] = {}
@@ -774,29 +929,54 @@ def _build() -> dict[str, Any]:
         props[name] = {"x-satc-misplaced": misplaced[name]}
 
     def enabled_true() -> dict[str, Any]:
-        return {"type": "object", "required": ["enabled"], "properties": {"enabled": {"const": True}}}
+        return {
+            "type": "object",
+            "required": ["enabled"],
+            "properties": {"enabled": {"const": True}},
+        }
 
     def zero_stage_in(stages: list[int]) -> dict[str, Any]:
-        return {"required": ["zero_optimization"],
-                "properties": {"zero_optimization": {"required": ["stage"],
-                                                     "properties": {"stage": {"enum": stages}}}}}
+        return {
+            "required": ["zero_optimization"],
+            "properties": {
+                "zero_optimization": {
+                    "required": ["stage"],
+                    "properties": {"stage": {"enum": stages}},
+                }
+            },
+        }
 
     def flag_true(section: str, flag: str) -> dict[str, Any]:
-        return {"required": [section],
-                "properties": {section: {"type": "object", "required": [flag],
-                                         "properties": {flag: {"const": True}}}}}
+        return {
+            "required": [section],
+            "properties": {
+                section: {
+                    "type": "object",
+                    "required": [flag],
+                    "properties": {flag: {"const": True}},
+                }
+            },
+        }
 
     rules: list[dict[str, Any]] = [
         {
-            "not": {"required": ["fp16", "bf16"],
-                    "properties": {"fp16": enabled_true(), "bf16": enabled_true()}},
+            "not": {
+                "required": ["fp16", "bf16"],
+                "properties": {"fp16": enabled_true(), "bf16": enabled_true()},
+            },
             "description": "fp16 and bf16 cannot both be enabled.",
         },
         {
-            "not": {"required": [C.GRADIENT_ALLREDUCE_OP, "zero_optimization"],
-                    "properties": {C.GRADIENT_ALLREDUCE_OP: {"const": "sum"},
-                                   "zero_optimization": {"required": ["stage"],
-                                                         "properties": {"stage": {"const": 3}}}}},
+            "not": {
+                "required": [C.GRADIENT_ALLREDUCE_OP, "zero_optimization"],
+                "properties": {
+                    C.GRADIENT_ALLREDUCE_OP: {"const": "sum"},
+                    "zero_optimization": {
+                        "required": ["stage"],
+                        "properties": {"stage": {"const": 3}},
+                    },
+                },
+            },
             "description": "gradient_allreduce_op 'sum' is not supported with ZeRO stage 3.",
         },
         {
@@ -811,7 +991,12 @@ def _build() -> dict[str, Any]:
         },
         {
             "if": flag_true("bf16", "bf16_optimizer_states"),
-            "then": {"allOf": [zero_stage_in([1, 2, 3]), flag_true("bf16", "bf16_master_weights_and_grads")]},
+            "then": {
+                "allOf": [
+                    zero_stage_in([1, 2, 3]),
+                    flag_true("bf16", "bf16_master_weights_and_grads"),
+                ]
+            },
             "description": "bf16.bf16_optimizer_states needs ZeRO stage 1-3 and bf16_master_weights_and_grads.",
         },
     ]
@@ -825,7 +1010,8 @@ def _build() -> dict[str, Any]:
         "allOf": rules,
     }
     _check(fragment)
-    return json.loads(json.dumps(fragment, sort_keys=True))
+    ordered: dict[str, Any] = json.loads(json.dumps(fragment, sort_keys=True))
+    return ordered
 
 
 def _check(fragment: dict[str, Any]) -> None:
