@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The test command (README: `make test`). Installs everything the suite needs, from
+# scratch on a fresh machine, then runs it. Under CI=true no test may skip, so every
+# real component (torchrun, DeepSpeed, SLURM, sshd + pdsh, shellcheck) must be here.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+APT_PACKAGES=(slurm-wlm munge shellcheck openssh-server pdsh)
+missing=()
+for package in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "${package}" 2>/dev/null | grep -q "ok installed" || missing+=("${package}")
+done
+if ((${#missing[@]})); then
+  if [[ "$(id -u)" == 0 ]]; then
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+  else
+    echo "ci/test.sh: missing Debian packages (run as root to install): ${missing[*]}" >&2
+  fi
+fi
+
+VENV="${VENV:-.venv}"
+[[ -x "${VENV}/bin/python" ]] || python3 -m venv "${VENV}"
+# torch first and pinned: any other spec pulls GBs of CUDA wheels, and DeepSpeed
+# builds against the torch it finds.
+"${VENV}/bin/python" -m pip install -q --upgrade pip
+"${VENV}/bin/python" -m pip install -q torch==2.13.0
+"${VENV}/bin/python" -m pip install -q -e ".[runtime,dev]"
+export PATH="${PWD}/${VENV}/bin:${PATH}"
+
+if [[ -x ci/slurm/start.sh ]] && command -v slurmctld >/dev/null; then
+  bash ci/slurm/start.sh
+fi
+
+exec "${VENV}/bin/python" -m pytest tests "$@"
