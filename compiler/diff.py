@@ -17,7 +17,6 @@ from . import committed
 from .errors import ConfigError, Location, Problem
 
 ABSENT: Any = object()
-# Section name -> how to read it from an args.json document.
 SECTIONS = ("summary", "args", "deepspeed", "topology", "launch", "model", "data",
             "provenance", "files")
 
@@ -76,13 +75,14 @@ def _mapping(value: Any) -> dict[str, Any]:
 
 def sections_of(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """An args.json document as {section: {dotted key: value}}."""
-    args = {k: v for k, v in _mapping(document.get("args")).items() if k != "deepspeed_config"}
+    args = dict(_mapping(document.get("args")))
+    if isinstance(args.get("deepspeed_config"), dict):
+        args.update(flatten(args.pop("deepspeed_config"), "deepspeed_config"))
     provenance = _mapping(document.get("provenance"))
     inputs = provenance.get("inputs")
     return {
         "summary": _summary(document),
-        # args.deepspeed_config mirrors deepspeed_config: reported once, under deepspeed.
-        "args": {key: value for key, value in args.items()},
+        "args": args,
         "deepspeed": flatten(document.get("deepspeed_config")) if document.get("deepspeed_config")
         is not None else {},
         "topology": flatten(_mapping(document.get("topology"))),
@@ -111,7 +111,18 @@ def compare_documents(first: dict[str, Any], second: dict[str, Any]) -> list[Cha
             value_a, value_b = a.get(key, ABSENT), b.get(key, ABSENT)
             if not _same(value_a, value_b):
                 changes.append(Change(section, key, value_a, value_b))
-    return changes
+    # args.deepspeed_config mirrors deepspeed_config: a change is reported once, under
+    # deepspeed, unless a hand edit made the two copies change differently.
+    mirrored = {(c.key, _text(c.before), _text(c.after)) for c in changes
+                if c.section == "deepspeed"}
+    prefix = "deepspeed_config."
+    return [c for c in changes if not (
+        c.section == "args" and c.key.startswith(prefix)
+        and (c.key[len(prefix):], _text(c.before), _text(c.after)) in mirrored)]
+
+
+def _text(value: Any) -> str:
+    return "(absent)" if value is ABSENT else json.dumps(value, sort_keys=True)
 
 
 def _same(first: Any, second: Any) -> bool:
