@@ -156,19 +156,24 @@ def file_changes(files_a: dict[str, bytes], files_b: dict[str, bytes],
     changes = [Change("files", name, "present" if name in files_a else ABSENT,
                       "present" if name in files_b else ABSENT)
                for name in sorted(set(files_a) ^ set(files_b))]
-    for side, files, document in (("a", files_a, document_a), ("b", files_b, document_b)):
-        text = files.get("ds_config.json")
-        if text is None:
-            continue
-        try:
-            consistent = json.loads(text) == document.get("deepspeed_config")
-        except ValueError:
-            consistent = False
-        if not consistent:
-            note = "disagrees with its args.json deepspeed_config (hand-edited?)"
-            changes.append(Change("files", "ds_config.json",
-                                  note if side == "a" else ABSENT, note if side == "b" else ABSENT))
+    states = [_ds_config_state(files.get("ds_config.json"), document)
+              for files, document in ((files_a, document_a), (files_b, document_b))]
+    if DISAGREES in states:
+        changes.append(Change("files", "ds_config.json", *states))
     return changes
+
+
+DISAGREES = "disagrees with args.json deepspeed_config (hand-edited? run satc check)"
+
+
+def _ds_config_state(text: bytes | None, document: dict[str, Any]) -> Any:
+    if text is None:
+        return ABSENT
+    try:
+        consistent = json.loads(text) == document.get("deepspeed_config")
+    except ValueError:
+        consistent = False
+    return "matches args.json" if consistent else DISAGREES
 
 
 def diff_bundles(path_a: Path, path_b: Path) -> list[Change]:

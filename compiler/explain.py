@@ -156,7 +156,13 @@ class Explainer:
 
     def _unknown(self, key: str) -> ConfigError:
         names = self._all_keys()
-        guess = closest(key, names) or closest(key, [n.rpartition(".")[2] for n in names])
+        section, _, rest = key.partition(".")
+        inside = [n[len(section) + 1:] for n in names if n.startswith(f"{section}.")]
+        guess = closest(rest, inside) if rest and inside else None
+        if guess:
+            guess = f"{section}.{guess}"
+        else:
+            guess = closest(key, names) or closest(key, [n.rpartition(".")[2] for n in names])
         return ConfigError([Problem(None, key, "no such key in the compiled plan",
                                     hint=f"did you mean {guess}?" if guess else
                                     "keys look like args.lr or deepspeed.train_batch_size")])
