@@ -23,7 +23,7 @@ from .pipeline import compile_bundle
 @dataclass(frozen=True)
 class FileDrift:
     name: str
-    state: str  # "changed", "missing" or "unexpected"
+    state: str  # "changed", "missing", "unexpected" or "not executable"
     diff: str  # unified diff, committed -> recompiled
     note: str = ""
 
@@ -78,7 +78,7 @@ def _version_note(bundle: str, on_disk: bytes | None) -> str | None:
 
 
 def compare(bundle: str, files: dict[str, str], on_disk: dict[str, bytes],
-            rebuild: tuple[str, ...] = ()) -> CheckResult:
+            rebuild: tuple[str, ...] = (), not_executable: tuple[str, ...] = ()) -> CheckResult:
     """Compare recompiled ``files`` with the bundle's entries ``on_disk``."""
     expected = {name: text.encode("utf-8") for name, text in files.items()}
     drifts: list[FileDrift] = []
@@ -95,6 +95,11 @@ def compare(bundle: str, files: dict[str, str], on_disk: dict[str, bytes],
             assert mine is not None
             drifts.append(FileDrift(name, "changed", unified(name, bundle, theirs, mine),
                                     _note_for(name, theirs, mine)))
+    drifted = {drift.name for drift in drifts}
+    for name in not_executable:
+        if name in expected and name not in drifted:
+            drifts.append(FileDrift(name, "not executable", "",
+                                    f"{name}: satc writes it executable; chmod +x it"))
     notes: list[str] = []
     if drifts:
         version = _version_note(bundle, on_disk.get(committed.ARGS))
@@ -124,7 +129,7 @@ def check(configs: list[str], overrides: list[str], out_dir: Path, label: str) -
     Invalid input raises ConfigError (exit 2), exactly as compile would."""
     bundle = compile_bundle(configs, overrides, out_dir)
     return compare(label, bundle.files, committed.read_files(out_dir),
-                   compile_command(configs, overrides, label))
+                   compile_command(configs, overrides, label), _not_executable(out_dir))
 
 
 def check_recorded(out_dir: Path, label: str) -> CheckResult:
@@ -141,7 +146,14 @@ def check_recorded(out_dir: Path, label: str) -> CheckResult:
         return CheckResult(label, notes=tuple(notes))
     configs, overrides = list(recipe.configs), list(recipe.overrides)
     bundle = compile_bundle(configs, overrides, out_dir)
-    return compare(label, bundle.files, on_disk, compile_command(configs, overrides, label))
+    return compare(label, bundle.files, on_disk, compile_command(configs, overrides, label),
+                   _not_executable(out_dir))
+
+
+def _not_executable(out_dir: Path) -> tuple[str, ...]:
+    from .write import EXECUTABLE
+
+    return tuple(committed.lost_executable_bit(out_dir, sorted(EXECUTABLE)))
 
 
 def compile_command(configs: list[str], overrides: list[str], out_dir: str) -> tuple[str, ...]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import stat
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,13 @@ def read_files(directory: Path) -> dict[str, bytes]:
     for entry in sorted(directory.iterdir()):
         files[entry.name] = entry.read_bytes() if entry.is_file() else b""
     return files
+
+
+def lost_executable_bit(directory: Path, names: Iterable[str]) -> list[str]:
+    """Those of ``names`` (scripts satc writes executable) that the owner cannot run."""
+    return sorted(name for name in names
+                  if (directory / name).is_file()
+                  and not (directory / name).stat().st_mode & stat.S_IXUSR)
 
 
 def read_document(directory: Path) -> dict[str, Any]:
@@ -81,9 +90,8 @@ def recipe(directory: Path, document: dict[str, Any]) -> Recipe:
 
 def _from_cwd(directory: Path, recorded: str) -> str:
     # Recorded paths are relative to the bundle's real location (pipeline.relative_to_bundle).
-    real = os.path.realpath(os.path.join(os.path.realpath(directory), recorded))
-    relative = os.path.relpath(real)
-    return relative if not relative.startswith(".." + os.sep + "..") else real
+    # Relative to the cwd, never absolute: check's output is the same in every checkout.
+    return os.path.relpath(os.path.realpath(os.path.join(os.path.realpath(directory), recorded)))
 
 
 def find_bundles(root: Path) -> list[Path]:

@@ -231,3 +231,14 @@ def test_the_pre_commit_hook_runs_check_over_the_repository(repo: Path) -> None:
     result = satc(*entry[1:], cwd=repo)
     assert result.returncode == 1
     assert "bundles/exp: DRIFT" in result.stdout and "args.log_interval: 50 -> 7" in result.stdout
+
+
+def test_a_launch_script_that_lost_its_executable_bit_is_drift(
+        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (repo / "bundles" / "exp" / "launch.sh").chmod(0o644)
+    code, out, _ = run(repo, monkeypatch, "-o", "bundles/exp")
+    assert code == 1
+    assert out.startswith("bundles/exp: DRIFT\n  launch.sh: not executable\n")
+    assert "satc writes it executable; chmod +x it" in out
+    (repo / "bundles" / "exp" / "launch.sh").chmod(0o700)  # any owner-executable mode is fine
+    assert run(repo, monkeypatch, "-o", "bundles/exp")[0] == 0
