@@ -95,8 +95,9 @@ def sections_of(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "satc_version": document.get("satc_version"),
             "inputs": [item.get("path") for item in inputs if isinstance(item, dict)]
             if isinstance(inputs, list) else inputs,
-            "input_sha256": [item.get("sha256") for item in inputs if isinstance(item, dict)]
-            if isinstance(inputs, list) else None,
+            # One key per input: a drift names the config whose content changed.
+            **{f"sha256 of {item.get('path')}": item.get("sha256")
+               for item in (inputs if isinstance(inputs, list) else []) if isinstance(item, dict)},
             "overrides": provenance.get("overrides"),
         },
     }
