@@ -169,3 +169,14 @@ def test_cli_explains_a_committed_bundle_from_its_recorded_inputs(tmp_path: Path
     assert runner.invoke(main, ["compile", BASE, EXPERIMENT, "-o", str(out_dir)]).exit_code == 0
     code, out, _ = invoke(str(out_dir), "args.lr")
     assert code == 0 and "args.lr = 0.0001\n" in out and "experiment.yaml:4:3" in out
+
+
+def test_a_set_override_lists_every_layer_it_beat() -> None:
+    lr = Explainer(*_plan_with([BASE, EXPERIMENT], ["args.lr=0.5"])).explain("args.lr")
+    assert (lr.value, lr.source.where) == (0.5, "--set args.lr")
+    assert lr.overrode == (at(BASE, "  lr:"), at(EXPERIMENT, "  lr:"))
+
+
+def _plan_with(configs: list[str], overrides: list[str]) -> tuple:  # type: ignore[type-arg]
+    bundle = compile_bundle(configs, overrides, Path("."))
+    return bundle.config, bundle.plan
