@@ -85,3 +85,157 @@ def compile_command(configs: tuple[str, ...], output: str, overrides: tuple[str,
     write_bundle(out_dir, bundle.files)
     click.echo(f"wrote {output}: {', '.join(sorted(bundle.files))}")
     click.echo(describe(bundle.plan))
+
+
+# ---- Committed bundles: check, explain, diff, schema (issue 5) ----------------------
+
+_FORMATS = click.Choice(["text", "json"])
+
+
+@main.command("check")
+@click.argument("configs", nargs=-1, type=click.Path(dir_okay=False))
+@click.option("-o", "--output", "outputs", multiple=True, type=click.Path(file_okay=False),
+              help="Committed bundle directory. Repeatable when no CONFIG is given.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="The overrides the bundle was compiled with (with CONFIG...).")
+@click.option("--all", "all_bundles", is_flag=True,
+              help="Check every bundle under --root, each from the inputs its args.json records.")
+@click.option("--root", default=".", show_default=True, type=click.Path(file_okay=False),
+              help="Where --all looks for bundles.")
+@click.option("-q", "--quiet", is_flag=True, help="Say nothing about bundles that are up to date.")
+@reports_problems
+def check_command(configs: tuple[str, ...], outputs: tuple[str, ...], overrides: tuple[str, ...],
+                  all_bundles: bool, root: str, quiet: bool) -> None:
+    """Recompile in memory and compare with committed bundles; write nothing.
+
+    \b
+    satc check CONFIG... -o DIR [--set K=V]...  the bundle compiled from these inputs
+    satc check -o DIR [-o DIR]...               each bundle from its recorded inputs
+    satc check --all [--root PATH]              every bundle under PATH (pre-commit)
+
+    Exit 0 when every bundle is byte-identical to a fresh compile, 1 on drift (stale
+    inputs, hand edits, missing or extra files, another satc version; a unified diff
+    per file follows), 2 on invalid input.
+    """
+    from . import check, committed
+
+    if configs:
+        if len(outputs) != 1 or all_bundles:
+            raise click.UsageError("with CONFIG... give exactly one -o DIR (and no --all)")
+        result = check.check(list(configs), list(overrides), Path(outputs[0]), outputs[0])
+        click.echo(check.render(result), nl=False)
+        sys.exit(0 if result.clean else 1)
+    if overrides:
+        raise click.UsageError("--set needs CONFIG...; without them each bundle's own are used")
+    targets = list(outputs)
+    if all_bundles:
+        targets += [os.path.relpath(path) for path in committed.find_bundles(Path(root))]
+    if not targets:
+        raise click.UsageError("give CONFIG... -o DIR, -o DIR, or --all")
+    drifted = invalid = 0
+    for target in dict.fromkeys(targets):  # each once, in order
+        try:
+            result = check.check_recorded(Path(target), target)
+        except ConfigError as exc:
+            invalid += 1
+            click.echo(f"{target}: INVALID INPUT", err=True)
+            _print_problems(exc.problems)
+            continue
+        drifted += not result.clean
+        if not (quiet and result.clean):
+            click.echo(check.render(result), nl=False)
+    if len(targets) > 1 or all_bundles:
+        click.echo(f"satc check: {len(dict.fromkeys(targets))} bundle(s), {drifted} drifted, "
+                   f"{invalid} with invalid input")
+    sys.exit(EXIT_INVALID if invalid else 1 if drifted else 0)
+
+
+def _complete_files(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    from click.shell_completion import CompletionItem
+
+    return [CompletionItem(incomplete, type="file")]
+
+
+def _is_config(item: str) -> bool:
+    """A YAML file or a bundle directory; anything else on explain's line is a KEY."""
+    return (item.endswith((".yaml", ".yml")) or os.path.isfile(item)
+            or os.path.isfile(os.path.join(item, "args.json")))
+
+
+@main.command("explain")
+@click.argument("items", nargs=-1, required=True, metavar="CONFIG... [KEY...]",
+                shell_complete=_complete_files)
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a value after all files, as in compile.")
+@click.option("--format", "output_format", type=_FORMATS, default="text", show_default=True)
+@reports_problems
+def explain_command(items: tuple[str, ...], overrides: tuple[str, ...],
+                    output_format: str) -> None:
+    """Show each KEY's final value and where it came from.
+
+    A KEY is dotted (args.lr, deepspeed.zero_optimization.stage, topology.world_size)
+    or short (lr, train_batch_size). Its source is a file:line, a --set, a default or
+    a derivation rule with its inputs; the layers it overrode follow. Without KEYs:
+    a summary of the plan. A committed bundle directory may stand for its CONFIGs.
+    """
+    from . import committed
+    from .explain import Explainer, render_json, render_summary, render_text, summary_document
+    from .pipeline import compile_bundle
+
+    configs = [item for item in items if _is_config(item)]
+    keys = [item for item in items if not _is_config(item)]
+    if not configs:
+        raise click.UsageError("give at least one CONFIG (a YAML file) or bundle directory")
+    out_dir = Path(".")
+    if len(configs) == 1 and os.path.isdir(configs[0]):
+        out_dir = Path(configs[0])
+        try:
+            recipe = committed.recipe(out_dir, committed.read_document(out_dir))
+        except committed.UnreadableBundle as exc:
+            raise click.UsageError(f"{configs[0]}: {exc}") from None
+        configs, overrides = list(recipe.configs), (*recipe.overrides, *overrides)
+    bundle = compile_bundle(configs, list(overrides), out_dir)
+    explainer = Explainer(bundle.config, bundle.plan)
+    if not keys:
+        click.echo(render_json(summary_document(explainer)) if output_format == "json"
+                   else render_summary(explainer), nl=False)
+        return
+    problems: list[Problem] = []
+    full: list[str] = []
+    for key in keys:
+        try:
+            full += explainer.resolve_keys(key)
+        except ConfigError as exc:
+            problems += exc.problems
+    if problems:
+        raise ConfigError(problems)
+    explanations = [explainer.explain(key) for key in dict.fromkeys(full)]
+    if output_format == "json":
+        click.echo(render_json([item.as_dict() for item in explanations]), nl=False)
+    else:
+        click.echo(render_text(explanations), nl=False)
+
+
+@main.command("diff")
+@click.argument("bundle_a", type=click.Path())
+@click.argument("bundle_b", type=click.Path())
+@click.option("--format", "output_format", type=_FORMATS, default="text", show_default=True)
+@reports_problems
+def diff_command(bundle_a: str, bundle_b: str, output_format: str) -> None:
+    """Semantic diff of two bundles, grouped by section (summary, args, deepspeed,
+    topology, launch, model, data, provenance, files). Exit 0 when they mean the same,
+    1 when they differ (as diff(1) does), 2 for something that is not a bundle."""
+    from .diff import diff_bundles, render_json, render_text
+
+    changes = diff_bundles(Path(bundle_a), Path(bundle_b))
+    render = render_json if output_format == "json" else render_text
+    click.echo(render(changes, bundle_a, bundle_b), nl=False)
+    sys.exit(1 if changes else 0)
+
+
+@main.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of satc configs (for editors: see README, "Editor support")."""
+    from . import resources
+
+    click.echo(resources.schema_text(), nl=False)

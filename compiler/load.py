@@ -9,6 +9,7 @@ overrode, so validation errors and ``explain`` can point at the source.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path as FsPath
@@ -25,7 +26,17 @@ _DOTTED_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
 class InputFile:
     path: FsPath
     label: str  # as the user wrote it, for messages
-    sha256: str
+    sha256: str  # of the file's content (see content_digest), not of its bytes
+
+
+def content_digest(data: Any) -> str:
+    """sha256 of a document's values in canonical JSON (sorted keys).
+
+    Reordering keys, comments, quoting styles or CRLF checkouts change no value, so
+    they must not change the bundle (issue 5: byte-identical for shuffled inputs)."""
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                      default=repr)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -89,7 +100,7 @@ def read_input(path_text: str, rank: int) -> tuple[InputFile, yaml_reader.Docume
         raise ConfigError([Problem(start, "", f"cannot read: {exc.strerror}")]) from None
     text = yaml_reader.decode(data, path_text, rank)
     document = yaml_reader.read(text, path_text, rank)
-    return InputFile(path, path_text, hashlib.sha256(data).hexdigest()), document
+    return InputFile(path, path_text, content_digest(document.data)), document
 
 
 def read_override(override: Override) -> yaml_reader.Document:

@@ -1,0 +1,184 @@
+"""satc check: recompile in memory and compare with the committed bundle, byte for byte.
+
+Nothing is written.  A bundle is up to date exactly when every file satc would write
+is on disk with the same bytes and nothing else is there; any other state (stale
+inputs, a hand edit, a missing or extra artifact, another satc version) is drift,
+reported as a unified diff per file plus the values that changed in args.json.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from . import committed, diff
+from .pipeline import compile_bundle
+
+
+@dataclass(frozen=True)
+class FileDrift:
+    name: str
+    state: str  # "changed", "missing", "unexpected" or "not executable"
+    diff: str  # unified diff, committed -> recompiled
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    bundle: str  # the directory as the user named it
+    drifts: tuple[FileDrift, ...] = ()
+    changed_values: tuple[diff.Change, ...] = ()
+    notes: tuple[str, ...] = ()  # version change, unreadable provenance
+    rebuild: tuple[str, ...] = ()  # the compile command that accepts the recompiled bundle
+
+    @property
+    def clean(self) -> bool:
+        return not self.drifts and not self.notes
+
+
+def _lines(data: bytes) -> list[str]:
+    lines = data.decode("utf-8", errors="replace").splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n\\ No newline at end of file\n"
+    return lines
+
+
+def unified(name: str, bundle: str, committed_bytes: bytes | None, expected: bytes | None) -> str:
+    text = difflib.unified_diff(
+        _lines(committed_bytes or b""),
+        _lines(expected or b""),
+        fromfile=f"{bundle}/{name} (committed)" if committed_bytes is not None else "/dev/null",
+        tofile=f"{bundle}/{name} (recompiled)" if expected is not None else "/dev/null",
+    )
+    return "".join(text)
+
+
+def _note_for(name: str, on_disk: bytes, expected: bytes) -> str:
+    if on_disk.replace(b"\r\n", b"\n") == expected:
+        return (f"{name}: only line endings differ (CRLF); satc writes \\n. "
+                "Add `* text eol=lf` for the bundle to .gitattributes")
+    return ""
+
+
+def _version_note(bundle: str, on_disk: bytes | None) -> str | None:
+    try:
+        document: Any = json.loads(on_disk or b"")
+    except ValueError:
+        return None
+    version = document.get("satc_version") if isinstance(document, dict) else None
+    if isinstance(version, str) and version != __version__:
+        return (f"{bundle} was compiled by satc {version}; this is satc {__version__}. "
+                "Recompile it with this version (or pin satc to the one that wrote it)")
+    return None
+
+
+def compare(bundle: str, files: dict[str, str], on_disk: dict[str, bytes],
+            rebuild: tuple[str, ...] = (), not_executable: tuple[str, ...] = ()) -> CheckResult:
+    """Compare recompiled ``files`` with the bundle's entries ``on_disk``."""
+    expected = {name: text.encode("utf-8") for name, text in files.items()}
+    drifts: list[FileDrift] = []
+    for name in sorted(set(expected) | set(on_disk)):
+        mine, theirs = expected.get(name), on_disk.get(name)
+        if mine == theirs:
+            continue
+        if theirs is None:
+            drifts.append(FileDrift(name, "missing", unified(name, bundle, None, mine)))
+        elif mine is None:
+            drifts.append(FileDrift(name, "unexpected", unified(name, bundle, theirs, None),
+                                    f"{name}: satc compile does not produce it for these inputs"))
+        else:
+            assert mine is not None
+            drifts.append(FileDrift(name, "changed", unified(name, bundle, theirs, mine),
+                                    _note_for(name, theirs, mine)))
+    drifted = {drift.name for drift in drifts}
+    for name in not_executable:
+        if name in expected and name not in drifted:
+            drifts.append(FileDrift(name, "not executable", "",
+                                    f"{name}: satc writes it executable; chmod +x it"))
+    notes: list[str] = []
+    if drifts:
+        version = _version_note(bundle, on_disk.get(committed.ARGS))
+        if version:
+            notes.append(version)
+    return CheckResult(bundle, tuple(drifts), tuple(_changed_values(on_disk, expected)),
+                       tuple(notes), rebuild)
+
+
+def _changed_values(on_disk: dict[str, bytes], expected: dict[str, bytes]) -> list[diff.Change]:
+    """The keys behind an args.json drift, so the message names them, not just lines."""
+    if on_disk.get(committed.ARGS) == expected.get(committed.ARGS):
+        return []
+    try:
+        before = json.loads(on_disk.get(committed.ARGS) or b"")
+        after = json.loads(expected[committed.ARGS])
+    except (ValueError, KeyError):
+        return []
+    if not isinstance(before, dict):
+        return []
+    return [c for c in diff.compare_documents(before, after) if c.section != "summary"]
+
+
+def check(configs: list[str], overrides: list[str], out_dir: Path, label: str) -> CheckResult:
+    """Recompile ``configs`` as `satc compile ... -o out_dir` would and compare.
+
+    Invalid input raises ConfigError (exit 2), exactly as compile would."""
+    bundle = compile_bundle(configs, overrides, out_dir)
+    return compare(label, bundle.files, committed.read_files(out_dir),
+                   compile_command(configs, overrides, label), _not_executable(out_dir))
+
+
+def check_recorded(out_dir: Path, label: str) -> CheckResult:
+    """Recompile a bundle from the inputs and overrides its own args.json records."""
+    on_disk = committed.read_files(out_dir)
+    if not on_disk:
+        missing = f"{label}: no bundle there (missing or empty directory)"
+        return CheckResult(label, notes=(missing,))
+    try:
+        recipe = committed.recipe(out_dir, committed.read_document(out_dir))
+    except committed.UnreadableBundle as exc:
+        notes = [f"cannot tell how {label} was built: {exc}"]
+        notes.append("recompile it, or check it with its inputs: satc check CONFIG... -o DIR")
+        return CheckResult(label, notes=tuple(notes))
+    configs, overrides = list(recipe.configs), list(recipe.overrides)
+    bundle = compile_bundle(configs, overrides, out_dir)
+    return compare(label, bundle.files, on_disk, compile_command(configs, overrides, label),
+                   _not_executable(out_dir))
+
+
+def _not_executable(out_dir: Path) -> tuple[str, ...]:
+    from .write import EXECUTABLE
+
+    return tuple(committed.lost_executable_bit(out_dir, sorted(EXECUTABLE)))
+
+
+def compile_command(configs: list[str], overrides: list[str], out_dir: str) -> tuple[str, ...]:
+    command = ["satc", "compile", *configs, "-o", out_dir]
+    for override in overrides:
+        command += ["--set", override]
+    return tuple(command)
+
+
+def render(result: CheckResult) -> str:
+    if result.clean:
+        return f"{result.bundle}: up to date\n"
+    lines = [f"{result.bundle}: DRIFT"]
+    for drift in result.drifts:
+        lines.append(f"  {drift.name}: {drift.state}")
+    if result.changed_values:
+        lines.append("  changed values (committed -> recompiled):")
+        for change in result.changed_values:
+            lines.append(f"    {change.section}.{change.key}: {diff.show(change.before)} -> "
+                         f"{diff.show(change.after)}")
+    lines += [f"  {note}" for note in result.notes]
+    lines += [f"  {drift.note}" for drift in result.drifts if drift.note]
+    if result.rebuild and result.drifts:
+        lines.append(f"  to accept the recompiled bundle: {shlex.join(result.rebuild)}")
+    text = "\n".join(lines) + "\n"
+    for drift in result.drifts:
+        text += drift.diff
+    return text

@@ -1,0 +1,114 @@
+"""Committed bundles on disk: their files, and the provenance that rebuilds them.
+
+A bundle's args.json records its inputs relative to the bundle directory and the
+`--set` overrides verbatim, so any committed bundle can be recompiled without the
+user repeating its command line (`satc check -o DIR`, `satc check --all`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ARGS = "args.json"
+_FORMAT_PREFIX = "satc.args/"
+# Directories never searched for bundles: VCS data, environments, caches, satc's own
+# temporaries (".satc-tmp-*" start with a dot too).
+_SKIP_DIRS = frozenset({"node_modules", "__pycache__", "site-packages"})
+
+
+class UnreadableBundle(Exception):
+    """A committed bundle whose args.json cannot say how it was built (a hand edit)."""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What rebuilds a bundle: configs (paths usable from the cwd) and overrides."""
+
+    configs: tuple[str, ...]
+    overrides: tuple[str, ...]
+
+
+def read_files(directory: Path) -> dict[str, bytes]:
+    """Every entry directly inside ``directory`` ({} when it does not exist).
+
+    Anything that is not a regular file reads as b"" under its name, so a stray
+    subdirectory is still reported as an unexpected entry."""
+    if not directory.is_dir():
+        return {}
+    files: dict[str, bytes] = {}
+    for entry in sorted(directory.iterdir()):
+        files[entry.name] = entry.read_bytes() if entry.is_file() else b""
+    return files
+
+
+def lost_executable_bit(directory: Path, names: Iterable[str]) -> list[str]:
+    """Those of ``names`` (scripts satc writes executable) that the owner cannot run."""
+    return sorted(name for name in names
+                  if (directory / name).is_file()
+                  and not (directory / name).stat().st_mode & stat.S_IXUSR)
+
+
+def read_document(directory: Path) -> dict[str, Any]:
+    path = directory / ARGS
+    try:
+        document = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise UnreadableBundle(f"{path} does not exist") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise UnreadableBundle(f"{path} is not valid JSON ({exc})") from None
+    if not isinstance(document, dict) or not str(document.get("format", "")).startswith(
+        _FORMAT_PREFIX
+    ):
+        raise UnreadableBundle(f"{path} is not a satc args.json (no \"format\": \"satc.args/...\")")
+    return document
+
+
+def recipe(directory: Path, document: dict[str, Any]) -> Recipe:
+    """The configs and overrides recorded in ``document``, paths made usable from the cwd."""
+    provenance = document.get("provenance")
+    inputs = provenance.get("inputs") if isinstance(provenance, dict) else None
+    overrides = provenance.get("overrides") if isinstance(provenance, dict) else None
+    if (
+        not isinstance(inputs, list)
+        or not inputs
+        or not all(isinstance(i, dict) and isinstance(i.get("path"), str) for i in inputs)
+        or not isinstance(overrides, list)
+        or not all(isinstance(o, str) for o in overrides)
+    ):
+        raise UnreadableBundle(
+            f"{directory / ARGS}: provenance.inputs / provenance.overrides are missing or malformed"
+        )
+    configs = tuple(_from_cwd(directory, item["path"]) for item in inputs)
+    return Recipe(configs, tuple(overrides))
+
+
+def _from_cwd(directory: Path, recorded: str) -> str:
+    # Recorded paths are relative to the bundle's real location (pipeline.relative_to_bundle).
+    # Relative to the cwd, never absolute: check's output is the same in every checkout.
+    return os.path.relpath(os.path.realpath(os.path.join(os.path.realpath(directory), recorded)))
+
+
+def find_bundles(root: Path) -> list[Path]:
+    """Every directory under ``root`` holding a satc args.json, in sorted order.
+
+    A bundle is recognised by the format marker in its text, not by parsing it, so a
+    hand edit that breaks the JSON is reported by `check` instead of being skipped."""
+    found: list[Path] = []
+    for current, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS)
+        if ARGS in files:
+            path = Path(current) / ARGS
+            try:
+                with open(path, "rb") as handle:
+                    head = handle.read(65536)
+            except OSError:
+                continue
+            if f'"{_FORMAT_PREFIX}'.encode() in head:
+                found.append(Path(current))
+    return sorted(found)
