@@ -96,7 +96,7 @@ def sections_of(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "inputs": [item.get("path") for item in inputs if isinstance(item, dict)]
             if isinstance(inputs, list) else inputs,
             # One key per input: a drift names the config whose content changed.
-            **{f"sha256 of {item.get('path')}": item.get("sha256")
+            **{f"content_sha256 of {item.get('path')}": item.get("content_sha256")
                for item in (inputs if isinstance(inputs, list) else []) if isinstance(item, dict)},
             "overrides": provenance.get("overrides"),
         },

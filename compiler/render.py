@@ -28,7 +28,7 @@ _COMMENT_SAFE = re.compile(r"^[A-Za-z0-9._/+@=,:-]+$")
 
 @dataclass(frozen=True)
 class Provenance:
-    inputs: tuple[tuple[str, str], ...]  # (path relative to the bundle, sha256)
+    inputs: tuple[tuple[str, str], ...]  # (path relative to the bundle, sha256 of its values: see load.content_digest)
     overrides: tuple[str, ...]
 
 
@@ -62,7 +62,7 @@ def args_document(plan: Plan, provenance: Provenance) -> dict[str, Any]:
         "topology": plan.topology.as_dict(),
         "launch": dict(plan.launch),
         "provenance": {
-            "inputs": [{"path": path, "sha256": sha} for path, sha in provenance.inputs],
+            "inputs": [{"path": path, "content_sha256": sha} for path, sha in provenance.inputs],
             "overrides": list(provenance.overrides),
             "command": command_line(provenance),
         },
