@@ -134,6 +134,19 @@ def build() -> dict[str, Any]:
                 "description": "deepspeed target: hosts of the generated hostfile, one per node "
                 "(default: localhost on one node).",
             },
+            "force_multi": {
+                "type": "boolean",
+                "default": False,
+                "description": "deepspeed target: start ranks through pdsh + ssh even on one node "
+                "(deepspeed --force_multi). Several nodes always do.",
+            },
+            "ssh_port": {
+                "type": ["integer", "null"],
+                "minimum": 1,
+                "maximum": 65535,
+                "default": None,
+                "description": "deepspeed target: ssh port of the hosts (deepspeed --ssh_port).",
+            },
             "include": _text("deepspeed --include (e.g. localhost:0,1).", pattern=SBATCH_VALUE),
             "exclude": _text("deepspeed --exclude.", pattern=SBATCH_VALUE),
             "slurm": slurm_schema(),
