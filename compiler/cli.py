@@ -85,3 +85,23 @@ def compile_command(configs: tuple[str, ...], output: str, overrides: tuple[str,
     write_bundle(out_dir, bundle.files)
     click.echo(f"wrote {output}: {', '.join(sorted(bundle.files))}")
     click.echo(describe(bundle.plan))
+
+
+@main.command("topology")
+@click.argument("configs", nargs=-1, required=True)
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a value after all files (e.g. --set launch.nodes=2). Repeatable.")
+@reports_problems
+def topology_command(configs: tuple[str, ...], overrides: tuple[str, ...]) -> None:
+    """Print the rank layout of CONFIG...: nodes x local ranks, each rank's groups."""
+    from .load import load
+    from .resolve import resolve
+    from .topology_table import table
+    from .validate import validate
+
+    config = load(list(configs), list(overrides))
+    errors, warnings = validate(config)
+    if errors:
+        raise ConfigError(errors + warnings)
+    plan = resolve(config)
+    click.echo(table(plan.topology, plan.launch["target"]), nl=False)

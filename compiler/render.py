@@ -175,6 +175,7 @@ def launch_context(plan: Plan, provenance: Provenance) -> dict[str, Any]:
         "include": launch.get("include") or "",
         "exclude": launch.get("exclude") or "",
         "sbatch": _sbatch_options(plan) if launch["target"] == "slurm" else [],
+        "cpus_per_task": (launch.get("slurm") or {}).get("cpus_per_task", 1),
     }
 
 

@@ -11,6 +11,8 @@ ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
 # Values that reach a script travel quoted, but control characters (newlines, ESC)
 # would still corrupt logs and comments: refuse them.
 NO_CONTROL = r"^[^\u0000-\u001f\u007f]*$"
+# An entrypoint starting with '-' would be read as a launcher option (torchrun --help).
+ENTRYPOINT = r"^[^-\u0000-\u001f\u007f][^\u0000-\u001f\u007f]*$"
 HOST = r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,252}[A-Za-z0-9])?$"
 
 
@@ -75,7 +77,12 @@ def build() -> dict[str, Any]:
                 "default": "cuda",
                 "description": "cuda: one GPU per rank, NCCL. cpu: gloo, for tests and CI.",
             },
-            "entrypoint": _text("The training or sampling script each rank runs.", "train_video.py"),
+            "entrypoint": _text(
+                "The training or sampling script each rank runs (relative to the directory "
+                "launch.sh is started from).",
+                "train_video.py",
+                pattern=ENTRYPOINT,
+            ),
             "entrypoint_args": {
                 "type": "array",
                 "items": _text("One argument, passed as a single argv entry."),
