@@ -377,7 +377,7 @@ def _deepspeed_hosts(work: Work) -> None:
 def _pdsh_safe_values(work: Work) -> None:
     launch = work.launch
     values: list[tuple[str, Any]] = [("launch.entrypoint", launch["entrypoint"])]
-    values += [(f"launch.entrypoint_args.{i}", arg) for i, arg in enumerate(launch["entrypoint_args"])]
+    values += [(f"launch.entrypoint_args[{i}]", arg) for i, arg in enumerate(launch["entrypoint_args"])]
     values += [(f"launch.env.{name}", value) for name, value in launch["env"].items()]
     values += [("launch.cuda_alloc_conf", launch.get("cuda_alloc_conf") or "")]
     for key, value in values:
@@ -388,7 +388,8 @@ def _pdsh_safe_values(work: Work) -> None:
 
 
 def _path_of(key: str) -> tuple[str | int, ...]:
-    return tuple(int(part) if part.isdigit() else part for part in key.split("."))
+    """`launch.entrypoint_args[0]` -> ("launch", "entrypoint_args", 0), to locate the value."""
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"[.\[\]]+", key) if part)
 
 
 def record_inputs(work: Work) -> None:
