@@ -57,7 +57,7 @@ def run_with_fakes(script: Path, tmp_path: Path, *argv: str, env: dict[str, str]
     environment = {key: value for key, value in os.environ.items() if not key.startswith("SLURM_")}
     environment.update({"PATH": f"{fake_bin(tmp_path)}{os.pathsep}{os.environ['PATH']}",
                         "FAKE_DUMP": str(dump), **(env or {})})
-    result = subprocess.run(["bash", str(script), *argv], cwd=cwd or tmp_path, env=environment,
+    result = subprocess.run(["bash", str(script), *argv], check=False, cwd=cwd or tmp_path, env=environment,
                             capture_output=True, text=True, timeout=60)
     records = [json.loads(line) for line in dump.read_text(encoding="utf-8").splitlines()] \
         if dump.exists() else []
@@ -66,7 +66,7 @@ def run_with_fakes(script: Path, tmp_path: Path, *argv: str, env: dict[str, str]
 
 def shellcheck(script: Path) -> subprocess.CompletedProcess[str]:
     tool = support.require_tool("shellcheck")
-    return subprocess.run([tool, "-S", "warning", str(script)], capture_output=True, text=True,
+    return subprocess.run([tool, "-S", "warning", str(script)], check=False, capture_output=True, text=True,
                           timeout=60)
 
 
