@@ -168,9 +168,11 @@ def _is_config(item: str) -> bool:
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a value after all files, as in compile.")
 @click.option("--format", "output_format", type=_FORMATS, default="text", show_default=True)
+@click.option("--topology", "show_topology", is_flag=True,
+              help="Also print every rank's node, model-, data- and context-parallel group.")
 @reports_problems
 def explain_command(items: tuple[str, ...], overrides: tuple[str, ...],
-                    output_format: str) -> None:
+                    output_format: str, show_topology: bool) -> None:
     """Show each KEY's final value and where it came from.
 
     A KEY is dotted (args.lr, deepspeed.zero_optimization.stage, topology.world_size)
@@ -196,6 +198,10 @@ def explain_command(items: tuple[str, ...], overrides: tuple[str, ...],
         configs, overrides = list(recipe.configs), (*recipe.overrides, *overrides)
     bundle = compile_bundle(configs, list(overrides), out_dir)
     explainer = Explainer(bundle.config, bundle.plan)
+    if show_topology:
+        from .topology_table import table
+
+        click.echo(table(bundle.plan.topology, bundle.plan.launch["target"]))
     if not keys:
         click.echo(render_json(summary_document(explainer)) if output_format == "json"
                    else render_summary(explainer), nl=False)
@@ -239,3 +245,21 @@ def schema_command() -> None:
     from . import resources
 
     click.echo(resources.schema_text(), nl=False)
+@main.command("topology")
+@click.argument("configs", nargs=-1, required=True)
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a value after all files (e.g. --set launch.nodes=2). Repeatable.")
+@reports_problems
+def topology_command(configs: tuple[str, ...], overrides: tuple[str, ...]) -> None:
+    """Print the rank layout of CONFIG...: nodes x local ranks, each rank's groups."""
+    from .load import load
+    from .resolve import resolve
+    from .topology_table import table
+    from .validate import validate
+
+    config = load(list(configs), list(overrides))
+    errors, warnings = validate(config)
+    if errors:
+        raise ConfigError(errors + warnings)
+    plan = resolve(config)
+    click.echo(table(plan.topology, plan.launch["target"]), nl=False)

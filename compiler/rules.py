@@ -7,6 +7,7 @@ value, so `satc explain` can tell the user.  Order matters and mirrors CogVideoX
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -327,8 +328,17 @@ def r9_device(work: Work) -> None:
                    "remove args.device: each rank uses the GPU of its LOCAL_RANK")
 
 
+# The deepspeed launcher's pdsh path pastes values into a remote shell command unquoted
+# (deepspeed.launcher.multinode_runner.PDSHRunner): only these characters survive it.
+PDSH_SAFE = re.compile(r"^[A-Za-z0-9_@%+=:,./-]*$")
+
+
 def launch_rendezvous(work: Work) -> None:
-    """D6: the rendezvous endpoint is explicit (SAT falls back to a fixed port 6000)."""
+    """D6: the rendezvous endpoint is explicit (SAT falls back to a fixed port 6000).
+
+    Also checks what each launcher needs: hosts for the deepspeed hostfile, and values
+    that survive the deepspeed launcher's remote shell when it goes through pdsh.
+    """
     launch = work.launch
     several = launch["nodes"] > 1
     if launch.get("master_addr") is None:
@@ -339,6 +349,47 @@ def launch_rendezvous(work: Work) -> None:
             work.derive("launch.master_addr", "127.0.0.1", "D6", "one node: rendezvous on loopback")
     if launch.get("master_port") is None and several:
         work.derive("launch.master_port", 29500, "D6", "several nodes need an agreed port: 29500")
+    if launch["target"] == "deepspeed":
+        _deepspeed_hosts(work)
+        if several or launch.get("force_multi"):
+            _pdsh_safe_values(work)
+    else:
+        for key in ("hosts", "include", "exclude", "force_multi", "ssh_port"):
+            if work.given("launch", key):
+                work.error(f"launch.{key}", f"is only read by the deepspeed target, not {launch['target']!r}",
+                           "remove it, or set launch.target: deepspeed")
+
+
+def _deepspeed_hosts(work: Work) -> None:
+    hosts = work.launch.get("hosts")
+    nodes = work.launch["nodes"]
+    if hosts is None:
+        if nodes > 1:
+            work.error("launch.hosts", f"the deepspeed hostfile needs {nodes} hosts",
+                       f"list the {nodes} hosts in launch.hosts (node 0 first)", "launch")
+        else:
+            work.derive("launch.hosts", ["localhost"], "D6", "one node: the hostfile names localhost")
+    elif len(hosts) != nodes or len(set(hosts)) != len(hosts):
+        work.error("launch.hosts", f"{len(hosts)} host(s) ({len(set(hosts))} distinct) for {nodes} node(s)",
+                   "list each node's host once: launch.hosts must have launch.nodes entries")
+
+
+def _pdsh_safe_values(work: Work) -> None:
+    launch = work.launch
+    values: list[tuple[str, Any]] = [("launch.entrypoint", launch["entrypoint"])]
+    values += [(f"launch.entrypoint_args[{i}]", arg) for i, arg in enumerate(launch["entrypoint_args"])]
+    values += [(f"launch.env.{name}", value) for name, value in launch["env"].items()]
+    values += [("launch.cuda_alloc_conf", launch.get("cuda_alloc_conf") or "")]
+    for key, value in values:
+        if not PDSH_SAFE.match(str(value)):
+            work.error(key, f"{value!r} would run through the deepspeed launcher's remote shell unquoted (pdsh)",
+                       "use only A-Z a-z 0-9 _ @ % + = : , . / - here, or launch.target torchrun/slurm",
+                       *_path_of(key))
+
+
+def _path_of(key: str) -> tuple[str | int, ...]:
+    """`launch.entrypoint_args[0]` -> ("launch", "entrypoint_args", 0), to locate the value."""
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"[.\[\]]+", key) if part)
 
 
 def record_inputs(work: Work) -> None:

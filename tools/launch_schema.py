@@ -11,6 +11,8 @@ ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
 # Values that reach a script travel quoted, but control characters (newlines, ESC)
 # would still corrupt logs and comments: refuse them.
 NO_CONTROL = r"^[^\u0000-\u001f\u007f]*$"
+# An entrypoint starting with '-' would be read as a launcher option (torchrun --help).
+ENTRYPOINT = r"^[^-\u0000-\u001f\u007f][^\u0000-\u001f\u007f]*$"
 HOST = r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,252}[A-Za-z0-9])?$"
 
 
@@ -75,7 +77,12 @@ def build() -> dict[str, Any]:
                 "default": "cuda",
                 "description": "cuda: one GPU per rank, NCCL. cpu: gloo, for tests and CI.",
             },
-            "entrypoint": _text("The training or sampling script each rank runs.", "train_video.py"),
+            "entrypoint": _text(
+                "The training or sampling script each rank runs (relative to the directory "
+                "launch.sh is started from).",
+                "train_video.py",
+                pattern=ENTRYPOINT,
+            ),
             "entrypoint_args": {
                 "type": "array",
                 "items": _text("One argument, passed as a single argv entry."),
@@ -133,6 +140,19 @@ def build() -> dict[str, Any]:
                 "minItems": 1,
                 "description": "deepspeed target: hosts of the generated hostfile, one per node "
                 "(default: localhost on one node).",
+            },
+            "force_multi": {
+                "type": "boolean",
+                "default": False,
+                "description": "deepspeed target: start ranks through pdsh + ssh even on one node "
+                "(deepspeed --force_multi). Several nodes always do.",
+            },
+            "ssh_port": {
+                "type": ["integer", "null"],
+                "minimum": 1,
+                "maximum": 65535,
+                "default": None,
+                "description": "deepspeed target: ssh port of the hosts (deepspeed --ssh_port).",
             },
             "include": _text("deepspeed --include (e.g. localhost:0,1).", pattern=SBATCH_VALUE),
             "exclude": _text("deepspeed --exclude.", pattern=SBATCH_VALUE),
