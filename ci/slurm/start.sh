@@ -51,11 +51,15 @@ die() {
     exit 1
 }
 
+# True if the pid file names a live process whose name is the daemon's
+# (basename of the pid file without .pid); guards against reused pids.
 pid_alive() { # pidfile
-    local pid
+    local pid name
     [[ -s "$1" ]] || return 1
     pid="$(cat "$1")"
-    [[ -n "${pid}" ]] && kill -0 "${pid}" 2>/dev/null
+    name="$(basename "$1" .pid)"
+    [[ "${pid}" =~ ^[0-9]+$ ]] || return 1
+    [[ "$(cat "/proc/${pid}/comm" 2>/dev/null)" == "${name}" ]]
 }
 
 stop_pidfile() { # pidfile name
@@ -87,6 +91,11 @@ esac
 
 mkdir -p "${RUN_DIR}" "${LOG_DIR}" "${STATE_DIR}" "${SPOOL_DIR}" "${CONF_DIR}"
 
+# Serialize concurrent callers (e.g. several test sessions). Daemons are
+# started with fd 9 closed so they do not inherit the lock.
+exec 9>"${RUN_DIR}/start.lock"
+flock -w 120 9 || die "another ci/slurm/start.sh holds ${RUN_DIR}/start.lock"
+
 # ---------------------------------------------------------------- munge
 if [[ ! -s "${MUNGE_KEY}" ]]; then
     log "generating ${MUNGE_KEY}"
@@ -109,7 +118,7 @@ if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
     if ! pid_alive /run/munge/munged.pid; then
         rm -f /run/munge/munged.pid /run/munge/munge.socket.2 /run/munge/munge.socket.2.lock
     fi
-    runuser -u munge -- munged || die "munged failed to start"
+    runuser -u munge -- munged 9>&- || die "munged failed to start"
     for ((i = 0; i < 50; i++)); do
         munge -n 2>/dev/null | unmunge >/dev/null 2>&1 && break
         sleep 0.2
@@ -165,11 +174,15 @@ SchedulerType=sched/backfill
 SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
 ReturnToService=2
+EnforcePartLimits=ALL
 MailProg=/bin/true
 SlurmctldTimeout=30
 SlurmdTimeout=30
 InactiveLimit=0
-MinJobAge=300
+# sbatch --wait polls after 2, 8, 32, 32... s, growing only while the interval
+# is < MinJobAge/2; MinJobAge=5 pins the poll at 2 s (finished job records are
+# then purged 5-65 s after completion: read results from output files).
+MinJobAge=5
 KillWait=5
 Waittime=0
 NodeName=${HOST} NodeAddr=127.0.0.1 NodeHostname=${HOST} CPUs=${NCPU}${topo} RealMemory=1024 State=UNKNOWN
@@ -205,11 +218,11 @@ fi
 # ---------------------------------------------------------------- daemons
 if ! pid_alive "${CTLD_PID}"; then
     log "starting slurmctld"
-    slurmctld || die "slurmctld failed to start"
+    slurmctld 9>&- || die "slurmctld failed to start"
 fi
 if ! pid_alive "${SLURMD_PID}"; then
     log "starting slurmd"
-    slurmd || die "slurmd failed to start"
+    slurmd 9>&- || die "slurmd failed to start"
 fi
 
 # ---------------------------------------------------------------- wait
