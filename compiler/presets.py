@@ -66,31 +66,25 @@ _PRESETS: dict[int, dict[str, Any]] = {
                                      "cpu_checkpointing": False},
         "wall_clock_breakdown": False,
     },
-    # satc's ZeRO-3: SAT's stage-2 settings, parameters partitioned, nothing offloaded
-    # (offloading is a per-cluster choice the user makes explicitly).
-    3: {
-        "train_micro_batch_size_per_gpu": 1,
-        "gradient_accumulation_steps": 1,
-        "steps_per_print": 1,
-        "gradient_clipping": 0.1,
-        "zero_optimization": {"stage": 3, "contiguous_gradients": True, "overlap_comm": True,
-                              "reduce_scatter": True, "reduce_bucket_size": 4e7,
-                              "allgather_bucket_size": 1e8, "load_from_fp32_weights": False,
-                              "stage3_prefetch_bucket_size": 4e7,
-                              "stage3_param_persistence_threshold": 1e5,
-                              "stage3_max_live_parameters": 1e9,
-                              "stage3_max_reuse_distance": 1e9,
-                              "stage3_gather_16bit_weights_on_model_save": True},
-        "zero_allow_untested_optimizer": True,
-        "fp16": _FP16,
-        "bf16": {"enabled": False},
-        "optimizer": _ADAM,
-        "activation_checkpointing": {"partition_activations": False,
-                                     "contiguous_memory_optimization": False,
-                                     "cpu_checkpointing": False},
-        "wall_clock_breakdown": False,
-    },
 }
+
+
+
+
+def _zero3() -> dict[str, Any]:
+    """satc's ZeRO-3: SAT's stage-2 settings with parameters partitioned and nothing
+    offloaded (offloading is a per-cluster choice the user makes explicitly)."""
+    config = copy.deepcopy(_PRESETS[2])
+    del config["offload_optimizer"]  # SAT's misplaced top-level key: DeepSpeed never reads it
+    zero = config["zero_optimization"]
+    del zero["round_robin_gradients"]
+    zero.update(stage=3, contiguous_gradients=True, stage3_prefetch_bucket_size=4e7,
+                stage3_param_persistence_threshold=1e5, stage3_max_live_parameters=1e9,
+                stage3_max_reuse_distance=1e9, stage3_gather_16bit_weights_on_model_save=True)
+    return config
+
+
+_PRESETS[3] = _zero3()
 
 
 def preset(stage: int) -> dict[str, Any]:
