@@ -113,7 +113,7 @@ def read_override(override: Override) -> yaml_reader.Document:
     where = Location(rank=SET_RANK, label=f"--set {override.key}")
     locations: dict[Path, Location] = {tuple(parts[:i]): where for i in range(1, len(parts) + 1)}
     base = tuple(parts)
-    for sub, _ in value.locations.items():
+    for sub in value.locations:
         locations[(*base, *sub)] = where
     raw = {(*base, *sub): text for sub, text in value.raw.items()}
     return yaml_reader.Document(data=nested, locations=locations, raw=raw)
@@ -127,18 +127,36 @@ def _track(
     origin: dict[Path, Location] = {}
     overridden: dict[Path, tuple[Location, ...]] = {}
     raw: dict[Path, str] = {}
+    # Child index over every path ever given an origin (and its ancestors), so dropping
+    # a replaced subtree visits only that subtree: a scan over all origins per replaced
+    # key made many layers over a large config quadratic.
+    children: dict[Path, set[Path]] = {}
+
+    def register(path: Path) -> None:
+        while path and path not in children.get(path[:-1], ()):
+            children.setdefault(path[:-1], set()).add(path)
+            path = path[:-1]
+
+    def drop_descendants(path: Path) -> None:
+        stack = list(children.pop(path, ()))
+        while stack:
+            stale = stack.pop()
+            stack.extend(children.pop(stale, ()))
+            if stale in origin:
+                del origin[stale]
+                raw.pop(stale, None)
+
     for document in documents:
         for path in sorted(document.locations, key=len):
             _, value = _value_at(document.data, path)
             location = document.locations[path]
+            register(path)
             if isinstance(value, dict):
                 origin.setdefault(path, location)
                 continue
             if path in origin and (not path or not isinstance(path[-1], int)):
                 overridden[path] = (*overridden.get(path, ()), origin[path])
-                for stale in [p for p in origin if len(p) > len(path) and p[: len(path)] == path]:
-                    del origin[stale]
-                    raw.pop(stale, None)
+                drop_descendants(path)
             origin[path] = location
             raw.pop(path, None)
         raw.update(document.raw)
@@ -184,9 +202,58 @@ def load(config_paths: list[str], override_texts: list[str]) -> LoadedConfig:
     return LoadedConfig(tree, origin, overridden, raw, tuple(inputs), tuple(overrides))
 
 
+class _NeedsOmegaConf(Exception):
+    """A layer uses what only OmegaConf itself decides: ``${...}``, ``???``, or a merge of
+    a list with a mapping."""
+
+
+_ABSENT = object()
+
+
+def _merged_value(base: Any, new: Any) -> Any:
+    """OmegaConf's merge on plain YAML values: mappings merge deeply (existing keys keep
+    their place, new ones follow), anything else replaces; always fresh containers."""
+    if isinstance(new, dict):
+        if isinstance(base, list):
+            raise _NeedsOmegaConf
+        merged = dict(base) if isinstance(base, dict) else {}
+        for key, value in new.items():
+            if not isinstance(key, str) or "${" in key or key == "???":
+                raise _NeedsOmegaConf
+            merged[key] = _merged_value(merged.get(key, _ABSENT), value)
+        return merged
+    if isinstance(new, list):
+        if isinstance(base, dict):
+            raise _NeedsOmegaConf
+        return [_merged_value(_ABSENT, item) for item in new]
+    if isinstance(new, str):
+        if "${" in new or new == "???":
+            raise _NeedsOmegaConf
+        return new
+    if new is None or isinstance(new, bool | int | float):
+        return new
+    raise _NeedsOmegaConf
+
+
+def _plain_merge(documents: list[yaml_reader.Document]) -> dict[str, Any] | None:
+    """The merged tree without building OmegaConf nodes (which cost ~10 us per key and
+    most of a compile), or None when OmegaConf must decide."""
+    merged: Any = {}
+    try:
+        for document in documents:
+            merged = _merged_value(merged, document.data)
+    except _NeedsOmegaConf:
+        return None
+    return merged if isinstance(merged, dict) else None
+
+
 def _merge_and_resolve(
     documents: list[yaml_reader.Document], origin: dict[Path, Location]
 ) -> dict[str, Any]:
+    plain = _plain_merge(documents)
+    if plain is not None:
+        return plain  # no `${` and no `???` anywhere: nothing to resolve or check
+
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 

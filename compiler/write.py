@@ -9,8 +9,6 @@ one, and two compiles racing into one directory never mix files.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import errno
 import json
 import os
@@ -65,6 +63,9 @@ def check_target(out_dir: Path, names: set[str]) -> None:
 
 def _exchange(first: Path, second: Path) -> bool:
     """Atomically swap two paths (Linux renameat2); False where unsupported."""
+    import ctypes  # here, not at the top: ctypes.util imports subprocess (~3 ms per compile)
+    import ctypes.util
+
     libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
     renameat2 = getattr(libc, "renameat2", None)
     if renameat2 is None:

@@ -10,8 +10,10 @@ only then let the loader construct the values.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from functools import lru_cache
+from types import ModuleType
 from typing import Any
 
 import yaml
@@ -39,9 +41,36 @@ class Document:
 
 @lru_cache(maxsize=1)
 def _loader() -> Any:
-    from omegaconf._yaml import get_yaml_loader
+    return _omegaconf_yaml().get_yaml_loader(max_yaml_expanded_nodes=MAX_EXPANDED_NODES)
 
-    return get_yaml_loader(max_yaml_expanded_nodes=MAX_EXPANDED_NODES)
+
+def _omegaconf_yaml() -> ModuleType:
+    """OmegaConf's own YAML loader module, without the rest of OmegaConf.
+
+    ``import omegaconf._yaml`` first runs ``omegaconf/__init__`` (its ANTLR grammar and
+    attrs: ~30 ms, a seventh of a cold compile), yet the loader needs only PyYAML and
+    plain configs never reach OmegaConf otherwise.  So the installed ``_yaml.py`` runs
+    under a private top-level name; should it ever import from its package, that fails
+    with ImportError and the ordinary import is used.  Same code, same reading.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("omegaconf")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        source = importlib.util.spec_from_file_location(
+            "_satc_omegaconf_yaml", os.path.join(folder, "_yaml.py")
+        )
+        if source is None or source.loader is None:
+            continue
+        module = importlib.util.module_from_spec(source)
+        try:
+            source.loader.exec_module(module)
+        except (ImportError, OSError):
+            break
+        return module
+    import omegaconf._yaml
+
+    return omegaconf._yaml
 
 
 def decode(data: bytes, label: str, rank: int) -> str:

@@ -1,0 +1,58 @@
+"""The compile path stays light: no torch/DeepSpeed/SAT, and no OmegaConf for plain configs.
+
+A compile runs in CI on every commit and interactively while editing; its time is
+mostly imports (benchmarks/bench.py).  These guards fail when a change pulls a heavy
+package into `satc compile`.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from support import REFERENCE
+
+HEAVY = ("torch", "deepspeed", "sat", "numpy")
+
+PROBE = """
+import json, sys
+from pathlib import Path
+from satc.compiler.cli import main
+try:
+    main([*sys.argv[2:]], standalone_mode=False)
+finally:
+    print(json.dumps(sorted(sys.modules)), file=open(sys.argv[1], "w"))
+"""
+
+
+def _modules_after_compile(tmp_path: Path, *argv: str) -> set[str]:
+    report = tmp_path / "modules.json"
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(report), "compile", *argv, "-o", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return {name.split(".")[0] for name in json.loads(report.read_text("utf-8"))}
+
+
+def test_compiling_cogvideox_imports_nothing_heavy_and_no_omegaconf(tmp_path: Path) -> None:
+    roots = _modules_after_compile(
+        tmp_path, str(REFERENCE / "cogvideox_5b_lora.yaml"), str(REFERENCE / "sft.yaml")
+    )
+    assert (tmp_path / "out" / "args.json").is_file()
+    assert not roots & set(HEAVY), roots & set(HEAVY)
+    # OmegaConf's package costs ~30 ms to import; plain layers never need it.
+    assert "omegaconf" not in roots
+
+
+def test_interpolation_brings_in_omegaconf_but_still_nothing_heavy(tmp_path: Path) -> None:
+    layer = tmp_path / "interp.yaml"
+    layer.write_text("args:\n  experiment_name: run-${args.seed}\n  seed: 7\n", "utf-8")
+    roots = _modules_after_compile(
+        tmp_path, str(REFERENCE / "cogvideox_5b_lora.yaml"), str(REFERENCE / "inference.yaml"),
+        str(layer),
+    )
+    assert "omegaconf" in roots
+    assert not roots & set(HEAVY), roots & set(HEAVY)
