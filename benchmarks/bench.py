@@ -174,31 +174,11 @@ def worker_setup_bundles(directory: str, count: str) -> dict[str, Any]:
     return {"bundles": int(count)}
 
 
-def _check_one_fallback(bundle_dir: Path) -> bool:
-    """Recompile from the provenance in args.json and compare with the committed files."""
-    from satc.compiler.pipeline import compile_bundle
-
-    document = json.loads((bundle_dir / "args.json").read_text("utf-8"))
-    provenance = document["provenance"]
-    configs = [str(bundle_dir / item["path"]) for item in provenance["inputs"]]
-    files = compile_bundle(configs, list(provenance["overrides"]), bundle_dir).files
-    committed = {entry.name for entry in bundle_dir.iterdir() if entry.is_file()}
-    return committed == set(files) and all(
-        (bundle_dir / name).read_text("utf-8") == text for name, text in files.items()
-    )
-
-
 def check_function() -> tuple[str, Any]:
-    """satc's own check API when this tree has one (satc.compiler.check), else the fallback."""
-    try:
-        from satc.compiler import check  # type: ignore[attr-defined]
-    except ImportError:
-        return "compile_bundle + compare (satc.compiler.check not present)", _check_one_fallback
-    for name in ("check_bundle", "check"):
-        function = getattr(check, name, None)
-        if callable(function):
-            return f"satc.compiler.check.{name}", function
-    return "compile_bundle + compare (no check_bundle in satc.compiler.check)", _check_one_fallback
+    """satc's own check of a committed bundle from the inputs its args.json records."""
+    from satc.compiler.check import check_recorded
+
+    return "satc.compiler.check.check_recorded", lambda bundle: check_recorded(bundle, str(bundle)).clean
 
 
 def worker_check(directory: str) -> dict[str, Any]:
@@ -209,11 +189,9 @@ def worker_check(directory: str) -> dict[str, Any]:
     failed = 0
     for bundle in bundles:
         begin = time.perf_counter()
-        outcome = check_one(bundle)
+        clean = check_one(bundle)
         times.append(time.perf_counter() - begin)
-        # The fallback returns True when clean; an API may return a report: only a
-        # literal False counts as drift here.
-        failed += outcome is False
+        failed += not clean
     return {
         "via": via,
         "bundles": len(bundles),
