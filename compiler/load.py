@@ -202,55 +202,70 @@ def load(config_paths: list[str], override_texts: list[str]) -> LoadedConfig:
     return LoadedConfig(tree, origin, overridden, raw, tuple(inputs), tuple(overrides))
 
 
-class _NeedsOmegaConf(Exception):
-    """A layer uses what only OmegaConf itself decides: ``${...}``, ``???``, or a merge of
-    a list with a mapping."""
+class _Clash(Exception):
+    """A mapping merged onto a list or a list onto a mapping: OmegaConf cannot do that
+    (it raises a bare TypeError), so we say where."""
+
+    def __init__(self, path: Path, found: str) -> None:
+        self.path = path
+        self.found = found
 
 
 _ABSENT = object()
 
 
-def _merged_value(base: Any, new: Any) -> Any:
+def _merged_value(base: Any, new: Any, path: Path, needs_omegaconf: list[bool]) -> Any:
     """OmegaConf's merge on plain YAML values: mappings merge deeply (existing keys keep
-    their place, new ones follow), anything else replaces; always fresh containers."""
+    their place, new ones follow), anything else replaces; always fresh containers.
+    Values only OmegaConf decides (``${...}``, ``???``) are merged as text and flagged."""
     if isinstance(new, dict):
         if isinstance(base, list):
-            raise _NeedsOmegaConf
+            raise _Clash(path, "mapping")
         merged = dict(base) if isinstance(base, dict) else {}
         for key, value in new.items():
             if not isinstance(key, str) or "${" in key or key == "???":
-                raise _NeedsOmegaConf
-            merged[key] = _merged_value(merged.get(key, _ABSENT), value)
+                needs_omegaconf[0] = True
+            merged[key] = _merged_value(merged.get(key, _ABSENT), value, (*path, key),
+                                        needs_omegaconf)
         return merged
     if isinstance(new, list):
         if isinstance(base, dict):
-            raise _NeedsOmegaConf
-        return [_merged_value(_ABSENT, item) for item in new]
+            raise _Clash(path, "list")
+        return [_merged_value(_ABSENT, item, (*path, i), needs_omegaconf)
+                for i, item in enumerate(new)]
     if isinstance(new, str):
         if "${" in new or new == "???":
-            raise _NeedsOmegaConf
+            needs_omegaconf[0] = True
         return new
-    if new is None or isinstance(new, bool | int | float):
-        return new
-    raise _NeedsOmegaConf
+    if not (new is None or isinstance(new, bool | int | float)):
+        needs_omegaconf[0] = True
+    return new
 
 
-def _plain_merge(documents: list[yaml_reader.Document]) -> dict[str, Any] | None:
+def _plain_merge(documents: list[yaml_reader.Document], origin: dict[Path, Location]) -> dict[str, Any] | None:
     """The merged tree without building OmegaConf nodes (which cost ~10 us per key and
     most of a compile), or None when OmegaConf must decide."""
     merged: Any = {}
-    try:
-        for document in documents:
-            merged = _merged_value(merged, document.data)
-    except _NeedsOmegaConf:
+    needs_omegaconf = [False]
+    for document in documents:
+        try:
+            merged = _merged_value(merged, document.data, (), needs_omegaconf)
+        except _Clash as clash:
+            earlier = "list" if clash.found == "mapping" else "mapping"
+            raise ConfigError([Problem(
+                document.locations.get(clash.path), dotted(clash.path),
+                f"a {clash.found} cannot be merged onto the {earlier} an earlier layer set",
+                hint="use the same kind of value in every layer (or set it to null first)",
+            )]) from None
+    if needs_omegaconf[0] or not isinstance(merged, dict):
         return None
-    return merged if isinstance(merged, dict) else None
+    return merged
 
 
 def _merge_and_resolve(
     documents: list[yaml_reader.Document], origin: dict[Path, Location]
 ) -> dict[str, Any]:
-    plain = _plain_merge(documents)
+    plain = _plain_merge(documents, origin)
     if plain is not None:
         return plain  # no `${` and no `???` anywhere: nothing to resolve or check
 

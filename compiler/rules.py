@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import presets
-from .errors import Location, Problem, derived_location
+from .errors import Location, Problem
 from .load import LoadedConfig
 from .plan import Derivation
 
@@ -62,10 +62,10 @@ class Work:
 
     def error(self, key: str, message: str, hint: str | None = None, *path: str | int) -> None:
         where = self.where(*path) if path else self.where(*key.split("."))
-        self.errors.append(Problem(where or derived_location(key), key, message, hint=hint))
+        self.errors.append(Problem(where, key, message, hint=hint))
 
     def warn(self, key: str, message: str, hint: str | None = None) -> None:
-        where = self.where(*key.split(".")) or derived_location(key)
+        where = self.where(*key.split("."))
         self.warnings.append(Problem(where, key, message, severity="warning", hint=hint))
 
 
