@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from .bundle import BUNDLE_ENV, Bundle, read_bundle
+from .bundle import BUNDLE_ENV, Bundle, bundle_path, read_bundle
 from .checks import check_topology
 from .environment import ProcessEnv, detect
 from .errors import BundleError, RendezvousError, RuntimeConfigError, TopologyError
@@ -23,6 +23,7 @@ __all__ = [
     "RendezvousError",
     "RuntimeConfigError",
     "TopologyError",
+    "bundle_path",
     "init",
     "load",
 ]

@@ -103,10 +103,9 @@ def _process_group(ns: argparse.Namespace, init_method: str, timeout: timedelta,
                                 world_size=ns.world_size, rank=ns.rank, timeout=timeout)
 
 
-def _model_parallel(ns: argparse.Namespace, timeout: timedelta, timeout_s: int) -> Any:
+def _model_parallel(mpu: Any, ns: argparse.Namespace, timeout: timedelta,
+                    timeout_s: int) -> None:
     """R11 with SAT's own mpu; an existing setup must have the compiled size."""
-    from sat import mpu
-
     if mpu.model_parallel_is_initialized():
         if mpu.get_model_parallel_world_size() != ns.model_parallel_size:
             raise TopologyError(
@@ -118,7 +117,6 @@ def _model_parallel(ns: argparse.Namespace, timeout: timedelta, timeout_s: int) 
         with _stage("model-parallel groups (sat.mpu)", ns, timeout_s), \
                 _bounded_new_group(timeout):
             mpu.initialize_model_parallel(ns.model_parallel_size)
-    return mpu
 
 
 def _context_parallel(bundle: Bundle, ns: argparse.Namespace, mpu: Any, timeout: timedelta,
@@ -176,7 +174,10 @@ def _deepspeed_or_rng_tracker(ns: argparse.Namespace, init_method: str,
 
 def initialize(bundle: Bundle, ns: argparse.Namespace, local_world_size: int) -> None:
     """R9-R14 for this rank; fills ns.master_port for single-rank runs without one."""
+    # Import everything before the rendezvous: `import sat` alone takes seconds, and
+    # peers must not spend their timeout waiting for a slow import.
     import torch
+    from sat import mpu
 
     timeout_s = bundle.init_timeout
     timeout = timedelta(seconds=timeout_s)
@@ -194,7 +195,7 @@ def initialize(bundle: Bundle, ns: argparse.Namespace, local_world_size: int) ->
         torch.cuda.set_device(ns.device)
     init_method = f"tcp://{ns.master_ip}:{ns.master_port}"
     _process_group(ns, init_method, timeout, timeout_s)
-    mpu = _model_parallel(ns, timeout, timeout_s)
+    _model_parallel(mpu, ns, timeout, timeout_s)
     if mpu.get_data_parallel_rank() != ns.rank // ns.model_parallel_size:
         raise TopologyError(
             f"sat.mpu placed rank {ns.rank} at data-parallel rank "

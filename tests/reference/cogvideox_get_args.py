@@ -1,3 +1,4 @@
+# ruff: noqa  (a faithful port of upstream CogVideoX code: its style is kept on purpose)
 """CogVideoX's `sat/arguments.py` get_args, ported faithfully for reference runs.
 
 The body of get_args / initialize_distributed / process_config_to_args follows the
@@ -24,7 +25,7 @@ from sat.arguments import set_random_seed
 from sat.helpers import print_rank0
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
-import cogvideox_parser  # noqa: E402
+import cogvideox_parser
 
 # Upstream reads its presets next to arguments.py (sat/training/); SAT ships the same.
 _TRAINING_DIR = Path(mpu.__file__).resolve().parents[1] / "training"
@@ -68,7 +69,7 @@ def get_args(args_list=None, parser=None):
         )
 
     if args.rank == 0:
-        print_rank0("using world size: {}".format(args.world_size))
+        print_rank0(f"using world size: {args.world_size}")
 
     if args.train_data_weights is not None:
         assert len(args.train_data_weights) == len(args.train_data)
@@ -184,7 +185,7 @@ def initialize_distributed(args):
     mpu.initialize_model_parallel(args.model_parallel_size)
 
     # Set vae context parallel group equal to model parallel group
-    from sgm.util import set_context_parallel_group, initialize_context_parallel
+    from sgm.util import initialize_context_parallel, set_context_parallel_group
 
     if args.model_parallel_size <= 2:
         set_context_parallel_group(args.model_parallel_size, mpu.get_model_parallel_group())

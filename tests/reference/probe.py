@@ -28,6 +28,22 @@ def _process_start() -> float:
 START = _process_start()
 
 
+def _maybe_die_in_init() -> None:
+    """PROBE_KILL_AT=RANK: that rank SIGKILLs itself once its process group is up, when
+    sat.mpu starts creating groups (a rank dying mid-init, for the failure tests)."""
+    victim = os.environ.get("PROBE_KILL_AT")
+    if victim is None or victim != os.environ.get("RANK"):
+        return
+    import signal
+
+    from sat import mpu
+
+    def die(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    mpu.initialize_model_parallel = die
+
+
 def main() -> int:
     mode, out_dir, configs = sys.argv[1], Path(sys.argv[2]), sys.argv[3:]
     import numpy
@@ -43,6 +59,7 @@ def main() -> int:
 
     dist.new_group = recording_new_group
 
+    _maybe_die_in_init()
     if mode == "satc":
         import satc.runtime
         from satc.runtime import context_parallel as cp

@@ -1,3 +1,4 @@
+# ruff: noqa  (a faithful port of upstream CogVideoX code: its style is kept on purpose)
 """Stand-in for CogVideoX's `sat/sgm/util.py`: only its context-parallel functions,
 copied faithfully (including the `break` that D7 fixes), so the reference get_args
 can run without the rest of sgm (PIL, safetensors, fsspec, ...)."""
