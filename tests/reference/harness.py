@@ -87,7 +87,7 @@ class Launch:
     reports: dict[int, dict[str, Any]]
 
 
-def _reports(out: Path, mode: str) -> dict[int, dict[str, Any]]:
+def reports(out: Path, mode: str) -> dict[int, dict[str, Any]]:
     reports = {}
     for path in sorted(out.glob(f"{mode}-rank*.json")):
         report = json.loads(path.read_text(encoding="utf-8"))
@@ -105,7 +105,7 @@ def run_torchrun(bundle: Path | None, nproc: int, out: Path, *, mode: str = "sat
     result = subprocess.run(command, env=clean_env(**extra, **env), capture_output=True,
                             text=True, timeout=timeout, cwd=ROOT, check=False)
     return Launch(result.returncode, result.stdout + result.stderr,
-                  time.monotonic() - started, _reports(out, mode))
+                  time.monotonic() - started, reports(out, mode))
 
 
 def spawn_ranks(envs: list[dict[str, str]], out: Path, timeout: float = 240,
