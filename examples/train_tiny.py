@@ -58,7 +58,9 @@ def main(argv: list[str]) -> int:
         report = {"step": step, "rank": args.rank, "loss": loss.item(),
                   "zero_stage": engine.zero_optimization_stage(),
                   "dp_world": mpu.get_data_parallel_world_size()}
-        print("train_tiny " + json.dumps(report, sort_keys=True), flush=True)
+        # One write per line: both ranks share the launcher's stdout.
+        sys.stdout.write("train_tiny " + json.dumps(report, sort_keys=True) + "\n")
+        sys.stdout.flush()
     torch.distributed.barrier()
     torch.distributed.destroy_process_group()
     return 0
