@@ -106,7 +106,7 @@ def _dialect(environ: Mapping[str, str]) -> str:
     return "single"
 
 
-_FIELDS = {
+_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
     "torchrun": {
         "rank": ("RANK",),
         "world_size": ("WORLD_SIZE",),
