@@ -39,7 +39,7 @@ def _stage(what: str, ns: argparse.Namespace, timeout_s: int) -> Iterator[None]:
     except RuntimeConfigError:
         raise
     except Exception as exc:
-        cause = (str(exc).strip().splitlines() or [""])[0][:300]
+        cause = (str(exc).strip().splitlines() or [""])[0][:300].rstrip(".")
         raise RendezvousError(
             f"rank {ns.rank} of {ns.world_size}: {what} did not complete "
             f"(launch.init_timeout {timeout_s}s, rendezvous tcp://{ns.master_ip}:"

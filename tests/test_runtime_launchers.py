@@ -45,3 +45,15 @@ def test_every_launcher_dialect_gets_the_compiled_layout(tmp_path: Path, dialect
     assert sorted(reports) == list(range(WORLD))
     for report in reports.values():
         harness.assert_rank_matches(report, WORLD, MP)
+
+
+def test_a_plain_python_process_is_one_rank(tmp_path: Path) -> None:
+    """No launcher at all (`python train.py`): rank 0 of 1, rendezvous on a free port."""
+    for module in ("torch", "deepspeed", "sat"):
+        require_module(module)
+    bundle = harness.compile_bundle(tmp_path, 1, 1, timeout=60)
+    (result,), _ = harness.spawn_ranks([{"SATC_BUNDLE": str(bundle / "args.json")}],
+                                       tmp_path / "out", timeout=120)
+    assert result.returncode == 0, result.stdout[-4000:]
+    (report,) = harness.reports(tmp_path / "out", "satc").values()
+    harness.assert_rank_matches(report, 1, 1)
