@@ -6,7 +6,6 @@ endings, no absolute paths; the digest covers everything else in args.json.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shlex
@@ -15,10 +14,11 @@ from functools import cache, lru_cache
 from typing import Any
 
 from .. import __version__
+from ..bundle_format import FORMAT as ARGS_FORMAT
+from ..bundle_format import canonical_digest as digest_of
 from . import resources
 from .plan import Plan
 
-ARGS_FORMAT = "satc.args/1"
 LAUNCH_TEMPLATES = {
     "torchrun": "launch_torchrun.sh.j2",
     "deepspeed": "launch_deepspeed.sh.j2",
@@ -38,13 +38,6 @@ class Provenance:
 
 def canonical_json(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
-
-
-def digest_of(document: dict[str, Any]) -> str:
-    body = {key: value for key, value in document.items() if key != "digest"}
-    compact = json.dumps(body, sort_keys=True, ensure_ascii=False, allow_nan=False,
-                         separators=(",", ":"))
-    return "sha256:" + hashlib.sha256(compact.encode("utf-8")).hexdigest()
 
 
 def command_line(provenance: Provenance) -> list[str]:

@@ -1,0 +1,54 @@
+"""satc's runtime: a frozen bundle -> the initialised SAT job CogVideoX's get_args builds.
+
+    args = satc.runtime.init()   # replaces `args = get_args(args_list)`
+
+Importing this package imports no torch, DeepSpeed or SAT, and nothing from
+satc.compiler; init() imports them when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from .bundle import BUNDLE_ENV, Bundle, bundle_path, read_bundle
+from .checks import check_topology
+from .environment import ProcessEnv, detect
+from .errors import BundleError, RendezvousError, RuntimeConfigError, TopologyError
+from .namespace import build_namespace
+
+__all__ = [
+    "BUNDLE_ENV",
+    "BundleError",
+    "RendezvousError",
+    "RuntimeConfigError",
+    "TopologyError",
+    "bundle_path",
+    "init",
+    "load",
+]
+
+
+def load(path: str | os.PathLike[str] | None = None) -> argparse.Namespace:
+    """The namespace get_args would return on this process, without side effects.
+
+    ``path``: the bundle directory or its args.json; default ``$SATC_BUNDLE``.
+    """
+    bundle = read_bundle(path)
+    return build_namespace(bundle, detect())
+
+
+def init(path: str | os.PathLike[str] | None = None) -> argparse.Namespace:
+    """load(), check the live launch against the bundle, then initialise (R9-R14).
+
+    Raises BundleError / TopologyError before any collective, RendezvousError when a
+    peer does not arrive within launch.init_timeout.
+    """
+    bundle: Bundle = read_bundle(path)
+    proc: ProcessEnv = detect()
+    check_topology(bundle, proc)
+    namespace = build_namespace(bundle, proc)
+    from .distributed import initialize
+
+    initialize(bundle, namespace, proc.local_world_size or bundle.topology.gpus_per_node)
+    return namespace

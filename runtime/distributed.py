@@ -1,0 +1,210 @@
+"""init()'s distributed half: R9-R14 in the reference's order, every wait bounded.
+
+torch.distributed's default timeout for gloo groups is 30 minutes and SAT's mpu
+passes none, so every step here runs under launch.init_timeout; a peer that never
+arrives or dies ends each live rank with a RendezvousError naming the step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import socket
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+from . import context_parallel
+from .bundle import Bundle
+from .checks import check_device
+from .errors import BundleError, RendezvousError, RuntimeConfigError, TopologyError
+
+log = logging.getLogger(__name__)
+
+
+def _free_port() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return str(sock.getsockname()[1])
+
+
+@contextmanager
+def _stage(what: str, ns: argparse.Namespace, timeout_s: int) -> Iterator[None]:
+    """Turn whatever torch.distributed raises (DistStoreError, gloo timeouts, reset
+    connections) into one named error per rank."""
+    try:
+        yield
+    except RuntimeConfigError:
+        raise
+    except Exception as exc:
+        cause = (str(exc).strip().splitlines() or [""])[0][:300].rstrip(".")
+        raise RendezvousError(
+            f"rank {ns.rank} of {ns.world_size}: {what} did not complete "
+            f"(launch.init_timeout {timeout_s}s, rendezvous tcp://{ns.master_ip}:"
+            f"{ns.master_port}): {type(exc).__name__}: {cause}. A peer rank did not arrive "
+            f"or died: check the other ranks' logs, MASTER_ADDR/MASTER_PORT and the launcher"
+        ) from exc
+
+
+@contextmanager
+def _bounded_new_group(timeout: timedelta) -> Iterator[None]:
+    """SAT's mpu calls torch.distributed.new_group(ranks) with torch's 30-minute default;
+    give those calls init_timeout for the duration of mpu's setup."""
+    import torch.distributed as dist
+
+    original: Callable[..., Any] = dist.new_group
+
+    def new_group(*args: Any, **kwargs: Any) -> Any:
+        if len(args) < 2 and kwargs.get("timeout") is None:
+            kwargs["timeout"] = timeout
+        return original(*args, **kwargs)
+
+    dist.new_group = new_group
+    try:
+        yield
+    finally:
+        dist.new_group = original
+
+
+def _export_env(ns: argparse.Namespace, local_world_size: int) -> None:
+    """SAT (LOCAL_WORLD_SIZE, D6) and DeepSpeed read torchrun's names; give them the values
+    resolved from whichever launcher started us (D9)."""
+    os.environ.update(
+        RANK=str(ns.rank),
+        WORLD_SIZE=str(ns.world_size),
+        LOCAL_RANK=str(ns.local_rank),
+        LOCAL_WORLD_SIZE=str(local_world_size),
+        MASTER_ADDR=str(ns.master_ip),
+        MASTER_PORT=str(ns.master_port),
+    )
+
+
+def context_parallel_size(model_parallel_size: int) -> int:
+    """R12: the model-parallel group when mp <= 2, else pairs of consecutive ranks."""
+    return min(model_parallel_size, 2)
+
+
+def _process_group(ns: argparse.Namespace, init_method: str, timeout: timedelta,
+                   timeout_s: int) -> None:
+    """R10, bounded; a process group someone else created must match the bundle."""
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        if (dist.get_world_size(), dist.get_rank()) != (ns.world_size, ns.rank):
+            raise TopologyError(
+                f"torch.distributed was already initialised as rank {dist.get_rank()} of "
+                f"{dist.get_world_size()}, but this launch is rank {ns.rank} of {ns.world_size}"
+            )
+        return
+    with _stage("process-group rendezvous", ns, timeout_s):
+        dist.init_process_group(backend=ns.distributed_backend, init_method=init_method,
+                                world_size=ns.world_size, rank=ns.rank, timeout=timeout)
+
+
+def _model_parallel(mpu: Any, ns: argparse.Namespace, timeout: timedelta,
+                    timeout_s: int) -> None:
+    """R11 with SAT's own mpu; an existing setup must have the compiled size."""
+    if mpu.model_parallel_is_initialized():
+        if mpu.get_model_parallel_world_size() != ns.model_parallel_size:
+            raise TopologyError(
+                f"model-parallel groups already exist with size "
+                f"{mpu.get_model_parallel_world_size()}, the bundle says "
+                f"{ns.model_parallel_size}; SAT cannot change it in one process"
+            )
+    else:
+        with _stage("model-parallel groups (sat.mpu)", ns, timeout_s), \
+                _bounded_new_group(timeout):
+            mpu.initialize_model_parallel(ns.model_parallel_size)
+
+
+def _context_parallel(bundle: Bundle, ns: argparse.Namespace, mpu: Any, timeout: timedelta,
+                      timeout_s: int) -> None:
+    mp = ns.model_parallel_size
+    size = context_parallel_size(mp)
+    if bundle.topology.context_parallel_size != size:
+        raise BundleError(
+            f"{bundle.path}: topology.context_parallel_size "
+            f"{bundle.topology.context_parallel_size} but R12 gives {size} for "
+            f"model-parallel size {mp}; recompile the bundle"
+        )
+    if context_parallel.is_context_parallel_initialized():
+        return
+    with _stage("context-parallel groups", ns, timeout_s):
+        if mp <= 2:
+            context_parallel.set_context_parallel_group(mp, mpu.get_model_parallel_group())
+        else:
+            context_parallel.initialize_context_parallel(size, timeout)
+
+
+def _everyone_arrived(ns: argparse.Namespace, timeout: timedelta, timeout_s: int) -> None:
+    """One bounded barrier: init() returns only once every rank has all its groups."""
+    import torch.distributed as dist
+
+    with _stage("closing barrier", ns, timeout_s):
+        if dist.get_backend() == "gloo":
+            # Names the ranks that did not arrive.
+            dist.monitored_barrier(timeout=timeout, wait_all_ranks=True)
+        else:
+            dist.barrier()
+
+
+def _deepspeed_or_rng_tracker(ns: argparse.Namespace, init_method: str,
+                              timeout: timedelta) -> None:
+    """R13: DeepSpeed reuses the live process group; model-only runs get the RNG tracker."""
+    if ns.deepspeed:
+        import deepspeed
+
+        deepspeed.init_distributed(dist_backend=ns.distributed_backend,
+                                   world_size=ns.world_size, rank=ns.rank,
+                                   init_method=init_method, timeout=timeout)
+        return
+    try:
+        from deepspeed.runtime.activation_checkpointing.checkpointing import (
+            _CUDA_RNG_STATE_TRACKER,
+            _MODEL_PARALLEL_RNG_TRACKER_NAME,
+        )
+
+        _CUDA_RNG_STATE_TRACKER.add(_MODEL_PARALLEL_RNG_TRACKER_NAME, 1)  # reference: seed 1
+    # The reference tolerates any failure here (no DeepSpeed, no CUDA RNG) the same way.
+    except Exception as exc:  # noqa: BLE001
+        log.debug("RNG tracker not registered: %s", exc)
+
+
+def initialize(bundle: Bundle, ns: argparse.Namespace, local_world_size: int) -> None:
+    """R9-R14 for this rank; fills ns.master_port for single-rank runs without one."""
+    # Import everything before the rendezvous: `import sat` alone takes seconds, and
+    # peers must not spend their timeout waiting for a slow import.
+    import torch
+    from sat import mpu
+
+    timeout_s = bundle.init_timeout
+    timeout = timedelta(seconds=timeout_s)
+    check_device(bundle, ns, torch.cuda.device_count() if bundle.device == "cuda" else 0)
+    if ns.master_port is None:
+        if ns.world_size > 1:
+            raise TopologyError(
+                f"no rendezvous port for {ns.world_size} ranks: MASTER_PORT is unset and "
+                f"{bundle.path} has no launch.master_port; set launch.master_port or launch "
+                f"with the generated launch.sh"
+            )
+        ns.master_port = _free_port()
+    _export_env(ns, local_world_size)
+    if bundle.device == "cuda":
+        torch.cuda.set_device(ns.device)
+    init_method = f"tcp://{ns.master_ip}:{ns.master_port}"
+    _process_group(ns, init_method, timeout, timeout_s)
+    _model_parallel(mpu, ns, timeout, timeout_s)
+    if mpu.get_data_parallel_rank() != ns.rank // ns.model_parallel_size:
+        raise TopologyError(
+            f"sat.mpu placed rank {ns.rank} at data-parallel rank "
+            f"{mpu.get_data_parallel_rank()}, not {ns.rank // ns.model_parallel_size} (R11)"
+        )
+    _context_parallel(bundle, ns, mpu, timeout, timeout_s)
+    _everyone_arrived(ns, timeout, timeout_s)
+    _deepspeed_or_rng_tracker(ns, init_method, timeout)
+    if ns.seed is not None:
+        from sat.arguments import set_random_seed
+
+        set_random_seed(ns.seed)  # R14: python, numpy, torch (seed already + dp rank)

@@ -1,0 +1,72 @@
+"""Bundle + this process's environment -> the argparse.Namespace CogVideoX's get_args returns.
+
+Pure: no torch, no sockets, no writes.  Per-process fields follow the reference
+(seed/000: get_args and initialize_distributed) with the live values of D9.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+from typing import Any
+
+from .bundle import Bundle
+from .environment import ProcessEnv
+
+
+def master_addr(bundle: Bundle, proc: ProcessEnv) -> str:
+    """MASTER_ADDR, else the compiled launch.master_addr, else SLURM's first host."""
+    return (proc.master_addr or bundle.launch.get("master_addr") or proc.allocation_host
+            or "localhost")
+
+
+def master_port(bundle: Bundle, proc: ProcessEnv) -> str | None:
+    """MASTER_PORT, else the compiled launch.master_port; None: init() picks one (1 rank)."""
+    if proc.master_port:
+        return proc.master_port
+    port = bundle.launch.get("master_port")
+    return None if port is None else str(port)
+
+
+def data_parallel_rank(bundle: Bundle, rank: int) -> int:
+    """R11: data-parallel groups are ranks i, i+mp, ...; a rank's index in its group."""
+    return rank // bundle.topology.model_parallel_size
+
+
+def per_process_fields(bundle: Bundle, proc: ProcessEnv) -> dict[str, Any]:
+    """The fields get_args fills per rank: R9 (ranks, device), R10 (master), R14 (seed)."""
+    args = bundle.args
+    local_rank = args.get("local_rank")
+    if local_rank is None:
+        local_rank = proc.local_rank
+    device = args.get("device", -1)
+    if device == -1:
+        device = "cpu" if bundle.device == "cpu" else local_rank
+    seed = args.get("seed")
+    if seed is not None:
+        seed = seed + data_parallel_rank(bundle, proc.rank)
+    return {
+        "cuda": bundle.device == "cuda",
+        "rank": proc.rank,
+        "world_size": proc.world_size,
+        "local_rank": local_rank,
+        "device": device,
+        "master_ip": master_addr(bundle, proc),
+        "master_port": master_port(bundle, proc),
+        "seed": seed,
+    }
+
+
+def build_namespace(bundle: Bundle, proc: ProcessEnv) -> argparse.Namespace:
+    """Every frozen arg, the config trees as CogVideoX expects them, per-process fields."""
+    from omegaconf import OmegaConf
+
+    namespace = argparse.Namespace(**copy.deepcopy(dict(bundle.args)))
+    # The reference sets these attributes only when the configs had the section.
+    for section in ("model_config", "data_config"):
+        tree = bundle.document.get(section)
+        if tree is not None:
+            setattr(namespace, section, OmegaConf.create(copy.deepcopy(tree)))
+    for name, value in per_process_fields(bundle, proc).items():
+        setattr(namespace, name, value)
+    return namespace
