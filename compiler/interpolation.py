@@ -15,7 +15,8 @@ from .errors import Problem, dotted
 
 Path = tuple[str | int, ...]
 
-MAX_RESOLVED_CHARS = 1_000_000
+MAX_RESOLVED_CHARS = 1_000_000  # one value
+MAX_TOTAL_CHARS = 20_000_000  # all values: 1,000 keys x ${a 1 MB value} is a bomb too
 _REFERENCE = re.compile(r"(?<!\\)\$\{([^${}]*)\}")
 _NESTED = re.compile(r"(?<!\\)\$\{")
 
@@ -47,12 +48,11 @@ def _parse_reference(text: str, owner: Path) -> Path | None:
 def _lookup(tree: Any, path: Path) -> tuple[bool, Any]:
     node = tree
     for part in path:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-        else:
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if not (in_dict or in_list):
             return False, None
+        node = node[part]
     return True, node
 
 
@@ -61,6 +61,7 @@ def check(tree: dict[str, Any], where: Any) -> list[Problem]:
     problems: list[Problem] = []
     sizes: dict[Path, int] = {}
     visiting: set[Path] = set()
+    total = [0]
 
     def size(value: Any, path: Path) -> int:
         if path in sizes:
@@ -105,6 +106,8 @@ def check(tree: dict[str, Any], where: Any) -> list[Problem]:
         return total
 
     def visit(value: Any, path: Path) -> None:
+        if total[0] > MAX_TOTAL_CHARS:
+            return  # reported once, where the budget ran out
         if isinstance(value, dict):
             for key, child in value.items():
                 visit(child, (*path, key))
@@ -113,7 +116,10 @@ def check(tree: dict[str, Any], where: Any) -> list[Problem]:
                 visit(child, (*path, index))
         elif isinstance(value, str) and ("${" in value or value == "???"):
             try:
-                size(value, path)
+                total[0] += size(value, path)
+                if total[0] > MAX_TOTAL_CHARS:
+                    raise _Bad(path, f"interpolations in this config expand to more than "
+                               f"{MAX_TOTAL_CHARS:,} characters in all")
             except _Cycle as cycle:
                 problems.append(
                     Problem(

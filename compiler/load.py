@@ -77,19 +77,39 @@ def read_input(path_text: str, rank: int) -> tuple[InputFile, yaml_reader.Docume
     start = file_location(rank, path_text, 0, 0)
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in path_text):
         raise ConfigError([Problem(start, "", "file name contains control characters")])
-    if path.is_dir():
-        raise ConfigError(
-            [Problem(start, "", "is a directory, expected a YAML file", hint="list the files")]
-        )
     try:
-        data = path.read_bytes()
+        data = _read_bounded(path)
     except FileNotFoundError:
         raise ConfigError([Problem(start, "", "no such file")]) from None
+    except IsADirectoryError:
+        raise ConfigError(
+            [Problem(start, "", "is a directory, expected a YAML file", hint="list the files")]
+        ) from None
+    except _NotAFile:
+        raise ConfigError(
+            [Problem(start, "", "is not a regular file (a device, pipe or socket), expected a "
+                     "YAML file")]
+        ) from None
     except OSError as exc:
         raise ConfigError([Problem(start, "", f"cannot read: {exc.strerror}")]) from None
     text = yaml_reader.decode(data, path_text, rank)
     document = yaml_reader.read(text, path_text, rank)
     return InputFile(path, path_text, hashlib.sha256(data).hexdigest()), document
+
+
+class _NotAFile(Exception):
+    pass
+
+
+def _read_bounded(path: FsPath) -> bytes:
+    """The file's bytes, never blocking on a pipe nor reading /dev/zero forever."""
+    if path.is_dir():
+        raise IsADirectoryError(path)
+    if path.exists() and not path.is_file():
+        raise _NotAFile(path)
+    with open(path, "rb") as handle:
+        # One byte past the limit is enough for decode() to report the size.
+        return handle.read(yaml_reader.MAX_FILE_BYTES + 1)
 
 
 def read_override(override: Override) -> yaml_reader.Document:
@@ -102,7 +122,7 @@ def read_override(override: Override) -> yaml_reader.Document:
     where = Location(rank=SET_RANK, label=f"--set {override.key}")
     locations: dict[Path, Location] = {tuple(parts[:i]): where for i in range(1, len(parts) + 1)}
     base = tuple(parts)
-    for sub, _ in value.locations.items():
+    for sub in value.locations:
         locations[(*base, *sub)] = where
     raw = {(*base, *sub): text for sub, text in value.raw.items()}
     return yaml_reader.Document(data=nested, locations=locations, raw=raw)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from . import resources
+from . import credentials, resources
 from .errors import Problem, dotted
 from .load import LoadedConfig
 from .suggest import closest
@@ -49,7 +49,13 @@ def _validator() -> Any:
     return strict(resources.schema())
 
 
+class _Hidden:
+    """Stands for a value that must not be echoed (it sits under a credential key)."""
+
+
 def _describe(value: Any) -> str:
+    if isinstance(value, _Hidden):
+        return "a value (not shown: the key looks like a credential)"
     if isinstance(value, bool):
         return f"boolean {str(value).lower()}"
     if value is None:
@@ -122,12 +128,67 @@ def _yaml_hint(config: LoadedConfig, path: Path, value: Any, expected: Any) -> s
     return None
 
 
+def _cross_field_rule(error: Any) -> tuple[dict[str, Any], Path] | None:
+    """The `allOf` rule (with a description) an error comes from, and the instance path
+    that rule applies to: DeepSpeed's cross-field constraints live there."""
+    node: Any = resources.schema()
+    schema_path = list(error.absolute_schema_path)
+    instance = list(error.absolute_path)
+    depth = 0  # how much of the instance path the schema path has walked into
+    found: tuple[dict[str, Any], Path] | None = None
+    for index, step in enumerate(schema_path):
+        previous = schema_path[index - 1] if index else None
+        if previous in ("properties", "patternProperties") or step in (
+            "additionalProperties", "items", "propertyNames"
+        ):
+            depth += 1
+        try:
+            node = node[step]
+        except (KeyError, IndexError, TypeError):
+            return found
+        if previous == "allOf" and isinstance(node, dict) and "description" in node:
+            found = (node, tuple(instance[:depth]))
+    return found
+
+
+def _mentioned(schema: Any, path: Path) -> list[Path]:
+    """Every instance path a rule names (its `required` and `properties`, recursively)."""
+    if not isinstance(schema, dict):
+        return []
+    paths: list[Path] = []
+    for branch in ("not", "if", "then", "else"):
+        paths += _mentioned(schema.get(branch), path)
+    for name in [*schema.get("required", []), *schema.get("properties", {})]:
+        paths.append((*path, name))
+        paths += _mentioned(schema.get("properties", {}).get(name), (*path, name))
+    return paths
+
+
+def _rule_problem(config: LoadedConfig, rule: dict[str, Any], base: Path) -> Problem:
+    """Located at the key that completes the conflict: the last one, in reading order."""
+    given = [(config.origin[p], p) for p in _mentioned(rule, base) if p in config.origin]
+    if given:
+        location, path = max(given, key=lambda item: (item[0], len(item[1])))
+    else:
+        location, path = config.locate(base), base
+    paths = {p for _, p in given}
+    leaves = {p for p in paths if not any(o[: len(p)] == p and o != p for o in paths)}
+    others = sorted(dotted(p) for p in leaves - {path})
+    involved = f" (with {', '.join(others)})" if others else ""
+    return Problem(location, dotted(path), f"{rule['description'].rstrip('.')}{involved}")
+
+
 def _problem_from_error(config: LoadedConfig, error: Any) -> list[Problem]:
     path: Path = tuple(error.absolute_path)
     key = dotted(path)
     where = config.locate(path)
     kind = error.validator
     value = error.instance
+    if any(credentials.is_credential_key(part) for part in path):
+        value = _Hidden()
+    rule = _cross_field_rule(error) if kind not in ("type", "additionalProperties") else None
+    if rule is not None:
+        return [_rule_problem(config, *rule)]
     if kind == "additionalProperties" and isinstance(value, dict):
         allowed = set(error.schema.get("properties", {}))
         return [
@@ -155,10 +216,13 @@ def _problem_from_error(config: LoadedConfig, error: Any) -> list[Problem]:
                 hint=f"did you mean {guess!r}?" if guess and isinstance(value, str) else None,
             )
         ]
-    if kind in ("minimum", "exclusiveMinimum"):
-        return [Problem(where, key, f"{value} is below the minimum {error.validator_value}")]
-    if kind in ("maximum", "exclusiveMaximum"):
-        return [Problem(where, key, f"{value} is above the maximum {error.validator_value}")]
+    bound = {"minimum": "at least", "exclusiveMinimum": "more than", "maximum": "at most",
+             "exclusiveMaximum": "less than"}.get(kind)
+    if bound:
+        return [Problem(where, key, f"expected {bound} {error.validator_value}, "
+                        f"got {_describe(value)}")]
+    if kind == "uniqueItems":
+        return [Problem(where, key, "expected each item once; some appear more than once")]
     if kind == "multipleOf":
         return [Problem(where, key, f"expected a whole number, got {_describe(value)}")]
     if kind == "pattern":
@@ -172,7 +236,8 @@ def _problem_from_error(config: LoadedConfig, error: Any) -> list[Problem]:
         ]
     if kind in ("minItems", "maxItems"):
         return [Problem(where, key, f"{_describe(value)} has the wrong length: {error.message}")]
-    return [Problem(where, key, error.message)]
+    message = error.message if len(error.message) <= 200 else error.message[:197] + "..."
+    return [Problem(where, key, message)]
 
 
 def _annotations(config: LoadedConfig) -> list[Problem]:
@@ -230,6 +295,7 @@ def validate(config: LoadedConfig) -> tuple[list[Problem], list[Problem]]:
     for error in _validator().iter_errors(config.tree):
         problems.extend(_problem_from_error(config, error))
     problems.extend(_annotations(config))
+    problems.extend(credentials.check_tree(config.tree, config.locate))
     unique = {(p.key, p.message, p.severity): p for p in problems}
     ordered = sorted(unique.values(), key=Problem.sort_key)
     return (

@@ -21,9 +21,13 @@ from .errors import ConfigError, Location, Problem, dotted, file_location
 MAX_FILE_BYTES = 2_000_000  # a 6,000-key config is ~150 kB; a 6 MB one took 80 s
 MAX_DEPTH = 32  # OmegaConf hits RecursionError near 90 levels
 MAX_EXPANDED_NODES = 500_000  # counts alias expansion, so billion-laughs stops early
+# An alias of a long string costs no node but copies its text into every output.
+MAX_EXPANDED_CHARS = 20_000_000
 
 Path = tuple[str | int, ...]
 _STR_TAG = "tag:yaml.org,2002:str"
+_INT_TAG = "tag:yaml.org,2002:int"
+MAX_INT_DIGITS = 100  # Python refuses to parse integers past 4,300 digits
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
@@ -51,7 +55,8 @@ def decode(data: bytes, label: str, rank: int) -> str:
                 Problem(
                     file_location(rank, label, 1, 1),
                     "",
-                    f"file is {len(data):,} bytes; satc reads configs up to {MAX_FILE_BYTES:,}",
+                    f"file is larger than {MAX_FILE_BYTES:,} bytes, the most satc reads",
+                    hint="a config this big is probably not a config; split it or trim it",
                 )
             ]
         )
@@ -120,6 +125,7 @@ class _Walker:
         self.raw: dict[Path, str] = {}
         self.problems: list[Problem] = []
         self.expanded = 0
+        self.expanded_chars = 0
 
     def at(self, node: yaml.Node) -> Location:
         return _mark_location(node.start_mark, self.label, self.rank)
@@ -147,8 +153,29 @@ class _Walker:
             for index, item in enumerate(node.value):
                 self.locations[(*path, index)] = self.at(item)
                 self.walk(item, (*path, index), depth + 1)
-        elif isinstance(node, yaml.ScalarNode) and not node.style:
-            self.raw[path] = node.value
+        elif isinstance(node, yaml.ScalarNode):
+            self.expanded_chars += len(node.value)
+            if self.expanded_chars > MAX_EXPANDED_CHARS:
+                raise ConfigError(
+                    [
+                        Problem(
+                            self.at(node),
+                            dotted(path),
+                            f"aliases expand to more than {MAX_EXPANDED_CHARS:,} characters",
+                        )
+                    ]
+                )
+            if not node.style:
+                self.raw[path] = node.value
+            if node.tag == _INT_TAG and len(node.value) > MAX_INT_DIGITS:
+                self.problems.append(
+                    Problem(
+                        self.at(node),
+                        dotted(path),
+                        f"integer with {len(node.value):,} digits",
+                        hint="quote it if it is meant to be text",
+                    )
+                )
 
     def walk_mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> None:
         seen: dict[str, Location] = {}
@@ -227,6 +254,18 @@ def read(text: str, label: str, rank: int, *, mapping_root: bool = True) -> Docu
     except RecursionError:
         raise ConfigError(
             [Problem(file_location(rank, label, 1, 1), "", "nesting too deep to read")]
+        ) from None
+    except (ValueError, OverflowError) as exc:
+        # A backstop: the walker refuses the values known to raise here (huge integers).
+        raise ConfigError(
+            [
+                Problem(
+                    file_location(rank, label, 1, 1),
+                    "",
+                    f"a value cannot be read: {str(exc).split(';')[0]}",
+                    hint="quote it if it is meant to be text",
+                )
+            ]
         ) from None
     finally:
         loader.dispose()
