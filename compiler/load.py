@@ -19,6 +19,7 @@ from .errors import SET_RANK, ConfigError, Location, Problem, dotted, file_locat
 
 Path = tuple[str | int, ...]
 _DOTTED_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
+_KEYISH = re.compile(r"[A-Za-z0-9_.]*")
 
 
 @dataclass(frozen=True)
@@ -60,10 +61,15 @@ def parse_override(text: str) -> Override:
     key, sep, value = text.partition("=")
     key = key.strip()
     if not sep or not _DOTTED_KEY.match(key):
+        # Echo only the key part, and only if it is short and plain: without an `=` the
+        # whole text may be a value, and values may be credentials.
+        part = key if sep else text
+        shown = _KEYISH.match(part).group()[:60]  # type: ignore[union-attr]
+        label = f"--set {shown}..." if shown != part else f"--set {shown or '(no key)'}"
         raise ConfigError(
             [
                 Problem(
-                    Location(rank=SET_RANK, label=f"--set {text}"),
+                    Location(rank=SET_RANK, label=label),
                     "",
                     "expected KEY=VALUE with a dotted key, e.g. --set args.lr=1e-4",
                 )
@@ -74,9 +80,12 @@ def parse_override(text: str) -> Override:
 
 def read_input(path_text: str, rank: int) -> tuple[InputFile, yaml_reader.Document]:
     path = FsPath(path_text)
-    start = file_location(rank, path_text, 0, 0)
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in path_text):
-        raise ConfigError([Problem(start, "", "file name contains control characters")])
+        # Printed escaped: a newline in a name would split the message it labels.
+        shown = path_text.encode("unicode_escape").decode("ascii")
+        raise ConfigError([Problem(file_location(rank, shown, 0, 0), "",
+                                   "file name contains control characters")])
+    start = file_location(rank, path_text, 0, 0)
     try:
         data = _read_bounded(path)
     except FileNotFoundError:

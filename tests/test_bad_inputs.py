@@ -9,6 +9,7 @@ byte-for-byte, mode-for-mode and mtime-for-mtime unchanged afterwards.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -52,6 +53,8 @@ class Case:
     output: str | None = None  # default: the prepared output directory
     env: dict[str, str] = field(default_factory=dict)
     absent: tuple[str, ...] = ()  # text that must appear nowhere (secrets)
+    fifos: tuple[str, ...] = ()  # named pipes to create (nobody ever writes to them)
+    flags: tuple[str, ...] = ()  # extra command-line flags
 
 
 def deep(levels: int) -> str:
@@ -109,6 +112,11 @@ CASES: list[Case] = [
     c("billion-laughs", BILLION_LAUGHS, "a.yaml:", "model", "expand"),
     c("oversized-file", "model:\n" + "".join(f"  key{i}: {'x' * 60}\n" for i in range(40_000)),
       "a.yaml:1:1", "", "larger than 2,000,000 bytes"),
+    c("huge-integer", "args:\n  seed: " + "7" * 5000 + "\n", "a.yaml:2:9", "args.seed", "5,000 digits"),
+    c("null-byte", "args:\n  load: a\0b\n", "a.yaml:", "", "invalid YAML"),
+    c("undefined-alias", "model:\n  a: *nope\n", "a.yaml:2:6", "", "undefined alias"),
+    c("merge-non-mapping", "model:\n  <<: 5\n", "a.yaml:2:", "", "expected a mapping"),
+    c("bom-mid-file", "args:\n  lr: 1\n\ufeffmodel: {}\n", "a.yaml:", "", "invalid YAML"),
     c("control-char-value", 'launch:\n  entrypoint: "train.py\\nrm -rf /"\n', "a.yaml:2:3",
       "launch.entrypoint", "not allowed"),
     # --- explicit tags: none may run, none may be accepted ---------------------------
@@ -144,6 +152,14 @@ CASES: list[Case] = [
     c("oc-env-secret", "launch:\n  env:\n    WANDB_KEY: ${oc.env:WANDB_API_KEY}\n", "a.yaml:3:5",
       "launch.env.WANDB_KEY", "env_passthrough", env={"WANDB_API_KEY": FAKE_WANDB},
       absent=(FAKE_WANDB,)),
+    c("interp-unbalanced", "model:\n  a: ${model.b\n  b: 1\n", "a.yaml:2:3", "model.a", "${model.b"),
+    c("interp-empty", "model:\n  a: ${}\n", "a.yaml:2:3", "model.a", "${}"),
+    c("interp-out-of-range", "model:\n  a: ${model.b[3]}\n  b: [1]\n", "a.yaml:2:3", "model.a",
+      "does not exist"),
+    c("interp-type-after-resolve", "model:\n  n: many\nargs:\n  batch_size: ${model.n}\n", "a.yaml:4:3",
+      "args.batch_size", "expected an integer"),
+    c("interp-fanout-bomb", string_bomb(16) + "".join(f"  r{i}: ${{model.k15}}\n" for i in range(400)),
+      "a.yaml:", "model.r", "in all"),
     c("resolver-other", "args:\n  load: ${oc.decode:'1'}\n", "a.yaml:2:3", "args.load", "not allowed"),
     c("resolver-in-set", "args: {}\n", "--set args.load", "args.load", "oc.env",
       overrides=("args.load=${oc.env:HOME}",)),
@@ -219,6 +235,14 @@ CASES: list[Case] = [
     c("gas-negative", "deepspeed:\n  gradient_accumulation_steps: -1\n", "a.yaml:2:3",
       "deepspeed.gradient_accumulation_steps", "expected at least 1"),
     c("port-privileged", "launch:\n  master_port: 80\n", "a.yaml:2:3", "launch.master_port", "expected at least 1024"),
+    c("negative-iters", "args:\n  train_iters: -5\n", "a.yaml:2:3", "args.train_iters", "expected at least 0"),
+    c("negative-workers", "args:\n  num_workers: -1\n", "a.yaml:2:3", "args.num_workers", "expected at least 0"),
+    c("negative-lr", "args:\n  lr: -0.1\n", "a.yaml:2:3", "args.lr", "expected at least 0"),
+    c("nodes-too-many", "launch:\n  nodes: 100000\n", "a.yaml:2:3", "launch.nodes", "expected at most"),
+    c("entrypoint-args-not-list", "launch:\n  entrypoint_args: --foo\n", "a.yaml:2:3",
+      "launch.entrypoint_args", "expected a list"),
+    c("passthrough-duplicate", "launch:\n  env_passthrough: [A, A]\n", "a.yaml:2:3",
+      "launch.env_passthrough", "more than once"),
     c("mp-zero", "args:\n  model_parallel_size: 0\n", "a.yaml:2:3", "args.model_parallel_size", "at least 1"),
     c("bad-env-name", "launch:\n  env:\n    1BAD: x\n", "a.yaml:", "launch.env", "1BAD"),
     c("bad-passthrough-name", "launch:\n  env_passthrough: ['A B']\n", "a.yaml:2:",
@@ -252,9 +276,9 @@ CASES: list[Case] = [
     Case("bad-in-second-layer", {"a.yaml": VALID, "b.yaml": "args:\n  lr: x\n"}, "b.yaml:2:3", "args.lr",
          "expected a number"),
     c("set-no-equals", VALID, "--set args.lr", "", "expected KEY=VALUE", overrides=("args.lr",)),
-    c("set-empty-key", VALID, "--set =3", "", "expected KEY=VALUE", overrides=("=3",)),
-    c("set-bad-key", VALID, "--set args..lr=1", "", "dotted key", overrides=("args..lr=1",)),
-    c("set-shell-key", VALID, "--set args.lr;id=1", "", "dotted key", overrides=("args.lr;id=1",)),
+    c("set-empty-key", VALID, "--set (no key)", "", "expected KEY=VALUE", overrides=("=3",)),
+    c("set-bad-key", VALID, "--set args..lr:", "", "dotted key", overrides=("args..lr=1",)),
+    c("set-shell-key", VALID, "--set args.lr...", "", "dotted key", overrides=("args.lr;id=1",)),
     c("set-bad-yaml", VALID, "--set args.train_data", "", "invalid YAML", overrides=("args.train_data=[a",)),
     c("set-multi-doc", VALID, "--set args.load", "", "more than one YAML document",
       overrides=("args.load=a\n---\nb",)),
@@ -267,6 +291,16 @@ CASES: list[Case] = [
     c("output-parent-missing", VALID, "-o ", "", "does not exist", output="no/such/dir/out"),
     c("output-not-writable", VALID, "-o ", "", "cannot create", output="/proc/satc-out"),
     c("output-user-folder", VALID, "-o ", "", "not a satc bundle", output="precious"),
+    Case("config-is-dev-zero", {}, "/dev/zero", "", "not a regular file", configs=("/dev/zero",)),
+    Case("config-is-fifo", {}, "pipe.yaml", "", "not a regular file", configs=("pipe.yaml",),
+         fifos=("pipe.yaml",)),
+    Case("config-name-control-char", {}, "bad\\nname.yaml", "", "control characters",
+         configs=("bad\nname.yaml",)),
+    Case("symlink-loop", {}, "loop.yaml", "", "cannot read", configs=("loop.yaml",)),
+    c("strict-warning", "deepspeed:\n  loss_scale: 0\n", "a.yaml:2:3", "deepspeed.loss_scale",
+      "(--strict)", flags=("--strict",)),
+    c("set-secret-without-equals", VALID, "--set WANDB_API_KEY...", "", "expected KEY=VALUE",
+      overrides=(f"WANDB_API_KEY:{FAKE_WANDB}",), absent=(FAKE_WANDB,)),
     # --- secrets -------------------------------------------------------------------------------------
     c("secret-env-literal", f"launch:\n  env:\n    WANDB_API_KEY: {FAKE_WANDB}\n", "a.yaml:3:5",
       "launch.env.WANDB_API_KEY", "env_passthrough", absent=(FAKE_WANDB,)),
@@ -282,6 +316,20 @@ CASES: list[Case] = [
       overrides=(f"args.hf={FAKE_HF}",), absent=(FAKE_HF,)),
     c("secret-in-bad-yaml", f"args:\n  experiment_name: [{FAKE_HF}\n", "a.yaml:", "", "invalid YAML",
       absent=(FAKE_HF,)),
+    c("secret-env-token-name", "launch:\n  env:\n    HF_TOKEN: abc\n", "a.yaml:3:5", "launch.env.HF_TOKEN",
+      "launch.env_passthrough: [HF_TOKEN]"),
+    c("secret-comet-api-key", "deepspeed:\n  comet:\n    api_key: abc123\n", "a.yaml:3:5",
+      "deepspeed.comet.api_key", "credential", absent=("abc123",)),
+    c("secret-env-from-set", VALID, "--set launch.env.WANDB_API_KEY", "launch.env.WANDB_API_KEY",
+      "credential", overrides=(f"launch.env.WANDB_API_KEY={FAKE_WANDB}",), absent=(FAKE_WANDB,)),
+    c("secret-numeric-password", "data:\n  params:\n    password: 12345678\n", "a.yaml:3:5",
+      "data.params.password", "credential", absent=("12345678",)),
+    c("secret-token-as-key", f"model:\n  {FAKE_HF}: 1\n", "a.yaml:2:3", "model", "Hugging Face token",
+      absent=(FAKE_HF,)),
+    c("secret-wrong-type", f"launch:\n  env:\n    WANDB_API_KEY: [{FAKE_WANDB}]\n", "a.yaml:3:5",
+      "launch.env.WANDB_API_KEY", "not shown", absent=(FAKE_WANDB,)),
+    c("secret-aws-in-data", "data:\n  params:\n    url: s3://AKIAABCDEFGHIJKLMNOP@bucket/x\n", "a.yaml:3:5",
+      "data.params.url", "AWS access key", absent=("AKIAABCDEFGHIJKLMNOP",)),
     c("secret-private-key", 'model:\n  cert: "-----BEGIN RSA PRIVATE KEY-----\\nMIIabc"\n', "a.yaml:2:3",
       "model.cert", "private key", absent=("MIIabc",)),
 ]
@@ -305,14 +353,18 @@ def _prepare(case: Case, index: int, workdir: Path, previous: Path) -> tuple[lis
             path.write_bytes(content)
         else:
             path.write_text(content, encoding="utf-8")
+    for name in case.fifos:
+        os.mkfifo(workdir / name)
+    # Fixtures some cases point at: a file, a user's folder, a symlink loop.
     (workdir / "file.txt").write_text("not a directory\n")
+    (workdir / "loop.yaml").symlink_to("loop.yaml")
     (workdir / "precious").mkdir()
     (workdir / "precious" / "notes.txt").write_text("mine\n")
     output = workdir / (case.output or "out")
     if case.output is None and index % 2 == 0:
         shutil.copytree(previous, output)
     configs = list(case.configs if case.configs is not None else case.files)
-    argv = ["compile", *configs, "-o", case.output or "out"]
+    argv = ["compile", *configs, "-o", case.output or "out", *case.flags]
     for override in case.overrides:
         argv += ["--set", override]
     return argv, output
