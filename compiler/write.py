@@ -12,9 +12,11 @@ import contextlib
 import ctypes
 import ctypes.util
 import errno
+import itertools
 import json
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,6 +27,17 @@ _TMP_PREFIX = ".satc-tmp-"
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 EXECUTABLE = frozenset({"launch.sh"})
+
+
+_steps = itertools.count(1)
+
+
+def _test_hook_step() -> None:
+    """TEST HOOK: with SATC_TEST_KILL_AT_STEP=n the process SIGKILLs itself at the n-th
+    write step, so tests/test_atomic_write.py can crash every step deterministically."""
+    target = os.environ.get("SATC_TEST_KILL_AT_STEP")
+    if target and next(_steps) == int(target):
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _output_problem(out_dir: Path, message: str, hint: str | None = None) -> ConfigError:
@@ -92,10 +105,14 @@ def _write_files(directory: Path, files: Mapping[str, str]) -> None:
     for name, text in sorted(files.items()):
         path = directory / name
         with open(path, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+            half = len(text) // 2
+            handle.write(text[:half])
+            _test_hook_step()  # a file half written
+            handle.write(text[half:])
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(path, (0o777 if name in EXECUTABLE else 0o666) & ~umask)
+        _test_hook_step()
     os.chmod(directory, 0o777 & ~umask)
     _fsync_dir(directory)
 
@@ -119,16 +136,32 @@ def write_bundle(out_dir: Path, files: Mapping[str, str]) -> None:
                                         dir=parent))
     except OSError as exc:
         raise _output_problem(out_dir, f"cannot create a directory next to it: {exc.strerror}") from None
+    _test_hook_step()
     try:
         _write_files(staging, files)
-        if out_dir.is_dir() and _exchange(staging, out_dir):
-            pass  # staging now holds the old bundle
-        else:
-            _replace_without_exchange(staging, out_dir)
+        _test_hook_step()
+        _swap_in(staging, out_dir)
+        _test_hook_step()
         _fsync_dir(parent)
+        _test_hook_step()
     finally:
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(staging)
+    _test_hook_step()
+
+
+def _swap_in(staging: Path, out_dir: Path) -> None:
+    """Make ``staging`` the bundle; afterwards ``staging`` holds what was there (if anything)."""
+    if not out_dir.is_dir():
+        try:
+            os.rename(staging, out_dir)
+            return
+        except OSError as exc:
+            # A concurrent compile created it since we looked: exchange with theirs.
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+    if not _exchange(staging, out_dir):
+        _replace_without_exchange(staging, out_dir)
 
 
 def _replace_without_exchange(staging: Path, out_dir: Path) -> None:
