@@ -197,9 +197,40 @@ def load(config_paths: list[str], override_texts: list[str]) -> LoadedConfig:
     if problems:
         raise ConfigError(problems)
 
+    clashes = _container_clashes(documents)
+    if clashes:
+        raise ConfigError(clashes)
     origin, overridden, raw = _track(documents)
     tree = _merge_and_resolve(documents, origin)
     return LoadedConfig(tree, origin, overridden, raw, tuple(inputs), tuple(overrides))
+
+
+def _container_clashes(documents: list[yaml_reader.Document]) -> list[Problem]:
+    """OmegaConf cannot merge a mapping and a list into each other (it raises a bare
+    TypeError): find each such clash and say which layers disagree."""
+    problems: list[Problem] = []
+
+    def merge(base: Any, new: Any, path: Path, document: yaml_reader.Document) -> Any:
+        if isinstance(base, dict) and isinstance(new, dict):
+            merged = dict(base)
+            for key, value in new.items():
+                merged[key] = merge(base[key], value, (*path, key), document) if key in base else value
+            return merged
+        if isinstance(base, dict | list) and isinstance(new, dict | list) and type(base) is not type(new):
+            earlier, later = ("a mapping", "a list") if isinstance(base, dict) else ("a list", "a mapping")
+            problems.append(Problem(
+                document.locations.get(path), dotted(path),
+                f"expected {earlier} here, as in an earlier layer, got {later}",
+                hint="layers merge mappings key by key and replace lists whole; a list and a "
+                "mapping cannot be merged",
+            ))
+            return base
+        return new
+
+    tree: Any = {}
+    for document in documents:
+        tree = merge(tree, document.data, (), document)
+    return problems
 
 
 def _merge_and_resolve(
@@ -216,7 +247,7 @@ def _merge_and_resolve(
 
     try:
         merged = OmegaConf.merge(*(OmegaConf.create(d.data) for d in documents))
-    except OmegaConfBaseException as exc:
+    except (OmegaConfBaseException, TypeError, ValueError) as exc:
         key = str(getattr(exc, "full_key", "") or "")
         raise ConfigError(
             [Problem(where(tuple(key.split("."))) if key else None, key, _first_line(exc))]
