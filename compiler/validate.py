@@ -151,6 +151,16 @@ def _cross_field_rule(error: Any) -> tuple[dict[str, Any], Path] | None:
     return found
 
 
+def _value_at(tree: Any, path: Path) -> tuple[bool, Any]:
+    node = tree
+    for part in path:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return False, None
+    return True, node
+
+
 def _mentioned(schema: Any, path: Path) -> list[Path]:
     """Every instance path a rule names (its `required` and `properties`, recursively)."""
     if not isinstance(schema, dict):
@@ -188,7 +198,13 @@ def _problem_from_error(config: LoadedConfig, error: Any) -> list[Problem]:
         value = _Hidden()
     rule = _cross_field_rule(error) if kind not in ("type", "additionalProperties") else None
     if rule is not None:
-        return [_rule_problem(config, *rule)]
+        # `required` holds vacuously for a non-mapping, so a `not` rule fires there too;
+        # the type error already says what is wrong.
+        found, base_value = _value_at(config.tree, rule[1])
+        return [_rule_problem(config, *rule)] if found and isinstance(base_value, dict) else []
+    if kind == "not" and isinstance(error.validator_value, dict) and "const" in error.validator_value:
+        return [Problem(where, key, f"expected a concrete value, got {_describe(value)}",
+                        hint="satc writes complete configs: put the number DeepSpeed should use")]
     if kind == "additionalProperties" and isinstance(value, dict):
         allowed = set(error.schema.get("properties", {}))
         return [
@@ -289,6 +305,37 @@ def _annotations(config: LoadedConfig) -> list[Problem]:
     return found
 
 
+# R6 copies these DeepSpeed values into args (CogVideoX's get_args), so each must also be
+# a valid value of that arg, although DeepSpeed's optimizer params are free-form.
+_FLOWS_INTO_ARGS: dict[Path, str] = {
+    ("deepspeed", "optimizer", "params", "lr"): "lr",
+    ("deepspeed", "optimizer", "params", "weight_decay"): "weight_decay",
+}
+
+
+def _flows_into_args(config: LoadedConfig) -> list[Problem]:
+    problems: list[Problem] = []
+    arg_schemas = resources.schema()["properties"]["args"]["properties"]
+    for path, arg in _FLOWS_INTO_ARGS.items():
+        found, value = _value_at(config.tree, path)
+        if not found:
+            continue
+        for error in _validator().evolve(schema=arg_schemas[arg]).iter_errors(value):
+            if error.validator == "type":
+                expected = f"expected {_expected(error.validator_value)}"
+            elif error.validator == "minimum":
+                expected = f"expected at least {error.validator_value}"
+            else:
+                expected = f"expected a valid args.{arg}"
+            problems.append(Problem(
+                config.locate(path), dotted(path),
+                f"{expected}, got {_describe(value)} (CogVideoX copies it into args.{arg})",
+                hint=_yaml_hint(config, path, value, error.validator_value)
+                if error.validator == "type" else None,
+            ))
+    return problems
+
+
 def validate(config: LoadedConfig) -> tuple[list[Problem], list[Problem]]:
     """(errors, warnings) for the merged tree, each located and sorted."""
     problems: list[Problem] = []
@@ -296,6 +343,7 @@ def validate(config: LoadedConfig) -> tuple[list[Problem], list[Problem]]:
         problems.extend(_problem_from_error(config, error))
     problems.extend(_annotations(config))
     problems.extend(credentials.check_tree(config.tree, config.locate))
+    problems.extend(_flows_into_args(config))
     unique = {(p.key, p.message, p.severity): p for p in problems}
     ordered = sorted(unique.values(), key=Problem.sort_key)
     return (

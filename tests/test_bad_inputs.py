@@ -55,6 +55,7 @@ class Case:
     absent: tuple[str, ...] = ()  # text that must appear nowhere (secrets)
     fifos: tuple[str, ...] = ()  # named pipes to create (nobody ever writes to them)
     flags: tuple[str, ...] = ()  # extra command-line flags
+    count: int | None = None  # exactly this many errors (no spurious follow-ups)
 
 
 def deep(levels: int) -> str:
@@ -204,6 +205,16 @@ CASES: list[Case] = [
     c("number-as-string", 'args:\n  lr: "fast"\n', "a.yaml:2:3", "args.lr", "expected a number"),
     c("list-expected", "args:\n  train_data: disney\n", "a.yaml:2:3", "args.train_data", "expected a list"),
     c("list-item-type", "args:\n  train_data: [a, 3]\n", "a.yaml:2:", "args.train_data[1]", "expected a string"),
+    c("ds-zero-not-mapping", "deepspeed:\n  zero_optimization: 2\n", "a.yaml:2:3",
+      "deepspeed.zero_optimization", "expected a mapping, got integer 2", count=1),
+    c("ds-optimizer-lr-string", 'deepspeed:\n  optimizer:\n    type: Adam\n    params:\n      lr: "1e-4"\n',
+      "a.yaml:5:7", "deepspeed.optimizer.params.lr", "expected a number, got string '1e-4'"),
+    c("ds-optimizer-negative-wd", "deepspeed:\n  optimizer:\n    params:\n      weight_decay: -1\n",
+      "a.yaml:4:7", "deepspeed.optimizer.params.weight_decay", "expected at least 0"),
+    c("ds-auto", "deepspeed:\n  optimizer:\n    params:\n      lr: auto\n", "a.yaml:4:7",
+      "deepspeed.optimizer.params.lr", "expected a concrete value"),
+    c("ds-cross-field-rule", "deepspeed:\n  fp16:\n    enabled: true\n    fp16_master_weights_and_grads: true\n",
+      "a.yaml:4:5", "deepspeed.fp16.fp16_master_weights_and_grads", "needs ZeRO stage 1, 2 or 3", count=1),
     c("section-not-mapping", "args: 5\n", "a.yaml:1:1", "args", "expected a mapping"),
     c("ds-section-list", "deepspeed: [1, 2]\n", "a.yaml:1:1", "deepspeed", "expected a mapping"),
     c("empty-value", "args:\n  lr:\n", "a.yaml:2:3", "args.lr", "expected a number, got null"),
@@ -396,6 +407,8 @@ def test_bad_input_is_a_clean_located_error(index: int, tmp_path: Path, previous
         assert f" {case.key}" in stderr, f"expected key {case.key!r}:\n{stderr}"
     assert case.fragment in stderr, f"expected {case.fragment!r}:\n{stderr}"
     assert stderr.rstrip().endswith("nothing written")
+    if case.count is not None:
+        assert f"satc: {case.count} error(s)" in stderr, stderr
     for secret in case.absent:
         assert secret not in stderr
     if before is not None:
