@@ -123,9 +123,13 @@ def _read_bounded(path: FsPath) -> bytes:
 
 def read_override(override: Override) -> yaml_reader.Document:
     label = override.label
-    value = yaml_reader.read(override.value_text, label, SET_RANK, mapping_root=False)
-    nested: Any = value.data
     parts: list[str | int] = list(override.key.split("."))
+    if len(parts) > yaml_reader.MAX_DEPTH:
+        raise ConfigError([Problem(Location(rank=SET_RANK, label=label), "",
+                                   f"key nests deeper than {yaml_reader.MAX_DEPTH} levels")])
+    value = yaml_reader.read(override.value_text, label, SET_RANK, mapping_root=False,
+                             depth=len(parts))
+    nested: Any = value.data
     for part in reversed(parts):
         nested = {part: nested}
     where = Location(rank=SET_RANK, label=f"--set {override.key}")

@@ -223,8 +223,10 @@ def _non_finite(data: Any, path: Path, found: list[Path]) -> None:
             _non_finite(value, (*path, index), found)
 
 
-def read(text: str, label: str, rank: int, *, mapping_root: bool = True) -> Document:
-    """Parse ``text``; raise ConfigError with every located problem found."""
+def read(text: str, label: str, rank: int, *, mapping_root: bool = True, depth: int = 0
+         ) -> Document:
+    """Parse ``text``; raise ConfigError with every located problem found.  ``depth`` is
+    how deep the text will sit (a --set value under its dotted key)."""
     tag_problem = _explicit_tag_safely(text, label, rank)
     if tag_problem:
         raise ConfigError([tag_problem])
@@ -233,7 +235,7 @@ def read(text: str, label: str, rank: int, *, mapping_root: bool = True) -> Docu
         node = loader.get_single_node()
         walker = _Walker(label, rank)
         if node is not None:
-            walker.walk(node, (), 0)
+            walker.walk(node, (), depth)
         if walker.problems:
             raise ConfigError(walker.problems)
         if node is not None and mapping_root and not isinstance(node, yaml.MappingNode):
