@@ -57,7 +57,7 @@ class LoadedConfig:
         return None
 
 
-def parse_override(text: str) -> Override:
+def parse_override(text: str, rank: int = SET_RANK) -> Override:
     key, sep, value = text.partition("=")
     key = key.strip()
     if not sep or not _DOTTED_KEY.match(key):
@@ -69,7 +69,7 @@ def parse_override(text: str) -> Override:
         raise ConfigError(
             [
                 Problem(
-                    Location(rank=SET_RANK, label=label),
+                    Location(rank=rank, label=label),
                     "",
                     "expected KEY=VALUE with a dotted key, e.g. --set args.lr=1e-4",
                 )
@@ -106,6 +106,12 @@ def read_input(path_text: str, rank: int) -> tuple[InputFile, yaml_reader.Docume
     return InputFile(path, path_text, hashlib.sha256(data).hexdigest()), document
 
 
+def _join(key: str, sub: str) -> str:
+    if not sub:
+        return key
+    return f"{key}{sub}" if sub.startswith("[") else f"{key}.{sub}"
+
+
 class _NotAFile(Exception):
     pass
 
@@ -121,18 +127,27 @@ def _read_bounded(path: FsPath) -> bytes:
         return handle.read(yaml_reader.MAX_FILE_BYTES + 1)
 
 
-def read_override(override: Override) -> yaml_reader.Document:
+def read_override(override: Override, rank: int = SET_RANK) -> yaml_reader.Document:
     label = override.label
     parts: list[str | int] = list(override.key.split("."))
     if len(parts) > yaml_reader.MAX_DEPTH:
-        raise ConfigError([Problem(Location(rank=SET_RANK, label=label), "",
+        raise ConfigError([Problem(Location(rank=rank, label=label), "",
                                    f"key nests deeper than {yaml_reader.MAX_DEPTH} levels")])
-    value = yaml_reader.read(override.value_text, label, SET_RANK, mapping_root=False,
-                             depth=len(parts))
+    try:
+        value = yaml_reader.read(override.value_text, label, rank, mapping_root=False,
+                                 depth=len(parts))
+    except ConfigError as exc:
+        # Name the full key; a line:col inside a one-line value would only confuse.
+        where = Location(rank=rank, label=label)
+        raise ConfigError([
+            Problem(where, _join(override.key, problem.key), problem.message,
+                    problem.severity, problem.hint)
+            for problem in exc.problems
+        ]) from None
     nested: Any = value.data
     for part in reversed(parts):
         nested = {part: nested}
-    where = Location(rank=SET_RANK, label=f"--set {override.key}")
+    where = Location(rank=rank, label=f"--set {override.key}")
     locations: dict[Path, Location] = {tuple(parts[:i]): where for i in range(1, len(parts) + 1)}
     base = tuple(parts)
     for sub in value.locations:
@@ -191,10 +206,11 @@ def load(config_paths: list[str], override_texts: list[str]) -> LoadedConfig:
         inputs.append(input_file)
         documents.append(document)
     overrides: list[Override] = []
-    for text in override_texts:
+    for index, text in enumerate(override_texts):
+        rank = SET_RANK + index  # problems sort in command-line order
         try:
-            override = parse_override(text)
-            documents.append(read_override(override))
+            override = parse_override(text, rank)
+            documents.append(read_override(override, rank))
             overrides.append(override)
         except ConfigError as exc:
             problems.extend(exc.problems)

@@ -102,6 +102,8 @@ def _unknown_key(config: LoadedConfig, path: Path, key: str, schema: dict[str, A
         hint = f"did you mean {dotted((*path, here))}?"
     elif elsewhere:
         hint = f"did you mean {elsewhere[0]}? ({key} is not valid under {dotted(path) or 'the top level'})"
+    elif len(allowed) <= 12:
+        hint = f"valid keys here: {', '.join(sorted(allowed))}"
     else:
         hint = None
     where = dotted(path) or "the top level"

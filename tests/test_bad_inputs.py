@@ -294,7 +294,10 @@ CASES: list[Case] = [
     c("set-empty-key", VALID, "--set (no key)", "", "expected KEY=VALUE", overrides=("=3",)),
     c("set-bad-key", VALID, "--set args..lr:", "", "dotted key", overrides=("args..lr=1",)),
     c("set-shell-key", VALID, "--set args.lr...", "", "dotted key", overrides=("args.lr;id=1",)),
-    c("set-bad-yaml", VALID, "--set args.train_data", "", "invalid YAML", overrides=("args.train_data=[a",)),
+    c("set-bad-yaml", VALID, "--set args.train_data: ", "args.train_data", "invalid YAML",
+      overrides=("args.train_data=[a",)),
+    c("set-value-problems-name-full-keys", VALID, "--set model: ", "model.a", "duplicate key",
+      overrides=("model={a: 1, a: 2}", "args={lr: .nan}"), count=2),
     c("set-multi-doc", VALID, "--set args.load", "", "more than one YAML document",
       overrides=("args.load=a\n---\nb",)),
     c("set-key-too-deep", VALID, "--set model.a.a", "", "deeper than 32",
@@ -439,8 +442,8 @@ def test_every_problem_of_an_input_is_reported_together_sorted_by_location(tmp_p
         "a.yaml:8:5: error: deepspeed.zero_optimization.stage",
         "b.yaml:2:3: error: args.batch_size",
         "b.yaml:3:3: error: args.lerning_rate",
-        "--set args.seed: error: args.seed",
         "--set launch.device: error: launch.device",
+        "--set args.seed: error: args.seed",
     ]
     assert [line[: len(prefix)] for line, prefix in zip(errors, expected, strict=True)] == expected
     assert "satc: 8 error(s); nothing written" in result.stderr
