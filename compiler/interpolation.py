@@ -86,13 +86,19 @@ def check(tree: dict[str, Any], where: Any) -> list[Problem]:
     def string_size(value: str, path: Path) -> int:
         if value == "???":
             raise _Missing(path)
-        total = len(_REFERENCE.sub("", value))
-        if _NESTED.search(_REFERENCE.sub("", value)):
+        rest = _REFERENCE.sub("", value)
+        total = len(rest)
+        opened = _NESTED.search(rest)
+        if opened and "}" in rest[opened.end():]:
             raise _Bad(path, "nested interpolations (${a.${b}}) are not supported")
+        if opened:
+            raise _Bad(path, "an interpolation opens with ${ but never closes; expected ${key}")
         for match in _REFERENCE.finditer(value):
             inner = match.group(1)
             if ":" in inner:
                 raise _Bad(path, _resolver_message(inner.split(":", 1)[0].strip()))
+            if not inner.strip(".").strip():
+                raise _Bad(path, f"interpolation ${{{inner}}} names no key; expected ${{key}}")
             target = _parse_reference(inner, path[:-1])
             found, node = _lookup(tree, target) if target is not None else (False, None)
             if not found or target is None:

@@ -110,7 +110,7 @@ CASES: list[Case] = [
     c("multi-document", "args: {}\n---\nlaunch: {}\n", "a.yaml:2:1", "", "more than one YAML document"),
     c("nesting-too-deep", deep(40), "a.yaml:", "model.k0.k1", "nesting deeper than 32"),
     c("flow-nesting-bomb", "model: " + "[" * 5000 + "]" * 5000 + "\n", "a.yaml:", "", "nesting"),
-    c("billion-laughs", BILLION_LAUGHS, "a.yaml:", "model", "expand"),
+    c("billion-laughs", BILLION_LAUGHS, "a.yaml:", "model", "YAML nodes"),
     c("oversized-file", "model:\n" + "".join(f"  key{i}: {'x' * 60}\n" for i in range(40_000)),
       "a.yaml:1:1", "", "larger than 2,000,000 bytes"),
     c("huge-integer", "args:\n  seed: " + "7" * 5000 + "\n", "a.yaml:2:9", "args.seed", "5,000 digits"),
@@ -153,8 +153,8 @@ CASES: list[Case] = [
     c("oc-env-secret", "launch:\n  env:\n    WANDB_KEY: ${oc.env:WANDB_API_KEY}\n", "a.yaml:3:5",
       "launch.env.WANDB_KEY", "env_passthrough", env={"WANDB_API_KEY": FAKE_WANDB},
       absent=(FAKE_WANDB,)),
-    c("interp-unbalanced", "model:\n  a: ${model.b\n  b: 1\n", "a.yaml:2:3", "model.a", "${model.b"),
-    c("interp-empty", "model:\n  a: ${}\n", "a.yaml:2:3", "model.a", "${}"),
+    c("interp-unbalanced", "model:\n  a: ${model.b\n  b: 1\n", "a.yaml:2:3", "model.a", "never closes"),
+    c("interp-empty", "model:\n  a: ${}\n", "a.yaml:2:3", "model.a", "${} names no key"),
     c("interp-out-of-range", "model:\n  a: ${model.b[3]}\n  b: [1]\n", "a.yaml:2:3", "model.a",
       "does not exist"),
     c("interp-type-after-resolve", "model:\n  n: many\nargs:\n  batch_size: ${model.n}\n", "a.yaml:4:3",
@@ -480,6 +480,7 @@ BOUNDED = [
     ("deep-block", deep(5000)),
     ("deep-flow", "model: " + "[" * 100_000 + "]" * 100_000 + "\n"),
     ("deep-flow-map", "model: " + "{a: " * 20_000 + "1" + "}" * 20_000 + "\n"),
+    ("wide-flat", "model:\n" + "".join(f"  k{i}: {i}\n" for i in range(110_000))),
     ("many-anchors", "model:\n  a: &a " + "x" * 1000 + "\n" + "".join(f"  k{i}: *a\n" for i in range(20000))),
 ]
 
@@ -506,6 +507,16 @@ def _run_with_rusage(argv: list[str], cwd: Path, limit: float) -> tuple[int, int
                             check=False, cwd=cwd, capture_output=True, text=True, timeout=limit)
     status, rss, stderr = json.loads(result.stdout)
     return int(status), int(rss), str(stderr)
+
+
+def test_many_layers_together_are_bounded_too(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.yaml").write_text(
+            f"model:\n  {name}:\n" + "".join(f"    k{i}: {i}\n" for i in range(40_000)))
+    result = satc("compile", "a.yaml", "b.yaml", "a.yaml", "-o", "out", cwd=tmp_path, timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("a.yaml:1:1: error: the configs together hold more than")
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_legitimate_6000_key_model_config_compiles(tmp_path: Path) -> None:

@@ -180,3 +180,32 @@ def test_random_inputs_through_the_real_cli(text: str, overrides: list[str]) -> 
         argv = ["compile", "c.yaml", "-o", "out"] + [a for o in overrides for a in ("--set", o)]
         result = satc(*argv, cwd=root, timeout=60)
         check_outcome(result.returncode, result.stdout + result.stderr, root / "out")
+
+
+def _plain_trees(depth: int = 3) -> st.SearchStrategy[Any]:
+    scalars = st.one_of(st.integers(-3, 3), st.sampled_from(["x", "???", "${a}", "", None, True, 1.5]))
+    return st.recursive(
+        scalars,
+        lambda children: st.one_of(st.lists(children, max_size=3),
+                                   st.dictionaries(st.sampled_from("abcd"), children, max_size=4)),
+        max_leaves=12,
+    )
+
+
+@settings(max_examples=400, deadline=None)
+@given(layers=st.lists(st.dictionaries(st.sampled_from("abcd"), _plain_trees(), max_size=4),
+                       min_size=1, max_size=4))
+def test_layers_merge_exactly_as_omegaconf_merges_them(layers: list[dict[str, Any]]) -> None:
+    """load.merge_layers skips OmegaConf's slow merge; it must agree with it exactly."""
+    from omegaconf import OmegaConf
+    from satc.compiler.load import merge_layers
+    from satc.compiler.yaml_reader import Document
+
+    ours, clashes = merge_layers([Document(data=layer, locations={}, raw={}) for layer in layers])
+    try:
+        theirs = OmegaConf.to_container(OmegaConf.merge(*map(OmegaConf.create, layers)), resolve=False)
+    except TypeError:  # "Cannot merge incompatible container types": a list and a mapping
+        assert clashes
+        return
+    assert not clashes
+    assert json.dumps(ours) == json.dumps(theirs)  # same values and the same key order
