@@ -41,7 +41,9 @@ def _test_hook_step() -> None:
 
 
 def _output_problem(out_dir: Path, message: str, hint: str | None = None) -> ConfigError:
-    return ConfigError([Problem(Location(rank=0, label=f"-o {out_dir}"), "", message, hint=hint)])
+    relative = os.path.relpath(out_dir)
+    shown = out_dir if relative.startswith("..") else relative  # as the user likely typed it
+    return ConfigError([Problem(Location(rank=0, label=f"-o {shown}"), "", message, hint=hint)])
 
 
 def _is_bundle(directory: Path, names: set[str]) -> bool:
@@ -70,8 +72,11 @@ def check_target(out_dir: Path, names: set[str]) -> None:
             "choose a new or empty directory for the bundle",
         )
     parent = out_dir.parent
+    if parent.exists() and not parent.is_dir():
+        raise _output_problem(out_dir, f"{parent} is a file, expected a directory to hold the bundle")
     if not parent.is_dir():
-        raise _output_problem(out_dir, f"parent directory {parent} does not exist")
+        raise _output_problem(out_dir, f"parent directory {parent} does not exist",
+                              "create it first, or choose another -o")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise _output_problem(out_dir, f"parent directory {parent} is not writable")
 
