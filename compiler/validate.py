@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from . import credentials, resources
-from .errors import Problem, dotted
+from .errors import Location, Problem, dotted
 from .load import LoadedConfig
 from .suggest import closest
 
@@ -179,6 +179,7 @@ def _mentioned(schema: Any, path: Path) -> list[Path]:
 def _rule_problem(config: LoadedConfig, rule: dict[str, Any], base: Path) -> Problem:
     """Located at the key that completes the conflict: the last one, in reading order."""
     given = [(config.origin[p], p) for p in _mentioned(rule, base) if p in config.origin]
+    location: Location | None
     if given:
         location, path = max(given, key=lambda item: (item[0], len(item[1])))
     else:
