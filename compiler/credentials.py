@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from .errors import ConfigError, Problem, derived_location
+from .errors import ConfigError, Location, Problem, derived_location, dotted
 
 TOKEN_PATTERNS = {
     "AWS access key": re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"),
@@ -15,6 +16,78 @@ TOKEN_PATTERNS = {
     "OpenAI-style key": re.compile(r"\bsk-[A-Za-z0-9_-]{32,}"),
     "private key": re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
 }
+
+
+# Keys that name a credential.  Anchored at the end so `password_file: /run/secrets/db`
+# (where a secret lives) and `pad_token: "<pad>"` (a tokenizer setting) stay allowed.
+CREDENTIAL_KEY = re.compile(
+    r"(?i)(?:^|[_.-])(?:api[_-]?key|apikey|secret(?:[_-]?key)?|access[_-]?key(?:[_-]?id)?"
+    r"|passw(?:or)?d|passphrase|credentials?|private[_-]?key)$"
+    r"|^(?:(?:.*[_.-])?(?:auth|access|api|bearer|refresh|session|oauth|hf|hub|huggingface"
+    r"|wandb|comet|github|gh|gitlab|slack|bot|secret|personal)[_-]?)?token$"
+)
+PASSTHROUGH_HINT = (
+    "keep credentials out of configs: list the variable's name in launch.env_passthrough "
+    "and export it before running launch.sh"
+)
+
+
+def is_credential_key(key: object) -> bool:
+    return isinstance(key, str) and CREDENTIAL_KEY.search(key) is not None
+
+
+def _is_literal(value: Any) -> bool:
+    if isinstance(value, bool) or value is None:
+        return False  # `use_auth_token: true` says where to look, it holds nothing
+    return (isinstance(value, str) and value.strip() not in ("", "???")) or isinstance(
+        value, int | float
+    )
+
+
+def check_tree(tree: Mapping[str, Any], locate: Callable[[tuple[str | int, ...]], Location | None]
+               ) -> list[Problem]:
+    """Credentials in the merged config: credential-named keys with literal values, and
+    any value (or key) shaped like a token.  Messages never repeat the value."""
+    problems: list[Problem] = []
+
+    def walk(node: Any, path: tuple[str | int, ...]) -> None:
+        items = node.items() if isinstance(node, Mapping) else (
+            enumerate(node) if isinstance(node, list) else ())
+        for key, value in items:
+            here = (*path, key)
+            if isinstance(key, str) and find_tokens(key):
+                problems.append(Problem(locate(here), dotted(path), f"a key looks like a "
+                                        f"{find_tokens(key)[0]}; refusing to freeze it into the "
+                                        "bundle", hint=PASSTHROUGH_HINT))
+                continue
+            if is_credential_key(key) and _is_literal(value):
+                problems.append(_credential_problem(locate(here), here))
+            elif isinstance(value, str) and find_tokens(value):
+                problems.append(Problem(locate(here), dotted(here), f"holds what looks like a "
+                                        f"{find_tokens(value)[0]}; refusing to freeze it into the "
+                                        "bundle", hint=PASSTHROUGH_HINT))
+            else:
+                walk(value, here)
+
+    walk(tree, ())
+    return problems
+
+
+def _credential_problem(location: Location | None, path: tuple[str | int, ...]) -> Problem:
+    name = path[-1]
+    if path[:2] == ("launch", "env"):
+        hint = (f"move it to launch.env_passthrough: [{name}] and export {name} before "
+                "running launch.sh; the script checks that it is set")
+    else:
+        hint = ("remove the value and read the credential from the environment at run time "
+                "(list its variable in launch.env_passthrough)")
+    return Problem(
+        location,
+        dotted(path),
+        "looks like a credential and holds a literal value; bundles are committed, so it "
+        "would end up in git (expected no value here)",
+        hint=hint,
+    )
 
 
 def find_tokens(text: str) -> list[str]:
@@ -31,8 +104,7 @@ def scan_outputs(files: Mapping[str, str]) -> None:
     """Refuse to write a bundle in which any file carries a credential-shaped token."""
     problems = [
         Problem(derived_location(name), "", f"would contain a {kind}; refusing to write it",
-                hint="keep credentials out of configs: list the variable in "
-                "launch.env_passthrough and set it at launch time")
+                hint=PASSTHROUGH_HINT)
         for name, text in sorted(files.items())
         for kind in find_tokens(text)
     ]

@@ -15,7 +15,8 @@ from .errors import Problem, dotted
 
 Path = tuple[str | int, ...]
 
-MAX_RESOLVED_CHARS = 1_000_000
+MAX_RESOLVED_CHARS = 1_000_000  # one value
+MAX_TOTAL_CHARS = 20_000_000  # all values: 1,000 keys x ${a 1 MB value} is a bomb too
 _REFERENCE = re.compile(r"(?<!\\)\$\{([^${}]*)\}")
 _NESTED = re.compile(r"(?<!\\)\$\{")
 
@@ -47,10 +48,11 @@ def _parse_reference(text: str, owner: Path) -> Path | None:
 def _lookup(tree: Any, path: Path) -> tuple[bool, Any]:
     node = tree
     for part in path:
-        if isinstance(node, dict) and part in node or isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-        else:
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if not (in_dict or in_list):
             return False, None
+        node = node[part]
     return True, node
 
 
@@ -59,6 +61,7 @@ def check(tree: dict[str, Any], where: Any) -> list[Problem]:
     problems: list[Problem] = []
     sizes: dict[Path, int] = {}
     visiting: set[Path] = set()
+    total = [0]
 
     def size(value: Any, path: Path) -> int:
         if path in sizes:
@@ -83,13 +86,19 @@ def check(tree: dict[str, Any], where: Any) -> list[Problem]:
     def string_size(value: str, path: Path) -> int:
         if value == "???":
             raise _Missing(path)
-        total = len(_REFERENCE.sub("", value))
-        if _NESTED.search(_REFERENCE.sub("", value)):
+        rest = _REFERENCE.sub("", value)
+        total = len(rest)
+        opened = _NESTED.search(rest)
+        if opened and "}" in rest[opened.end():]:
             raise _Bad(path, "nested interpolations (${a.${b}}) are not supported")
+        if opened:
+            raise _Bad(path, "an interpolation opens with ${ but never closes; expected ${key}")
         for match in _REFERENCE.finditer(value):
             inner = match.group(1)
             if ":" in inner:
                 raise _Bad(path, _resolver_message(inner.split(":", 1)[0].strip()))
+            if not inner.strip(".").strip():
+                raise _Bad(path, f"interpolation ${{{inner}}} names no key; expected ${{key}}")
             target = _parse_reference(inner, path[:-1])
             found, node = _lookup(tree, target) if target is not None else (False, None)
             if not found or target is None:
@@ -103,6 +112,8 @@ def check(tree: dict[str, Any], where: Any) -> list[Problem]:
         return total
 
     def visit(value: Any, path: Path) -> None:
+        if total[0] > MAX_TOTAL_CHARS:
+            return  # reported once, where the budget ran out
         if isinstance(value, dict):
             for key, child in value.items():
                 visit(child, (*path, key))
@@ -111,7 +122,10 @@ def check(tree: dict[str, Any], where: Any) -> list[Problem]:
                 visit(child, (*path, index))
         elif isinstance(value, str) and ("${" in value or value == "???"):
             try:
-                size(value, path)
+                total[0] += size(value, path)
+                if total[0] > MAX_TOTAL_CHARS:
+                    raise _Bad(path, f"interpolations in this config expand to more than "
+                               f"{MAX_TOTAL_CHARS:,} characters in all")
             except _Cycle as cycle:
                 problems.append(
                     Problem(

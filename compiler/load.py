@@ -20,6 +20,8 @@ from .errors import SET_RANK, ConfigError, Location, Problem, dotted, file_locat
 
 Path = tuple[str | int, ...]
 _DOTTED_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
+MISSING = "???"  # OmegaConf's marker for a value a later layer must set
+_KEYISH = re.compile(r"[A-Za-z0-9_.]*")
 
 
 @dataclass(frozen=True)
@@ -67,14 +69,19 @@ class LoadedConfig:
         return None
 
 
-def parse_override(text: str) -> Override:
+def parse_override(text: str, rank: int = SET_RANK) -> Override:
     key, sep, value = text.partition("=")
     key = key.strip()
     if not sep or not _DOTTED_KEY.match(key):
+        # Echo only the key part, and only if it is short and plain: without an `=` the
+        # whole text may be a value, and values may be credentials.
+        part = key if sep else text
+        shown = _KEYISH.match(part).group()[:60]  # type: ignore[union-attr]
+        label = f"--set {shown}..." if shown != part else f"--set {shown or '(no key)'}"
         raise ConfigError(
             [
                 Problem(
-                    Location(rank=SET_RANK, label=f"--set {text}"),
+                    Location(rank=rank, label=label),
                     "",
                     "expected KEY=VALUE with a dotted key, e.g. --set args.lr=1e-4",
                 )
@@ -85,17 +92,25 @@ def parse_override(text: str) -> Override:
 
 def read_input(path_text: str, rank: int) -> tuple[InputFile, yaml_reader.Document]:
     path = FsPath(path_text)
-    start = file_location(rank, path_text, 0, 0)
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in path_text):
-        raise ConfigError([Problem(start, "", "file name contains control characters")])
-    if path.is_dir():
-        raise ConfigError(
-            [Problem(start, "", "is a directory, expected a YAML file", hint="list the files")]
-        )
+        # Printed escaped: a newline in a name would split the message it labels.
+        shown = path_text.encode("unicode_escape").decode("ascii")
+        raise ConfigError([Problem(file_location(rank, shown, 0, 0), "",
+                                   "file name contains control characters")])
+    start = file_location(rank, path_text, 0, 0)
     try:
-        data = path.read_bytes()
+        data = _read_bounded(path)
     except FileNotFoundError:
         raise ConfigError([Problem(start, "", "no such file")]) from None
+    except IsADirectoryError:
+        raise ConfigError(
+            [Problem(start, "", "is a directory, expected a YAML file", hint="list the files")]
+        ) from None
+    except _NotAFile:
+        raise ConfigError(
+            [Problem(start, "", "is not a regular file (a device, pipe or socket), expected a "
+                     "YAML file")]
+        ) from None
     except OSError as exc:
         raise ConfigError([Problem(start, "", f"cannot read: {exc.strerror}")]) from None
     text = yaml_reader.decode(data, path_text, rank)
@@ -103,14 +118,48 @@ def read_input(path_text: str, rank: int) -> tuple[InputFile, yaml_reader.Docume
     return InputFile(path, path_text, content_digest(document.data)), document
 
 
-def read_override(override: Override) -> yaml_reader.Document:
+def _join(key: str, sub: str) -> str:
+    if not sub:
+        return key
+    return f"{key}{sub}" if sub.startswith("[") else f"{key}.{sub}"
+
+
+class _NotAFile(Exception):
+    pass
+
+
+def _read_bounded(path: FsPath) -> bytes:
+    """The file's bytes, never blocking on a pipe nor reading /dev/zero forever."""
+    if path.is_dir():
+        raise IsADirectoryError(path)
+    if path.exists() and not path.is_file():
+        raise _NotAFile(path)
+    with open(path, "rb") as handle:
+        # One byte past the limit is enough for decode() to report the size.
+        return handle.read(yaml_reader.MAX_FILE_BYTES + 1)
+
+
+def read_override(override: Override, rank: int = SET_RANK) -> yaml_reader.Document:
     label = override.label
-    value = yaml_reader.read(override.value_text, label, SET_RANK, mapping_root=False)
-    nested: Any = value.data
     parts: list[str | int] = list(override.key.split("."))
+    if len(parts) > yaml_reader.MAX_DEPTH:
+        raise ConfigError([Problem(Location(rank=rank, label=label), "",
+                                   f"key nests deeper than {yaml_reader.MAX_DEPTH} levels")])
+    try:
+        value = yaml_reader.read(override.value_text, label, rank, mapping_root=False,
+                                 depth=len(parts))
+    except ConfigError as exc:
+        # Name the full key; a line:col inside a one-line value would only confuse.
+        where = Location(rank=rank, label=label)
+        raise ConfigError([
+            Problem(where, _join(override.key, problem.key), problem.message,
+                    problem.severity, problem.hint)
+            for problem in exc.problems
+        ]) from None
+    nested: Any = value.data
     for part in reversed(parts):
         nested = {part: nested}
-    where = Location(rank=SET_RANK, label=f"--set {override.key}")
+    where = Location(rank=rank, label=f"--set {override.key}")
     locations: dict[Path, Location] = {tuple(parts[:i]): where for i in range(1, len(parts) + 1)}
     base = tuple(parts)
     for sub in value.locations:
@@ -127,37 +176,33 @@ def _track(
     origin: dict[Path, Location] = {}
     overridden: dict[Path, tuple[Location, ...]] = {}
     raw: dict[Path, str] = {}
-    # Child index over every path ever given an origin (and its ancestors), so dropping
-    # a replaced subtree visits only that subtree: a scan over all origins per replaced
-    # key made many layers over a large config quadratic.
-    children: dict[Path, set[Path]] = {}
+    children: dict[Path, set[Path]] = {}  # so a replaced subtree is dropped in O(its size)
 
-    def register(path: Path) -> None:
-        while path and path not in children.get(path[:-1], ()):
+    def drop_below(path: Path) -> None:
+        for child in children.pop(path, ()):
+            origin.pop(child, None)
+            raw.pop(child, None)
+            drop_below(child)
+
+    def record(path: Path, location: Location) -> None:
+        origin[path] = location
+        if path:
             children.setdefault(path[:-1], set()).add(path)
-            path = path[:-1]
-
-    def drop_descendants(path: Path) -> None:
-        stack = list(children.pop(path, ()))
-        while stack:
-            stale = stack.pop()
-            stack.extend(children.pop(stale, ()))
-            if stale in origin:
-                del origin[stale]
-                raw.pop(stale, None)
 
     for document in documents:
         for path in sorted(document.locations, key=len):
             _, value = _value_at(document.data, path)
             location = document.locations[path]
-            register(path)
             if isinstance(value, dict):
-                origin.setdefault(path, location)
+                if path not in origin:
+                    record(path, location)
                 continue
+            if value == MISSING and path in origin:
+                continue  # `???` never replaces a value (OmegaConf's merge)
             if path in origin and (not path or not isinstance(path[-1], int)):
                 overridden[path] = (*overridden.get(path, ()), origin[path])
-                drop_descendants(path)
-            origin[path] = location
+                drop_below(path)
+            record(path, location)
             raw.pop(path, None)
         raw.update(document.raw)
     return origin, overridden, raw
@@ -187,113 +232,99 @@ def load(config_paths: list[str], override_texts: list[str]) -> LoadedConfig:
         inputs.append(input_file)
         documents.append(document)
     overrides: list[Override] = []
-    for text in override_texts:
+    for index, text in enumerate(override_texts):
+        rank = SET_RANK + index  # problems sort in command-line order
         try:
-            override = parse_override(text)
-            documents.append(read_override(override))
+            override = parse_override(text, rank)
+            documents.append(read_override(override, rank))
             overrides.append(override)
         except ConfigError as exc:
             problems.extend(exc.problems)
+    total = 0
+    for document, input_file in zip(documents, inputs, strict=False):
+        total += document.nodes
+        if total > yaml_reader.MAX_EXPANDED_NODES:
+            problems.append(Problem(
+                file_location(config_paths.index(input_file.label), input_file.label, 1, 1), "",
+                f"the configs together hold more than {yaml_reader.MAX_EXPANDED_NODES:,} YAML "
+                "nodes", hint="merge fewer or smaller configs"))
+            break
     if problems:
         raise ConfigError(problems)
 
+    merged, clashes = merge_layers(documents)
+    if clashes:
+        raise ConfigError(clashes)
     origin, overridden, raw = _track(documents)
-    tree = _merge_and_resolve(documents, origin)
+    tree = _resolve(merged, origin)
     return LoadedConfig(tree, origin, overridden, raw, tuple(inputs), tuple(overrides))
 
 
-class _Clash(Exception):
-    """A mapping merged onto a list or a list onto a mapping: OmegaConf cannot do that
-    (it raises a bare TypeError), so we say where."""
+def merge_layers(documents: list[yaml_reader.Document]) -> tuple[dict[str, Any], list[Problem]]:
+    """OmegaConf.merge's rules on plain data, without its cost (~0.1 ms a node: 120,000
+    keys took 11 s): mappings merge key by key, `???` never replaces a value, anything
+    else replaces what was there.  A list and a mapping cannot merge (OmegaConf raises
+    a bare TypeError): each such clash is a located problem.  tests/test_property.py
+    checks these rules against OmegaConf itself."""
+    problems: list[Problem] = []
 
-    def __init__(self, path: Path, found: str) -> None:
-        self.path = path
-        self.found = found
-
-
-_ABSENT = object()
-
-
-def _merged_value(base: Any, new: Any, path: Path, needs_omegaconf: list[bool]) -> Any:
-    """OmegaConf's merge on plain YAML values: mappings merge deeply (existing keys keep
-    their place, new ones follow), anything else replaces; always fresh containers.
-    Values only OmegaConf decides (``${...}``, ``???``) are merged as text and flagged."""
-    if isinstance(new, dict):
-        if isinstance(base, list):
-            raise _Clash(path, "mapping")
-        merged = dict(base) if isinstance(base, dict) else {}
-        for key, value in new.items():
-            if not isinstance(key, str) or "${" in key or key == "???":
-                needs_omegaconf[0] = True
-            merged[key] = _merged_value(merged.get(key, _ABSENT), value, (*path, key),
-                                        needs_omegaconf)
-        return merged
-    if isinstance(new, list):
-        if isinstance(base, dict):
-            raise _Clash(path, "list")
-        return [_merged_value(_ABSENT, item, (*path, i), needs_omegaconf)
-                for i, item in enumerate(new)]
-    if isinstance(new, str):
-        if "${" in new or new == "???":
-            needs_omegaconf[0] = True
+    def merge(base: Any, new: Any, path: Path, document: yaml_reader.Document) -> Any:
+        if isinstance(base, dict) and isinstance(new, dict):
+            merged = dict(base)
+            for key, value in new.items():
+                merged[key] = merge(base[key], value, (*path, key), document) if key in base else value
+            return merged
+        if new == MISSING:
+            return base
+        if isinstance(base, dict | list) and isinstance(new, dict | list) and type(base) is not type(new):
+            earlier, later = ("a mapping", "a list") if isinstance(base, dict) else ("a list", "a mapping")
+            problems.append(Problem(
+                document.locations.get(path), dotted(path),
+                f"expected {earlier} here, as in an earlier layer, got {later}",
+                hint="layers merge mappings key by key and replace lists whole; a list and a "
+                "mapping cannot be merged",
+            ))
+            return base
         return new
-    if not (new is None or isinstance(new, bool | int | float)):
-        needs_omegaconf[0] = True
-    return new
 
-
-def _plain_merge(documents: list[yaml_reader.Document], origin: dict[Path, Location]) -> dict[str, Any] | None:
-    """The merged tree without building OmegaConf nodes (which cost ~10 us per key and
-    most of a compile), or None when OmegaConf must decide."""
-    merged: Any = {}
-    needs_omegaconf = [False]
+    tree: Any = {}
     for document in documents:
-        try:
-            merged = _merged_value(merged, document.data, (), needs_omegaconf)
-        except _Clash as clash:
-            earlier = "list" if clash.found == "mapping" else "mapping"
-            raise ConfigError([Problem(
-                document.locations.get(clash.path), dotted(clash.path),
-                f"a {clash.found} cannot be merged onto the {earlier} an earlier layer set",
-                hint="use the same kind of value in every layer (or set it to null first)",
-            )]) from None
-    if needs_omegaconf[0] or not isinstance(merged, dict):
-        return None
-    return merged
+        tree = merge(tree, document.data, (), document)
+    return tree, problems
 
 
-def _merge_and_resolve(
-    documents: list[yaml_reader.Document], origin: dict[Path, Location]
-) -> dict[str, Any]:
-    plain = _plain_merge(documents, origin)
-    if plain is not None:
-        return plain  # no `${` and no `???` anywhere: nothing to resolve or check
+def _has_interpolation(node: Any) -> bool:
+    if isinstance(node, str):
+        return "${" in node
+    if isinstance(node, dict):
+        return any(_has_interpolation(k) or _has_interpolation(v) for k, v in node.items())
+    if isinstance(node, list):
+        return any(_has_interpolation(item) for item in node)
+    return False
 
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
 
+def _resolve(merged: dict[str, Any], origin: dict[Path, Location]) -> dict[str, Any]:
+    """Resolve ``${...}`` as OmegaConf does, after sizing every interpolation."""
     def where(path: Path) -> Location | None:
         for end in range(len(path), 0, -1):
             if path[:end] in origin:
                 return origin[path[:end]]
         return None
 
-    try:
-        merged = OmegaConf.merge(*(OmegaConf.create(d.data) for d in documents))
-    except OmegaConfBaseException as exc:
-        key = str(getattr(exc, "full_key", "") or "")
-        raise ConfigError(
-            [Problem(where(tuple(key.split("."))) if key else None, key, _first_line(exc))]
-        ) from None
-    unresolved: dict[str, Any] = OmegaConf.to_container(merged, resolve=False)  # type: ignore[assignment]
-    problems = interpolation.check(unresolved, where)
+    problems = interpolation.check(merged, where)  # also finds `???` left unset
     if problems:
         raise ConfigError(problems)
+    if not _has_interpolation(merged):
+        return merged  # nothing to resolve (and no `\${` escape to unescape)
+
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
     try:
         resolved: dict[str, Any] = OmegaConf.to_container(  # type: ignore[assignment]
-            merged, resolve=True, throw_on_missing=True
+            OmegaConf.create(merged), resolve=True, throw_on_missing=True
         )
-    except OmegaConfBaseException as exc:
+    except (OmegaConfBaseException, TypeError, ValueError) as exc:
         key = str(getattr(exc, "full_key", "") or "")
         raise ConfigError(
             [Problem(where(tuple(key.split("."))) if key else None, key, _first_line(exc))]

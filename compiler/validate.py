@@ -11,8 +11,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from . import resources
-from .errors import Problem, dotted
+from . import credentials, resources
+from .errors import Location, Problem, dotted
 from .load import LoadedConfig
 from .suggest import closest
 
@@ -49,7 +49,13 @@ def _validator() -> Any:
     return strict(resources.schema())
 
 
+class _Hidden:
+    """Stands for a value that must not be echoed (it sits under a credential key)."""
+
+
 def _describe(value: Any) -> str:
+    if isinstance(value, _Hidden):
+        return "a value (not shown: the key looks like a credential)"
     if isinstance(value, bool):
         return f"boolean {str(value).lower()}"
     if value is None:
@@ -96,6 +102,8 @@ def _unknown_key(config: LoadedConfig, path: Path, key: str, schema: dict[str, A
         hint = f"did you mean {dotted((*path, here))}?"
     elif elsewhere:
         hint = f"did you mean {elsewhere[0]}? ({key} is not valid under {dotted(path) or 'the top level'})"
+    elif len(allowed) <= 12:
+        hint = f"valid keys here: {', '.join(sorted(allowed))}"
     else:
         hint = None
     where = dotted(path) or "the top level"
@@ -122,19 +130,65 @@ def _yaml_hint(config: LoadedConfig, path: Path, value: Any, expected: Any) -> s
     return None
 
 
-def _cross_field_rule(error: Any) -> str | None:
-    """The description of the if/not rule an error comes from (e.g. "fp16 and bf16
-    cannot both be enabled."), found by following the error's schema path."""
+def _cross_field_rule(error: Any) -> tuple[dict[str, Any], Path] | None:
+    """The `allOf` rule (with a description) an error comes from, and the instance path
+    that rule applies to: DeepSpeed's cross-field constraints live there."""
     node: Any = resources.schema()
-    found = None
-    for step in error.absolute_schema_path:
-        if isinstance(node, dict) and ("if" in node or "not" in node) and "description" in node:
-            found = node["description"]
+    schema_path = list(error.absolute_schema_path)
+    instance = list(error.absolute_path)
+    depth = 0  # how much of the instance path the schema path has walked into
+    found: tuple[dict[str, Any], Path] | None = None
+    for index, step in enumerate(schema_path):
+        previous = schema_path[index - 1] if index else None
+        if previous in ("properties", "patternProperties") or step in (
+            "additionalProperties", "items", "propertyNames"
+        ):
+            depth += 1
         try:
             node = node[step]
         except (KeyError, IndexError, TypeError):
-            break
+            return found
+        if previous == "allOf" and isinstance(node, dict) and "description" in node:
+            found = (node, tuple(instance[:depth]))
     return found
+
+
+def _value_at(tree: Any, path: Path) -> tuple[bool, Any]:
+    node = tree
+    for part in path:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return False, None
+    return True, node
+
+
+def _mentioned(schema: Any, path: Path) -> list[Path]:
+    """Every instance path a rule names (its `required` and `properties`, recursively)."""
+    if not isinstance(schema, dict):
+        return []
+    paths: list[Path] = []
+    for branch in ("not", "if", "then", "else"):
+        paths += _mentioned(schema.get(branch), path)
+    for name in [*schema.get("required", []), *schema.get("properties", {})]:
+        paths.append((*path, name))
+        paths += _mentioned(schema.get("properties", {}).get(name), (*path, name))
+    return paths
+
+
+def _rule_problem(config: LoadedConfig, rule: dict[str, Any], base: Path) -> Problem:
+    """Located at the key that completes the conflict: the last one, in reading order."""
+    given = [(config.origin[p], p) for p in _mentioned(rule, base) if p in config.origin]
+    location: Location | None
+    if given:
+        location, path = max(given, key=lambda item: (item[0], len(item[1])))
+    else:
+        location, path = config.locate(base), base
+    paths = {p for _, p in given}
+    leaves = {p for p in paths if not any(o[: len(p)] == p and o != p for o in paths)}
+    others = sorted(dotted(p) for p in leaves - {path})
+    involved = f" (with {', '.join(others)})" if others else ""
+    return Problem(location, dotted(path), f"{rule['description'].rstrip('.')}{involved}")
 
 
 def _problem_from_error(config: LoadedConfig, error: Any) -> list[Problem]:
@@ -146,12 +200,17 @@ def _problem_from_error(config: LoadedConfig, error: Any) -> list[Problem]:
     if "x-satc-removed" in error.schema:
         return [Problem(where, key, f"removed from DeepSpeed: {error.schema['x-satc-removed']}",
                         hint="delete this key")]
-    if kind == "not" and error.validator_value == {"const": "auto"}:
-        return [Problem(where, key, '"auto" is not allowed: satc emits a concrete DeepSpeed config',
-                        hint="give the value itself")]
-    rule = _cross_field_rule(error)
+    if any(credentials.is_credential_key(part) for part in path):
+        value = _Hidden()
+    rule = _cross_field_rule(error) if kind not in ("type", "additionalProperties") else None
     if rule is not None:
-        return [Problem(where, key, rule)]
+        # `required` holds vacuously for a non-mapping, so a `not` rule fires there too;
+        # the type error already says what is wrong.
+        found, base_value = _value_at(config.tree, rule[1])
+        return [_rule_problem(config, *rule)] if found and isinstance(base_value, dict) else []
+    if kind == "not" and isinstance(error.validator_value, dict) and "const" in error.validator_value:
+        return [Problem(where, key, f"expected a concrete value, got {_describe(value)}",
+                        hint="satc writes complete configs: put the number DeepSpeed should use")]
     if kind == "additionalProperties" and isinstance(value, dict):
         allowed = set(error.schema.get("properties", {}))
         return [
@@ -179,10 +238,13 @@ def _problem_from_error(config: LoadedConfig, error: Any) -> list[Problem]:
                 hint=f"did you mean {guess!r}?" if guess and isinstance(value, str) else None,
             )
         ]
-    if kind in ("minimum", "exclusiveMinimum"):
-        return [Problem(where, key, f"{value} is below the minimum {error.validator_value}")]
-    if kind in ("maximum", "exclusiveMaximum"):
-        return [Problem(where, key, f"{value} is above the maximum {error.validator_value}")]
+    bound = {"minimum": "at least", "exclusiveMinimum": "more than", "maximum": "at most",
+             "exclusiveMaximum": "less than"}.get(kind)
+    if bound:
+        return [Problem(where, key, f"expected {bound} {error.validator_value}, "
+                        f"got {_describe(value)}")]
+    if kind == "uniqueItems":
+        return [Problem(where, key, "expected each item once; some appear more than once")]
     if kind == "multipleOf":
         return [Problem(where, key, f"expected a whole number, got {_describe(value)}")]
     if kind == "pattern":
@@ -196,7 +258,8 @@ def _problem_from_error(config: LoadedConfig, error: Any) -> list[Problem]:
         ]
     if kind in ("minItems", "maxItems"):
         return [Problem(where, key, f"{_describe(value)} has the wrong length: {error.message}")]
-    return [Problem(where, key, error.message)]
+    message = error.message if len(error.message) <= 200 else error.message[:197] + "..."
+    return [Problem(where, key, message)]
 
 
 def _annotations(config: LoadedConfig) -> list[Problem]:
@@ -248,12 +311,45 @@ def _annotations(config: LoadedConfig) -> list[Problem]:
     return found
 
 
+# R6 copies these DeepSpeed values into args (CogVideoX's get_args), so each must also be
+# a valid value of that arg, although DeepSpeed's optimizer params are free-form.
+_FLOWS_INTO_ARGS: dict[Path, str] = {
+    ("deepspeed", "optimizer", "params", "lr"): "lr",
+    ("deepspeed", "optimizer", "params", "weight_decay"): "weight_decay",
+}
+
+
+def _flows_into_args(config: LoadedConfig) -> list[Problem]:
+    problems: list[Problem] = []
+    arg_schemas = resources.schema()["properties"]["args"]["properties"]
+    for path, arg in _FLOWS_INTO_ARGS.items():
+        found, value = _value_at(config.tree, path)
+        if not found:
+            continue
+        for error in _validator().evolve(schema=arg_schemas[arg]).iter_errors(value):
+            if error.validator == "type":
+                expected = f"expected {_expected(error.validator_value)}"
+            elif error.validator == "minimum":
+                expected = f"expected at least {error.validator_value}"
+            else:
+                expected = f"expected a valid args.{arg}"
+            problems.append(Problem(
+                config.locate(path), dotted(path),
+                f"{expected}, got {_describe(value)} (CogVideoX copies it into args.{arg})",
+                hint=_yaml_hint(config, path, value, error.validator_value)
+                if error.validator == "type" else None,
+            ))
+    return problems
+
+
 def validate(config: LoadedConfig) -> tuple[list[Problem], list[Problem]]:
     """(errors, warnings) for the merged tree, each located and sorted."""
     problems: list[Problem] = []
     for error in _validator().iter_errors(config.tree):
         problems.extend(_problem_from_error(config, error))
     problems.extend(_annotations(config))
+    problems.extend(credentials.check_tree(config.tree, config.locate))
+    problems.extend(_flows_into_args(config))
     unique = {(p.key, p.message, p.severity): p for p in problems}
     ordered = sorted(unique.values(), key=Problem.sort_key)
     return (

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import json
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,8 +27,21 @@ _AT_FDCWD = -100
 EXECUTABLE = frozenset({"launch.sh"})
 
 
+_steps = itertools.count(1)
+
+
+def _test_hook_step() -> None:
+    """TEST HOOK: with SATC_TEST_KILL_AT_STEP=n the process SIGKILLs itself at the n-th
+    write step, so tests/test_atomic_write.py can crash every step deterministically."""
+    target = os.environ.get("SATC_TEST_KILL_AT_STEP")
+    if target and next(_steps) == int(target):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def _output_problem(out_dir: Path, message: str, hint: str | None = None) -> ConfigError:
-    return ConfigError([Problem(Location(rank=0, label=f"-o {out_dir}"), "", message, hint=hint)])
+    relative = os.path.relpath(out_dir)
+    shown = out_dir if relative.startswith("..") else relative  # as the user likely typed it
+    return ConfigError([Problem(Location(rank=0, label=f"-o {shown}"), "", message, hint=hint)])
 
 
 def _is_bundle(directory: Path, names: set[str]) -> bool:
@@ -55,8 +70,11 @@ def check_target(out_dir: Path, names: set[str]) -> None:
             "choose a new or empty directory for the bundle",
         )
     parent = out_dir.parent
+    if parent.exists() and not parent.is_dir():
+        raise _output_problem(out_dir, f"{parent} is a file, expected a directory to hold the bundle")
     if not parent.is_dir():
-        raise _output_problem(out_dir, f"parent directory {parent} does not exist")
+        raise _output_problem(out_dir, f"parent directory {parent} does not exist",
+                              "create it first, or choose another -o")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise _output_problem(out_dir, f"parent directory {parent} is not writable")
 
@@ -93,10 +111,14 @@ def _write_files(directory: Path, files: Mapping[str, str]) -> None:
     for name, text in sorted(files.items()):
         path = directory / name
         with open(path, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+            half = len(text) // 2
+            handle.write(text[:half])
+            _test_hook_step()  # a file half written
+            handle.write(text[half:])
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(path, (0o777 if name in EXECUTABLE else 0o666) & ~umask)
+        _test_hook_step()
     os.chmod(directory, 0o777 & ~umask)
     _fsync_dir(directory)
 
@@ -120,16 +142,32 @@ def write_bundle(out_dir: Path, files: Mapping[str, str]) -> None:
                                         dir=parent))
     except OSError as exc:
         raise _output_problem(out_dir, f"cannot create a directory next to it: {exc.strerror}") from None
+    _test_hook_step()
     try:
         _write_files(staging, files)
-        if out_dir.is_dir() and _exchange(staging, out_dir):
-            pass  # staging now holds the old bundle
-        else:
-            _replace_without_exchange(staging, out_dir)
+        _test_hook_step()
+        _swap_in(staging, out_dir)
+        _test_hook_step()
         _fsync_dir(parent)
+        _test_hook_step()
     finally:
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(staging)
+    _test_hook_step()
+
+
+def _swap_in(staging: Path, out_dir: Path) -> None:
+    """Make ``staging`` the bundle; afterwards ``staging`` holds what was there (if anything)."""
+    if not out_dir.is_dir():
+        try:
+            os.rename(staging, out_dir)
+            return
+        except OSError as exc:
+            # A concurrent compile created it since we looked: exchange with theirs.
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+    if not _exchange(staging, out_dir):
+        _replace_without_exchange(staging, out_dir)
 
 
 def _replace_without_exchange(staging: Path, out_dir: Path) -> None:

@@ -22,10 +22,16 @@ from .errors import ConfigError, Location, Problem, dotted, file_location
 
 MAX_FILE_BYTES = 2_000_000  # a 6,000-key config is ~150 kB; a 6 MB one took 80 s
 MAX_DEPTH = 32  # OmegaConf hits RecursionError near 90 levels
-MAX_EXPANDED_NODES = 500_000  # counts alias expansion, so billion-laughs stops early
+# Counts alias expansion, so billion-laughs stops early; and bounds time, since OmegaConf
+# spends ~0.1 ms a node (120,000 keys took 11 s).  A 6,000-key model config is ~12,000.
+MAX_EXPANDED_NODES = 100_000
+# An alias of a long string costs no node but copies its text into every output.
+MAX_EXPANDED_CHARS = 20_000_000
 
 Path = tuple[str | int, ...]
 _STR_TAG = "tag:yaml.org,2002:str"
+_INT_TAG = "tag:yaml.org,2002:int"
+MAX_INT_DIGITS = 100  # Python refuses to parse integers past 4,300 digits
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
@@ -37,6 +43,7 @@ class Document:
     locations: dict[Path, Location]
     # Source text of unquoted scalars, to explain YAML 1.1 surprises (`no` -> false).
     raw: dict[Path, str]
+    nodes: int = 0  # YAML nodes read, aliases expanded
 
 
 @lru_cache(maxsize=1)
@@ -80,7 +87,8 @@ def decode(data: bytes, label: str, rank: int) -> str:
                 Problem(
                     file_location(rank, label, 1, 1),
                     "",
-                    f"file is {len(data):,} bytes; satc reads configs up to {MAX_FILE_BYTES:,}",
+                    f"file is larger than {MAX_FILE_BYTES:,} bytes, the most satc reads",
+                    hint="a config this big is probably not a config; split it or trim it",
                 )
             ]
         )
@@ -149,6 +157,7 @@ class _Walker:
         self.raw: dict[Path, str] = {}
         self.problems: list[Problem] = []
         self.expanded = 0
+        self.expanded_chars = 0
 
     def at(self, node: yaml.Node) -> Location:
         return _mark_location(node.start_mark, self.label, self.rank)
@@ -157,7 +166,10 @@ class _Walker:
         self.expanded += 1
         if self.expanded > MAX_EXPANDED_NODES:
             raise ConfigError(
-                [Problem(self.at(node), dotted(path), "aliases expand to too many nodes")]
+                [Problem(self.at(node), dotted(path),
+                         f"more than {MAX_EXPANDED_NODES:,} YAML nodes (keys, values and items, "
+                         "aliases expanded)", hint="a config this big is probably generated "
+                         "by mistake; check for runaway anchors and aliases")]
             )
         if depth > MAX_DEPTH:
             raise ConfigError(
@@ -176,8 +188,29 @@ class _Walker:
             for index, item in enumerate(node.value):
                 self.locations[(*path, index)] = self.at(item)
                 self.walk(item, (*path, index), depth + 1)
-        elif isinstance(node, yaml.ScalarNode) and not node.style:
-            self.raw[path] = node.value
+        elif isinstance(node, yaml.ScalarNode):
+            self.expanded_chars += len(node.value)
+            if self.expanded_chars > MAX_EXPANDED_CHARS:
+                raise ConfigError(
+                    [
+                        Problem(
+                            self.at(node),
+                            dotted(path),
+                            f"aliases expand to more than {MAX_EXPANDED_CHARS:,} characters",
+                        )
+                    ]
+                )
+            if not node.style:
+                self.raw[path] = node.value
+            if node.tag == _INT_TAG and len(node.value) > MAX_INT_DIGITS:
+                self.problems.append(
+                    Problem(
+                        self.at(node),
+                        dotted(path),
+                        f"integer with {len(node.value):,} digits",
+                        hint="quote it if it is meant to be text",
+                    )
+                )
 
     def walk_mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> None:
         seen: dict[str, Location] = {}
@@ -225,8 +258,10 @@ def _non_finite(data: Any, path: Path, found: list[Path]) -> None:
             _non_finite(value, (*path, index), found)
 
 
-def read(text: str, label: str, rank: int, *, mapping_root: bool = True) -> Document:
-    """Parse ``text``; raise ConfigError with every located problem found."""
+def read(text: str, label: str, rank: int, *, mapping_root: bool = True, depth: int = 0
+         ) -> Document:
+    """Parse ``text``; raise ConfigError with every located problem found.  ``depth`` is
+    how deep the text will sit (a --set value under its dotted key)."""
     tag_problem = _explicit_tag_safely(text, label, rank)
     if tag_problem:
         raise ConfigError([tag_problem])
@@ -235,7 +270,7 @@ def read(text: str, label: str, rank: int, *, mapping_root: bool = True) -> Docu
         node = loader.get_single_node()
         walker = _Walker(label, rank)
         if node is not None:
-            walker.walk(node, (), 0)
+            walker.walk(node, (), depth)
         if walker.problems:
             raise ConfigError(walker.problems)
         if node is not None and mapping_root and not isinstance(node, yaml.MappingNode):
@@ -257,6 +292,18 @@ def read(text: str, label: str, rank: int, *, mapping_root: bool = True) -> Docu
         raise ConfigError(
             [Problem(file_location(rank, label, 1, 1), "", "nesting too deep to read")]
         ) from None
+    except (ValueError, OverflowError) as exc:
+        # A backstop: the walker refuses the values known to raise here (huge integers).
+        raise ConfigError(
+            [
+                Problem(
+                    file_location(rank, label, 1, 1),
+                    "",
+                    f"a value cannot be read: {str(exc).split(';')[0]}",
+                    hint="quote it if it is meant to be text",
+                )
+            ]
+        ) from None
     finally:
         loader.dispose()
     bad: list[Path] = []
@@ -276,7 +323,7 @@ def read(text: str, label: str, rank: int, *, mapping_root: bool = True) -> Docu
         )
     if mapping_root and data is None:
         data = {}
-    return Document(data=data, locations=walker.locations, raw=walker.raw)
+    return Document(data=data, locations=walker.locations, raw=walker.raw, nodes=walker.expanded)
 
 
 def _explicit_tag_safely(text: str, label: str, rank: int) -> Problem | None:

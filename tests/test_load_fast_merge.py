@@ -1,6 +1,6 @@
 """load() merges plain layers without OmegaConf nodes; it must agree with OmegaConf.
 
-The fast path (load._plain_merge) replaces OmegaConf.merge + to_container for layers
+The plain merge (load.merge_layers) replaces OmegaConf.merge + to_container for layers
 without `${...}` or `???`, and _track keeps origins with a child index instead of a
 scan.  Both are checked here against the real OmegaConf on random layered configs
 written to real files and read by the real loader.

@@ -30,6 +30,18 @@ COMPUTED = {
     "local_rank": "it is per process: the launcher sets LOCAL_RANK and the runtime reads it",
 }
 
+# Sizes and counts argparse takes as any int: a negative batch or interval is a typo that
+# SAT would only trip over at run time (or, for the micro-batch, divide by).
+MINIMUM = {
+    "batch_size": 1, "eval_batch_size": 1, "gradient_accumulation_steps": 1,
+    "model_parallel_size": 1, "train_iters": 0, "epochs": 1, "lr_decay_iters": 1,
+    "eval_iters": 0, "eval_interval": 1, "save_interval": 1, "log_interval": 1,
+    "exit_interval": 1, "num_workers": 0, "prefetch_factor": 1, "block_size": 1,
+    "checkpoint_num_layers": 1, "checkpoint_skip_layers": 0, "sampling_fps": 1,
+    "sampling_num_frames": 1, "lcm_steps": 1, "grid_num_rows": 1, "final_size": 1,
+    "latent_channels": 1, "lr": 0, "weight_decay": 0, "warmup": 0, "lr_decay_ratio": 0,
+}
+
 _SCALAR_TYPES = {int: "integer", float: "number", str: "string", bool: "boolean", None: "string"}
 
 
@@ -60,6 +72,8 @@ def arg_schema(action: argparse.Action, group: str) -> dict[str, Any]:
             schema["type"] = [schema["type"], "null"]
         if "enum" in schema:
             schema["enum"] = [*schema["enum"], None]
+    if action.dest in MINIMUM:
+        schema["minimum"] = MINIMUM[action.dest]
     schema["default"] = action.default
     schema["description"] = " ".join((action.help or "").split())
     schema["x-satc-group"] = group
