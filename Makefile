@@ -6,6 +6,7 @@ PY := $(VENV)/bin/python
 
 # Compile the bundled CogVideoX example; needs only satc's light dependencies.
 example: $(VENV)/.satc-core
+	mkdir -p build
 	$(VENV)/bin/satc compile examples/cogvideox/cogvideox_5b_lora.yaml \
 	    examples/cogvideox/sft.yaml examples/cogvideox/cluster.yaml -o build/cogvideox-5b-lora
 

@@ -41,7 +41,8 @@ def reports_problems(command: F) -> F:
         except ConfigError as exc:
             _print_problems(exc.problems)
             errors = sum(1 for p in exc.problems if p.severity == "error")
-            click.echo(f"satc: {errors} error(s); nothing written", err=True)
+            writes = click.get_current_context().info_name == "compile"
+            click.echo(f"satc: {errors} error(s)" + ("; nothing written" if writes else ""), err=True)
             sys.exit(EXIT_INVALID)
         except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
             raise
@@ -78,6 +79,8 @@ def compile_command(configs: tuple[str, ...], output: str, overrides: tuple[str,
     from .summary import describe
     from .write import check_target, write_bundle
 
+    if not output.strip():
+        raise click.UsageError("-o needs a directory name")
     out_dir = Path(output)
     check_target(Path(os.path.abspath(out_dir)), set())
     bundle = compile_bundle(list(configs), list(overrides), out_dir, strict=strict)
@@ -156,6 +159,12 @@ def _complete_files(ctx: click.Context, param: click.Parameter, incomplete: str)
     return [CompletionItem(incomplete, type="file")]
 
 
+def _differs_on_disk(out_dir: Path, files: dict[str, str]) -> bool:
+    on_disk = {p.name for p in out_dir.iterdir() if p.is_file()}
+    return on_disk != set(files) or any(
+        (out_dir / name).read_bytes() != text.encode("utf-8") for name, text in files.items())
+
+
 def _is_config(item: str) -> bool:
     """A YAML file or a bundle directory; anything else on explain's line is a KEY."""
     return (item.endswith((".yaml", ".yml")) or os.path.isfile(item)
@@ -197,6 +206,10 @@ def explain_command(items: tuple[str, ...], overrides: tuple[str, ...],
             raise click.UsageError(f"{configs[0]}: {exc}") from None
         configs, overrides = list(recipe.configs), (*recipe.overrides, *overrides)
     bundle = compile_bundle(configs, list(overrides), out_dir)
+    if out_dir != Path(".") and _differs_on_disk(out_dir, bundle.files):
+        click.echo(f"satc: note: {out_dir} is stale: a fresh compile of its inputs differs from "
+                   f"the committed files (see `satc check -o {out_dir}`); the values below come "
+                   "from the current inputs", err=True)
     explainer = Explainer(bundle.config, bundle.plan)
     if show_topology:
         from .topology_table import table

@@ -15,6 +15,7 @@ TOKEN_PATTERNS = {
     "Slack token": re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
     "OpenAI-style key": re.compile(r"\bsk-[A-Za-z0-9_-]{32,}"),
     "private key": re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+    "password in a URL": re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@"),
 }
 
 
@@ -56,15 +57,15 @@ def check_tree(tree: Mapping[str, Any], locate: Callable[[tuple[str | int, ...]]
         for key, value in items:
             here = (*path, key)
             if isinstance(key, str) and find_tokens(key):
-                problems.append(Problem(locate(here), dotted(path), f"a key looks like a "
-                                        f"{find_tokens(key)[0]}; refusing to freeze it into the "
+                problems.append(Problem(locate(here), dotted(path), f"a key looks like "
+                                        f"{with_article(find_tokens(key)[0])}; refusing to freeze it into the "
                                         "bundle", hint=PASSTHROUGH_HINT))
                 continue
             if is_credential_key(key) and _is_literal(value):
                 problems.append(_credential_problem(locate(here), here))
             elif isinstance(value, str) and find_tokens(value):
-                problems.append(Problem(locate(here), dotted(here), f"holds what looks like a "
-                                        f"{find_tokens(value)[0]}; refusing to freeze it into the "
+                problems.append(Problem(locate(here), dotted(here), f"holds what looks like "
+                                        f"{with_article(find_tokens(value)[0])}; refusing to freeze it into the "
                                         "bundle", hint=PASSTHROUGH_HINT))
             else:
                 walk(value, here)
@@ -90,6 +91,11 @@ def _credential_problem(location: Location | None, path: tuple[str | int, ...]) 
     )
 
 
+def with_article(kind: str) -> str:
+    """'an AWS access key', 'a GitHub token'."""
+    return ("an " if kind[0].lower() in "aeiou" else "a ") + kind
+
+
 def find_tokens(text: str) -> list[str]:
     return [name for name, pattern in TOKEN_PATTERNS.items() if pattern.search(text)]
 
@@ -103,7 +109,7 @@ def redact(text: str) -> str:
 def scan_outputs(files: Mapping[str, str]) -> None:
     """Refuse to write a bundle in which any file carries a credential-shaped token."""
     problems = [
-        Problem(derived_location(name), "", f"would contain a {kind}; refusing to write it",
+        Problem(derived_location(name), "", f"would contain {with_article(kind)}; refusing to write it",
                 hint=PASSTHROUGH_HINT)
         for name, text in sorted(files.items())
         for kind in find_tokens(text)

@@ -78,15 +78,11 @@ def parse_override(text: str, rank: int = SET_RANK) -> Override:
         part = key if sep else text
         shown = _KEYISH.match(part).group()[:60]  # type: ignore[union-attr]
         label = f"--set {shown}..." if shown != part else f"--set {shown or '(no key)'}"
-        raise ConfigError(
-            [
-                Problem(
-                    Location(rank=rank, label=label),
-                    "",
-                    "expected KEY=VALUE with a dotted key, e.g. --set args.lr=1e-4",
-                )
-            ]
-        )
+        message = "expected KEY=VALUE with a dotted key, e.g. --set args.lr=1e-4"
+        if sep and "[" in key:
+            message = ("list items cannot be set one by one; set the whole list, "
+                       "e.g. --set deepspeed.optimizer.params.betas=[0.8,0.95]")
+        raise ConfigError([Problem(Location(rank=rank, label=label), "", message)])
     return Override(key=key, value_text=value)
 
 

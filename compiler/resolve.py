@@ -30,6 +30,7 @@ RULES = (
     rules.d8_cpu_backend,
     rules.r9_device,
     rules.launch_rendezvous,
+    rules.launch_environment,
     rules.record_inputs,
 )
 

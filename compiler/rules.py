@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import presets
-from .errors import Location, Problem
+from .errors import SET_RANK, Location, Problem
 from .load import LoadedConfig
 from .plan import Derivation
 
@@ -172,6 +172,24 @@ def r5_args_into_preset(work: Work) -> None:
         work.derive(f"deepspeed.{ds_key}", args[arg], "R5", f"from args.{arg}", f"args.{arg}")
 
 
+def _r6_replace(work: Work, arg: str, value: Any, source: str, reason: str) -> None:
+    """Set args.<arg> from the DeepSpeed section, saying so when the user gave another
+    value: a --set that R6 would discard is an error (D2 promises --set wins), a file
+    value that CogVideoX silently replaces is a warning."""
+    given = work.config.origin.get(("args", arg))
+    if given is not None and work.args[arg] != value:
+        theirs, ours = work.args[arg], value
+        if given.rank == SET_RANK:
+            work.error(f"args.{arg}", f"--set args.{arg}={theirs!r} would be replaced by {source} "
+                       f"({ours!r}): with a deepspeed section, DeepSpeed's value wins (R6)",
+                       f"set {source} instead")
+        else:
+            work.warn(f"args.{arg}", f"{theirs!r} is replaced by {source} ({ours!r}): with a "
+                      "deepspeed section, DeepSpeed's value wins (R6)",
+                      f"remove args.{arg}, or change {source}")
+    work.derive(f"args.{arg}", value, "R6", reason, source)
+
+
 def r6_deepspeed_section_wins(work: Work) -> None:
     """R6: with a `deepspeed:` section, the DeepSpeed config decides these args."""
     ds = work.given_deepspeed
@@ -183,21 +201,20 @@ def r6_deepspeed_section_wins(work: Work) -> None:
             work.error(f"deepspeed.{precision}", "has no `enabled` key",
                        f"CogVideoX's get_args reads deepspeed.{precision}.enabled; add enabled: true or false")
         enabled = bool(isinstance(block, dict) and block.get("enabled"))
-        work.derive(f"args.{precision}", enabled, "R6", f"deepspeed.{precision}.enabled is {str(enabled).lower()}",
-                    f"deepspeed.{precision}.enabled")
+        _r6_replace(work, precision, enabled, f"deepspeed.{precision}.enabled",
+                    f"deepspeed.{precision}.enabled is {str(enabled).lower()}")
     if "train_micro_batch_size_per_gpu" in ds:
-        work.derive("args.batch_size", ds["train_micro_batch_size_per_gpu"], "R6",
-                    "from deepspeed.train_micro_batch_size_per_gpu", "deepspeed.train_micro_batch_size_per_gpu")
+        _r6_replace(work, "batch_size", ds["train_micro_batch_size_per_gpu"],
+                    "deepspeed.train_micro_batch_size_per_gpu", "from deepspeed.train_micro_batch_size_per_gpu")
     gas = ds.get("gradient_accumulation_steps")
-    work.derive("args.gradient_accumulation_steps", gas, "R6",
+    _r6_replace(work, "gradient_accumulation_steps", gas, "deepspeed.gradient_accumulation_steps",
                 "from deepspeed.gradient_accumulation_steps" if gas is not None
-                else "deepspeed section has no gradient_accumulation_steps: None, as CogVideoX sets it",
-                "deepspeed.gradient_accumulation_steps")
+                else "deepspeed section has no gradient_accumulation_steps: None, as CogVideoX sets it")
     params = (ds.get("optimizer") or {}).get("params") or {}
     for name in ("lr", "weight_decay"):
         if name in params:
-            work.derive(f"args.{name}", params[name], "R6", f"from deepspeed.optimizer.params.{name}",
-                        f"deepspeed.optimizer.params.{name}")
+            _r6_replace(work, name, params[name], f"deepspeed.optimizer.params.{name}",
+                        f"from deepspeed.optimizer.params.{name}")
     if work.args["fp16"] and work.args["bf16"]:
         work.error("deepspeed.bf16.enabled", "both fp16.enabled and bf16.enabled are true", "choose one precision")
 
@@ -271,6 +288,7 @@ def d4_batch_triad(work: Work) -> None:
             work.error("args.batch_size", f"must be a positive integer, got {micro!r}")
             return
     if micro is None:
+        assert total is not None  # both missing was handled just above
         gas = gas or 1
         if total % (gas * dp):
             work.error("deepspeed.train_batch_size",
@@ -323,14 +341,51 @@ def d8_cpu_backend(work: Work) -> None:
 def r9_device(work: Work) -> None:
     """R9: training needs device == local_rank, so a fixed device only works on one rank per node."""
     device = work.args["device"]
-    if device != -1 and work.training and work.launch["gpus_per_node"] > 1:
+    if device == -1:
+        return
+    if work.launch["device"] == "cpu":
+        work.error("args.device", f"GPU {device} is fixed, but launch.device is cpu", "remove args.device")
+    elif work.training and work.launch["gpus_per_node"] > 1:
         work.error("args.device", f"device {device} is fixed, but {work.launch['gpus_per_node']} ranks share a node",
                    "remove args.device: each rank uses the GPU of its LOCAL_RANK")
+    elif work.training and device != 0:
+        work.error("args.device", f"training needs device == LOCAL_RANK, which is 0 with one rank per node, "
+                   f"got {device}", "remove args.device; pick the GPU with CUDA_VISIBLE_DEVICES")
 
 
 # The deepspeed launcher's pdsh path pastes values into a remote shell command unquoted
 # (deepspeed.launcher.multinode_runner.PDSHRunner): only these characters survive it.
 PDSH_SAFE = re.compile(r"^[A-Za-z0-9_@%+=:,./-]*$")
+
+
+# What the launch script and the runtime own: a `launch.env` entry would silently
+# point ranks at another bundle or topology than the compiled one.
+RESERVED_ENV = {
+    "SATC_BUNDLE": "the launch script points it at this bundle",
+    "SATC_BUNDLE_DIR": "the launch script finds the bundle itself",
+    "LOCAL_WORLD_SIZE": "it comes from launch.gpus_per_node (D6)",
+    "RANK": "the launcher sets it per rank", "LOCAL_RANK": "the launcher sets it per rank",
+    "WORLD_SIZE": "it comes from launch.nodes x launch.gpus_per_node",
+    "LOCAL_SIZE": "the deepspeed launcher sets it", "NODE_RANK": "give it at launch time",
+    "MASTER_ADDR": "use launch.master_addr", "MASTER_PORT": "use launch.master_port",
+    "PYTORCH_CUDA_ALLOC_CONF": "use launch.cuda_alloc_conf",
+}
+
+
+def launch_environment(work: Work) -> None:
+    """launch.env may not set what the script exports itself, nor a passthrough name."""
+    passthrough = set(work.launch["env_passthrough"])
+    for name in work.launch["env"]:
+        if name in RESERVED_ENV:
+            work.error(f"launch.env.{name}", f"{name} is set by satc: {RESERVED_ENV[name]}",
+                       "remove it from launch.env")
+        elif name in passthrough:
+            work.error(f"launch.env.{name}", f"{name} is also in launch.env_passthrough",
+                       "keep it in one of them: env freezes a value into the bundle, "
+                       "env_passthrough requires it at launch time")
+    for name in sorted(passthrough & set(RESERVED_ENV)):
+        work.error("launch.env_passthrough", f"{name} is set by satc: {RESERVED_ENV[name]}",
+                   "remove it from launch.env_passthrough")
 
 
 def launch_rendezvous(work: Work) -> None:
@@ -358,6 +413,9 @@ def launch_rendezvous(work: Work) -> None:
             if work.given("launch", key):
                 work.error(f"launch.{key}", f"is only read by the deepspeed target, not {launch['target']!r}",
                            "remove it, or set launch.target: deepspeed")
+    if launch["target"] != "slurm" and work.given("launch", "slurm"):
+        work.error("launch.slurm", f"is only read by the slurm target, not {launch['target']!r}",
+                   "remove it, or set launch.target: slurm")
 
 
 def _deepspeed_hosts(work: Work) -> None:

@@ -94,11 +94,28 @@ def _key_index() -> dict[str, list[str]]:
     return index
 
 
+# Names CogVideoX's namespace has per process, or that other launchers spell their own
+# way: a typo-distance suggestion (world_size -> final_size) would mislead.
+_TOPOLOGY_NAMES = {
+    "world_size": "the world size is launch.nodes x launch.gpus_per_node",
+    "rank": "the rank is per process: the launcher sets it",
+    "master_ip": "use launch.master_addr", "master_addr": "use launch.master_addr",
+    "master_port": "use launch.master_port",
+    "nodes": "use launch.nodes", "num_nodes": "use launch.nodes", "nnodes": "use launch.nodes",
+    "gpus_per_node": "use launch.gpus_per_node", "nproc_per_node": "use launch.gpus_per_node",
+    "num_gpus": "use launch.gpus_per_node (GPUs per node)",
+    "local_world_size": "it comes from launch.gpus_per_node",
+    "cuda": "use launch.device: cuda or cpu",
+}
+
+
 def _unknown_key(config: LoadedConfig, path: Path, key: str, schema: dict[str, Any]) -> Problem:
     allowed = list(schema.get("properties", {}))
     here = closest(key, allowed)
     elsewhere = [p for p in _key_index().get(key, []) if p != dotted((*path, key))]
-    if here:
+    if path[:1] == ("args",) and key.lower().replace("-", "_") in _TOPOLOGY_NAMES:
+        hint = _TOPOLOGY_NAMES[key.lower().replace("-", "_")]
+    elif here:
         hint = f"did you mean {dotted((*path, here))}?"
     elif elsewhere:
         hint = f"did you mean {elsewhere[0]}? ({key} is not valid under {dotted(path) or 'the top level'})"
@@ -262,6 +279,11 @@ def _problem_from_error(config: LoadedConfig, error: Any) -> list[Problem]:
     return [Problem(where, key, message)]
 
 
+def _deprecation_hint(replacement: str) -> str:
+    """The schema names a replacement key, or (for a flag) says what to do in words."""
+    return replacement if " " in replacement else f"use {replacement} instead"
+
+
 def _annotations(config: LoadedConfig) -> list[Problem]:
     """Walk the tree beside the schema for satc's own annotations."""
     found: list[Problem] = []
@@ -293,7 +315,7 @@ def _annotations(config: LoadedConfig) -> list[Problem]:
                         dotted(here),
                         "deprecated",
                         severity="warning",
-                        hint=sub["x-satc-deprecated"],
+                        hint=_deprecation_hint(sub["x-satc-deprecated"]),
                     )
                 )
             if "x-satc-computed" in sub:

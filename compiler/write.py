@@ -44,30 +44,43 @@ def _output_problem(out_dir: Path, message: str, hint: str | None = None) -> Con
     return ConfigError([Problem(Location(rank=0, label=f"-o {shown}"), "", message, hint=hint)])
 
 
-def _is_bundle(directory: Path, names: set[str]) -> bool:
-    """Only satc bundles (or empty directories) may be replaced: never a user's folder."""
+BUNDLE_FILES = frozenset({"args.json", "ds_config.json", "launch.sh", "hostfile"})
+
+
+def _foreign_entries(directory: Path, names: set[str]) -> list[str] | None:
+    """What stops ``directory`` from being replaced: only satc bundles (or empty
+    directories) may be, never a user's folder.  [] when it may; None when it holds
+    no satc args.json at all."""
     entries = {entry.name for entry in directory.iterdir()}
     if not entries:
-        return True
-    if "args.json" not in entries or not entries <= names | {"args.json", "ds_config.json",
-                                                              "launch.sh", "hostfile"}:
-        return False
+        return []
     try:
         document = json.loads((directory / "args.json").read_text("utf-8"))
     except (OSError, ValueError):
-        return False
-    return isinstance(document, dict) and str(document.get("format", "")).startswith("satc.args/")
+        return None
+    if not (isinstance(document, dict) and str(document.get("format", "")).startswith("satc.args/")):
+        return None
+    return sorted(entries - names - BUNDLE_FILES)
 
 
 def check_target(out_dir: Path, names: set[str]) -> None:
     """Refuse, before anything is written, an output path satc must not replace."""
     if out_dir.exists() and not out_dir.is_dir():
         raise _output_problem(out_dir, "exists and is not a directory")
-    if out_dir.is_dir() and not _is_bundle(out_dir, names):
+    foreign = _foreign_entries(out_dir, names) if out_dir.is_dir() else []
+    if foreign is None:
         raise _output_problem(
             out_dir,
             "is a directory that is not a satc bundle; refusing to replace it",
             "choose a new or empty directory for the bundle",
+        )
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        raise _output_problem(
+            out_dir,
+            f"this bundle directory also holds files satc did not write ({shown}); "
+            "replacing it would delete them",
+            "move them out of the bundle directory",
         )
     parent = out_dir.parent
     if parent.exists() and not parent.is_dir():

@@ -136,6 +136,22 @@ def _context_parallel(bundle: Bundle, ns: argparse.Namespace, mpu: Any, timeout:
             context_parallel.set_context_parallel_group(mp, mpu.get_model_parallel_group())
         else:
             context_parallel.initialize_context_parallel(size, timeout)
+    _publish_to_sgm(size)
+
+
+def _publish_to_sgm(size: int) -> None:
+    """CogVideoX's VAE reads its group from `sgm.util`: fill it too when that is importable,
+    so the one-line swap get_args -> init() leaves the VAE code untouched."""
+    import importlib.util
+
+    if importlib.util.find_spec("sgm") is None:
+        return
+    try:
+        import sgm.util
+    except ImportError:
+        return
+    if not sgm.util.is_context_parallel_initialized():
+        sgm.util.set_context_parallel_group(size, context_parallel.get_context_parallel_group())
 
 
 def _everyone_arrived(ns: argparse.Namespace, timeout: timedelta, timeout_s: int) -> None:

@@ -91,3 +91,28 @@ def test_all_problems_are_reported_together_in_order(tmp_path: Path) -> None:
     lines = [line for line in result.stderr.splitlines() if ": error: " in line]
     assert [line.split(": error: ")[0] for line in lines] == ["a.yaml:5:3", "b.yaml:2:3", "b.yaml:5:3"]
     assert "did you mean deepspeed.zero_optimization?" in result.stderr
+
+
+def test_a_bundle_directory_with_foreign_files_is_not_replaced(previous_bundle: Path) -> None:
+    (previous_bundle / "notes.txt").write_text("mine")
+    before = tree_digest(previous_bundle)
+    result = satc("compile", "good.yaml", "-o", "out", cwd=previous_bundle.parent)
+    assert result.returncode == 2
+    assert "also holds files satc did not write (notes.txt)" in result.stderr
+    assert tree_digest(previous_bundle) == before
+
+
+def test_set_of_one_list_item_says_how_to_set_the_list(tmp_path: Path) -> None:
+    (tmp_path / "good.yaml").write_text(GOOD)
+    result = satc("compile", "good.yaml", "-o", "out", "--set", "args.train_data[0]=x", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "list items cannot be set one by one; set the whole list" in result.stderr
+
+
+def test_a_password_in_a_url_is_never_frozen(tmp_path: Path) -> None:
+    (tmp_path / "c.yaml").write_text(GOOD + "model:\n  ckpt: https://bob:hunter2@example.org/m.pt\n")
+    result = satc("compile", "c.yaml", "-o", "out", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "c.yaml:6:3: error: model.ckpt: holds what looks like a password in a URL" in result.stderr
+    assert "hunter2" not in result.stderr + result.stdout
+    assert not (tmp_path / "out").exists()

@@ -180,3 +180,17 @@ def test_a_set_override_lists_every_layer_it_beat() -> None:
 def _plan_with(configs: list[str], overrides: list[str]) -> tuple:  # type: ignore[type-arg]
     bundle = compile_bundle(configs, overrides, Path("."))
     return bundle.config, bundle.plan
+
+
+def test_explaining_a_stale_bundle_says_so(tmp_path: Path) -> None:
+    from support import satc
+
+    (tmp_path / "c.yaml").write_text("args:\n  mode: inference\n  batch_size: 1\n")
+    assert satc("compile", "c.yaml", "-o", "b", cwd=tmp_path).returncode == 0
+    fresh = satc("explain", "b", "batch_size", cwd=tmp_path)
+    assert fresh.returncode == 0 and "stale" not in fresh.stderr
+    (tmp_path / "c.yaml").write_text("args:\n  mode: inference\n  batch_size: 3\n")
+    stale = satc("explain", "b", "batch_size", cwd=tmp_path)
+    assert stale.returncode == 0
+    assert "b is stale" in stale.stderr and "satc check -o b" in stale.stderr
+    assert "args.batch_size = 3" in stale.stdout

@@ -173,7 +173,8 @@ def test_deepspeed_launcher_through_pdsh_and_ssh(tmp_path: Path, sshd: Path) -> 
     _assert_layout(records, 1, 2, bundle)
     assert {r["launcher_env"]["LOCAL_SIZE"] for r in records} == {"2"}
     assert {r["env"]["MY_VAR"] for r in records} == {"v=1:2"}
-    assert {r["argv"][-1] for r in records} == {"x"}
+    # The entrypoint sees exactly its own arguments: no `--local_rank=N` (--no_local_rank).
+    assert {tuple(r["argv"]) for r in records} == {("x",)}
 
 
 def _slurm_ready() -> None:

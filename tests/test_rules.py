@@ -181,3 +181,49 @@ def test_context_parallel_r12(tmp_path: Path) -> None:
     for mp, cp in ((1, 1), (2, 2), (4, 2), (8, 2)):
         bundle = compile_layers(tmp_path, TRAIN + f"  model_parallel_size: {mp}\nlaunch:\n  gpus_per_node: 8\n")
         assert bundle.plan.topology.context_parallel_size == cp
+
+
+def test_r6_discarding_a_set_is_an_error_and_a_file_value_a_warning(tmp_path: Path) -> None:
+    section = ("deepspeed:\n  train_micro_batch_size_per_gpu: 2\n  bf16:\n    enabled: true\n"
+               "  optimizer:\n    type: Adam\n    params:\n      lr: 0.001\n")
+    text = problems(tmp_path, TRAIN + section, overrides=("args.lr=0.5",))
+    assert "--set args.lr: error: args.lr: --set args.lr=0.5 would be replaced by " \
+           "deepspeed.optimizer.params.lr (0.001)" in text
+    assert "hint: set deepspeed.optimizer.params.lr instead" in text
+    bundle = compile_layers(tmp_path, TRAIN + "  lr: 0.5\n" + section)
+    assert bundle.plan.args["lr"] == 0.001  # the reference's value (R6)
+    [warning] = [w for w in bundle.warnings if w.key == "args.lr"]
+    assert "0.5 is replaced by deepspeed.optimizer.params.lr (0.001)" in warning.message
+    assert str(warning.location).endswith("layer0.yaml:4:3")
+    assert not [w for w in compile_layers(tmp_path, TRAIN + "  lr: 0.001\n" + section).warnings
+                if w.key == "args.lr"]  # the same value is no conflict
+
+
+def test_launch_env_cannot_override_what_satc_exports(tmp_path: Path) -> None:
+    text = problems(tmp_path, TRAIN + "launch:\n  env:\n    SATC_BUNDLE: /other/args.json\n"
+                    "    LOCAL_WORLD_SIZE: 8\n    WANDB_MODE: offline\n    WANDB_PROJECT: p\n"
+                    "  env_passthrough: [WANDB_PROJECT, RANK]\n")
+    assert "launch.env.SATC_BUNDLE: SATC_BUNDLE is set by satc" in text
+    assert "launch.env.LOCAL_WORLD_SIZE: LOCAL_WORLD_SIZE is set by satc" in text
+    assert "launch.env.WANDB_PROJECT: WANDB_PROJECT is also in launch.env_passthrough" in text
+    assert "launch.env_passthrough: RANK is set by satc" in text
+    assert "WANDB_MODE" not in text
+
+
+def test_target_specific_launch_keys(tmp_path: Path) -> None:
+    text = problems(tmp_path, TRAIN + "launch:\n  slurm:\n    partition: gpu\n")
+    assert "launch.slurm: is only read by the slurm target, not 'torchrun'" in text
+
+
+@pytest.mark.parametrize("launch,fragment", [
+    ("  gpus_per_node: 1\n", "training needs device == LOCAL_RANK, which is 0 with one rank per node, got 1"),
+    ("  device: cpu\n", "GPU 1 is fixed, but launch.device is cpu"),
+])
+def test_r9_fixed_device_is_decided_at_compile_time(tmp_path: Path, launch: str, fragment: str) -> None:
+    assert fragment in problems(tmp_path, TRAIN + "  device: 1\nlaunch:\n" + launch)
+
+
+def test_per_process_names_point_at_launch(tmp_path: Path) -> None:
+    text = problems(tmp_path, TRAIN + "  world_size: 4\n")
+    assert "args.world_size: unknown key under args" in text
+    assert "hint: the world size is launch.nodes x launch.gpus_per_node" in text

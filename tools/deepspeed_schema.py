@@ -532,11 +532,11 @@ def _build() -> dict[str, Any]:
         (
             "DeepSpeedZeroConfig",
             "cpu_offload",
-        ): 'zero_optimization.offload_optimizer: {device: "cpu"}',
+        ): 'delete it when false (the default); true means zero_optimization.offload_optimizer: {device: "cpu"}',
         (
             "DeepSpeedZeroConfig",
             "cpu_offload_param",
-        ): 'zero_optimization.offload_param: {device: "cpu"}',
+        ): 'delete it when false (the default); true means zero_optimization.offload_param: {device: "cpu"}',
         ("DeepSpeedZeroConfig", "cpu_offload_use_pin_memory"): (
             "zero_optimization.offload_param.pin_memory / zero_optimization.offload_optimizer.pin_memory"
         ),
