@@ -17,6 +17,7 @@ from typing import Any
 
 from . import interpolation, yaml_reader
 from .errors import SET_RANK, ConfigError, Location, Problem, dotted, file_location
+from .tree import value_at
 
 Path = tuple[str | int, ...]
 _DOTTED_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
@@ -187,7 +188,7 @@ def _track(
 
     for document in documents:
         for path in sorted(document.locations, key=len):
-            _, value = _value_at(document.data, path)
+            _, value = value_at(document.data, path)
             location = document.locations[path]
             if isinstance(value, dict):
                 if path not in origin:
@@ -202,16 +203,6 @@ def _track(
             raw.pop(path, None)
         raw.update(document.raw)
     return origin, overridden, raw
-
-
-def _value_at(data: Any, path: Path) -> tuple[bool, Any]:
-    node = data
-    for part in path:
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            return False, None
-    return True, node
 
 
 def load(config_paths: list[str], override_texts: list[str]) -> LoadedConfig:

@@ -15,6 +15,7 @@ from . import credentials, resources
 from .errors import Location, Problem, dotted
 from .load import LoadedConfig
 from .suggest import closest
+from .tree import value_at
 
 Path = tuple[str | int, ...]
 
@@ -170,16 +171,6 @@ def _cross_field_rule(error: Any) -> tuple[dict[str, Any], Path] | None:
     return found
 
 
-def _value_at(tree: Any, path: Path) -> tuple[bool, Any]:
-    node = tree
-    for part in path:
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            return False, None
-    return True, node
-
-
 def _mentioned(schema: Any, path: Path) -> list[Path]:
     """Every instance path a rule names (its `required` and `properties`, recursively)."""
     if not isinstance(schema, dict):
@@ -223,7 +214,7 @@ def _problem_from_error(config: LoadedConfig, error: Any) -> list[Problem]:
     if rule is not None:
         # `required` holds vacuously for a non-mapping, so a `not` rule fires there too;
         # the type error already says what is wrong.
-        found, base_value = _value_at(config.tree, rule[1])
+        found, base_value = value_at(config.tree, rule[1])
         return [_rule_problem(config, *rule)] if found and isinstance(base_value, dict) else []
     if kind == "not" and isinstance(error.validator_value, dict) and "const" in error.validator_value:
         return [Problem(where, key, f"expected a concrete value, got {_describe(value)}",
@@ -345,7 +336,7 @@ def _flows_into_args(config: LoadedConfig) -> list[Problem]:
     problems: list[Problem] = []
     arg_schemas = resources.schema()["properties"]["args"]["properties"]
     for path, arg in _FLOWS_INTO_ARGS.items():
-        found, value = _value_at(config.tree, path)
+        found, value = value_at(config.tree, path)
         if not found:
             continue
         for error in _validator().evolve(schema=arg_schemas[arg]).iter_errors(value):

@@ -182,6 +182,28 @@ def test_random_inputs_through_the_real_cli(text: str, overrides: list[str]) -> 
         check_outcome(result.returncode, result.stdout + result.stderr, root / "out")
 
 
+def _mapping_onto_interpolation(layers: list[dict[str, Any]]) -> bool:
+    def onto(base: Any, new: Any) -> bool:
+        if isinstance(base, str) and "${" in base and isinstance(new, dict | list):
+            return True
+        if isinstance(base, dict) and isinstance(new, dict):
+            return any(onto(base[k], v) for k, v in new.items() if k in base)
+        return False
+
+    merged: Any = {}
+    for layer in layers:
+        if onto(merged, layer):
+            return True
+        merged = _replay(merged, layer)
+    return False
+
+
+def _replay(base: Any, new: Any) -> Any:
+    if isinstance(base, dict) and isinstance(new, dict):
+        return {**base, **{k: _replay(base[k], v) if k in base else v for k, v in new.items()}}
+    return base if new == "???" else new
+
+
 def _plain_trees(depth: int = 3) -> st.SearchStrategy[Any]:
     scalars = st.one_of(st.integers(-3, 3), st.sampled_from(["x", "???", "${a}", "", None, True, 1.5]))
     return st.recursive(
@@ -205,7 +227,9 @@ def test_layers_merge_exactly_as_omegaconf_merges_them(layers: list[dict[str, An
     try:
         theirs = OmegaConf.to_container(OmegaConf.merge(*map(OmegaConf.create, layers)), resolve=False)
     except TypeError:  # "Cannot merge incompatible container types": a list and a mapping
-        assert clashes
+        # OmegaConf also raises when a mapping lands on a `${...}` that resolves to a list:
+        # it peeks through the interpolation.  satc treats the text as a value it replaces.
+        assert clashes or _mapping_onto_interpolation(layers)
         return
     assert not clashes
     assert json.dumps(ours) == json.dumps(theirs)  # same values and the same key order

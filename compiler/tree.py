@@ -1,0 +1,18 @@
+"""Paths into a config tree: ('deepspeed', 'optimizer', 'params', 'betas', 0)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+Path = tuple[str | int, ...]
+
+
+def value_at(tree: Any, path: Path) -> tuple[bool, Any]:
+    """(True, value) when ``path`` exists in ``tree``, else (False, None)."""
+    node = tree
+    for part in path:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return False, None
+    return True, node
