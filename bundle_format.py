@@ -18,8 +18,7 @@ FORMAT_MAJOR = int(_major)
 def canonical_digest(document: dict[str, Any]) -> str:
     """`sha256:` of the compact, key-sorted JSON of ``document`` without its `digest`."""
     body = {key: value for key, value in document.items() if key != "digest"}
-    compact = json.dumps(body, sort_keys=True, ensure_ascii=False, allow_nan=False,
-                         separators=(",", ":"))
+    compact = json.dumps(body, sort_keys=True, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(compact.encode("utf-8")).hexdigest()
 
 

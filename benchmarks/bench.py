@@ -56,8 +56,7 @@ TARGETS = {
 
 def run_output(argv: list[str], env: dict[str, str]) -> str:
     """Stdout of one child; its stderr in the error when it fails."""
-    child = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True)
+    child = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         out, err = child.communicate(timeout=SUBPROCESS_TIMEOUT)
     except subprocess.TimeoutExpired:
@@ -83,9 +82,15 @@ def run_with_rss(argv: list[str], env: dict[str, str] | None = None) -> tuple[fl
         command = [sys.executable, str(PEAK_RSS), peak.name, *argv]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
-        done = subprocess.run(command, check=False, env=child_env(env),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                              timeout=SUBPROCESS_TIMEOUT)
+        done = subprocess.run(
+            command,
+            check=False,
+            env=child_env(env),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=SUBPROCESS_TIMEOUT,
+        )
         elapsed = time.perf_counter() - started
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if done.returncode != 0:
@@ -116,8 +121,14 @@ def cold_compile(runs: int, sat_runs: int, scratch: Path) -> dict[str, Any]:
         "pass": (["-c", "pass"], None, runs),
     }
     if sat_runs:
-        env = {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port()), "WORLD_SIZE": "1",
-               "RANK": "0", "LOCAL_RANK": "0", "LOCAL_WORLD_SIZE": "1"}
+        env = {
+            "MASTER_ADDR": "127.0.0.1",
+            "MASTER_PORT": str(free_port()),
+            "WORLD_SIZE": "1",
+            "RANK": "0",
+            "LOCAL_RANK": "0",
+            "LOCAL_WORLD_SIZE": "1",
+        }
         commands["sat"] = ([str(ROOT / "benchmarks" / "sat_native.py"), *inputs], env, sat_runs)
     samples: dict[str, list[tuple[float, float, int]]] = {name: [] for name in commands}
     # One untimed run each: bytecode and page caches as in any CI step after checkout
@@ -143,9 +154,17 @@ def cold_compile(runs: int, sat_runs: int, scratch: Path) -> dict[str, Any]:
 
 
 def sat_available() -> str | None:
-    probe = subprocess.run([sys.executable, "-c", ("import importlib.util as u; "
-                            "print(bool(u.find_spec('sat') and u.find_spec('deepspeed')))")],
-                           check=False, capture_output=True, text=True, timeout=60)
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            ("import importlib.util as u; print(bool(u.find_spec('sat') and u.find_spec('deepspeed')))"),
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     return None if probe.stdout.strip() == "True" else "sat/deepspeed not installed"
 
 
@@ -156,8 +175,9 @@ def write_bundle_sources(directory: Path, count: int) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     for index in range(count):
         (directory / f"run{index:03d}.yaml").write_text(
-            f"args:\n  seed: {index + 1}\n  experiment_name: run{index:03d}\n"
-            f"  save: ckpts/run{index:03d}\n", "utf-8")
+            f"args:\n  seed: {index + 1}\n  experiment_name: run{index:03d}\n  save: ckpts/run{index:03d}\n",
+            "utf-8",
+        )
 
 
 def worker_setup_bundles(directory: str, count: str) -> dict[str, Any]:
@@ -231,12 +251,15 @@ def write_layers(directory: Path, layers: int, keys_per_layer: int = 50) -> list
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     for index in range(layers):
-        swap = "  swap: 7" if index % 2 else "  swap:\n" + "\n".join(
-            f"    s{key}: {index}" for key in range(20))
-        text = (f"args:\n  seed: {index + 1}\nmodel:\n  layers:\n"
-                f"{_block('shared', keys_per_layer, index)}\n"
-                f"{_block(f'own{index}', keys_per_layer, index)}\n"
-                f"{swap}\n")
+        swap = (
+            "  swap: 7" if index % 2 else "  swap:\n" + "\n".join(f"    s{key}: {index}" for key in range(20))
+        )
+        text = (
+            f"args:\n  seed: {index + 1}\nmodel:\n  layers:\n"
+            f"{_block('shared', keys_per_layer, index)}\n"
+            f"{_block(f'own{index}', keys_per_layer, index)}\n"
+            f"{swap}\n"
+        )
         path = directory / f"layer{index:02d}.yaml"
         path.write_text(text, "utf-8")
         paths.append(str(path))
@@ -266,8 +289,14 @@ def worker_scaling(plan_file: str) -> dict[str, Any]:
             compile_bundle(configs, [], out)
             walls.append(time.perf_counter() - begin)
             cpus.append(time.process_time() - begin_cpu)
-        results.append({"kind": case["kind"], "n": case["n"], "median_s": statistics.median(walls),
-                        "cpu_median_s": statistics.median(cpus)})
+        results.append(
+            {
+                "kind": case["kind"],
+                "n": case["n"],
+                "median_s": statistics.median(walls),
+                "cpu_median_s": statistics.median(cpus),
+            }
+        )
     return {"results": results}
 
 
@@ -280,13 +309,10 @@ def slope(points: list[tuple[float, float]]) -> float:
     return numerator / sum((x - mean_x) ** 2 for x in xs)
 
 
-def scaling(layer_counts: list[int], key_counts: list[int], repeats: int,
-            scratch: Path) -> dict[str, Any]:
+def scaling(layer_counts: list[int], key_counts: list[int], repeats: int, scratch: Path) -> dict[str, Any]:
     directory = scratch / "scaling"
-    cases = [{"kind": "layers", "n": n, "files": write_layers(directory / f"l{n}", n)}
-             for n in layer_counts]
-    cases += [{"kind": "keys", "n": n, "files": [write_keys(directory / "k", n)]}
-              for n in key_counts]
+    cases = [{"kind": "layers", "n": n, "files": write_layers(directory / f"l{n}", n)} for n in layer_counts]
+    cases += [{"kind": "keys", "n": n, "files": [write_keys(directory / "k", n)]} for n in key_counts]
     plan_file = directory / "plan.json"
     plan_file.write_text(json.dumps({"cases": cases, "repeats": repeats}), "utf-8")
     results = worker("scaling", str(plan_file))["results"]
@@ -327,21 +353,33 @@ def mark(ok: bool) -> str:
     return "ok" if ok else "MISSED"
 
 
-def report(args: argparse.Namespace, cold: dict[str, Any], sat_note: str | None,
-           check: dict[str, Any], scale: dict[str, Any], memory: dict[str, Any]) -> str:
+def report(
+    args: argparse.Namespace,
+    cold: dict[str, Any],
+    sat_note: str | None,
+    check: dict[str, Any],
+    scale: dict[str, Any],
+    memory: dict[str, Any],
+) -> str:
     satc, bare = cold["satc"], cold["pass"]
     lines = [
-        (f"satc benchmark{' (--quick)' if args.quick else ''}: python {platform.python_version()}, "
-        f"{os.cpu_count()} CPUs, {platform.machine()}, load average at the end "
-        f"{os.getloadavg()[0]:.1f} (wall times stretch under load; CPU times less so)"),
+        (
+            f"satc benchmark{' (--quick)' if args.quick else ''}: python {platform.python_version()}, "
+            f"{os.cpu_count()} CPUs, {platform.machine()}, load average at the end "
+            f"{os.getloadavg()[0]:.1f} (wall times stretch under load; CPU times less so)"
+        ),
         "",
-        (f"1. cold compile: {' + '.join(p.name for p in COMPILE_INPUTS)}, whole process "
-        f"(median of {satc['runs']})"),
+        (
+            f"1. cold compile: {' + '.join(p.name for p in COMPILE_INPUTS)}, whole process "
+            f"(median of {satc['runs']})"
+        ),
         f"   {'':<30}{'median':>9}{'min':>9}{'CPU':>9}{'peak RSS':>11}   ratio",
-        (f"   {'satc compile':<30}{satc['median_s']:>8.3f}s{satc['min_s']:>8.3f}s"
-        f"{satc['cpu_s']:>8.3f}s"
-        f"{satc['max_rss_mb']:>8.1f} MB   1.0x"
-        f"    target <= {TARGETS['cold_s']} s: {mark(satc['median_s'] <= TARGETS['cold_s'])}"),
+        (
+            f"   {'satc compile':<30}{satc['median_s']:>8.3f}s{satc['min_s']:>8.3f}s"
+            f"{satc['cpu_s']:>8.3f}s"
+            f"{satc['max_rss_mb']:>8.1f} MB   1.0x"
+            f"    target <= {TARGETS['cold_s']} s: {mark(satc['median_s'] <= TARGETS['cold_s'])}"
+        ),
     ]
     if "sat" in cold:
         sat = cold["sat"]
@@ -351,24 +389,30 @@ def report(args: argparse.Namespace, cold: dict[str, Any], sat_note: str | None,
             f"{sat['cpu_s']:>8.3f}s"
             f"{sat['max_rss_mb']:>8.1f} MB   {ratio:.1f}x slower than satc (CPU {sat['cpu_s'] / satc['cpu_s']:.1f}x)"
             f"    target >= {TARGETS['sat_ratio']:.0f}x: {mark(ratio >= TARGETS['sat_ratio'])}"
-            f" (median of {sat['runs']})")
+            f" (median of {sat['runs']})"
+        )
     else:
         lines.append(f"   {'SAT get_args (sat_native.py)':<30}skipped: {sat_note}")
     lines.append(
         f"   {'python -c pass':<30}{bare['median_s']:>8.3f}s{bare['min_s']:>8.3f}s"
         f"{bare['cpu_s']:>8.3f}s"
         f"{bare['max_rss_mb']:>8.1f} MB   satc = {satc['median_s'] / bare['median_s']:.1f}x "
-        f"bare python (+{(satc['median_s'] - bare['median_s']) * 1000:.0f} ms)")
+        f"bare python (+{(satc['median_s'] - bare['median_s']) * 1000:.0f} ms)"
+    )
     total_ok = check["process_s"] <= TARGETS["check_total_s"]
     each_ok = check["rest_median_ms"] <= TARGETS["check_each_ms"]
     lines += [
         "",
         f"2. check {check['bundles']} committed bundles in one process (via {check['via']})",
-        (f"   whole process {check['process_s']:.3f} s (in-process {check['in_process_s']:.3f} s)"
-        f"    target <= {TARGETS['check_total_s']} s: {mark(total_ok)}"),
-        (f"   first bundle {check['first_s'] * 1000:.1f} ms; after the first: median "
-        f"{check['rest_median_ms']:.2f} ms, max {check['rest_max_ms']:.2f} ms per bundle"
-        f"    target <= {TARGETS['check_each_ms']:.0f} ms: {mark(each_ok)}"),
+        (
+            f"   whole process {check['process_s']:.3f} s (in-process {check['in_process_s']:.3f} s)"
+            f"    target <= {TARGETS['check_total_s']} s: {mark(total_ok)}"
+        ),
+        (
+            f"   first bundle {check['first_s'] * 1000:.1f} ms; after the first: median "
+            f"{check['rest_median_ms']:.2f} ms, max {check['rest_max_ms']:.2f} ms per bundle"
+            f"    target <= {TARGETS['check_each_ms']:.0f} ms: {mark(each_ok)}"
+        ),
         f"   drifted: {check['drifted']} (expected 0)",
         "",
         "3. scaling: in-process compile_bundle after a warm-up, CPU time per compile (median)",
@@ -381,12 +425,15 @@ def report(args: argparse.Namespace, cold: dict[str, Any], sat_note: str | None,
         lines.append(
             f"   {'':<15} exponent {data['exponent']:.2f} over the range, "
             f"{data['exponent_top']:.2f} over the top three    target <= {TARGETS['exponent']}: "
-            f"{mark(worst <= TARGETS['exponent'])}")
+            f"{mark(worst <= TARGETS['exponent'])}"
+        )
     lines += [
         "",
         "4. peak memory of one CogVideoX compile",
-        (f"   whole process peak RSS (VmHWM) {satc['max_rss_mb']:.1f} MB"
-        f"    target <= {TARGETS['rss_mb']:.0f} MB: {mark(satc['max_rss_mb'] <= TARGETS['rss_mb'])}"),
+        (
+            f"   whole process peak RSS (VmHWM) {satc['max_rss_mb']:.1f} MB"
+            f"    target <= {TARGETS['rss_mb']:.0f} MB: {mark(satc['max_rss_mb'] <= TARGETS['rss_mb'])}"
+        ),
         f"   Python heap peak (tracemalloc, imports included) {memory['tracemalloc_peak_mb']:.1f} MB",
     ]
     return "\n".join(lines)
@@ -415,8 +462,9 @@ def main() -> int:
         memory = worker("memory")
     print(report(args, cold, sat_note, check, scale, memory))
     if args.json:
-        Path(args.json).write_text(json.dumps(
-            {"cold": cold, "check": check, "scaling": scale, "memory": memory}, indent=2), "utf-8")
+        Path(args.json).write_text(
+            json.dumps({"cold": cold, "check": check, "scaling": scale, "memory": memory}, indent=2), "utf-8"
+        )
     return 0
 
 

@@ -45,9 +45,7 @@ def as_flags(section: dict[str, Any], parser: argparse.ArgumentParser) -> list[s
         if key == "mode":
             continue
         option = f"--{key.replace('_', '-')}"
-        action = parser._option_string_actions.get(option) or parser._option_string_actions.get(
-            f"--{key}"
-        )
+        action = parser._option_string_actions.get(option) or parser._option_string_actions.get(f"--{key}")
         if action is None or value is None:
             continue
         option = action.option_strings[0]
@@ -68,11 +66,9 @@ def main(paths: list[str]) -> None:
     config = OmegaConf.merge(*(OmegaConf.load(path) for path in paths))
     section = OmegaConf.to_container(config.get("args", {}), resolve=True)
     assert isinstance(section, dict)
-    argv = ["--mode", "inference", "--distributed-backend", "gloo",
-            *as_flags(section, sat_parser())]
+    argv = ["--mode", "inference", "--distributed-backend", "gloo", *as_flags(section, sat_parser())]
     args = get_args(argv)
-    print(f"sat get_args: mode={args.mode} world_size={args.world_size} "
-          f"flags={len(argv)}", flush=True)
+    print(f"sat get_args: mode={args.mode} world_size={args.world_size} flags={len(argv)}", flush=True)
 
 
 if __name__ == "__main__":

@@ -60,8 +60,10 @@ def unified(name: str, bundle: str, committed_bytes: bytes | None, expected: byt
 
 def _note_for(name: str, on_disk: bytes, expected: bytes) -> str:
     if on_disk.replace(b"\r\n", b"\n") == expected:
-        return (f"{name}: only line endings differ (CRLF); satc writes \\n. "
-                "Add `* text eol=lf` for the bundle to .gitattributes")
+        return (
+            f"{name}: only line endings differ (CRLF); satc writes \\n. "
+            "Add `* text eol=lf` for the bundle to .gitattributes"
+        )
     return ""
 
 
@@ -72,13 +74,20 @@ def _version_note(bundle: str, on_disk: bytes | None) -> str | None:
         return None
     version = document.get("satc_version") if isinstance(document, dict) else None
     if isinstance(version, str) and version != __version__:
-        return (f"{bundle} was compiled by satc {version}; this is satc {__version__}. "
-                "Recompile it with this version (or pin satc to the one that wrote it)")
+        return (
+            f"{bundle} was compiled by satc {version}; this is satc {__version__}. "
+            "Recompile it with this version (or pin satc to the one that wrote it)"
+        )
     return None
 
 
-def compare(bundle: str, files: dict[str, str], on_disk: dict[str, bytes],
-            rebuild: tuple[str, ...] = (), not_executable: tuple[str, ...] = ()) -> CheckResult:
+def compare(
+    bundle: str,
+    files: dict[str, str],
+    on_disk: dict[str, bytes],
+    rebuild: tuple[str, ...] = (),
+    not_executable: tuple[str, ...] = (),
+) -> CheckResult:
     """Compare recompiled ``files`` with the bundle's entries ``on_disk``."""
     expected = {name: text.encode("utf-8") for name, text in files.items()}
     drifts: list[FileDrift] = []
@@ -89,24 +98,33 @@ def compare(bundle: str, files: dict[str, str], on_disk: dict[str, bytes],
         if theirs is None:
             drifts.append(FileDrift(name, "missing", unified(name, bundle, None, mine)))
         elif mine is None:
-            drifts.append(FileDrift(name, "unexpected", unified(name, bundle, theirs, None),
-                                    f"{name}: satc compile does not produce it for these inputs"))
+            drifts.append(
+                FileDrift(
+                    name,
+                    "unexpected",
+                    unified(name, bundle, theirs, None),
+                    f"{name}: satc compile does not produce it for these inputs",
+                )
+            )
         else:
             assert mine is not None
-            drifts.append(FileDrift(name, "changed", unified(name, bundle, theirs, mine),
-                                    _note_for(name, theirs, mine)))
+            drifts.append(
+                FileDrift(name, "changed", unified(name, bundle, theirs, mine), _note_for(name, theirs, mine))
+            )
     drifted = {drift.name for drift in drifts}
     for name in not_executable:
         if name in expected and name not in drifted:
-            drifts.append(FileDrift(name, "not executable", "",
-                                    f"{name}: satc writes it executable; chmod +x it"))
+            drifts.append(
+                FileDrift(name, "not executable", "", f"{name}: satc writes it executable; chmod +x it")
+            )
     notes: list[str] = []
     if drifts:
         version = _version_note(bundle, on_disk.get(committed.ARGS))
         if version:
             notes.append(version)
-    return CheckResult(bundle, tuple(drifts), tuple(_changed_values(on_disk, expected)),
-                       tuple(notes), rebuild)
+    return CheckResult(
+        bundle, tuple(drifts), tuple(_changed_values(on_disk, expected)), tuple(notes), rebuild
+    )
 
 
 def _changed_values(on_disk: dict[str, bytes], expected: dict[str, bytes]) -> list[diff.Change]:
@@ -128,8 +146,13 @@ def check(configs: list[str], overrides: list[str], out_dir: Path, label: str) -
 
     Invalid input raises ConfigError (exit 2), exactly as compile would."""
     bundle = compile_bundle(configs, overrides, out_dir)
-    return compare(label, bundle.files, committed.read_files(out_dir),
-                   compile_command(configs, overrides, label), _not_executable(out_dir))
+    return compare(
+        label,
+        bundle.files,
+        committed.read_files(out_dir),
+        compile_command(configs, overrides, label),
+        _not_executable(out_dir),
+    )
 
 
 def check_recorded(out_dir: Path, label: str) -> CheckResult:
@@ -146,8 +169,9 @@ def check_recorded(out_dir: Path, label: str) -> CheckResult:
         return CheckResult(label, notes=tuple(notes))
     configs, overrides = list(recipe.configs), list(recipe.overrides)
     bundle = compile_bundle(configs, overrides, out_dir)
-    return compare(label, bundle.files, on_disk, compile_command(configs, overrides, label),
-                   _not_executable(out_dir))
+    return compare(
+        label, bundle.files, on_disk, compile_command(configs, overrides, label), _not_executable(out_dir)
+    )
 
 
 def _not_executable(out_dir: Path) -> tuple[str, ...]:
@@ -172,8 +196,9 @@ def render(result: CheckResult) -> str:
     if result.changed_values:
         lines.append("  changed values (committed -> recompiled):")
         for change in result.changed_values:
-            lines.append(f"    {change.section}.{change.key}: {diff.show(change.before)} -> "
-                         f"{diff.show(change.after)}")
+            lines.append(
+                f"    {change.section}.{change.key}: {diff.show(change.before)} -> {diff.show(change.after)}"
+            )
     lines += [f"  {note}" for note in result.notes]
     lines += [f"  {drift.note}" for drift in result.drifts if drift.note]
     if result.rebuild and result.drifts:

@@ -68,12 +68,16 @@ def main() -> None:
 @main.command("compile")
 @click.argument("configs", nargs=-1, required=True)
 @click.option("-o", "--output", "output", required=True, help="Bundle directory to (re)write.")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override a value after all files (e.g. --set args.lr=1e-4). Repeatable.")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a value after all files (e.g. --set args.lr=1e-4). Repeatable.",
+)
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @reports_problems
-def compile_command(configs: tuple[str, ...], output: str, overrides: tuple[str, ...],
-                    strict: bool) -> None:
+def compile_command(configs: tuple[str, ...], output: str, overrides: tuple[str, ...], strict: bool) -> None:
     """Compile CONFIG... (merged left to right) into a bundle in -o DIR."""
     from .pipeline import compile_bundle
     from .summary import describe
@@ -97,18 +101,44 @@ _FORMATS = click.Choice(["text", "json"])
 
 @main.command("check")
 @click.argument("configs", nargs=-1, type=click.Path(dir_okay=False))
-@click.option("-o", "--output", "outputs", multiple=True, type=click.Path(file_okay=False),
-              help="Committed bundle directory. Repeatable when no CONFIG is given.")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="The overrides the bundle was compiled with (with CONFIG...).")
-@click.option("--all", "all_bundles", is_flag=True,
-              help="Check every bundle under --root, each from the inputs its args.json records.")
-@click.option("--root", default=".", show_default=True, type=click.Path(file_okay=False),
-              help="Where --all looks for bundles.")
+@click.option(
+    "-o",
+    "--output",
+    "outputs",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="Committed bundle directory. Repeatable when no CONFIG is given.",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="The overrides the bundle was compiled with (with CONFIG...).",
+)
+@click.option(
+    "--all",
+    "all_bundles",
+    is_flag=True,
+    help="Check every bundle under --root, each from the inputs its args.json records.",
+)
+@click.option(
+    "--root",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Where --all looks for bundles.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Say nothing about bundles that are up to date.")
 @reports_problems
-def check_command(configs: tuple[str, ...], outputs: tuple[str, ...], overrides: tuple[str, ...],
-                  all_bundles: bool, root: str, quiet: bool) -> None:
+def check_command(
+    configs: tuple[str, ...],
+    outputs: tuple[str, ...],
+    overrides: tuple[str, ...],
+    all_bundles: bool,
+    root: str,
+    quiet: bool,
+) -> None:
     """Recompile in memory and compare with committed bundles; write nothing.
 
     \b
@@ -148,8 +178,10 @@ def check_command(configs: tuple[str, ...], outputs: tuple[str, ...], overrides:
         if not (quiet and result.clean):
             click.echo(check.render(result), nl=False)
     if len(targets) > 1 or all_bundles:
-        click.echo(f"satc check: {len(dict.fromkeys(targets))} bundle(s), {drifted} drifted, "
-                   f"{invalid} with invalid input")
+        click.echo(
+            f"satc check: {len(dict.fromkeys(targets))} bundle(s), {drifted} drifted, "
+            f"{invalid} with invalid input"
+        )
     sys.exit(EXIT_INVALID if invalid else 1 if drifted else 0)
 
 
@@ -162,26 +194,41 @@ def _complete_files(ctx: click.Context, param: click.Parameter, incomplete: str)
 def _differs_on_disk(out_dir: Path, files: dict[str, str]) -> bool:
     on_disk = {p.name for p in out_dir.iterdir() if p.is_file()}
     return on_disk != set(files) or any(
-        (out_dir / name).read_bytes() != text.encode("utf-8") for name, text in files.items())
+        (out_dir / name).read_bytes() != text.encode("utf-8") for name, text in files.items()
+    )
 
 
 def _is_config(item: str) -> bool:
     """A YAML file or a bundle directory; anything else on explain's line is a KEY."""
-    return (item.endswith((".yaml", ".yml")) or os.path.isfile(item)
-            or os.path.isfile(os.path.join(item, "args.json")))
+    return (
+        item.endswith((".yaml", ".yml"))
+        or os.path.isfile(item)
+        or os.path.isfile(os.path.join(item, "args.json"))
+    )
 
 
 @main.command("explain")
-@click.argument("items", nargs=-1, required=True, metavar="CONFIG... [KEY...]",
-                shell_complete=_complete_files)
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override a value after all files, as in compile.")
+@click.argument(
+    "items", nargs=-1, required=True, metavar="CONFIG... [KEY...]", shell_complete=_complete_files
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a value after all files, as in compile.",
+)
 @click.option("--format", "output_format", type=_FORMATS, default="text", show_default=True)
-@click.option("--topology", "show_topology", is_flag=True,
-              help="Also print every rank's node, model-, data- and context-parallel group.")
+@click.option(
+    "--topology",
+    "show_topology",
+    is_flag=True,
+    help="Also print every rank's node, model-, data- and context-parallel group.",
+)
 @reports_problems
-def explain_command(items: tuple[str, ...], overrides: tuple[str, ...],
-                    output_format: str, show_topology: bool) -> None:
+def explain_command(
+    items: tuple[str, ...], overrides: tuple[str, ...], output_format: str, show_topology: bool
+) -> None:
     """Show each KEY's final value and where it came from.
 
     A KEY is dotted (args.lr, deepspeed.zero_optimization.stage, topology.world_size)
@@ -207,17 +254,24 @@ def explain_command(items: tuple[str, ...], overrides: tuple[str, ...],
         configs, overrides = list(recipe.configs), (*recipe.overrides, *overrides)
     bundle = compile_bundle(configs, list(overrides), out_dir)
     if out_dir != Path(".") and _differs_on_disk(out_dir, bundle.files):
-        click.echo(f"satc: note: {out_dir} is stale: a fresh compile of its inputs differs from "
-                   f"the committed files (see `satc check -o {out_dir}`); the values below come "
-                   "from the current inputs", err=True)
+        click.echo(
+            f"satc: note: {out_dir} is stale: a fresh compile of its inputs differs from "
+            f"the committed files (see `satc check -o {out_dir}`); the values below come "
+            "from the current inputs",
+            err=True,
+        )
     explainer = Explainer(bundle.config, bundle.plan)
     if show_topology:
         from .topology_table import table
 
         click.echo(table(bundle.plan.topology, bundle.plan.launch["target"]))
     if not keys:
-        click.echo(render_json(summary_document(explainer)) if output_format == "json"
-                   else render_summary(explainer), nl=False)
+        click.echo(
+            render_json(summary_document(explainer))
+            if output_format == "json"
+            else render_summary(explainer),
+            nl=False,
+        )
         return
     problems: list[Problem] = []
     full: list[str] = []
@@ -258,10 +312,17 @@ def schema_command() -> None:
     from . import resources
 
     click.echo(resources.schema_text(), nl=False)
+
+
 @main.command("topology")
 @click.argument("configs", nargs=-1, required=True)
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override a value after all files (e.g. --set launch.nodes=2). Repeatable.")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a value after all files (e.g. --set launch.nodes=2). Repeatable.",
+)
 @reports_problems
 def topology_command(configs: tuple[str, ...], overrides: tuple[str, ...]) -> None:
     """Print the rank layout of CONFIG...: nodes x local ranks, each rank's groups."""

@@ -49,9 +49,11 @@ def read_files(directory: Path) -> dict[str, bytes]:
 
 def lost_executable_bit(directory: Path, names: Iterable[str]) -> list[str]:
     """Those of ``names`` (scripts satc writes executable) that the owner cannot run."""
-    return sorted(name for name in names
-                  if (directory / name).is_file()
-                  and not (directory / name).stat().st_mode & stat.S_IXUSR)
+    return sorted(
+        name
+        for name in names
+        if (directory / name).is_file() and not (directory / name).stat().st_mode & stat.S_IXUSR
+    )
 
 
 def read_document(directory: Path) -> dict[str, Any]:
@@ -62,10 +64,8 @@ def read_document(directory: Path) -> dict[str, Any]:
         raise UnreadableBundle(f"{path} does not exist") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise UnreadableBundle(f"{path} is not valid JSON ({exc})") from None
-    if not isinstance(document, dict) or not str(document.get("format", "")).startswith(
-        _FORMAT_PREFIX
-    ):
-        raise UnreadableBundle(f"{path} is not a satc args.json (no \"format\": \"satc.args/...\")")
+    if not isinstance(document, dict) or not str(document.get("format", "")).startswith(_FORMAT_PREFIX):
+        raise UnreadableBundle(f'{path} is not a satc args.json (no "format": "satc.args/...")')
     return document
 
 

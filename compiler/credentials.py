@@ -40,33 +40,47 @@ def is_credential_key(key: object) -> bool:
 def _is_literal(value: Any) -> bool:
     if isinstance(value, bool) or value is None:
         return False  # `use_auth_token: true` says where to look, it holds nothing
-    return (isinstance(value, str) and value.strip() not in ("", "???")) or isinstance(
-        value, int | float
-    )
+    return (isinstance(value, str) and value.strip() not in ("", "???")) or isinstance(value, int | float)
 
 
-def check_tree(tree: Mapping[str, Any], locate: Callable[[tuple[str | int, ...]], Location | None]
-               ) -> list[Problem]:
+def check_tree(
+    tree: Mapping[str, Any], locate: Callable[[tuple[str | int, ...]], Location | None]
+) -> list[Problem]:
     """Credentials in the merged config: credential-named keys with literal values, and
     any value (or key) shaped like a token.  Messages never repeat the value."""
     problems: list[Problem] = []
 
     def walk(node: Any, path: tuple[str | int, ...]) -> None:
-        items = node.items() if isinstance(node, Mapping) else (
-            enumerate(node) if isinstance(node, list) else ())
+        items = (
+            node.items() if isinstance(node, Mapping) else (enumerate(node) if isinstance(node, list) else ())
+        )
         for key, value in items:
             here = (*path, key)
             if isinstance(key, str) and find_tokens(key):
-                problems.append(Problem(locate(here), dotted(path), f"a key looks like "
-                                        f"{with_article(find_tokens(key)[0])}; refusing to freeze it into the "
-                                        "bundle", hint=PASSTHROUGH_HINT))
+                problems.append(
+                    Problem(
+                        locate(here),
+                        dotted(path),
+                        f"a key looks like "
+                        f"{with_article(find_tokens(key)[0])}; refusing to freeze it into the "
+                        "bundle",
+                        hint=PASSTHROUGH_HINT,
+                    )
+                )
                 continue
             if is_credential_key(key) and _is_literal(value):
                 problems.append(_credential_problem(locate(here), here))
             elif isinstance(value, str) and find_tokens(value):
-                problems.append(Problem(locate(here), dotted(here), f"holds what looks like "
-                                        f"{with_article(find_tokens(value)[0])}; refusing to freeze it into the "
-                                        "bundle", hint=PASSTHROUGH_HINT))
+                problems.append(
+                    Problem(
+                        locate(here),
+                        dotted(here),
+                        f"holds what looks like "
+                        f"{with_article(find_tokens(value)[0])}; refusing to freeze it into the "
+                        "bundle",
+                        hint=PASSTHROUGH_HINT,
+                    )
+                )
             else:
                 walk(value, here)
 
@@ -77,11 +91,15 @@ def check_tree(tree: Mapping[str, Any], locate: Callable[[tuple[str | int, ...]]
 def _credential_problem(location: Location | None, path: tuple[str | int, ...]) -> Problem:
     name = path[-1]
     if path[:2] == ("launch", "env"):
-        hint = (f"move it to launch.env_passthrough: [{name}] and export {name} before "
-                "running launch.sh; the script checks that it is set")
+        hint = (
+            f"move it to launch.env_passthrough: [{name}] and export {name} before "
+            "running launch.sh; the script checks that it is set"
+        )
     else:
-        hint = ("remove the value and read the credential from the environment at run time "
-                "(list its variable in launch.env_passthrough)")
+        hint = (
+            "remove the value and read the credential from the environment at run time "
+            "(list its variable in launch.env_passthrough)"
+        )
     return Problem(
         location,
         dotted(path),
@@ -109,8 +127,12 @@ def redact(text: str) -> str:
 def scan_outputs(files: Mapping[str, str]) -> None:
     """Refuse to write a bundle in which any file carries a credential-shaped token."""
     problems = [
-        Problem(derived_location(name), "", f"would contain {with_article(kind)}; refusing to write it",
-                hint=PASSTHROUGH_HINT)
+        Problem(
+            derived_location(name),
+            "",
+            f"would contain {with_article(kind)}; refusing to write it",
+            hint=PASSTHROUGH_HINT,
+        )
         for name, text in sorted(files.items())
         for kind in find_tokens(text)
     ]

@@ -17,8 +17,7 @@ from . import committed
 from .errors import ConfigError, Location, Problem
 
 ABSENT: Any = object()
-SECTIONS = ("summary", "args", "deepspeed", "topology", "launch", "model", "data",
-            "provenance", "files")
+SECTIONS = ("summary", "args", "deepspeed", "topology", "launch", "model", "data", "provenance", "files")
 
 
 @dataclass(frozen=True)
@@ -83,21 +82,24 @@ def sections_of(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {
         "summary": _summary(document),
         "args": args,
-        "deepspeed": flatten(document.get("deepspeed_config")) if document.get("deepspeed_config")
-        is not None else {},
+        "deepspeed": flatten(document.get("deepspeed_config"))
+        if document.get("deepspeed_config") is not None
+        else {},
         "topology": flatten(_mapping(document.get("topology"))),
         "launch": flatten(_mapping(document.get("launch"))),
-        "model": flatten(document.get("model_config")) if document.get("model_config")
-        is not None else {},
-        "data": flatten(document.get("data_config")) if document.get("data_config")
-        is not None else {},
+        "model": flatten(document.get("model_config")) if document.get("model_config") is not None else {},
+        "data": flatten(document.get("data_config")) if document.get("data_config") is not None else {},
         "provenance": {
             "satc_version": document.get("satc_version"),
             "inputs": [item.get("path") for item in inputs if isinstance(item, dict)]
-            if isinstance(inputs, list) else inputs,
+            if isinstance(inputs, list)
+            else inputs,
             # One key per input: a drift names the config whose content changed.
-            **{f"content_sha256 of {item.get('path')}": item.get("content_sha256")
-               for item in (inputs if isinstance(inputs, list) else []) if isinstance(item, dict)},
+            **{
+                f"content_sha256 of {item.get('path')}": item.get("content_sha256")
+                for item in (inputs if isinstance(inputs, list) else [])
+                if isinstance(item, dict)
+            },
             "overrides": provenance.get("overrides"),
         },
     }
@@ -114,12 +116,17 @@ def compare_documents(first: dict[str, Any], second: dict[str, Any]) -> list[Cha
                 changes.append(Change(section, key, value_a, value_b))
     # args.deepspeed_config mirrors deepspeed_config: a change is reported once, under
     # deepspeed, unless a hand edit made the two copies change differently.
-    mirrored = {(c.key, _text(c.before), _text(c.after)) for c in changes
-                if c.section == "deepspeed"}
+    mirrored = {(c.key, _text(c.before), _text(c.after)) for c in changes if c.section == "deepspeed"}
     prefix = "deepspeed_config."
-    return [c for c in changes if not (
-        c.section == "args" and c.key.startswith(prefix)
-        and (c.key[len(prefix):], _text(c.before), _text(c.after)) in mirrored)]
+    return [
+        c
+        for c in changes
+        if not (
+            c.section == "args"
+            and c.key.startswith(prefix)
+            and (c.key[len(prefix) :], _text(c.before), _text(c.after)) in mirrored
+        )
+    ]
 
 
 def _text(value: Any) -> str:
@@ -134,8 +141,16 @@ def _same(first: Any, second: Any) -> bool:
 
 
 def _bundle_problem(label: str, message: str) -> ConfigError:
-    return ConfigError([Problem(Location(rank=0, label=label), "", message,
-                                hint="give a bundle directory written by satc compile")])
+    return ConfigError(
+        [
+            Problem(
+                Location(rank=0, label=label),
+                "",
+                message,
+                hint="give a bundle directory written by satc compile",
+            )
+        ]
+    )
 
 
 def load_bundle(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
@@ -150,15 +165,24 @@ def load_bundle(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
     return document, committed.read_files(directory)
 
 
-def file_changes(files_a: dict[str, bytes], files_b: dict[str, bytes],
-                 document_a: dict[str, Any], document_b: dict[str, Any]) -> list[Change]:
+def file_changes(
+    files_a: dict[str, bytes],
+    files_b: dict[str, bytes],
+    document_a: dict[str, Any],
+    document_b: dict[str, Any],
+) -> list[Change]:
     """Artifacts present in one bundle only, and ds_config.json files that disagree with
     their own args.json (a hand edit: `satc check` says more)."""
-    changes = [Change("files", name, "present" if name in files_a else ABSENT,
-                      "present" if name in files_b else ABSENT)
-               for name in sorted(set(files_a) ^ set(files_b))]
-    states = [_ds_config_state(files.get("ds_config.json"), document)
-              for files, document in ((files_a, document_a), (files_b, document_b))]
+    changes = [
+        Change(
+            "files", name, "present" if name in files_a else ABSENT, "present" if name in files_b else ABSENT
+        )
+        for name in sorted(set(files_a) ^ set(files_b))
+    ]
+    states = [
+        _ds_config_state(files.get("ds_config.json"), document)
+        for files, document in ((files_a, document_a), (files_b, document_b))
+    ]
     if DISAGREES in states:
         changes.append(Change("files", "ds_config.json", *states))
     return changes
@@ -188,8 +212,7 @@ def diff_bundles(path_a: Path, path_b: Path) -> list[Change]:
     if problems:
         raise ConfigError(problems)
     (document_a, files_a), (document_b, files_b) = loaded
-    return compare_documents(document_a, document_b) + file_changes(
-        files_a, files_b, document_a, document_b)
+    return compare_documents(document_a, document_b) + file_changes(files_a, files_b, document_a, document_b)
 
 
 def show(value: Any) -> str:

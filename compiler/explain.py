@@ -20,23 +20,40 @@ from .suggest import closest
 from .summary import describe, precision
 
 # Plan sections a key may start with, and the config section each one comes from.
-CONFIG_SECTION = {"args": "args", "deepspeed": "deepspeed", "launch": "launch",
-                  "model": "model", "data": "data", "topology": None}
+CONFIG_SECTION = {
+    "args": "args",
+    "deepspeed": "deepspeed",
+    "launch": "launch",
+    "model": "model",
+    "data": "data",
+    "topology": None,
+}
 # Short keys (`lr`) are looked up in these sections, in this order.
 SHORT_KEY_SECTIONS = ("args", "deepspeed", "topology", "launch")
 # Topology sizes copied from the launch section or args (no rule computes them).
-COPIED = {"topology.nodes": "launch.nodes", "topology.gpus_per_node": "launch.gpus_per_node",
-          "topology.model_parallel_size": "args.model_parallel_size"}
+COPIED = {
+    "topology.nodes": "launch.nodes",
+    "topology.gpus_per_node": "launch.gpus_per_node",
+    "topology.model_parallel_size": "args.model_parallel_size",
+}
 # Values set by satc without a rule of their own.
 RECORDED = {
     "args.base": "the input configs, relative to the bundle (CogVideoX's --base)",
     "args.deepspeed_config": "the emitted DeepSpeed config (see the deepspeed.* keys)",
 }
 SUMMARY_KEYS = (
-    "args.mode", "args.fp16", "args.bf16", "args.zero_stage",
-    "deepspeed.train_micro_batch_size_per_gpu", "deepspeed.gradient_accumulation_steps",
-    "deepspeed.train_batch_size", "topology.world_size", "topology.model_parallel_size",
-    "topology.data_parallel_size", "topology.context_parallel_size", "launch.target",
+    "args.mode",
+    "args.fp16",
+    "args.bf16",
+    "args.zero_stage",
+    "deepspeed.train_micro_batch_size_per_gpu",
+    "deepspeed.gradient_accumulation_steps",
+    "deepspeed.train_batch_size",
+    "topology.world_size",
+    "topology.model_parallel_size",
+    "topology.data_parallel_size",
+    "topology.context_parallel_size",
+    "launch.target",
     "launch.device",
 )
 _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
@@ -71,13 +88,16 @@ class Explanation:
     earlier_rules: tuple[Derivation, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        item: dict[str, Any] = {"key": self.key, "value": self.value,
-                                "source": self.source.as_dict(), "overrode": list(self.overrode)}
+        item: dict[str, Any] = {
+            "key": self.key,
+            "value": self.value,
+            "source": self.source.as_dict(),
+            "overrode": list(self.overrode),
+        }
         if self.given is not None:
             item["given"] = {**self.given.as_dict(), "value": self.given_value}
         if self.earlier_rules:
-            item["earlier_rules"] = [{"rule": d.rule, "reason": d.reason}
-                                     for d in self.earlier_rules]
+            item["earlier_rules"] = [{"rule": d.rule, "reason": d.reason} for d in self.earlier_rules]
         return item
 
 
@@ -90,9 +110,14 @@ def parse_key(key: str) -> Path:
 
 
 def _section_values(plan: Plan) -> dict[str, Any]:
-    return {"args": dict(plan.args), "deepspeed": plan.deepspeed_config,
-            "topology": plan.topology.as_dict(), "launch": dict(plan.launch),
-            "model": plan.model_config, "data": plan.data_config}
+    return {
+        "args": dict(plan.args),
+        "deepspeed": plan.deepspeed_config,
+        "topology": plan.topology.as_dict(),
+        "launch": dict(plan.launch),
+        "model": plan.model_config,
+        "data": plan.data_config,
+    }
 
 
 def _lookup(node: Any, path: Path) -> tuple[bool, Any]:
@@ -138,8 +163,7 @@ class Explainer:
             if not self.value(path)[0]:
                 raise self._unknown(key)
             return [key]
-        found = [f"{section}.{key}" for section in SHORT_KEY_SECTIONS
-                 if self.value((section, *path))[0]]
+        found = [f"{section}.{key}" for section in SHORT_KEY_SECTIONS if self.value((section, *path))[0]]
         if not found:  # a leaf name anywhere: `betas`, `stage`
             found = [name for name in self._all_keys() if name.endswith(f".{key}")]
         if not found:
@@ -157,15 +181,24 @@ class Explainer:
     def _unknown(self, key: str) -> ConfigError:
         names = self._all_keys()
         section, _, rest = key.partition(".")
-        inside = [n[len(section) + 1:] for n in names if n.startswith(f"{section}.")]
+        inside = [n[len(section) + 1 :] for n in names if n.startswith(f"{section}.")]
         guess = closest(rest, inside) if rest and inside else None
         if guess:
             guess = f"{section}.{guess}"
         else:
             guess = closest(key, names) or closest(key, [n.rpartition(".")[2] for n in names])
-        return ConfigError([Problem(None, key, "no such key in the compiled plan",
-                                    hint=f"did you mean {guess}?" if guess else
-                                    "keys look like args.lr or deepspeed.train_batch_size")])
+        return ConfigError(
+            [
+                Problem(
+                    None,
+                    key,
+                    "no such key in the compiled plan",
+                    hint=f"did you mean {guess}?"
+                    if guess
+                    else "keys look like args.lr or deepspeed.train_batch_size",
+                )
+            ]
+        )
 
     def short_source(self, key: str) -> str:
         source = self.explain(key, nested=True).source
@@ -178,8 +211,7 @@ class Explainer:
         # One level of inputs only: rules read each other (R5 <-> D3), so deeper is a cycle.
         for name in () if nested else derivation.inputs:
             found, value = self.value(parse_key(name))
-            where = "absent" if not found else (
-                self.short_source(name) if name != derivation.key else "")
+            where = "absent" if not found else (self.short_source(name) if name != derivation.key else "")
             inputs.append((name, value if found else None, where))
         return Source("rule", derivation.rule, derivation.reason, tuple(inputs))
 
@@ -197,12 +229,21 @@ class Explainer:
                 given_found, given_value = _lookup(self.config.tree, config_path or ())
                 if given_found and _same(given_value, value):
                     # The configs chose it; the rule only agreed (e.g. R4 on deepspeed: true).
-                    return Explanation(key, value, _location_source(origin), overrode=overrode,
-                                       earlier_rules=tuple(rules))
-                return Explanation(key, value, self._rule_source(last, nested),
-                                   _location_source(origin), given_value, overrode, earlier)
-            return Explanation(key, value, self._rule_source(last, nested), overrode=overrode,
-                               earlier_rules=earlier)
+                    return Explanation(
+                        key, value, _location_source(origin), overrode=overrode, earlier_rules=tuple(rules)
+                    )
+                return Explanation(
+                    key,
+                    value,
+                    self._rule_source(last, nested),
+                    _location_source(origin),
+                    given_value,
+                    overrode,
+                    earlier,
+                )
+            return Explanation(
+                key, value, self._rule_source(last, nested), overrode=overrode, earlier_rules=earlier
+            )
         if origin is not None:
             return Explanation(key, value, _location_source(origin), overrode=overrode)
         return Explanation(key, value, self._fallback(key, path, nested))
@@ -221,8 +262,9 @@ class Explainer:
     def _fallback(self, key: str, path: Path, nested: bool) -> Source:
         if key in COPIED:
             source = COPIED[key]
-            inputs = () if nested else (
-                (source, self.value(parse_key(source))[1], self.short_source(source)),)
+            inputs = (
+                () if nested else ((source, self.value(parse_key(source))[1], self.short_source(source)),)
+            )
             return Source("copy", source, f"copied from {source}", inputs)
         if key in RECORDED:
             return Source("recorded", "satc", RECORDED[key])
@@ -322,17 +364,23 @@ def summary_document(explainer: Explainer) -> dict[str, Any]:
         "mode": plan.args["mode"],
         "precision": precision(plan),
         "zero_stage": plan.args["zero_stage"] if plan.training else None,
-        "batch": None if ds is None else {
+        "batch": None
+        if ds is None
+        else {
             "micro": ds.get("train_micro_batch_size_per_gpu"),
             "gradient_accumulation_steps": ds.get("gradient_accumulation_steps"),
             "data_parallel_size": plan.topology.data_parallel_size,
             "train_batch_size": ds.get("train_batch_size"),
         },
         "topology": plan.topology.as_dict(),
-        "launch": {"target": plan.launch["target"], "device": plan.launch["device"],
-                   "entrypoint": plan.launch["entrypoint"]},
-        "values": [explainer.explain(key).as_dict() for key in SUMMARY_KEYS
-                   if explainer.value(parse_key(key))[0]],
+        "launch": {
+            "target": plan.launch["target"],
+            "device": plan.launch["device"],
+            "entrypoint": plan.launch["entrypoint"],
+        },
+        "values": [
+            explainer.explain(key).as_dict() for key in SUMMARY_KEYS if explainer.value(parse_key(key))[0]
+        ],
     }
 
 

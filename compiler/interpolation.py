@@ -89,7 +89,7 @@ def check(tree: dict[str, Any], where: Any) -> list[Problem]:
         rest = _REFERENCE.sub("", value)
         total = len(rest)
         opened = _NESTED.search(rest)
-        if opened and "}" in rest[opened.end():]:
+        if opened and "}" in rest[opened.end() :]:
             raise _Bad(path, "nested interpolations (${a.${b}}) are not supported")
         if opened:
             raise _Bad(path, "an interpolation opens with ${ but never closes; expected ${key}")
@@ -124,8 +124,11 @@ def check(tree: dict[str, Any], where: Any) -> list[Problem]:
             try:
                 total[0] += size(value, path)
                 if total[0] > MAX_TOTAL_CHARS:
-                    raise _Bad(path, f"interpolations in this config expand to more than "
-                               f"{MAX_TOTAL_CHARS:,} characters in all")
+                    raise _Bad(
+                        path,
+                        f"interpolations in this config expand to more than "
+                        f"{MAX_TOTAL_CHARS:,} characters in all",
+                    )
             except _Cycle as cycle:
                 problems.append(
                     Problem(
@@ -170,6 +173,7 @@ def _resolver_message(name: str) -> str:
             "would be frozen into git; list the variable's name in launch.env_passthrough "
             "and read it at run time"
         )
-    return f"resolver {name!r} is not allowed: satc freezes plain values; only ${{key}} " \
+    return (
+        f"resolver {name!r} is not allowed: satc freezes plain values; only ${{key}} "
         "interpolations are resolved"
-
+    )

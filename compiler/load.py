@@ -37,8 +37,7 @@ def content_digest(data: Any) -> str:
 
     Reordering keys, comments, quoting styles or CRLF checkouts change no value, so
     they must not change the bundle (issue 5: byte-identical for shuffled inputs)."""
-    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
-                      default=repr)
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=repr)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -81,8 +80,10 @@ def parse_override(text: str, rank: int = SET_RANK) -> Override:
         label = f"--set {shown}..." if shown != part else f"--set {shown or '(no key)'}"
         message = "expected KEY=VALUE with a dotted key, e.g. --set args.lr=1e-4"
         if sep and "[" in key:
-            message = ("list items cannot be set one by one; set the whole list, "
-                       "e.g. --set deepspeed.optimizer.params.betas=[0.8,0.95]")
+            message = (
+                "list items cannot be set one by one; set the whole list, "
+                "e.g. --set deepspeed.optimizer.params.betas=[0.8,0.95]"
+            )
         raise ConfigError([Problem(Location(rank=rank, label=label), "", message)])
     return Override(key=key, value_text=value)
 
@@ -92,8 +93,9 @@ def read_input(path_text: str, rank: int) -> tuple[InputFile, yaml_reader.Docume
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in path_text):
         # Printed escaped: a newline in a name would split the message it labels.
         shown = path_text.encode("unicode_escape").decode("ascii")
-        raise ConfigError([Problem(file_location(rank, shown, 0, 0), "",
-                                   "file name contains control characters")])
+        raise ConfigError(
+            [Problem(file_location(rank, shown, 0, 0), "", "file name contains control characters")]
+        )
     start = file_location(rank, path_text, 0, 0)
     try:
         data = _read_bounded(path)
@@ -105,8 +107,7 @@ def read_input(path_text: str, rank: int) -> tuple[InputFile, yaml_reader.Docume
         ) from None
     except _NotAFile:
         raise ConfigError(
-            [Problem(start, "", "is not a regular file (a device, pipe or socket), expected a "
-                     "YAML file")]
+            [Problem(start, "", "is not a regular file (a device, pipe or socket), expected a YAML file")]
         ) from None
     except OSError as exc:
         raise ConfigError([Problem(start, "", f"cannot read: {exc.strerror}")]) from None
@@ -140,19 +141,28 @@ def read_override(override: Override, rank: int = SET_RANK) -> yaml_reader.Docum
     label = override.label
     parts: list[str | int] = list(override.key.split("."))
     if len(parts) > yaml_reader.MAX_DEPTH:
-        raise ConfigError([Problem(Location(rank=rank, label=label), "",
-                                   f"key nests deeper than {yaml_reader.MAX_DEPTH} levels")])
+        raise ConfigError(
+            [
+                Problem(
+                    Location(rank=rank, label=label),
+                    "",
+                    f"key nests deeper than {yaml_reader.MAX_DEPTH} levels",
+                )
+            ]
+        )
     try:
-        value = yaml_reader.read(override.value_text, label, rank, mapping_root=False,
-                                 depth=len(parts))
+        value = yaml_reader.read(override.value_text, label, rank, mapping_root=False, depth=len(parts))
     except ConfigError as exc:
         # Name the full key; a line:col inside a one-line value would only confuse.
         where = Location(rank=rank, label=label)
-        raise ConfigError([
-            Problem(where, _join(override.key, problem.key), problem.message,
-                    problem.severity, problem.hint)
-            for problem in exc.problems
-        ]) from None
+        raise ConfigError(
+            [
+                Problem(
+                    where, _join(override.key, problem.key), problem.message, problem.severity, problem.hint
+                )
+                for problem in exc.problems
+            ]
+        ) from None
     nested: Any = value.data
     for part in reversed(parts):
         nested = {part: nested}
@@ -231,10 +241,14 @@ def load(config_paths: list[str], override_texts: list[str]) -> LoadedConfig:
     for document, input_file in zip(documents, inputs, strict=False):
         total += document.nodes
         if total > yaml_reader.MAX_EXPANDED_NODES:
-            problems.append(Problem(
-                file_location(config_paths.index(input_file.label), input_file.label, 1, 1), "",
-                f"the configs together hold more than {yaml_reader.MAX_EXPANDED_NODES:,} YAML "
-                "nodes", hint="merge fewer or smaller configs"))
+            problems.append(
+                Problem(
+                    file_location(config_paths.index(input_file.label), input_file.label, 1, 1),
+                    "",
+                    f"the configs together hold more than {yaml_reader.MAX_EXPANDED_NODES:,} YAML nodes",
+                    hint="merge fewer or smaller configs",
+                )
+            )
             break
     if problems:
         raise ConfigError(problems)
@@ -265,12 +279,15 @@ def merge_layers(documents: list[yaml_reader.Document]) -> tuple[dict[str, Any],
             return base
         if isinstance(base, dict | list) and isinstance(new, dict | list) and type(base) is not type(new):
             earlier, later = ("a mapping", "a list") if isinstance(base, dict) else ("a list", "a mapping")
-            problems.append(Problem(
-                document.locations.get(path), dotted(path),
-                f"expected {earlier} here, as in an earlier layer, got {later}",
-                hint="layers merge mappings key by key and replace lists whole; a list and a "
-                "mapping cannot be merged",
-            ))
+            problems.append(
+                Problem(
+                    document.locations.get(path),
+                    dotted(path),
+                    f"expected {earlier} here, as in an earlier layer, got {later}",
+                    hint="layers merge mappings key by key and replace lists whole; a list and a "
+                    "mapping cannot be merged",
+                )
+            )
             return base
         return new
 
@@ -292,6 +309,7 @@ def _has_interpolation(node: Any) -> bool:
 
 def _resolve(merged: dict[str, Any], origin: dict[Path, Location]) -> dict[str, Any]:
     """Resolve ``${...}`` as OmegaConf does, after sizing every interpolation."""
+
     def where(path: Path) -> Location | None:
         for end in range(len(path), 0, -1):
             if path[:end] in origin:

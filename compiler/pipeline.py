@@ -30,9 +30,7 @@ def relative_to_bundle(path: str, out_dir: Path) -> str:
     return Path(os.path.relpath(real_input, real_out)).as_posix()
 
 
-def compile_bundle(
-    configs: list[str], overrides: list[str], out_dir: Path, strict: bool = False
-) -> Bundle:
+def compile_bundle(configs: list[str], overrides: list[str], out_dir: Path, strict: bool = False) -> Bundle:
     config = load(configs, overrides)
     errors, warnings = validate(config)
     if errors:
@@ -52,5 +50,6 @@ def compile_bundle(
 
 
 def _as_error(warning: Problem) -> Problem:
-    return Problem(warning.location, warning.key, f"{warning.message} (--strict)",
-                   severity="error", hint=warning.hint)
+    return Problem(
+        warning.location, warning.key, f"{warning.message} (--strict)", severity="error", hint=warning.hint
+    )

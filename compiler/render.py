@@ -32,7 +32,9 @@ _COMMENT_SAFE = re.compile(r"^[A-Za-z0-9._/+@=,:-]+$")
 
 @dataclass(frozen=True)
 class Provenance:
-    inputs: tuple[tuple[str, str], ...]  # (path relative to the bundle, sha256 of its values: see load.content_digest)
+    inputs: tuple[
+        tuple[str, str], ...
+    ]  # (path relative to the bundle, sha256 of its values: see load.content_digest)
     overrides: tuple[str, ...]
 
 
@@ -106,8 +108,10 @@ def _header(plan: Plan, provenance: Provenance) -> list[str]:
     for path, sha in provenance.inputs:
         lines.append(f"  {path if _COMMENT_SAFE.match(path) else '(path in args.json)'} {sha}")
     topology = plan.topology
-    lines.append(f"Target: {plan.launch['target']}, {topology.nodes} node(s) x {topology.gpus_per_node} "
-                 f"rank(s) on {plan.launch['device']}, world size {topology.world_size}.")
+    lines.append(
+        f"Target: {plan.launch['target']}, {topology.nodes} node(s) x {topology.gpus_per_node} "
+        f"rank(s) on {plan.launch['device']}, world size {topology.world_size}."
+    )
     return lines
 
 
@@ -116,8 +120,11 @@ def _sbatch_options(plan: Plan) -> list[str]:
     launch, topology = plan.launch, plan.topology
     slurm = dict(launch.get("slurm") or {})
     job_name = slurm.get("job_name") or plan.args.get("experiment_name")
-    options = [f"--nodes={topology.nodes}", f"--ntasks-per-node={topology.gpus_per_node}",
-               f"--cpus-per-task={slurm.get('cpus_per_task', 1)}"]
+    options = [
+        f"--nodes={topology.nodes}",
+        f"--ntasks-per-node={topology.gpus_per_node}",
+        f"--cpus-per-task={slurm.get('cpus_per_task', 1)}",
+    ]
     if launch["device"] == "cuda":
         options.append(f"--gpus-per-node={topology.gpus_per_node}")
     if isinstance(job_name, str) and SBATCH_SAFE.match(job_name):

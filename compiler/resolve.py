@@ -37,11 +37,7 @@ RULES = (
 
 def _defaults(section: str) -> dict[str, Any]:
     properties = resources.schema()["properties"][section]["properties"]
-    return {
-        name: copy.deepcopy(sub["default"])
-        for name, sub in properties.items()
-        if "default" in sub
-    }
+    return {name: copy.deepcopy(sub["default"]) for name, sub in properties.items() if "default" in sub}
 
 
 def resolve(config: LoadedConfig, input_names: tuple[str, ...] = ()) -> Plan:
@@ -71,4 +67,3 @@ def resolve(config: LoadedConfig, input_names: tuple[str, ...] = ()) -> Plan:
         derivations=tuple(defaults + work.derivations),
         warnings=tuple(work.warnings),
     )
-

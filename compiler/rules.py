@@ -79,10 +79,15 @@ def r1_iterations(work: Work) -> None:
             f"keep one of them (train_iters is set at {work.where('args', 'train_iters')})",
         )
     elif args["train_iters"] is None and args["epochs"] is None:
-        work.derive("args.train_iters", 10000, "R1", "neither train_iters nor epochs set: SAT's default 10000")
+        work.derive(
+            "args.train_iters", 10000, "R1", "neither train_iters nor epochs set: SAT's default 10000"
+        )
         if work.training:
-            work.warn("args.train_iters", "neither train_iters nor epochs set; training for 10000 iterations",
-                      "set args.train_iters")
+            work.warn(
+                "args.train_iters",
+                "neither train_iters nor epochs set; training for 10000 iterations",
+                "set args.train_iters",
+            )
 
 
 def r2_data_weights(work: Work) -> None:
@@ -101,7 +106,9 @@ def r2_data_weights(work: Work) -> None:
 def r4_deepspeed_by_mode(work: Work) -> None:
     """R4: every mode but inference trains with DeepSpeed."""
     if work.training:
-        work.derive("args.deepspeed", True, "R4", f"mode {work.args['mode']!r} trains with DeepSpeed", "args.mode")
+        work.derive(
+            "args.deepspeed", True, "R4", f"mode {work.args['mode']!r} trains with DeepSpeed", "args.mode"
+        )
     elif work.args["deepspeed"]:
         work.error(
             "args.deepspeed",
@@ -122,7 +129,9 @@ def r5_choose_preset(work: Work) -> None:
         stage = work.args["zero_stage"]
         work.deepspeed = presets.preset(stage)
         origin = "satc's ZeRO-3 preset" if stage == 3 else f"SAT's deepspeed_zero{stage}.json"
-        work.derivations.append(Derivation("deepspeed", "R5", f"no deepspeed section: {origin}", ("args.zero_stage",)))
+        work.derivations.append(
+            Derivation("deepspeed", "R5", f"no deepspeed section: {origin}", ("args.zero_stage",))
+        )
     else:
         work.given_deepspeed = section
         work.deepspeed = _copy(section)
@@ -147,8 +156,13 @@ def r8_activation_checkpointing(work: Work) -> None:
     """R8: deepspeed_activation_checkpointing follows checkpoint_activations."""
     if work.args["deepspeed"]:
         value = bool(work.args["checkpoint_activations"])
-        work.derive("args.deepspeed_activation_checkpointing", value, "R8",
-                    f"checkpoint_activations is {str(value).lower()}", "args.checkpoint_activations")
+        work.derive(
+            "args.deepspeed_activation_checkpointing",
+            value,
+            "R8",
+            f"checkpoint_activations is {str(value).lower()}",
+            "args.checkpoint_activations",
+        )
 
 
 def r5_args_into_preset(work: Work) -> None:
@@ -162,7 +176,9 @@ def r5_args_into_preset(work: Work) -> None:
         work.derive("deepspeed.bf16.enabled", True, "R5", "args.bf16 is set", "args.bf16")
         work.derive("deepspeed.fp16.enabled", False, "R5", "args.bf16 is set", "args.bf16")
     else:
-        work.derive("deepspeed.fp16.enabled", False, "R5", "neither fp16 nor bf16 set", "args.fp16", "args.bf16")
+        work.derive(
+            "deepspeed.fp16.enabled", False, "R5", "neither fp16 nor bf16 set", "args.fp16", "args.bf16"
+        )
     for ds_key, arg in (
         ("train_micro_batch_size_per_gpu", "batch_size"),
         ("gradient_accumulation_steps", "gradient_accumulation_steps"),
@@ -180,13 +196,19 @@ def _r6_replace(work: Work, arg: str, value: Any, source: str, reason: str) -> N
     if given is not None and work.args[arg] != value:
         theirs, ours = work.args[arg], value
         if given.rank == SET_RANK:
-            work.error(f"args.{arg}", f"--set args.{arg}={theirs!r} would be replaced by {source} "
-                       f"({ours!r}): with a deepspeed section, DeepSpeed's value wins (R6)",
-                       f"set {source} instead")
+            work.error(
+                f"args.{arg}",
+                f"--set args.{arg}={theirs!r} would be replaced by {source} "
+                f"({ours!r}): with a deepspeed section, DeepSpeed's value wins (R6)",
+                f"set {source} instead",
+            )
         else:
-            work.warn(f"args.{arg}", f"{theirs!r} is replaced by {source} ({ours!r}): with a "
-                      "deepspeed section, DeepSpeed's value wins (R6)",
-                      f"remove args.{arg}, or change {source}")
+            work.warn(
+                f"args.{arg}",
+                f"{theirs!r} is replaced by {source} ({ours!r}): with a "
+                "deepspeed section, DeepSpeed's value wins (R6)",
+                f"remove args.{arg}, or change {source}",
+            )
     work.derive(f"args.{arg}", value, "R6", reason, source)
 
 
@@ -198,25 +220,51 @@ def r6_deepspeed_section_wins(work: Work) -> None:
     for precision in ("fp16", "bf16"):
         block = ds.get(precision)
         if isinstance(block, dict) and "enabled" not in block:
-            work.error(f"deepspeed.{precision}", "has no `enabled` key",
-                       f"CogVideoX's get_args reads deepspeed.{precision}.enabled; add enabled: true or false")
+            work.error(
+                f"deepspeed.{precision}",
+                "has no `enabled` key",
+                f"CogVideoX's get_args reads deepspeed.{precision}.enabled; add enabled: true or false",
+            )
         enabled = bool(isinstance(block, dict) and block.get("enabled"))
-        _r6_replace(work, precision, enabled, f"deepspeed.{precision}.enabled",
-                    f"deepspeed.{precision}.enabled is {str(enabled).lower()}")
+        _r6_replace(
+            work,
+            precision,
+            enabled,
+            f"deepspeed.{precision}.enabled",
+            f"deepspeed.{precision}.enabled is {str(enabled).lower()}",
+        )
     if "train_micro_batch_size_per_gpu" in ds:
-        _r6_replace(work, "batch_size", ds["train_micro_batch_size_per_gpu"],
-                    "deepspeed.train_micro_batch_size_per_gpu", "from deepspeed.train_micro_batch_size_per_gpu")
+        _r6_replace(
+            work,
+            "batch_size",
+            ds["train_micro_batch_size_per_gpu"],
+            "deepspeed.train_micro_batch_size_per_gpu",
+            "from deepspeed.train_micro_batch_size_per_gpu",
+        )
     gas = ds.get("gradient_accumulation_steps")
-    _r6_replace(work, "gradient_accumulation_steps", gas, "deepspeed.gradient_accumulation_steps",
-                "from deepspeed.gradient_accumulation_steps" if gas is not None
-                else "deepspeed section has no gradient_accumulation_steps: None, as CogVideoX sets it")
+    _r6_replace(
+        work,
+        "gradient_accumulation_steps",
+        gas,
+        "deepspeed.gradient_accumulation_steps",
+        "from deepspeed.gradient_accumulation_steps"
+        if gas is not None
+        else "deepspeed section has no gradient_accumulation_steps: None, as CogVideoX sets it",
+    )
     params = (ds.get("optimizer") or {}).get("params") or {}
     for name in ("lr", "weight_decay"):
         if name in params:
-            _r6_replace(work, name, params[name], f"deepspeed.optimizer.params.{name}",
-                        f"from deepspeed.optimizer.params.{name}")
+            _r6_replace(
+                work,
+                name,
+                params[name],
+                f"deepspeed.optimizer.params.{name}",
+                f"from deepspeed.optimizer.params.{name}",
+            )
     if work.args["fp16"] and work.args["bf16"]:
-        work.error("deepspeed.bf16.enabled", "both fp16.enabled and bf16.enabled are true", "choose one precision")
+        work.error(
+            "deepspeed.bf16.enabled", "both fp16.enabled and bf16.enabled are true", "choose one precision"
+        )
 
 
 def d3_zero_stage_sync(work: Work) -> None:
@@ -232,8 +280,13 @@ def d3_zero_stage_sync(work: Work) -> None:
         )
         return
     if work.args["zero_stage"] != stage:
-        work.derive("args.zero_stage", stage, "D3", f"zero_optimization.stage of the DeepSpeed config is {stage}",
-                    "deepspeed.zero_optimization.stage")
+        work.derive(
+            "args.zero_stage",
+            stage,
+            "D3",
+            f"zero_optimization.stage of the DeepSpeed config is {stage}",
+            "deepspeed.zero_optimization.stage",
+        )
 
 
 def r11_r12_topology(work: Work) -> None:
@@ -246,25 +299,43 @@ def r11_r12_topology(work: Work) -> None:
         work.error("args.model_parallel_size", f"must be at least 1, got {mp}")
         return
     if world % mp:
-        work.error("args.model_parallel_size",
-                   f"model_parallel_size {mp} does not divide the world size {product}",
-                   "choose a model_parallel_size that divides nodes x gpus_per_node")
+        work.error(
+            "args.model_parallel_size",
+            f"model_parallel_size {mp} does not divide the world size {product}",
+            "choose a model_parallel_size that divides nodes x gpus_per_node",
+        )
         return
     cp = min(mp, 2)
     if world % cp:
-        work.error("args.model_parallel_size", f"context parallel size {cp} does not divide world size {product}")
+        work.error(
+            "args.model_parallel_size", f"context parallel size {cp} does not divide world size {product}"
+        )
         return
-    work.topology.update(nodes=nodes, gpus_per_node=per_node, world_size=world,
-                         model_parallel_size=mp, data_parallel_size=world // mp, context_parallel_size=cp)
+    work.topology.update(
+        nodes=nodes,
+        gpus_per_node=per_node,
+        world_size=world,
+        model_parallel_size=mp,
+        data_parallel_size=world // mp,
+        context_parallel_size=cp,
+    )
     work.derivations += [
-        Derivation("topology.world_size", "D6", f"world_size {product}", ("launch.nodes", "launch.gpus_per_node")),
-        Derivation("topology.data_parallel_size", "R11",
-                   f"data_parallel_size {world // mp} = {world} world / {mp} model_parallel",
-                   ("topology.world_size", "args.model_parallel_size")),
-        Derivation("topology.context_parallel_size", "R12",
-                   f"context_parallel_size {cp}: " + ("the model-parallel group (mp <= 2)" if mp <= 2
-                                                      else "pairs of consecutive ranks (mp > 2)"),
-                   ("args.model_parallel_size",)),
+        Derivation(
+            "topology.world_size", "D6", f"world_size {product}", ("launch.nodes", "launch.gpus_per_node")
+        ),
+        Derivation(
+            "topology.data_parallel_size",
+            "R11",
+            f"data_parallel_size {world // mp} = {world} world / {mp} model_parallel",
+            ("topology.world_size", "args.model_parallel_size"),
+        ),
+        Derivation(
+            "topology.context_parallel_size",
+            "R12",
+            f"context_parallel_size {cp}: "
+            + ("the model-parallel group (mp <= 2)" if mp <= 2 else "pairs of consecutive ranks (mp > 2)"),
+            ("args.model_parallel_size",),
+        ),
     ]
 
 
@@ -277,8 +348,11 @@ def d4_batch_triad(work: Work) -> None:
     micro = ds.get("train_micro_batch_size_per_gpu")
     gas = ds.get("gradient_accumulation_steps")
     total = ds.get("train_batch_size")
-    for name, value in (("train_micro_batch_size_per_gpu", micro), ("gradient_accumulation_steps", gas),
-                        ("train_batch_size", total)):
+    for name, value in (
+        ("train_micro_batch_size_per_gpu", micro),
+        ("gradient_accumulation_steps", gas),
+        ("train_batch_size", total),
+    ):
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
             work.error(f"deepspeed.{name}", f"must be a positive integer, got {value!r}")
             return
@@ -291,39 +365,67 @@ def d4_batch_triad(work: Work) -> None:
         assert total is not None  # both missing was handled just above
         gas = gas or 1
         if total % (gas * dp):
-            work.error("deepspeed.train_batch_size",
-                       f"train_batch_size {total} is not divisible by gradient_accumulation_steps {gas} x dp {dp}")
+            work.error(
+                "deepspeed.train_batch_size",
+                f"train_batch_size {total} is not divisible by gradient_accumulation_steps {gas} x dp {dp}",
+            )
             return
         micro = total // (gas * dp)
     if gas is None:
         if total is not None and total % (micro * dp):
-            work.error("deepspeed.train_batch_size",
-                       f"train_batch_size {total} is not divisible by micro {micro} x dp {dp}")
+            work.error(
+                "deepspeed.train_batch_size",
+                f"train_batch_size {total} is not divisible by micro {micro} x dp {dp}",
+            )
             return
         gas = total // (micro * dp) if total is not None else 1
     arithmetic = f"{micro} x {gas} x {dp} (micro x grad_accum x dp)"
     if total is not None and total != micro * gas * dp:
-        work.error("deepspeed.train_batch_size",
-                   f"train_batch_size is {total} but {arithmetic} = {micro * gas * dp}",
-                   f"drop train_batch_size (satc computes it) or set it to {micro * gas * dp}")
+        work.error(
+            "deepspeed.train_batch_size",
+            f"train_batch_size is {total} but {arithmetic} = {micro * gas * dp}",
+            f"drop train_batch_size (satc computes it) or set it to {micro * gas * dp}",
+        )
         return
-    inputs = ("deepspeed.train_micro_batch_size_per_gpu", "deepspeed.gradient_accumulation_steps",
-              "topology.data_parallel_size")
+    inputs = (
+        "deepspeed.train_micro_batch_size_per_gpu",
+        "deepspeed.gradient_accumulation_steps",
+        "topology.data_parallel_size",
+    )
     if ds.get("train_micro_batch_size_per_gpu") != micro:
         work.derive("deepspeed.train_micro_batch_size_per_gpu", micro, "D4", f"micro = {micro}", *inputs)
     if ds.get("gradient_accumulation_steps") != gas:
-        work.derive("deepspeed.gradient_accumulation_steps", gas, "D4", f"gradient_accumulation_steps = {gas}", *inputs)
-    work.derive("deepspeed.train_batch_size", micro * gas * dp, "D4", f"train_batch_size = {arithmetic}", *inputs)
+        work.derive(
+            "deepspeed.gradient_accumulation_steps",
+            gas,
+            "D4",
+            f"gradient_accumulation_steps = {gas}",
+            *inputs,
+        )
+    work.derive(
+        "deepspeed.train_batch_size", micro * gas * dp, "D4", f"train_batch_size = {arithmetic}", *inputs
+    )
     if work.args["batch_size"] != micro:
-        work.derive("args.batch_size", micro, "D4", "the data loader's batch is the DeepSpeed micro-batch",
-                    "deepspeed.train_micro_batch_size_per_gpu")
+        work.derive(
+            "args.batch_size",
+            micro,
+            "D4",
+            "the data loader's batch is the DeepSpeed micro-batch",
+            "deepspeed.train_micro_batch_size_per_gpu",
+        )
 
 
 def d5_seed(work: Work) -> None:
     """D5: the seed is frozen at compile time (R14 adds the data-parallel rank at run time)."""
     source = "from the config" if work.given("args", "seed") else "SAT's default"
-    work.derivations.append(Derivation("args.seed", "D5", f"frozen at compile time ({source}); "
-                                       "each rank adds its data-parallel rank (R14)", ("args.seed",)))
+    work.derivations.append(
+        Derivation(
+            "args.seed",
+            "D5",
+            f"frozen at compile time ({source}); each rank adds its data-parallel rank (R14)",
+            ("args.seed",),
+        )
+    )
 
 
 def d8_cpu_backend(work: Work) -> None:
@@ -332,8 +434,11 @@ def d8_cpu_backend(work: Work) -> None:
         return
     backend = work.args["distributed_backend"]
     if work.given("args", "distributed_backend") and backend != "gloo":
-        work.error("args.distributed_backend", f"{backend!r} cannot run on launch.device cpu",
-                   "use gloo, or launch.device: cuda")
+        work.error(
+            "args.distributed_backend",
+            f"{backend!r} cannot run on launch.device cpu",
+            "use gloo, or launch.device: cuda",
+        )
     elif backend != "gloo":
         work.derive("args.distributed_backend", "gloo", "D8", "launch.device is cpu", "launch.device")
 
@@ -346,11 +451,17 @@ def r9_device(work: Work) -> None:
     if work.launch["device"] == "cpu":
         work.error("args.device", f"GPU {device} is fixed, but launch.device is cpu", "remove args.device")
     elif work.training and work.launch["gpus_per_node"] > 1:
-        work.error("args.device", f"device {device} is fixed, but {work.launch['gpus_per_node']} ranks share a node",
-                   "remove args.device: each rank uses the GPU of its LOCAL_RANK")
+        work.error(
+            "args.device",
+            f"device {device} is fixed, but {work.launch['gpus_per_node']} ranks share a node",
+            "remove args.device: each rank uses the GPU of its LOCAL_RANK",
+        )
     elif work.training and device != 0:
-        work.error("args.device", f"training needs device == LOCAL_RANK, which is 0 with one rank per node, "
-                   f"got {device}", "remove args.device; pick the GPU with CUDA_VISIBLE_DEVICES")
+        work.error(
+            "args.device",
+            f"training needs device == LOCAL_RANK, which is 0 with one rank per node, got {device}",
+            "remove args.device; pick the GPU with CUDA_VISIBLE_DEVICES",
+        )
 
 
 # The deepspeed launcher's pdsh path pastes values into a remote shell command unquoted
@@ -364,10 +475,13 @@ RESERVED_ENV = {
     "SATC_BUNDLE": "the launch script points it at this bundle",
     "SATC_BUNDLE_DIR": "the launch script finds the bundle itself",
     "LOCAL_WORLD_SIZE": "it comes from launch.gpus_per_node (D6)",
-    "RANK": "the launcher sets it per rank", "LOCAL_RANK": "the launcher sets it per rank",
+    "RANK": "the launcher sets it per rank",
+    "LOCAL_RANK": "the launcher sets it per rank",
     "WORLD_SIZE": "it comes from launch.nodes x launch.gpus_per_node",
-    "LOCAL_SIZE": "the deepspeed launcher sets it", "NODE_RANK": "give it at launch time",
-    "MASTER_ADDR": "use launch.master_addr", "MASTER_PORT": "use launch.master_port",
+    "LOCAL_SIZE": "the deepspeed launcher sets it",
+    "NODE_RANK": "give it at launch time",
+    "MASTER_ADDR": "use launch.master_addr",
+    "MASTER_PORT": "use launch.master_port",
     "PYTORCH_CUDA_ALLOC_CONF": "use launch.cuda_alloc_conf",
 }
 
@@ -377,15 +491,24 @@ def launch_environment(work: Work) -> None:
     passthrough = set(work.launch["env_passthrough"])
     for name in work.launch["env"]:
         if name in RESERVED_ENV:
-            work.error(f"launch.env.{name}", f"{name} is set by satc: {RESERVED_ENV[name]}",
-                       "remove it from launch.env")
+            work.error(
+                f"launch.env.{name}",
+                f"{name} is set by satc: {RESERVED_ENV[name]}",
+                "remove it from launch.env",
+            )
         elif name in passthrough:
-            work.error(f"launch.env.{name}", f"{name} is also in launch.env_passthrough",
-                       "keep it in one of them: env freezes a value into the bundle, "
-                       "env_passthrough requires it at launch time")
+            work.error(
+                f"launch.env.{name}",
+                f"{name} is also in launch.env_passthrough",
+                "keep it in one of them: env freezes a value into the bundle, "
+                "env_passthrough requires it at launch time",
+            )
     for name in sorted(passthrough & set(RESERVED_ENV)):
-        work.error("launch.env_passthrough", f"{name} is set by satc: {RESERVED_ENV[name]}",
-                   "remove it from launch.env_passthrough")
+        work.error(
+            "launch.env_passthrough",
+            f"{name} is set by satc: {RESERVED_ENV[name]}",
+            "remove it from launch.env_passthrough",
+        )
 
 
 def launch_rendezvous(work: Work) -> None:
@@ -398,8 +521,12 @@ def launch_rendezvous(work: Work) -> None:
     several = launch["nodes"] > 1
     if launch.get("master_addr") is None:
         if several and launch["target"] != "slurm":
-            work.error("launch.master_addr", f"{launch['nodes']} nodes need a rendezvous host",
-                       "set launch.master_addr to node 0's address", "launch")
+            work.error(
+                "launch.master_addr",
+                f"{launch['nodes']} nodes need a rendezvous host",
+                "set launch.master_addr to node 0's address",
+                "launch",
+            )
         elif not several:
             work.derive("launch.master_addr", "127.0.0.1", "D6", "one node: rendezvous on loopback")
     if launch.get("master_port") is None and several:
@@ -411,11 +538,17 @@ def launch_rendezvous(work: Work) -> None:
     else:
         for key in ("hosts", "include", "exclude", "force_multi", "ssh_port"):
             if work.given("launch", key):
-                work.error(f"launch.{key}", f"is only read by the deepspeed target, not {launch['target']!r}",
-                           "remove it, or set launch.target: deepspeed")
+                work.error(
+                    f"launch.{key}",
+                    f"is only read by the deepspeed target, not {launch['target']!r}",
+                    "remove it, or set launch.target: deepspeed",
+                )
     if launch["target"] != "slurm" and work.given("launch", "slurm"):
-        work.error("launch.slurm", f"is only read by the slurm target, not {launch['target']!r}",
-                   "remove it, or set launch.target: slurm")
+        work.error(
+            "launch.slurm",
+            f"is only read by the slurm target, not {launch['target']!r}",
+            "remove it, or set launch.target: slurm",
+        )
 
 
 def _deepspeed_hosts(work: Work) -> None:
@@ -423,13 +556,20 @@ def _deepspeed_hosts(work: Work) -> None:
     nodes = work.launch["nodes"]
     if hosts is None:
         if nodes > 1:
-            work.error("launch.hosts", f"the deepspeed hostfile needs {nodes} hosts",
-                       f"list the {nodes} hosts in launch.hosts (node 0 first)", "launch")
+            work.error(
+                "launch.hosts",
+                f"the deepspeed hostfile needs {nodes} hosts",
+                f"list the {nodes} hosts in launch.hosts (node 0 first)",
+                "launch",
+            )
         else:
             work.derive("launch.hosts", ["localhost"], "D6", "one node: the hostfile names localhost")
     elif len(hosts) != nodes or len(set(hosts)) != len(hosts):
-        work.error("launch.hosts", f"{len(hosts)} host(s) ({len(set(hosts))} distinct) for {nodes} node(s)",
-                   "list each node's host once: launch.hosts must have launch.nodes entries")
+        work.error(
+            "launch.hosts",
+            f"{len(hosts)} host(s) ({len(set(hosts))} distinct) for {nodes} node(s)",
+            "list each node's host once: launch.hosts must have launch.nodes entries",
+        )
 
 
 def _pdsh_safe_values(work: Work) -> None:
@@ -440,9 +580,12 @@ def _pdsh_safe_values(work: Work) -> None:
     values += [("launch.cuda_alloc_conf", launch.get("cuda_alloc_conf") or "")]
     for key, value in values:
         if not PDSH_SAFE.match(str(value)):
-            work.error(key, f"{value!r} would run through the deepspeed launcher's remote shell unquoted (pdsh)",
-                       "use only A-Z a-z 0-9 _ @ % + = : , . / - here, or launch.target torchrun/slurm",
-                       *_path_of(key))
+            work.error(
+                key,
+                f"{value!r} would run through the deepspeed launcher's remote shell unquoted (pdsh)",
+                "use only A-Z a-z 0-9 _ @ % + = : , . / - here, or launch.target torchrun/slurm",
+                *_path_of(key),
+            )
 
 
 def _path_of(key: str) -> tuple[str | int, ...]:

@@ -43,9 +43,7 @@ def _validator() -> Any:
     def is_number(_: Any, instance: Any) -> bool:
         return isinstance(instance, int | float) and not isinstance(instance, bool)
 
-    checker = Draft202012Validator.TYPE_CHECKER.redefine_many(
-        {"integer": is_integer, "number": is_number}
-    )
+    checker = Draft202012Validator.TYPE_CHECKER.redefine_many({"integer": is_integer, "number": is_number})
     strict = validators.extend(Draft202012Validator, type_checker=checker)
     return strict(resources.schema())
 
@@ -100,10 +98,14 @@ def _key_index() -> dict[str, list[str]]:
 _TOPOLOGY_NAMES = {
     "world_size": "the world size is launch.nodes x launch.gpus_per_node",
     "rank": "the rank is per process: the launcher sets it",
-    "master_ip": "use launch.master_addr", "master_addr": "use launch.master_addr",
+    "master_ip": "use launch.master_addr",
+    "master_addr": "use launch.master_addr",
     "master_port": "use launch.master_port",
-    "nodes": "use launch.nodes", "num_nodes": "use launch.nodes", "nnodes": "use launch.nodes",
-    "gpus_per_node": "use launch.gpus_per_node", "nproc_per_node": "use launch.gpus_per_node",
+    "nodes": "use launch.nodes",
+    "num_nodes": "use launch.nodes",
+    "nnodes": "use launch.nodes",
+    "gpus_per_node": "use launch.gpus_per_node",
+    "nproc_per_node": "use launch.gpus_per_node",
     "num_gpus": "use launch.gpus_per_node (GPUs per node)",
     "local_world_size": "it comes from launch.gpus_per_node",
     "cuda": "use launch.device: cuda or cpu",
@@ -137,10 +139,7 @@ def _yaml_hint(config: LoadedConfig, path: Path, value: Any, expected: Any) -> s
     raw = config.raw.get(path)
     wants_string = expected == "string" or (isinstance(expected, list) and "string" in expected)
     if raw is not None and wants_string and not isinstance(value, str):
-        return (
-            f"YAML read `{raw}` as {_describe(value)}; write it in quotes (\"{raw}\") "
-            "to keep it text"
-        )
+        return f'YAML read `{raw}` as {_describe(value)}; write it in quotes ("{raw}") to keep it text'
     if isinstance(value, float) and value.is_integer() and "integer" in str(expected):
         return f"write {int(value)} without a decimal point"
     if isinstance(value, str) and "integer" in str(expected) and value.strip().isdigit():
@@ -159,7 +158,9 @@ def _cross_field_rule(error: Any) -> tuple[dict[str, Any], Path] | None:
     for index, step in enumerate(schema_path):
         previous = schema_path[index - 1] if index else None
         if previous in ("properties", "patternProperties") or step in (
-            "additionalProperties", "items", "propertyNames"
+            "additionalProperties",
+            "items",
+            "propertyNames",
         ):
             depth += 1
         try:
@@ -206,8 +207,14 @@ def _problem_from_error(config: LoadedConfig, error: Any) -> list[Problem]:
     kind = error.validator
     value = error.instance
     if "x-satc-removed" in error.schema:
-        return [Problem(where, key, f"removed from DeepSpeed: {error.schema['x-satc-removed']}",
-                        hint="delete this key")]
+        return [
+            Problem(
+                where,
+                key,
+                f"removed from DeepSpeed: {error.schema['x-satc-removed']}",
+                hint="delete this key",
+            )
+        ]
     if any(credentials.is_credential_key(part) for part in path):
         value = _Hidden()
     rule = _cross_field_rule(error) if kind not in ("type", "additionalProperties") else None
@@ -217,15 +224,17 @@ def _problem_from_error(config: LoadedConfig, error: Any) -> list[Problem]:
         found, base_value = value_at(config.tree, rule[1])
         return [_rule_problem(config, *rule)] if found and isinstance(base_value, dict) else []
     if kind == "not" and isinstance(error.validator_value, dict) and "const" in error.validator_value:
-        return [Problem(where, key, f"expected a concrete value, got {_describe(value)}",
-                        hint="satc writes complete configs: put the number DeepSpeed should use")]
+        return [
+            Problem(
+                where,
+                key,
+                f"expected a concrete value, got {_describe(value)}",
+                hint="satc writes complete configs: put the number DeepSpeed should use",
+            )
+        ]
     if kind == "additionalProperties" and isinstance(value, dict):
         allowed = set(error.schema.get("properties", {}))
-        return [
-            _unknown_key(config, path, extra, error.schema)
-            for extra in value
-            if extra not in allowed
-        ]
+        return [_unknown_key(config, path, extra, error.schema) for extra in value if extra not in allowed]
     if kind == "type":
         return [
             Problem(
@@ -246,11 +255,14 @@ def _problem_from_error(config: LoadedConfig, error: Any) -> list[Problem]:
                 hint=f"did you mean {guess!r}?" if guess and isinstance(value, str) else None,
             )
         ]
-    bound = {"minimum": "at least", "exclusiveMinimum": "more than", "maximum": "at most",
-             "exclusiveMaximum": "less than"}.get(kind)
+    bound = {
+        "minimum": "at least",
+        "exclusiveMinimum": "more than",
+        "maximum": "at most",
+        "exclusiveMaximum": "less than",
+    }.get(kind)
     if bound:
-        return [Problem(where, key, f"expected {bound} {error.validator_value}, "
-                        f"got {_describe(value)}")]
+        return [Problem(where, key, f"expected {bound} {error.validator_value}, got {_describe(value)}")]
     if kind == "uniqueItems":
         return [Problem(where, key, "expected each item once; some appear more than once")]
     if kind == "multipleOf":
@@ -346,12 +358,16 @@ def _flows_into_args(config: LoadedConfig) -> list[Problem]:
                 expected = f"expected at least {error.validator_value}"
             else:
                 expected = f"expected a valid args.{arg}"
-            problems.append(Problem(
-                config.locate(path), dotted(path),
-                f"{expected}, got {_describe(value)} (CogVideoX copies it into args.{arg})",
-                hint=_yaml_hint(config, path, value, error.validator_value)
-                if error.validator == "type" else None,
-            ))
+            problems.append(
+                Problem(
+                    config.locate(path),
+                    dotted(path),
+                    f"{expected}, got {_describe(value)} (CogVideoX copies it into args.{arg})",
+                    hint=_yaml_hint(config, path, value, error.validator_value)
+                    if error.validator == "type"
+                    else None,
+                )
+            )
     return problems
 
 

@@ -86,8 +86,9 @@ def check_target(out_dir: Path, names: set[str]) -> None:
     if parent.exists() and not parent.is_dir():
         raise _output_problem(out_dir, f"{parent} is a file, expected a directory to hold the bundle")
     if not parent.is_dir():
-        raise _output_problem(out_dir, f"parent directory {parent} does not exist",
-                              "create it first, or choose another -o")
+        raise _output_problem(
+            out_dir, f"parent directory {parent} does not exist", "create it first, or choose another -o"
+        )
     if not os.access(parent, os.W_OK | os.X_OK):
         raise _output_problem(out_dir, f"parent directory {parent} is not writable")
 
@@ -101,8 +102,7 @@ def _exchange(first: Path, second: Path) -> bool:
     renameat2 = getattr(libc, "renameat2", None)
     if renameat2 is None:
         return False
-    result = renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second),
-                       _RENAME_EXCHANGE)
+    result = renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE)
     if result == 0:
         return True
     if ctypes.get_errno() in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
@@ -151,8 +151,7 @@ def write_bundle(out_dir: Path, files: Mapping[str, str]) -> None:
     parent = out_dir.parent
     _clean_stale(parent, out_dir.name)
     try:
-        staging = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{out_dir.name}.{os.getpid()}.",
-                                        dir=parent))
+        staging = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{out_dir.name}.{os.getpid()}.", dir=parent))
     except OSError as exc:
         raise _output_problem(out_dir, f"cannot create a directory next to it: {exc.strerror}") from None
     _test_hook_step()

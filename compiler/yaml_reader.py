@@ -166,10 +166,16 @@ class _Walker:
         self.expanded += 1
         if self.expanded > MAX_EXPANDED_NODES:
             raise ConfigError(
-                [Problem(self.at(node), dotted(path),
-                         f"more than {MAX_EXPANDED_NODES:,} YAML nodes (keys, values and items, "
-                         "aliases expanded)", hint="a config this big is probably generated "
-                         "by mistake; check for runaway anchors and aliases")]
+                [
+                    Problem(
+                        self.at(node),
+                        dotted(path),
+                        f"more than {MAX_EXPANDED_NODES:,} YAML nodes (keys, values and items, "
+                        "aliases expanded)",
+                        hint="a config this big is probably generated "
+                        "by mistake; check for runaway anchors and aliases",
+                    )
+                ]
             )
         if depth > MAX_DEPTH:
             raise ConfigError(
@@ -225,8 +231,7 @@ class _Walker:
                         self.at(key_node),
                         dotted(path),
                         f"key {shown!r} is not a string",
-                        hint=f'quote it ("{shown}"): keys like 1 and 01 would otherwise '
-                        "collapse into one",
+                        hint=f'quote it ("{shown}"): keys like 1 and 01 would otherwise collapse into one',
                     )
                 )
                 continue
@@ -258,8 +263,7 @@ def _non_finite(data: Any, path: Path, found: list[Path]) -> None:
             _non_finite(value, (*path, index), found)
 
 
-def read(text: str, label: str, rank: int, *, mapping_root: bool = True, depth: int = 0
-         ) -> Document:
+def read(text: str, label: str, rank: int, *, mapping_root: bool = True, depth: int = 0) -> Document:
     """Parse ``text``; raise ConfigError with every located problem found.  ``depth`` is
     how deep the text will sit (a --set value under its dotted key)."""
     tag_problem = _explicit_tag_safely(text, label, rank)
@@ -280,8 +284,7 @@ def read(text: str, label: str, rank: int, *, mapping_root: bool = True, depth: 
                         walker.at(node),
                         "",
                         f"the top level must be a mapping of sections, found a {node.id}",
-                        hint="start the file with sections such as `args:`, `model:`, "
-                        "`deepspeed:`",
+                        hint="start the file with sections such as `args:`, `model:`, `deepspeed:`",
                     )
                 ]
             )
@@ -315,8 +318,7 @@ def read(text: str, label: str, rank: int, *, mapping_root: bool = True, depth: 
                     walker.locations.get(path) or file_location(rank, label, 1, 1),
                     dotted(path),
                     f"{walker.raw.get(path, 'value')} is not a finite number",
-                    hint="DeepSpeed and JSON need finite numbers; if this is meant to be "
-                    "text, quote it",
+                    hint="DeepSpeed and JSON need finite numbers; if this is meant to be text, quote it",
                 )
                 for path in bad
             ]

@@ -119,9 +119,7 @@ def _topology(where: Path, document: Mapping[str, Any]) -> Topology:
     for key in TOPOLOGY_KEYS:
         value = raw.get(key)
         if type(value) is not int or value < 1:
-            raise BundleError(
-                f"{where}: topology.{key} must be a positive integer, found {value!r}"
-            )
+            raise BundleError(f"{where}: topology.{key} must be a positive integer, found {value!r}")
         values[key] = value
     return Topology(**values)
 

@@ -12,8 +12,10 @@ from .errors import TopologyError
 
 def _recompile_hint(bundle: Bundle) -> str:
     launch_sh = bundle.path.parent / "launch.sh"
-    return (f"start the job with {launch_sh} (it launches the compiled topology) or recompile "
-            f"with launch.nodes / launch.gpus_per_node matching how you launch")
+    return (
+        f"start the job with {launch_sh} (it launches the compiled topology) or recompile "
+        f"with launch.nodes / launch.gpus_per_node matching how you launch"
+    )
 
 
 def check_topology(bundle: Bundle, proc: ProcessEnv) -> None:
@@ -49,12 +51,9 @@ def check_topology(bundle: Bundle, proc: ProcessEnv) -> None:
             f"{bundle.path}: args.model_parallel_size={mp} but topology.model_parallel_size="
             f"{topo.model_parallel_size}; recompile the bundle"
         )
-    for name, size in (("model", topo.model_parallel_size),
-                       ("context", topo.context_parallel_size)):
+    for name, size in (("model", topo.model_parallel_size), ("context", topo.context_parallel_size)):
         if proc.world_size % size:
-            raise TopologyError(
-                f"{name}-parallel size {size} does not divide world size {proc.world_size}"
-            )
+            raise TopologyError(f"{name}-parallel size {size} does not divide world size {proc.world_size}")
 
 
 def check_device(bundle: Bundle, namespace: argparse.Namespace, cuda_devices: int) -> None:

@@ -32,8 +32,7 @@ def set_context_parallel_group(size: int, group: Any) -> None:
     _CONTEXT_PARALLEL_RANKS = tuple(dist.get_process_group_ranks(group))
 
 
-def initialize_context_parallel(context_parallel_size: int,
-                                timeout: timedelta | None = None) -> None:
+def initialize_context_parallel(context_parallel_size: int, timeout: timedelta | None = None) -> None:
     """Consecutive blocks of ``context_parallel_size`` ranks; every rank creates all (D7)."""
     import torch.distributed as dist
 
@@ -42,8 +41,9 @@ def initialize_context_parallel(context_parallel_size: int,
     rank = dist.get_rank()
     world_size = dist.get_world_size()
     if world_size % context_parallel_size:
-        raise ValueError(f"context-parallel size {context_parallel_size} does not divide "
-                         f"world size {world_size}")
+        raise ValueError(
+            f"context-parallel size {context_parallel_size} does not divide world size {world_size}"
+        )
     for start in range(0, world_size, context_parallel_size):
         ranks = list(range(start, start + context_parallel_size))
         group = dist.new_group(ranks, timeout=timeout)

@@ -86,8 +86,7 @@ def context_parallel_size(model_parallel_size: int) -> int:
     return min(model_parallel_size, 2)
 
 
-def _process_group(ns: argparse.Namespace, init_method: str, timeout: timedelta,
-                   timeout_s: int) -> None:
+def _process_group(ns: argparse.Namespace, init_method: str, timeout: timedelta, timeout_s: int) -> None:
     """R10, bounded; a process group someone else created must match the bundle."""
     import torch.distributed as dist
 
@@ -99,12 +98,16 @@ def _process_group(ns: argparse.Namespace, init_method: str, timeout: timedelta,
             )
         return
     with _stage("process-group rendezvous", ns, timeout_s):
-        dist.init_process_group(backend=ns.distributed_backend, init_method=init_method,
-                                world_size=ns.world_size, rank=ns.rank, timeout=timeout)
+        dist.init_process_group(
+            backend=ns.distributed_backend,
+            init_method=init_method,
+            world_size=ns.world_size,
+            rank=ns.rank,
+            timeout=timeout,
+        )
 
 
-def _model_parallel(mpu: Any, ns: argparse.Namespace, timeout: timedelta,
-                    timeout_s: int) -> None:
+def _model_parallel(mpu: Any, ns: argparse.Namespace, timeout: timedelta, timeout_s: int) -> None:
     """R11 with SAT's own mpu; an existing setup must have the compiled size."""
     if mpu.model_parallel_is_initialized():
         if mpu.get_model_parallel_world_size() != ns.model_parallel_size:
@@ -114,13 +117,13 @@ def _model_parallel(mpu: Any, ns: argparse.Namespace, timeout: timedelta,
                 f"{ns.model_parallel_size}; SAT cannot change it in one process"
             )
     else:
-        with _stage("model-parallel groups (sat.mpu)", ns, timeout_s), \
-                _bounded_new_group(timeout):
+        with _stage("model-parallel groups (sat.mpu)", ns, timeout_s), _bounded_new_group(timeout):
             mpu.initialize_model_parallel(ns.model_parallel_size)
 
 
-def _context_parallel(bundle: Bundle, ns: argparse.Namespace, mpu: Any, timeout: timedelta,
-                      timeout_s: int) -> None:
+def _context_parallel(
+    bundle: Bundle, ns: argparse.Namespace, mpu: Any, timeout: timedelta, timeout_s: int
+) -> None:
     mp = ns.model_parallel_size
     size = context_parallel_size(mp)
     if bundle.topology.context_parallel_size != size:
@@ -166,15 +169,18 @@ def _everyone_arrived(ns: argparse.Namespace, timeout: timedelta, timeout_s: int
             dist.barrier()
 
 
-def _deepspeed_or_rng_tracker(ns: argparse.Namespace, init_method: str,
-                              timeout: timedelta) -> None:
+def _deepspeed_or_rng_tracker(ns: argparse.Namespace, init_method: str, timeout: timedelta) -> None:
     """R13: DeepSpeed reuses the live process group; model-only runs get the RNG tracker."""
     if ns.deepspeed:
         import deepspeed
 
-        deepspeed.init_distributed(dist_backend=ns.distributed_backend,
-                                   world_size=ns.world_size, rank=ns.rank,
-                                   init_method=init_method, timeout=timeout)
+        deepspeed.init_distributed(
+            dist_backend=ns.distributed_backend,
+            world_size=ns.world_size,
+            rank=ns.rank,
+            init_method=init_method,
+            timeout=timeout,
+        )
         return
     try:
         from deepspeed.runtime.activation_checkpointing.checkpointing import (

@@ -49,8 +49,9 @@ def _first(environ: Mapping[str, str], names: tuple[str, ...]) -> str | None:
     return next((name for name in names if environ.get(name, "") != ""), None)
 
 
-def _ints(environ: Mapping[str, str], fields: Mapping[str, tuple[str, ...]]) -> tuple[
-        dict[str, int], dict[str, str]]:
+def _ints(
+    environ: Mapping[str, str], fields: Mapping[str, tuple[str, ...]]
+) -> tuple[dict[str, int], dict[str, str]]:
     values: dict[str, int] = {}
     sources: dict[str, str] = {}
     for field, names in fields.items():
@@ -128,12 +129,12 @@ _FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
 _FIELDS["deepspeed"] = _FIELDS["torchrun"]
 
 
-def _local_world_size(environ: Mapping[str, str], dialect: str,
-                      values: dict[str, int], sources: dict[str, str]) -> None:
+def _local_world_size(
+    environ: Mapping[str, str], dialect: str, values: dict[str, int], sources: dict[str, str]
+) -> None:
     """Fill local_world_size; LOCAL_WORLD_SIZE (exported by launch.sh) must agree with
     the launcher's own count when both exist."""
-    own: tuple[int | None, str | None] = (values.get("local_world_size"),
-                                           sources.get("local_world_size"))
+    own: tuple[int | None, str | None] = (values.get("local_world_size"), sources.get("local_world_size"))
     if dialect == "deepspeed":
         own = (_int(environ, "LOCAL_SIZE"), "LOCAL_SIZE")
     elif dialect == "slurm":

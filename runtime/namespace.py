@@ -16,8 +16,7 @@ from .environment import ProcessEnv
 
 def master_addr(bundle: Bundle, proc: ProcessEnv) -> str:
     """MASTER_ADDR, else the compiled launch.master_addr, else SLURM's first host."""
-    return (proc.master_addr or bundle.launch.get("master_addr") or proc.allocation_host
-            or "localhost")
+    return proc.master_addr or bundle.launch.get("master_addr") or proc.allocation_host or "localhost"
 
 
 def master_port(bundle: Bundle, proc: ProcessEnv) -> str | None:

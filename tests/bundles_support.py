@@ -20,8 +20,10 @@ from support import CASES, REFERENCE, satc
 BUNDLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "exp": (("configs/base.yaml", "configs/experiment.yaml"), ("args.save=ckpt",)),
     "ds": (("configs/deepspeed.yaml",), ()),
-    "sft": (("configs/reference/cogvideox_5b_lora.yaml", "configs/reference/sft.yaml"),
-            ("launch.device=cpu",)),
+    "sft": (
+        ("configs/reference/cogvideox_5b_lora.yaml", "configs/reference/sft.yaml"),
+        ("launch.device=cpu",),
+    ),
     "infer": (("configs/reference/cogvideox_2b.yaml", "configs/reference/inference.yaml"), ()),
 }
 
@@ -59,8 +61,9 @@ def reversed_keys_yaml(text: str) -> str:
     return yaml.safe_dump(reverse(data), sort_keys=False, default_flow_style=False)
 
 
-def compile_all(repo: Path, cwd: Path | None = None, prefix: str = "",
-                env: dict[str, str] | None = None) -> None:
+def compile_all(
+    repo: Path, cwd: Path | None = None, prefix: str = "", env: dict[str, str] | None = None
+) -> None:
     """Compile every bundle with the real CLI; paths are ``prefix`` + repo-relative."""
     for name, (configs, overrides) in BUNDLES.items():
         argv = ["compile", *(prefix + c for c in configs), "-o", f"{prefix}bundles/{name}"]

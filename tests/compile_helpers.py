@@ -17,8 +17,9 @@ def write_configs(tmp_path: Path, layers: dict[str, str]) -> list[str]:
     return paths
 
 
-def compile_layers(tmp_path: Path, *texts: str, overrides: tuple[str, ...] = (),
-                   strict: bool = False) -> Bundle:
+def compile_layers(
+    tmp_path: Path, *texts: str, overrides: tuple[str, ...] = (), strict: bool = False
+) -> Bundle:
     paths = write_configs(tmp_path, {f"layer{i}.yaml": text for i, text in enumerate(texts)})
     return compile_bundle(paths, list(overrides), tmp_path / "bundle", strict=strict)
 

@@ -33,16 +33,20 @@ def main() -> None:
     pairs = sys.argv[1:]
     for path, dp in zip(pairs[::2], pairs[1::2], strict=True):
         config = DeepSpeedConfig(json.load(open(path)), mpu=DataParallelOnly(int(dp)))
-        print(json.dumps({
-            "path": path,
-            "world_size": config.world_size,
-            "train_batch_size": config.train_batch_size,
-            "micro": config.train_micro_batch_size_per_gpu,
-            "gas": config.gradient_accumulation_steps,
-            "zero_stage": config.zero_optimization_stage,
-            "fp16": config.float16_config.enabled,
-            "bf16": config.bfloat16_config.enabled,
-        }))
+        print(
+            json.dumps(
+                {
+                    "path": path,
+                    "world_size": config.world_size,
+                    "train_batch_size": config.train_batch_size,
+                    "micro": config.train_micro_batch_size_per_gpu,
+                    "gas": config.gradient_accumulation_steps,
+                    "zero_stage": config.zero_optimization_stage,
+                    "fp16": config.float16_config.enabled,
+                    "bf16": config.bfloat16_config.enabled,
+                }
+            )
+        )
     dist.destroy_process_group()
 
 

@@ -43,8 +43,9 @@ def require_module(name: str) -> None:
     require(importlib.util.find_spec(name) is not None, f"python module {name} not installed")
 
 
-def satc(*argv: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-         timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def satc(
+    *argv: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """Run the real CLI in a fresh process, as a user would."""
     return subprocess.run(
         [sys.executable, "-m", "satc", *argv],

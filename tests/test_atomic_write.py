@@ -20,8 +20,10 @@ BASE = "args:\n  mode: finetune\n  train_iters: 10\n  train_data: [disney]\nlaun
 
 def _config(seed: int, keys: int = 0) -> str:
     model = "".join(f"    key{i}: {'v' * 40}{i}\n" for i in range(keys))
-    return BASE + f"  gpus_per_node: {1 + seed % 2}\nmodel:\n  seed_of_test: {seed}\n  params:\n" + (
-        model or "    x: 1\n"
+    return (
+        BASE
+        + f"  gpus_per_node: {1 + seed % 2}\nmodel:\n  seed_of_test: {seed}\n  params:\n"
+        + (model or "    x: 1\n")
     )
 
 
@@ -49,9 +51,14 @@ def two_bundles(tmp_path: Path) -> tuple[Path, dict[str, bytes], dict[str, bytes
 
 
 def _run_killed(workdir: Path, config: str, env: dict[str, str]) -> int:
-    result = subprocess.run([sys.executable, "-m", "satc", "compile", config, "-o", "out"],
-                            cwd=workdir, env={**os.environ, **env}, capture_output=True,
-                            timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "satc", "compile", config, "-o", "out"],
+        cwd=workdir,
+        env={**os.environ, **env},
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
     return result.returncode
 
 
@@ -86,8 +93,12 @@ def test_sigkill_at_random_moments_leaves_old_or_new(two_bundles) -> None:
     for _ in range(20):
         before = _contents(workdir / "out")
         target, config = (new, "b.yaml") if before == old else (old, "a.yaml")
-        process = subprocess.Popen([sys.executable, "-m", "satc", "compile", config, "-o", "out"],
-                                   cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "satc", "compile", config, "-o", "out"],
+            cwd=workdir,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(rng.uniform(0.3, 1.0) * duration)
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=60)
@@ -105,8 +116,12 @@ def test_concurrent_compiles_never_mix_files(two_bundles, start_empty: bool) -> 
         if start_empty:
             subprocess.run(["rm", "-rf", str(workdir / "out")], check=True)
         with ThreadPoolExecutor(max_workers=2) as pool:
-            results = list(pool.map(lambda name: satc("compile", name, "-o", "out", cwd=workdir,
-                                                      timeout=60), ["a.yaml", "b.yaml"]))
+            results = list(
+                pool.map(
+                    lambda name: satc("compile", name, "-o", "out", cwd=workdir, timeout=60),
+                    ["a.yaml", "b.yaml"],
+                )
+            )
         for result in results:
             assert result.returncode == 0, result.stderr
         assert _contents(workdir / "out") in (old, new)

@@ -50,8 +50,14 @@ def test_bash_completion_through_the_real_shell(tmp_path: Path) -> None:
         "COMPREPLY=(); COMP_WORDS=(satc check --al); COMP_CWORD=2; _satc_completion satc\n"
         'printf "<%s>\\n" "${COMPREPLY[@]}"\n'
     )
-    result = subprocess.run([bash, "-c", script], check=False, capture_output=True, text=True, timeout=60,
-                            env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"})
+    result = subprocess.run(
+        [bash, "-c", script],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"},
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["<check>", "<--all>"]
 

@@ -31,7 +31,10 @@ def _modules_after_compile(tmp_path: Path, *argv: str) -> set[str]:
     report = tmp_path / "modules.json"
     done = subprocess.run(
         [sys.executable, "-c", PROBE, str(report), "compile", *argv, "-o", str(tmp_path / "out")],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     return {name.split(".")[0] for name in json.loads(report.read_text("utf-8"))}
@@ -51,7 +54,9 @@ def test_interpolation_brings_in_omegaconf_but_still_nothing_heavy(tmp_path: Pat
     layer = tmp_path / "interp.yaml"
     layer.write_text("args:\n  experiment_name: run-${args.seed}\n  seed: 7\n", "utf-8")
     roots = _modules_after_compile(
-        tmp_path, str(REFERENCE / "cogvideox_5b_lora.yaml"), str(REFERENCE / "inference.yaml"),
+        tmp_path,
+        str(REFERENCE / "cogvideox_5b_lora.yaml"),
+        str(REFERENCE / "inference.yaml"),
         str(layer),
     )
     assert "omegaconf" in roots

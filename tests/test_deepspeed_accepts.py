@@ -20,8 +20,12 @@ TRAIN = "args:\n  mode: finetune\n  train_iters: 10\n  bf16: true\n"
 def _deepspeed_reads(pairs: list[tuple[Path, int]]) -> list[dict]:
     require_module("deepspeed")
     argv = [str(item) for pair in pairs for item in pair]
-    result = subprocess.run([sys.executable, str(ROOT / "tests" / "deepspeed_accepts.py"), *argv],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "deepspeed_accepts.py"), *argv],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
 
@@ -36,9 +40,12 @@ def test_deepspeed_accepts_golden_and_preset_bundles(tmp_path: Path) -> None:
     for stage in (0, 1, 2, 3):
         folder = tmp_path / f"zero{stage}"
         folder.mkdir()
-        bundle = compile_layers(folder, TRAIN + f"  zero_stage: {stage}\n  batch_size: 2\n"
-                                "  gradient_accumulation_steps: 3\n  model_parallel_size: 2\n"
-                                "launch:\n  gpus_per_node: 8\n")
+        bundle = compile_layers(
+            folder,
+            TRAIN + f"  zero_stage: {stage}\n  batch_size: 2\n"
+            "  gradient_accumulation_steps: 3\n  model_parallel_size: 2\n"
+            "launch:\n  gpus_per_node: 8\n",
+        )
         path = folder / "ds_config.json"
         path.write_text(bundle.files["ds_config.json"])
         pairs.append((path, bundle.plan.topology.data_parallel_size))
@@ -48,7 +55,10 @@ def test_deepspeed_accepts_golden_and_preset_bundles(tmp_path: Path) -> None:
     for reading, document in zip(readings, expected, strict=True):
         ds, topology = document["deepspeed_config"], document["topology"]
         assert reading["world_size"] == topology["data_parallel_size"]
-        assert reading["train_batch_size"] == ds["train_batch_size"] == (
-            reading["micro"] * reading["gas"] * topology["data_parallel_size"])
+        assert (
+            reading["train_batch_size"]
+            == ds["train_batch_size"]
+            == (reading["micro"] * reading["gas"] * topology["data_parallel_size"])
+        )
         assert reading["zero_stage"] == document["args"]["zero_stage"]  # D3
         assert (reading["fp16"], reading["bf16"]) == (document["args"]["fp16"], document["args"]["bf16"])

@@ -135,11 +135,7 @@ def sat_preset(stage: int) -> dict[str, Any]:
     # Locate the installed `sat` package without importing it (importing it is slow and noisy).
     spec = importlib.util.find_spec("sat")
     assert spec is not None and spec.submodule_search_locations
-    path = (
-        Path(next(iter(spec.submodule_search_locations)))
-        / "training"
-        / f"deepspeed_zero{stage}.json"
-    )
+    path = Path(next(iter(spec.submodule_search_locations))) / "training" / f"deepspeed_zero{stage}.json"
     preset: dict[str, Any] = json.loads(path.read_text())
     return preset
 
@@ -269,9 +265,7 @@ def test_required_nested_sections_are_closed(schema: dict[str, Any]) -> None:
 
 
 def test_misplaced_targets_exist(schema: dict[str, Any]) -> None:
-    misplaced = {
-        k: v["x-satc-misplaced"] for k, v in schema["properties"].items() if "x-satc-misplaced" in v
-    }
+    misplaced = {k: v["x-satc-misplaced"] for k, v in schema["properties"].items() if "x-satc-misplaced" in v}
     for key in (
         "loss_scale",
         "initial_scale_power",
@@ -314,9 +308,7 @@ def test_deprecated_keys_name_a_replacement(schema: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def test_cogvideox_sft_yaml_validates(
-    schema: dict[str, Any], validator: Draft202012Validator
-) -> None:
+def test_cogvideox_sft_yaml_validates(schema: dict[str, Any], validator: Draft202012Validator) -> None:
     ds = sft_deepspeed()
     assert errors(validator, ds) == []
     assert collect_annotations(schema, ds) == {
@@ -334,9 +326,7 @@ def test_cogvideox_sft_yaml_validates(
 
 def test_reference_sft_yaml_matches_the_embedded_copy() -> None:
     # tests/cases/_reference/sft.yaml is CogVideoX's file verbatim (comments included).
-    reference = OmegaConf.to_container(
-        OmegaConf.load(ROOT / "tests/cases/_reference/sft.yaml"), resolve=True
-    )
+    reference = OmegaConf.to_container(OmegaConf.load(ROOT / "tests/cases/_reference/sft.yaml"), resolve=True)
     assert isinstance(reference, dict)
     assert reference["deepspeed"] == sft_deepspeed()
 
@@ -399,9 +389,7 @@ def with_base(**extra: Any) -> dict[str, Any]:
 
 INVALID = {
     "top-level typo": with_base(zero_optimisation={"stage": 2}),
-    "typo inside zero_optimization": with_base(
-        zero_optimization={"stage": 2, "reduce_bucket_sise": 5e8}
-    ),
+    "typo inside zero_optimization": with_base(zero_optimization={"stage": 2, "reduce_bucket_sise": 5e8}),
     "typo inside offload_optimizer": with_base(
         zero_optimization={"stage": 2, "offload_optimizer": {"devise": "cpu"}}
     ),
@@ -425,20 +413,14 @@ INVALID = {
     "auto nested in scheduler": with_base(
         scheduler={"type": "WarmupLR", "params": {"warmup_num_steps": ["auto"]}}
     ),
-    "auto zenflow": with_base(
-        zero_optimization={"stage": 2, "zenflow": {"select_strategy": "auto"}}
-    ),
+    "auto zenflow": with_base(zero_optimization={"stage": 2, "zenflow": {"select_strategy": "auto"}}),
     "fractional bucket size": with_base(zero_optimization={"stage": 2, "reduce_bucket_size": 4.5}),
     "negative bucket size": with_base(zero_optimization={"stage": 2, "allgather_bucket_size": -1}),
     "bool bucket size": with_base(zero_optimization={"stage": 2, "reduce_bucket_size": True}),
-    "offload device gpu": with_base(
-        zero_optimization={"stage": 3, "offload_param": {"device": "gpu"}}
-    ),
+    "offload device gpu": with_base(zero_optimization={"stage": 3, "offload_param": {"device": "gpu"}}),
     "tensorboard typo": with_base(tensorboard={"enabled": True, "outputpath": "x"}),
     "comms_logger typo": with_base(comms_logger={"enable": True}),
-    "activation_checkpointing typo": with_base(
-        activation_checkpointing={"partition_activation": True}
-    ),
+    "activation_checkpointing typo": with_base(activation_checkpointing={"partition_activation": True}),
     "flops_profiler typo": with_base(flops_profiler={"enable": True}),
     "aio typo": with_base(aio={"blocksize": 1048576}),
     "optimizer extra key": with_base(optimizer={"type": "Adam", "params": {}, "lr": 1e-4}),
@@ -734,14 +716,10 @@ def _keys_read_by_deepspeed_config(ds_config_cls: Any) -> set[object]:
 
 def _string_literals(path: Path) -> set[str]:
     tree = ast.parse(path.read_text())
-    return {
-        n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
-    }
+    return {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
 
 
-def test_top_level_keys_are_what_deepspeed_reads(
-    schema: dict[str, Any], ds_config_cls: Any
-) -> None:
+def test_top_level_keys_are_what_deepspeed_reads(schema: dict[str, Any], ds_config_cls: Any) -> None:
     import deepspeed
 
     read = _keys_read_by_deepspeed_config(ds_config_cls)
@@ -756,9 +734,7 @@ def test_top_level_keys_are_what_deepspeed_reads(
     unknown = sorted(str(k) for k in read if k not in props)
     assert unknown == []
     # Misplaced keys are exactly those DeepSpeed does not read at the top level.
-    misplaced_but_read = sorted(
-        k for k, v in props.items() if "x-satc-misplaced" in v and k in read
-    )
+    misplaced_but_read = sorted(k for k, v in props.items() if "x-satc-misplaced" in v and k in read)
     assert misplaced_but_read == []
 
 
@@ -768,9 +744,7 @@ def test_removed_keys_match_deepspeed(schema: dict[str, Any]) -> None:
     removed = {k for k, v in schema["properties"].items() if "x-satc-removed" in v}
     assert removed == set(rc._REMOVED_TOP_LEVEL_CONFIG_KEYS)
     zero = resolve(schema, "zero_optimization")["properties"]
-    assert {k for k, v in zero.items() if "x-satc-removed" in v} == set(
-        rc._REMOVED_ZERO_CONFIG_KEYS
-    )
+    assert {k for k, v in zero.items() if "x-satc-removed" in v} == set(rc._REMOVED_ZERO_CONFIG_KEYS)
 
 
 def _pydantic_keys(model: Any, skip: set[str] = frozenset()) -> set[str]:  # type: ignore[assignment]
@@ -823,9 +797,7 @@ def test_non_pydantic_sections_match_deepspeed_constants(schema: dict[str, Any])
     from deepspeed.runtime.activation_checkpointing import config as act
     from deepspeed.runtime.swap_tensor import constants as aio
 
-    assert set(resolve(schema, "activation_checkpointing")["properties"]) == set(
-        act.ACT_CHKPT_DEFAULT
-    )
+    assert set(resolve(schema, "activation_checkpointing")["properties"]) == set(act.ACT_CHKPT_DEFAULT)
     assert set(resolve(schema, "aio")["properties"]) == {
         aio.AIO_BLOCK_SIZE,
         aio.AIO_QUEUE_DEPTH,

@@ -9,8 +9,7 @@ from pathlib import Path
 from bundles_support import BUNDLES, compile_all, file_hashes, make_repo, reversed_keys_yaml
 
 
-def test_bundles_are_byte_identical_across_cwds_paths_checkouts_and_key_order(
-        tmp_path: Path) -> None:
+def test_bundles_are_byte_identical_across_cwds_paths_checkouts_and_key_order(tmp_path: Path) -> None:
     # Reference: compiled from the repository root with relative paths.
     first = make_repo(tmp_path / "checkout-one")
     compile_all(first)
@@ -25,9 +24,18 @@ def test_bundles_are_byte_identical_across_cwds_paths_checkouts_and_key_order(
     shuffled = (second / "configs" / "base.yaml").read_text()
     assert shuffled != original and shuffled.splitlines()[0] != original.splitlines()[1]
     (second / "sub").mkdir()
-    compile_all(second, cwd=second / "sub", prefix="../",
-                env={"TZ": "Pacific/Kiritimati", "LC_ALL": "C", "PYTHONHASHSEED": "12345",
-                     "HOME": str(tmp_path), "SATC_UNRELATED": "1"})
+    compile_all(
+        second,
+        cwd=second / "sub",
+        prefix="../",
+        env={
+            "TZ": "Pacific/Kiritimati",
+            "LC_ALL": "C",
+            "PYTHONHASHSEED": "12345",
+            "HOME": str(tmp_path),
+            "SATC_UNRELATED": "1",
+        },
+    )
     assert file_hashes(second / "bundles") == expected
 
     # A third: absolute input paths, given through a symlinked directory, from `/`.
@@ -52,5 +60,4 @@ def test_reversed_keys_keep_every_value() -> None:
     text = "a:\n  x: 1e-8\n  y: [1, 2]\nb: 3.\n"
     again = reversed_keys_yaml(text)
     assert again.index("b:") < again.index("a:")
-    assert OmegaConf.to_container(OmegaConf.create(again)) == {"a": {"x": 1e-8, "y": [1, 2]},
-                                                               "b": 3.0}
+    assert OmegaConf.to_container(OmegaConf.create(again)) == {"a": {"x": 1e-8, "y": [1, 2]}, "b": 3.0}

@@ -40,8 +40,11 @@ def test_precision_and_world_size_and_nothing_else(bundles: tuple[Path, Path]) -
     code, out, _ = invoke(str(a), str(b), "--format", "json")
     assert code == 1
     sections = json.loads(out)["sections"]
-    changed = {(section, item["key"]): (item.get("a"), item.get("b"))
-               for section, items in sections.items() for item in items}
+    changed = {
+        (section, item["key"]): (item.get("a"), item.get("b"))
+        for section, items in sections.items()
+        for item in items
+    }
     assert changed == {
         ("summary", "precision"): ("fp16", "bf16"),
         ("summary", "world_size"): (2, 4),
@@ -63,7 +66,7 @@ def test_text_output_is_grouped_by_section(bundles: tuple[Path, Path]) -> None:
     a, b = bundles
     code, out, _ = invoke(str(a), str(b))
     assert code == 1
-    assert out.startswith(f"--- {a}\n+++ {b}\nsummary:\n  precision: \"fp16\" -> \"bf16\"\n")
+    assert out.startswith(f'--- {a}\n+++ {b}\nsummary:\n  precision: "fp16" -> "bf16"\n')
     headers = [line for line in out.splitlines() if line.endswith(":") and not line.startswith(" ")]
     assert headers == ["summary:", "args:", "deepspeed:", "topology:", "launch:", "provenance:"]
     assert "deepspeed:\n  bf16.enabled: false -> true\n  fp16.enabled: true -> false\n" in out
@@ -83,8 +86,8 @@ def test_identical_bundles_and_hand_edits(bundles: tuple[Path, Path], tmp_path: 
     (copy / "launch.sh").unlink()
     code, out, _ = invoke(str(a), str(copy))
     assert code == 1
-    assert "files:\n  launch.sh: \"present\" -> (absent)\n" in out
-    assert "  ds_config.json: \"matches args.json\" -> \"disagrees with args.json deepspeed_config" in out
+    assert 'files:\n  launch.sh: "present" -> (absent)\n' in out
+    assert '  ds_config.json: "matches args.json" -> "disagrees with args.json deepspeed_config' in out
 
 
 def test_not_a_bundle_is_exit_2(bundles: tuple[Path, Path], tmp_path: Path) -> None:
@@ -92,6 +95,6 @@ def test_not_a_bundle_is_exit_2(bundles: tuple[Path, Path], tmp_path: Path) -> N
     code, out, err = invoke(str(a), str(tmp_path / "missing"))
     assert (code, out) == (2, "")
     assert f"{tmp_path / 'missing'}: error: no such bundle directory" in err
-    (tmp_path / "args.json").write_text("{\"format\": \"other\"}")
+    (tmp_path / "args.json").write_text('{"format": "other"}')
     code, _, err = invoke(str(tmp_path), str(a))
     assert code == 2 and "is not a satc args.json" in err

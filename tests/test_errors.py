@@ -12,29 +12,65 @@ GOOD = "args:\n  mode: finetune\n  train_iters: 10\n  bf16: true\n"
 
 # (name, config text, --set overrides, expected fragments of stderr)
 CASES = [
-    ("unknown key", GOOD + "  lerning_rate: 0.1\n", [],
-     ["c.yaml:5:3:", "args.lerning_rate", "unknown key", "did you mean args.lr?"]),
-    ("wrong type", GOOD + "  batch_size: four\n", [],
-     ["c.yaml:5:3:", "args.batch_size", "expected an integer", "got string 'four'"]),
-    ("both train_iters and epochs", GOOD + "  epochs: 3\n", [],
-     ["c.yaml:5:3:", "args.epochs", "both train_iters (10) and epochs (3) are set"]),
-    ("both precisions", GOOD + "  fp16: true\n", [],
-     ["c.yaml:4:3:", "args.bf16", "both fp16 and bf16 are set"]),
-    ("weights/data mismatch", GOOD + "  train_data: [a, b, c]\n  train_data_weights: [1, 2]\n", [],
-     ["c.yaml:6:3:", "args.train_data_weights", "2 weights for 3 train_data entries"]),
-    ("mp does not divide world", GOOD + "  model_parallel_size: 3\nlaunch:\n  gpus_per_node: 4\n", [],
-     ["c.yaml:5:3:", "args.model_parallel_size", "model_parallel_size 3 does not divide the world "
-      "size 4 = 1 nodes x 4 gpus_per_node"]),
-    ("batch triad", GOOD + "deepspeed:\n  train_batch_size: 10\n  train_micro_batch_size_per_gpu: 4\n"
-     "  gradient_accumulation_steps: 2\n  bf16:\n    enabled: true\n", [],
-     ["c.yaml:6:3:", "deepspeed.train_batch_size", "train_batch_size is 10 but 4 x 2 x 1 "
-      "(micro x grad_accum x dp) = 8"]),
-    ("malformed YAML", GOOD + "  lr: [0.1\n", [],
-     ["c.yaml:", "invalid YAML"]),
-    ("bad --set", GOOD, ["args.lr"],
-     ["--set args.lr", "expected KEY=VALUE"]),
-    ("wrong type via --set", GOOD, ["args.seed=abc"],
-     ["--set args.seed", "args.seed", "expected an integer"]),
+    (
+        "unknown key",
+        GOOD + "  lerning_rate: 0.1\n",
+        [],
+        ["c.yaml:5:3:", "args.lerning_rate", "unknown key", "did you mean args.lr?"],
+    ),
+    (
+        "wrong type",
+        GOOD + "  batch_size: four\n",
+        [],
+        ["c.yaml:5:3:", "args.batch_size", "expected an integer", "got string 'four'"],
+    ),
+    (
+        "both train_iters and epochs",
+        GOOD + "  epochs: 3\n",
+        [],
+        ["c.yaml:5:3:", "args.epochs", "both train_iters (10) and epochs (3) are set"],
+    ),
+    (
+        "both precisions",
+        GOOD + "  fp16: true\n",
+        [],
+        ["c.yaml:4:3:", "args.bf16", "both fp16 and bf16 are set"],
+    ),
+    (
+        "weights/data mismatch",
+        GOOD + "  train_data: [a, b, c]\n  train_data_weights: [1, 2]\n",
+        [],
+        ["c.yaml:6:3:", "args.train_data_weights", "2 weights for 3 train_data entries"],
+    ),
+    (
+        "mp does not divide world",
+        GOOD + "  model_parallel_size: 3\nlaunch:\n  gpus_per_node: 4\n",
+        [],
+        [
+            "c.yaml:5:3:",
+            "args.model_parallel_size",
+            "model_parallel_size 3 does not divide the world size 4 = 1 nodes x 4 gpus_per_node",
+        ],
+    ),
+    (
+        "batch triad",
+        GOOD + "deepspeed:\n  train_batch_size: 10\n  train_micro_batch_size_per_gpu: 4\n"
+        "  gradient_accumulation_steps: 2\n  bf16:\n    enabled: true\n",
+        [],
+        [
+            "c.yaml:6:3:",
+            "deepspeed.train_batch_size",
+            "train_batch_size is 10 but 4 x 2 x 1 (micro x grad_accum x dp) = 8",
+        ],
+    ),
+    ("malformed YAML", GOOD + "  lr: [0.1\n", [], ["c.yaml:", "invalid YAML"]),
+    ("bad --set", GOOD, ["args.lr"], ["--set args.lr", "expected KEY=VALUE"]),
+    (
+        "wrong type via --set",
+        GOOD,
+        ["args.seed=abc"],
+        ["--set args.seed", "args.seed", "expected an integer"],
+    ),
 ]
 
 
@@ -47,8 +83,9 @@ def previous_bundle(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("name,text,overrides,fragments", CASES, ids=[c[0] for c in CASES])
-def test_error_is_located_and_writes_nothing(previous_bundle: Path, name: str, text: str,
-                                             overrides: list[str], fragments: list[str]) -> None:
+def test_error_is_located_and_writes_nothing(
+    previous_bundle: Path, name: str, text: str, overrides: list[str], fragments: list[str]
+) -> None:
     folder = previous_bundle.parent
     (folder / "c.yaml").write_text(text)
     before = tree_digest(previous_bundle)
@@ -84,8 +121,7 @@ def test_unusable_input_file(tmp_path: Path, kind: str) -> None:
 
 def test_all_problems_are_reported_together_in_order(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text(GOOD + "  lerning_rate: 1\n")
-    (tmp_path / "b.yaml").write_text("deepspeed:\n  zero_optimisation:\n    stage: 2\n"
-                                     "launch:\n  nodes: 0\n")
+    (tmp_path / "b.yaml").write_text("deepspeed:\n  zero_optimisation:\n    stage: 2\nlaunch:\n  nodes: 0\n")
     result = satc("compile", "a.yaml", "b.yaml", "-o", "out", cwd=tmp_path)
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if ": error: " in line]

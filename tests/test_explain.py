@@ -14,8 +14,7 @@ from satc.compiler.pipeline import compile_bundle
 from support import CASES
 
 HERE = CASES / "bundles"
-BASE, EXPERIMENT, DEEPSPEED = (str(HERE / n) for n in ("base.yaml", "experiment.yaml",
-                                                       "deepspeed.yaml"))
+BASE, EXPERIMENT, DEEPSPEED = (str(HERE / n) for n in ("base.yaml", "experiment.yaml", "deepspeed.yaml"))
 
 
 def at(path: str, text: str) -> str:
@@ -62,8 +61,7 @@ def rule(item: Explanation) -> tuple[str, str]:
     return item.source.where, item.source.reason
 
 
-def test_each_derivation_rule_is_named_with_its_inputs(layered: Explainer,
-                                                       with_section: Explainer) -> None:
+def test_each_derivation_rule_is_named_with_its_inputs(layered: Explainer, with_section: Explainer) -> None:
     batch = layered.explain("deepspeed.train_batch_size")
     assert batch.value == 8
     assert rule(batch) == ("D4", "train_batch_size = 2 x 2 x 2 (micro x grad_accum x dp)")
@@ -79,15 +77,18 @@ def test_each_derivation_rule_is_named_with_its_inputs(layered: Explainer,
     assert rule(layered.explain("args.deepspeed"))[0] == "R4"
     assert rule(layered.explain("args.deepspeed_activation_checkpointing"))[0] == "R8"
     assert rule(layered.explain("deepspeed.zero_optimization.stage")) == (
-        "R5", "no deepspeed section: SAT's deepspeed_zero1.json")
+        "R5",
+        "no deepspeed section: SAT's deepspeed_zero1.json",
+    )
     assert rule(layered.explain("args.distributed_backend")) == ("D8", "launch.device is cpu")
-    assert rule(layered.explain("topology.world_size")) == (
-        "D6", "world_size 2 = 1 nodes x 2 gpus_per_node")
+    assert rule(layered.explain("topology.world_size")) == ("D6", "world_size 2 = 1 nodes x 2 gpus_per_node")
     assert rule(layered.explain("launch.master_addr"))[0] == "D6"
     assert rule(layered.explain("topology.data_parallel_size"))[0] == "R11"
     assert rule(layered.explain("topology.context_parallel_size"))[0] == "R12"
     assert rule(with_section.explain("args.zero_stage")) == (
-        "D3", "zero_optimization.stage of the DeepSpeed config is 2")
+        "D3",
+        "zero_optimization.stage of the DeepSpeed config is 2",
+    )
     assert rule(with_section.explain("args.seed"))[0] == "D5"
     bundle = compile_bundle([BASE], [], Path("."))  # no train_iters: R1
     assert rule(Explainer(bundle.config, bundle.plan).explain("args.train_iters"))[0] == "R1"
@@ -117,19 +118,25 @@ def invoke(*argv: str) -> tuple[int, str, str]:
 
 
 def test_cli_text_names_file_line_rule_and_overridden_layers() -> None:
-    code, out, _ = invoke(BASE, EXPERIMENT, "--set", "args.save=ckpt", "lr", "train_batch_size",
-                          "save")
+    code, out, _ = invoke(BASE, EXPERIMENT, "--set", "args.save=ckpt", "lr", "train_batch_size", "save")
     assert code == 0
-    assert out.splitlines()[:3] == ["args.lr = 0.0001", f"  from {at(EXPERIMENT, '  lr:')}",
-                                    f"  overrode {at(BASE, '  lr:')}"]
-    assert ("deepspeed.train_batch_size = 8\n"
-            "  from rule D4: train_batch_size = 2 x 2 x 2 (micro x grad_accum x dp)\n"
-            "    deepspeed.train_micro_batch_size_per_gpu = 2  (rule R5)\n") in out
-    assert "args.save = \"ckpt\"\n  from --set args.save\n" in out
+    assert out.splitlines()[:3] == [
+        "args.lr = 0.0001",
+        f"  from {at(EXPERIMENT, '  lr:')}",
+        f"  overrode {at(BASE, '  lr:')}",
+    ]
+    assert (
+        "deepspeed.train_batch_size = 8\n"
+        "  from rule D4: train_batch_size = 2 x 2 x 2 (micro x grad_accum x dp)\n"
+        "    deepspeed.train_micro_batch_size_per_gpu = 2  (rule R5)\n"
+    ) in out
+    assert 'args.save = "ckpt"\n  from --set args.save\n' in out
     code, out, _ = invoke(DEEPSPEED, "args.fp16")
-    assert out == ("args.fp16 = false\n  from rule R6: deepspeed.fp16.enabled is false\n"
-                   "    deepspeed.fp16.enabled = (absent)\n"
-                   f"  replaced true set at {at(DEEPSPEED, '  fp16:')}\n")
+    assert out == (
+        "args.fp16 = false\n  from rule R6: deepspeed.fp16.enabled is false\n"
+        "    deepspeed.fp16.enabled = (absent)\n"
+        f"  replaced true set at {at(DEEPSPEED, '  fp16:')}\n"
+    )
 
 
 def test_cli_summary_and_json() -> None:
@@ -137,14 +144,20 @@ def test_cli_summary_and_json() -> None:
     assert code == 0
     assert "  mode finetune, fp16, ZeRO stage 1\n" in out
     assert "  train_batch_size 8 = 2 x 2 x 2 (micro x grad_accum x dp)\n" in out
-    assert any(line.startswith("  deepspeed.train_batch_size = 8") and line.endswith(
-        "rule D4: train_batch_size = 2 x 2 x 2 (micro x grad_accum x dp)")
-        for line in out.splitlines())
+    assert any(
+        line.startswith("  deepspeed.train_batch_size = 8")
+        and line.endswith("rule D4: train_batch_size = 2 x 2 x 2 (micro x grad_accum x dp)")
+        for line in out.splitlines()
+    )
     code, out, _ = invoke(BASE, EXPERIMENT, "--format", "json")
     summary = json.loads(out)
     assert (summary["mode"], summary["precision"], summary["zero_stage"]) == ("finetune", "fp16", 1)
-    assert summary["batch"] == {"micro": 2, "gradient_accumulation_steps": 2,
-                                "data_parallel_size": 2, "train_batch_size": 8}
+    assert summary["batch"] == {
+        "micro": 2,
+        "gradient_accumulation_steps": 2,
+        "data_parallel_size": 2,
+        "train_batch_size": 8,
+    }
     code, out, _ = invoke(BASE, EXPERIMENT, "args.lr", "--format", "json")
     (item,) = json.loads(out)
     assert item["source"] == {"kind": "file", "where": at(EXPERIMENT, "  lr:")}

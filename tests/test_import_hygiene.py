@@ -20,7 +20,11 @@ print(",".join(heavy))
 
 
 def test_compiling_imports_no_heavy_modules(tmp_path) -> None:
-    result = subprocess.run([sys.executable, "-c", PROBE, str(CASES / "cogvideox_2b_sft"),
-                             str(tmp_path / "b")], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, str(CASES / "cogvideox_2b_sft"), str(tmp_path / "b")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""

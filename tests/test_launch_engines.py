@@ -37,8 +37,9 @@ def _assert_layout(records: list[dict[str, Any]], nodes: int, per_node: int, bun
     assert [r["rank"] for r in records] == list(range(world)), records
     assert {r["world_size"] for r in records} == {world}
     assert {r["local_world_size"] for r in records} == {per_node}
-    assert [(r["node_block"], r["local_rank"]) for r in records] == \
-        [(rank // per_node, rank % per_node) for rank in range(world)]
+    assert [(r["node_block"], r["local_rank"]) for r in records] == [
+        (rank // per_node, rank % per_node) for rank in range(world)
+    ]
     assert {r["all_reduce"] for r in records} == {world * (world + 1) / 2}
     assert {r["bundle"] for r in records} == {str(bundle.resolve() / "args.json")}
     assert all(r["bundle_exists"] for r in records)
@@ -47,10 +48,19 @@ def _assert_layout(records: list[dict[str, Any]], nodes: int, per_node: int, bun
 
 def test_torchrun_one_node_two_ranks(tmp_path: Path) -> None:
     support.require_tool("torchrun")
-    bundle = compile_bundle(tmp_path, {"entrypoint": str(PROBE), "env": {"SATC_PROBE_ENV": "MY_VAR", "MY_VAR": "v=1:2"}})
+    bundle = compile_bundle(
+        tmp_path, {"entrypoint": str(PROBE), "env": {"SATC_PROBE_ENV": "MY_VAR", "MY_VAR": "v=1:2"}}
+    )
     out = tmp_path / "ranks.jsonl"
-    result = subprocess.run(["bash", str(bundle / "launch.sh"), "two words", "$(x)"], cwd=tmp_path,
-                            env=_env(out), capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False)
+    result = subprocess.run(
+        ["bash", str(bundle / "launch.sh"), "two words", "$(x)"],
+        cwd=tmp_path,
+        env=_env(out),
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     records = read_probe(out)
     _assert_layout(records, 1, 2, bundle)
@@ -61,9 +71,15 @@ def test_torchrun_one_node_two_ranks(tmp_path: Path) -> None:
 def test_torchrun_reports_the_failing_ranks_own_exit_code(tmp_path: Path) -> None:
     support.require_tool("torchrun")
     bundle = compile_bundle(tmp_path, {"entrypoint": str(PROBE)})
-    result = subprocess.run(["bash", str(bundle / "launch.sh")], cwd=tmp_path,
-                            env=_env(tmp_path / "r.jsonl", SATC_PROBE_FAIL_RANK="1"),
-                            capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False)
+    result = subprocess.run(
+        ["bash", str(bundle / "launch.sh")],
+        cwd=tmp_path,
+        env=_env(tmp_path / "r.jsonl", SATC_PROBE_FAIL_RANK="1"),
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+        check=False,
+    )
     assert result.returncode == 3, result.stderr
     assert "launch.sh: rank 1 on " in result.stderr and "exited with code 3" in result.stderr
 
@@ -71,16 +87,37 @@ def test_torchrun_reports_the_failing_ranks_own_exit_code(tmp_path: Path) -> Non
 def test_torchrun_two_nodes_form_one_world_of_four(tmp_path: Path) -> None:
     support.require_tool("torchrun")
     port = _free_port()
-    bundle = compile_bundle(tmp_path, {"entrypoint": str(PROBE), "nodes": 2, "master_addr": "127.0.0.1",
-                                       "master_port": port, "rdzv_timeout": 60})
+    bundle = compile_bundle(
+        tmp_path,
+        {
+            "entrypoint": str(PROBE),
+            "nodes": 2,
+            "master_addr": "127.0.0.1",
+            "master_port": port,
+            "rdzv_timeout": 60,
+        },
+    )
     out = tmp_path / "ranks.jsonl"
     script = str(bundle / "launch.sh")
     # Node rank from the environment on one "node", from the argument on the other.
-    node0 = subprocess.Popen(["bash", script], cwd=tmp_path, env=_env(out, NODE_RANK="0"),
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    node0 = subprocess.Popen(
+        ["bash", script],
+        cwd=tmp_path,
+        env=_env(out, NODE_RANK="0"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
-        node1 = subprocess.run(["bash", script, "--node-rank", "1", "arg"], cwd=tmp_path, env=_env(out),
-                               capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False)
+        node1 = subprocess.run(
+            ["bash", script, "--node-rank", "1", "arg"],
+            cwd=tmp_path,
+            env=_env(out),
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT,
+            check=False,
+        )
         log0, _ = node0.communicate(timeout=RUN_TIMEOUT)
     finally:
         if node0.poll() is None:
@@ -97,8 +134,9 @@ def test_torchrun_two_nodes_form_one_world_of_four(tmp_path: Path) -> None:
 def test_torchrun_refuses_a_missing_node_rank(tmp_path: Path) -> None:
     bundle = compile_bundle(tmp_path, {"entrypoint": str(PROBE), "nodes": 2, "master_addr": "127.0.0.1"})
     env = {k: v for k, v in os.environ.items() if k != "NODE_RANK"}
-    result = subprocess.run(["bash", str(bundle / "launch.sh")], env=env, capture_output=True, text=True,
-                            timeout=60, check=False)
+    result = subprocess.run(
+        ["bash", str(bundle / "launch.sh")], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
     assert result.returncode == 2
     assert "NODE_RANK" in result.stderr
 
@@ -115,8 +153,9 @@ def sshd(tmp_path: Path) -> Iterator[Path]:
     home = tmp_path / "ssh"
     home.mkdir(mode=0o700)
     for name in ("host_key", "user_key"):
-        subprocess.run([keygen, "-q", "-t", "ed25519", "-N", "", "-f", str(home / name)], check=True,
-                       timeout=30)
+        subprocess.run(
+            [keygen, "-q", "-t", "ed25519", "-N", "", "-f", str(home / name)], check=True, timeout=30
+        )
     (home / "authorized_keys").write_text((home / "user_key.pub").read_text())
     (home / "authorized_keys").chmod(0o600)
     port = _free_port()
@@ -132,8 +171,12 @@ def sshd(tmp_path: Path) -> Iterator[Path]:
         "  LogLevel ERROR\n  BatchMode yes\n"
     )
     os.makedirs("/run/sshd", exist_ok=True)  # privilege separation directory
-    daemon = subprocess.Popen([sshd_path, "-D", "-e", "-f", str(home / "sshd_config")],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    daemon = subprocess.Popen(
+        [sshd_path, "-D", "-e", "-f", str(home / "sshd_config")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     bindir = tmp_path / "sshbin"
     bindir.mkdir()
     (bindir / "ssh").write_text(f'#!/bin/sh\nexec {real_ssh} -F {home / "ssh_config"} "$@"\n')
@@ -141,8 +184,13 @@ def sshd(tmp_path: Path) -> Iterator[Path]:
     try:
         deadline = time.monotonic() + 20
         while True:
-            check = subprocess.run([str(bindir / "ssh"), "localhost", "true"], capture_output=True, text=True,
-                                   timeout=30, check=False)
+            check = subprocess.run(
+                [str(bindir / "ssh"), "localhost", "true"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+            )
             if check.returncode == 0:
                 break
             if daemon.poll() is not None or time.monotonic() > deadline:
@@ -160,13 +208,27 @@ def test_deepspeed_launcher_through_pdsh_and_ssh(tmp_path: Path, sshd: Path) -> 
     out = tmp_path / "ranks.jsonl"
     # The remote shell starts clean: only what the launcher forwards (PYTHON*, $DS_ENV_FILE)
     # arrives, so the probe's output file travels in launch.env like any user variable.
-    bundle = compile_bundle(tmp_path, {"target": "deepspeed", "entrypoint": str(PROBE), "force_multi": True,
-                                       "hosts": ["localhost"], "env": {"SATC_PROBE_ENV": "MY_VAR",
-                                                                       "MY_VAR": "v=1:2", "SATC_PROBE_OUT": str(out)}})
+    bundle = compile_bundle(
+        tmp_path,
+        {
+            "target": "deepspeed",
+            "entrypoint": str(PROBE),
+            "force_multi": True,
+            "hosts": ["localhost"],
+            "env": {"SATC_PROBE_ENV": "MY_VAR", "MY_VAR": "v=1:2", "SATC_PROBE_OUT": str(out)},
+        },
+    )
     assert (bundle / "hostfile").read_text() == "localhost slots=2\n"
     env = _env(out, PATH=f"{sshd}{os.pathsep}{os.environ['PATH']}")
-    result = subprocess.run(["bash", str(bundle / "launch.sh"), "x"], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False)
+    result = subprocess.run(
+        ["bash", str(bundle / "launch.sh"), "x"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "pdsh" in result.stdout + result.stderr  # the multi-host path, not the local one
     records = read_probe(out)
@@ -181,20 +243,30 @@ def _slurm_ready() -> None:
     sinfo = support.require_tool("sinfo")
     support.require_tool("sbatch")
     state = subprocess.run([sinfo, "-h", "-o", "%T"], capture_output=True, text=True, timeout=30, check=False)
-    support.require(state.returncode == 0 and any(s in state.stdout for s in ("idle", "mixed")),
-                    "no idle SLURM node (start one with ci/slurm/start.sh)")
+    support.require(
+        state.returncode == 0 and any(s in state.stdout for s in ("idle", "mixed")),
+        "no idle SLURM node (start one with ci/slurm/start.sh)",
+    )
 
 
 def test_slurm_sbatch_two_tasks(tmp_path: Path) -> None:
     _slurm_ready()
-    bundle = compile_bundle(tmp_path, {"target": "slurm", "entrypoint": str(PROBE),
-                                       "slurm": {"job_name": "satc-test", "time": "00:05:00"}},
-                            out="bundle dir 'q'")
+    bundle = compile_bundle(
+        tmp_path,
+        {"target": "slurm", "entrypoint": str(PROBE), "slurm": {"job_name": "satc-test", "time": "00:05:00"}},
+        out="bundle dir 'q'",
+    )
     out = tmp_path / "ranks.jsonl"
     log = tmp_path / "slurm.out"
-    result = subprocess.run(["sbatch", "--wait", f"--output={log}", str(bundle / "launch.sh"), "a b"],
-                            cwd=tmp_path, env=_env(out), capture_output=True, text=True,
-                            timeout=RUN_TIMEOUT, check=False)
+    result = subprocess.run(
+        ["sbatch", "--wait", f"--output={log}", str(bundle / "launch.sh"), "a b"],
+        cwd=tmp_path,
+        env=_env(out),
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+        check=False,
+    )
     job_log = log.read_text() if log.exists() else ""
     assert result.returncode == 0, result.stderr + job_log
     records = read_probe(out)

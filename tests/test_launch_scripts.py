@@ -17,8 +17,19 @@ TARGETS = ("torchrun", "deepspeed", "slurm")
 
 def hostile_values(sentinel: Path) -> list[str]:
     return [
-        f"$(touch {sentinel})", f"`touch {sentinel}`", f"; touch {sentinel}", f"' ; touch {sentinel} '",
-        "'\"", "a b  c", "*", "$HOME", "--help", "ünïcødé-名前", "back\\slash", "a|b&c>d<e", "",
+        f"$(touch {sentinel})",
+        f"`touch {sentinel}`",
+        f"; touch {sentinel}",
+        f"' ; touch {sentinel} '",
+        "'\"",
+        "a b  c",
+        "*",
+        "$HOME",
+        "--help",
+        "ünïcødé-名前",
+        "back\\slash",
+        "a|b&c>d<e",
+        "",
     ]
 
 
@@ -29,8 +40,9 @@ def _launcher_record(records: list[dict[str, Any]], name: str) -> dict[str, Any]
 
 
 def _static_checks(script: Path) -> None:
-    syntax = subprocess.run(["bash", "-n", str(script)], check=False, capture_output=True, text=True,
-                            timeout=30)
+    syntax = subprocess.run(
+        ["bash", "-n", str(script)], check=False, capture_output=True, text=True, timeout=30
+    )
     assert syntax.returncode == 0, syntax.stderr
     lint = shellcheck(script)
     assert lint.returncode == 0, lint.stdout
@@ -44,9 +56,12 @@ def test_hostile_values_round_trip_and_never_run(tmp_path: Path, target: str) ->
     # The bundle directory and the working directory are hostile too.
     out = "bundle $(touch pwned) 'x'"
     entrypoint = f"train $(touch {sentinel}).py"
-    bundle = compile_bundle(tmp_path, {"target": target, "entrypoint": entrypoint,
-                                       "entrypoint_args": values, "env": env},
-                            f'args.experiment_name="$(touch {sentinel}) x"', out=out)
+    bundle = compile_bundle(
+        tmp_path,
+        {"target": target, "entrypoint": entrypoint, "entrypoint_args": values, "env": env},
+        f'args.experiment_name="$(touch {sentinel}) x"',
+        out=out,
+    )
     script = bundle / "launch.sh"
     _static_checks(script)
     cwd = tmp_path / "cwd `touch x` *"
@@ -56,7 +71,7 @@ def test_hostile_values_round_trip_and_never_run(tmp_path: Path, target: str) ->
     result, records = run_with_fakes(script, tmp_path, *runtime, env=slurm_env, cwd=cwd)
     assert result.returncode == 0, result.stderr
     launcher = _launcher_record(records, {"slurm": "srun"}.get(target, target))
-    assert launcher["argv"][-(1 + len(values) + len(runtime)):] == [entrypoint, *values, *runtime]
+    assert launcher["argv"][-(1 + len(values) + len(runtime)) :] == [entrypoint, *values, *runtime]
     assert launcher["env"]["SATC_BUNDLE"] == str(bundle.resolve() / "args.json")
     assert launcher["env"]["LOCAL_WORLD_SIZE"] == "2"
     for name, value in env.items():
@@ -77,8 +92,11 @@ def test_slurm_script_submits_itself_outside_an_allocation(tmp_path: Path) -> No
 
 def test_slurm_multi_node_takes_master_addr_from_the_allocation(tmp_path: Path) -> None:
     bundle = compile_bundle(tmp_path, {"target": "slurm", "nodes": 2, "entrypoint": "t.py"})
-    result, records = run_with_fakes(bundle / "launch.sh", tmp_path, env={
-        "SLURM_JOB_ID": "7", "SLURM_JOB_NODELIST": "gpu[01-02]", "FAKE_HOSTS": "gpu01,gpu02"})
+    result, records = run_with_fakes(
+        bundle / "launch.sh",
+        tmp_path,
+        env={"SLURM_JOB_ID": "7", "SLURM_JOB_NODELIST": "gpu[01-02]", "FAKE_HOSTS": "gpu01,gpu02"},
+    )
     assert result.returncode == 0, result.stderr
     srun = _launcher_record(records, "srun")
     assert (srun["env"]["MASTER_ADDR"], srun["env"]["MASTER_PORT"]) == ("gpu01", "29500")
@@ -97,10 +115,16 @@ REFUSED = [
     ({}, ('launch.entrypoint="x\\ny"',), "launch.entrypoint"),
     ({"master_addr": "$(touch X)", "nodes": 2}, (), "launch.master_addr"),
     # The deepspeed launcher's pdsh path pastes values into a remote shell unquoted.
-    ({"target": "deepspeed", "force_multi": True, "entrypoint_args": ["$(touch X)"]}, (),
-     "launch.entrypoint_args[0]"),
-    ({"target": "deepspeed", "nodes": 2, "master_addr": "h0", "hosts": ["h0", "h1"],
-      "env": {"A": "a b"}}, (), "launch.env.A"),
+    (
+        {"target": "deepspeed", "force_multi": True, "entrypoint_args": ["$(touch X)"]},
+        (),
+        "launch.entrypoint_args[0]",
+    ),
+    (
+        {"target": "deepspeed", "nodes": 2, "master_addr": "h0", "hosts": ["h0", "h1"], "env": {"A": "a b"}},
+        (),
+        "launch.env.A",
+    ),
     ({"target": "deepspeed", "nodes": 2, "master_addr": "h0"}, (), "launch.hosts"),
     ({"target": "deepspeed", "nodes": 2, "master_addr": "h0", "hosts": ["h0", "h0"]}, (), "launch.hosts"),
     ({"target": "torchrun", "hosts": ["h0"]}, (), "launch.hosts"),
@@ -108,8 +132,9 @@ REFUSED = [
 
 
 @pytest.mark.parametrize(("launch", "sets", "key"), REFUSED)
-def test_unsafe_values_are_refused_with_exit_2(tmp_path: Path, launch: dict[str, Any],
-                                               sets: tuple[str, ...], key: str) -> None:
+def test_unsafe_values_are_refused_with_exit_2(
+    tmp_path: Path, launch: dict[str, Any], sets: tuple[str, ...], key: str
+) -> None:
     config = write_config(tmp_path / "c.yaml", launch)
     argv = ["compile", str(config), "-o", str(tmp_path / "out")]
     for item in sets:
@@ -158,8 +183,14 @@ def _node_map(record: dict[str, Any]) -> tuple[int, list[int]]:
 def test_every_target_honours_the_same_contract(tmp_path: Path, nodes: int, per_node: int) -> None:
     from satc.compiler.topology_table import layout
 
-    launch = {"nodes": nodes, "gpus_per_node": per_node, "entrypoint": "t.py", "device": "cuda",
-              "env": {"A": "1"}, "cuda_alloc_conf": "expandable_segments:True"}
+    launch = {
+        "nodes": nodes,
+        "gpus_per_node": per_node,
+        "entrypoint": "t.py",
+        "device": "cuda",
+        "env": {"A": "1"},
+        "cuda_alloc_conf": "expandable_segments:True",
+    }
     contracts = {}
     for target in TARGETS:
         extra: dict[str, Any] = {}
@@ -175,18 +206,27 @@ def test_every_target_honours_the_same_contract(tmp_path: Path, nodes: int, per_
         result, records = run_with_fakes(bundle / "launch.sh", work, env=env)
         assert result.returncode == 0, result.stderr
         record = _launcher_record(records, {"slurm": "srun"}.get(target, target))
-        exported = {name: record["env"].get(name) for name in
-                    ("LOCAL_WORLD_SIZE", "A", "PYTORCH_CUDA_ALLOC_CONF")}
+        exported = {
+            name: record["env"].get(name) for name in ("LOCAL_WORLD_SIZE", "A", "PYTORCH_CUDA_ALLOC_CONF")
+        }
         exported["SATC_BUNDLE"] = Path(record["env"]["SATC_BUNDLE"]).relative_to(work).as_posix()
         if "ds_env" in record["files"]:  # what pdsh forwards to every host
             forwarded = dict(line.split("=", 1) for line in record["files"]["ds_env"].splitlines())
-            assert forwarded == {**{k: v for k, v in exported.items() if k != "SATC_BUNDLE"},
-                                 "SATC_BUNDLE": record["env"]["SATC_BUNDLE"]}
+            assert forwarded == {
+                **{k: v for k, v in exported.items() if k != "SATC_BUNDLE"},
+                "SATC_BUNDLE": record["env"]["SATC_BUNDLE"],
+            }
         contracts[target] = (_node_map(record), exported)
     expected_map = [place.node for place in layout_of(nodes, per_node, layout)]
-    expected = ((nodes * per_node, expected_map),
-                {"LOCAL_WORLD_SIZE": str(per_node), "A": "1",
-                 "PYTORCH_CUDA_ALLOC_CONF": "expandable_segments:True", "SATC_BUNDLE": "bundle/args.json"})
+    expected = (
+        (nodes * per_node, expected_map),
+        {
+            "LOCAL_WORLD_SIZE": str(per_node),
+            "A": "1",
+            "PYTORCH_CUDA_ALLOC_CONF": "expandable_segments:True",
+            "SATC_BUNDLE": "bundle/args.json",
+        },
+    )
     assert contracts == dict.fromkeys(TARGETS, expected)
 
 
@@ -197,8 +237,11 @@ def layout_of(nodes: int, per_node: int, layout: Any) -> Any:
 
 
 def test_topology_command_prints_the_rank_table(tmp_path: Path) -> None:
-    config = write_config(tmp_path / "c.yaml", {"nodes": 2, "gpus_per_node": 2, "master_addr": "127.0.0.1"},
-                          {"model_parallel_size": 2})
+    config = write_config(
+        tmp_path / "c.yaml",
+        {"nodes": 2, "gpus_per_node": 2, "master_addr": "127.0.0.1"},
+        {"model_parallel_size": 2},
+    )
     result = support.satc("topology", str(config))
     assert result.returncode == 0, result.stderr
     rows = [line.split() for line in result.stdout.splitlines()[3:]]
@@ -212,8 +255,9 @@ def test_topology_command_prints_the_rank_table(tmp_path: Path) -> None:
 
 
 def test_topology_command_reports_bad_input_with_exit_2(tmp_path: Path) -> None:
-    config = write_config(tmp_path / "c.yaml", {"nodes": 3, "master_addr": "127.0.0.1"},
-                          {"model_parallel_size": 4})
+    config = write_config(
+        tmp_path / "c.yaml", {"nodes": 3, "master_addr": "127.0.0.1"}, {"model_parallel_size": 4}
+    )
     result = support.satc("topology", str(config))
     assert result.returncode == 2
     assert "args.model_parallel_size" in result.stderr and "Traceback" not in result.stderr

@@ -19,9 +19,7 @@ from omegaconf import OmegaConf
 from satc.compiler.load import load
 
 KEYS = st.sampled_from(["a", "b", "c", "lr", "x.y", "n_1"])
-TEXT = st.text(alphabet="ab$\\{}?: 1.-", max_size=6).filter(
-    lambda s: "${" not in s and s != "???"
-)
+TEXT = st.text(alphabet="ab$\\{}?: 1.-", max_size=6).filter(lambda s: "${" not in s and s != "???")
 SCALARS = st.one_of(
     st.none(),
     st.booleans(),
@@ -31,9 +29,7 @@ SCALARS = st.one_of(
 )
 VALUES = st.recursive(
     SCALARS,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=3), st.dictionaries(KEYS, inner, max_size=3)
-    ),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(KEYS, inner, max_size=3)),
     max_leaves=12,
 )
 LAYERS = st.lists(st.dictionaries(KEYS, VALUES, max_size=4), min_size=1, max_size=4)
@@ -55,8 +51,11 @@ def _paths(node: Any, path: tuple[Any, ...] = ()) -> set[tuple[Any, ...]]:
     return found
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                   HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(layers=LAYERS)
 def test_plain_layers_merge_exactly_as_omegaconf(tmp_path: Path, layers: list[dict[str, Any]]) -> None:
     files = []

@@ -19,12 +19,62 @@ from satc.compiler.cli import main
 from support import satc
 
 RAW = [
-    "0", "1", "2", "3", "4", "8", "-1", "4.0", "2.5", "1e-4", "1e400", "-0", "no", "yes", "on",
-    "off", "true", "false", "~", "null", "1:30", "012", "0x10", ".nan", "-.inf", "'2'", '"4"',
-    "''", "???", "${args.lr}", "${args.batch_size}", "${nope.x}", "${oc.env:HOME}",
-    "${launch.nodes}", "[1, 2]", "[]", "{}", "{a: 1}", "pretrain", "finetune", "inference",
-    "train", "cpu", "cuda", "torchrun", "slurm", "!!binary aGk=", "!!python/name:os.system",
-    "&x 3", "*x", "hf_" + "Ab1" * 11, "abc", '"a\\nb"', "[x, 3]", "[1, 0]", "\"\\t\"",
+    "0",
+    "1",
+    "2",
+    "3",
+    "4",
+    "8",
+    "-1",
+    "4.0",
+    "2.5",
+    "1e-4",
+    "1e400",
+    "-0",
+    "no",
+    "yes",
+    "on",
+    "off",
+    "true",
+    "false",
+    "~",
+    "null",
+    "1:30",
+    "012",
+    "0x10",
+    ".nan",
+    "-.inf",
+    "'2'",
+    '"4"',
+    "''",
+    "???",
+    "${args.lr}",
+    "${args.batch_size}",
+    "${nope.x}",
+    "${oc.env:HOME}",
+    "${launch.nodes}",
+    "[1, 2]",
+    "[]",
+    "{}",
+    "{a: 1}",
+    "pretrain",
+    "finetune",
+    "inference",
+    "train",
+    "cpu",
+    "cuda",
+    "torchrun",
+    "slurm",
+    "!!binary aGk=",
+    "!!python/name:os.system",
+    "&x 3",
+    "*x",
+    "hf_" + "Ab1" * 11,
+    "abc",
+    '"a\\nb"',
+    "[x, 3]",
+    "[1, 0]",
+    '"\\t"',
 ]
 GOOD: dict[str, list[str]] = {
     "mode": ["pretrain", "finetune", "inference"],
@@ -39,22 +89,48 @@ GOOD: dict[str, list[str]] = {
     "target": ["torchrun"],
 }
 SECTIONS: dict[str, list[str]] = {
-    "args": ["mode", "batch_size", "gradient_accumulation_steps", "lr", "fp16", "bf16",
-             "zero_stage", "train_iters", "epochs", "model_parallel_size", "train_data",
-             "train_data_weights", "experiment_name", "seed", "checkpoint_activations",
-             "lerning_rate"],
-    "deepspeed": ["train_micro_batch_size_per_gpu", "gradient_accumulation_steps",
-                  "train_batch_size", "zero_optimization", "fp16", "bf16", "gradient_clipping",
-                  "optimizer", "zero_optimisation"],
-    "launch": ["nodes", "gpus_per_node", "device", "target", "master_port", "env",
-               "env_passthrough"],
+    "args": [
+        "mode",
+        "batch_size",
+        "gradient_accumulation_steps",
+        "lr",
+        "fp16",
+        "bf16",
+        "zero_stage",
+        "train_iters",
+        "epochs",
+        "model_parallel_size",
+        "train_data",
+        "train_data_weights",
+        "experiment_name",
+        "seed",
+        "checkpoint_activations",
+        "lerning_rate",
+    ],
+    "deepspeed": [
+        "train_micro_batch_size_per_gpu",
+        "gradient_accumulation_steps",
+        "train_batch_size",
+        "zero_optimization",
+        "fp16",
+        "bf16",
+        "gradient_clipping",
+        "optimizer",
+        "zero_optimisation",
+    ],
+    "launch": ["nodes", "gpus_per_node", "device", "target", "master_port", "env", "env_passthrough"],
     "model": ["target", "params"],
     "data": ["target", "params"],
     "argz": ["lr"],
 }
-NESTED = {"zero_optimization": ["stage", "overlap_comm"], "fp16": ["enabled", "loss_scale"],
-          "bf16": ["enabled"], "optimizer": ["type", "params"], "params": ["lr", "a", "b"],
-          "env": ["OMP_NUM_THREADS", "X"]}
+NESTED = {
+    "zero_optimization": ["stage", "overlap_comm"],
+    "fp16": ["enabled", "loss_scale"],
+    "bf16": ["enabled"],
+    "optimizer": ["type", "params"],
+    "params": ["lr", "a", "b"],
+    "env": ["OMP_NUM_THREADS", "X"],
+}
 SMALL_INTS = ["1", "2", "4"]
 
 
@@ -113,8 +189,11 @@ def check_outcome(code: int, output: str, out: Path) -> None:
     assert topology["data_parallel_size"] * topology["model_parallel_size"] == topology["world_size"]
     if (out / "ds_config.json").exists():
         ds = json.loads((out / "ds_config.json").read_text())
-        micro, gas, total = (ds["train_micro_batch_size_per_gpu"], ds["gradient_accumulation_steps"],
-                             ds["train_batch_size"])
+        micro, gas, total = (
+            ds["train_micro_batch_size_per_gpu"],
+            ds["gradient_accumulation_steps"],
+            ds["train_batch_size"],
+        )
         for value in (micro, gas, total):
             assert type(value) is int and value > 0, ds
         assert total == micro * gas * topology["data_parallel_size"]
@@ -142,8 +221,9 @@ def _stderr(result: Any) -> str:
         return ""
 
 
-PROPERTY = settings(max_examples=250, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+PROPERTY = settings(
+    max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 
 
 @PROPERTY
@@ -163,10 +243,36 @@ VALID = b"args:\n  mode: finetune\n  train_iters: 5\n  train_data: [a]\nlaunch:\
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(position=st.integers(0, len(VALID)), noise=st.one_of(
-    st.binary(max_size=12), st.text(max_size=12).map(lambda t: t.encode("utf-8", "surrogatepass")),
-    st.sampled_from([b"\t", b"\x00", b"\xff", b"\xef\xbb\xbf", b": ", b"- ", b"&a ", b"*a", b"!!", b"${",
-                     b"\n---\n", b"{", b"[", b"'", b'"', b"#", b"%TAG ! x\n", b"? ", b"<<: "])))
+@given(
+    position=st.integers(0, len(VALID)),
+    noise=st.one_of(
+        st.binary(max_size=12),
+        st.text(max_size=12).map(lambda t: t.encode("utf-8", "surrogatepass")),
+        st.sampled_from(
+            [
+                b"\t",
+                b"\x00",
+                b"\xff",
+                b"\xef\xbb\xbf",
+                b": ",
+                b"- ",
+                b"&a ",
+                b"*a",
+                b"!!",
+                b"${",
+                b"\n---\n",
+                b"{",
+                b"[",
+                b"'",
+                b'"',
+                b"#",
+                b"%TAG ! x\n",
+                b"? ",
+                b"<<: ",
+            ]
+        ),
+    ),
+)
 def test_noise_in_a_valid_file_exits_0_or_2(position: int, noise: bytes) -> None:
     compile_in_process(VALID[:position] + noise + VALID[position:], [])
 
@@ -208,15 +314,19 @@ def _plain_trees(depth: int = 3) -> st.SearchStrategy[Any]:
     scalars = st.one_of(st.integers(-3, 3), st.sampled_from(["x", "???", "${a}", "", None, True, 1.5]))
     return st.recursive(
         scalars,
-        lambda children: st.one_of(st.lists(children, max_size=3),
-                                   st.dictionaries(st.sampled_from("abcd"), children, max_size=4)),
+        lambda children: st.one_of(
+            st.lists(children, max_size=3), st.dictionaries(st.sampled_from("abcd"), children, max_size=4)
+        ),
         max_leaves=12,
     )
 
 
 @settings(max_examples=400, deadline=None)
-@given(layers=st.lists(st.dictionaries(st.sampled_from("abcd"), _plain_trees(), max_size=4),
-                       min_size=1, max_size=4))
+@given(
+    layers=st.lists(
+        st.dictionaries(st.sampled_from("abcd"), _plain_trees(), max_size=4), min_size=1, max_size=4
+    )
+)
 def test_layers_merge_exactly_as_omegaconf_merges_them(layers: list[dict[str, Any]]) -> None:
     """load.merge_layers skips OmegaConf's slow merge; it must agree with it exactly."""
     from omegaconf import OmegaConf

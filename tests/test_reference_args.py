@@ -22,17 +22,17 @@ CONFIG_SECTIONS = {"model_config", "data_config"}
 VARIANTS = {
     "preset zero0 fp16": "args:\n  mode: pretrain\n  train_iters: 5\n  fp16: true\n",
     "preset zero1 auto-fp16 (R7)": "args:\n  mode: finetune\n  zero_stage: 1\n  epochs: 2\n"
-                                   "  batch_size: 3\n  lr: 0.5\n",
+    "  batch_size: 3\n  lr: 0.5\n",
     "preset zero2 bf16": "args:\n  mode: finetune\n  zero_stage: 2\n  bf16: true\n"
-                         "  gradient_accumulation_steps: 4\n  checkpoint_activations: true\n",
+    "  gradient_accumulation_steps: 4\n  checkpoint_activations: true\n",
     "preset zero2 no precision": "args:\n  mode: finetune\n  zero_stage: 0\n  train_iters: 9\n"
-                                 "  weight_decay: 0.3\n",
+    "  weight_decay: 0.3\n",
     "inference with a deepspeed section": "args:\n  mode: inference\n  fp16: true\n"
-                                          "deepspeed:\n  train_micro_batch_size_per_gpu: 2\n",
+    "deepspeed:\n  train_micro_batch_size_per_gpu: 2\n",
     "section without accumulation": "args:\n  mode: finetune\n  train_iters: 3\n"
-                                    "deepspeed:\n  train_micro_batch_size_per_gpu: 5\n"
-                                    "  fp16:\n    enabled: true\n"
-                                    "  optimizer:\n    type: Adam\n    params:\n      lr: 0.01\n",
+    "deepspeed:\n  train_micro_batch_size_per_gpu: 5\n"
+    "  fp16:\n    enabled: true\n"
+    "  optimizer:\n    type: Adam\n    params:\n      lr: 0.01\n",
 }
 
 
@@ -58,12 +58,16 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
         (folder / str(index)).mkdir()
         groups[name] = write_configs(folder / str(index), {"layer0.yaml": text})  # as compile_layers names it
     argv = [item for paths in groups.values() for item in ("--", *paths)][1:]
-    result = subprocess.run([sys.executable, str(ROOT / "tests" / "reference" / "reference_args.py"),
-                             *argv], capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "reference" / "reference_args.py"), *argv],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     lines = [line for line in result.stdout.splitlines() if line.startswith("REFERENCE ")]
     assert len(lines) == len(groups)
-    return {name: json.loads(line[len("REFERENCE "):]) for name, line in zip(groups, lines, strict=True)}
+    return {name: json.loads(line[len("REFERENCE ") :]) for name, line in zip(groups, lines, strict=True)}
 
 
 def _compare(document: dict, reference: dict) -> None:
@@ -85,9 +89,11 @@ def _compare(document: dict, reference: dict) -> None:
             assert actual == document["deepspeed_config"].get("zero_optimization", {}).get("stage", 0)
         elif key == "deepspeed_config" and training:  # D4 adds the triad, concretely
             ds = dict(actual)
-            assert ds.pop("train_batch_size") == (ds["train_micro_batch_size_per_gpu"]
-                                                  * ds["gradient_accumulation_steps"]
-                                                  * document["topology"]["data_parallel_size"])
+            assert ds.pop("train_batch_size") == (
+                ds["train_micro_batch_size_per_gpu"]
+                * ds["gradient_accumulation_steps"]
+                * document["topology"]["data_parallel_size"]
+            )
             expected = dict(expected)
             if "gradient_accumulation_steps" not in expected:
                 assert ds.pop("gradient_accumulation_steps") == 1

@@ -106,8 +106,11 @@ def test_r7_auto_fp16_with_zero(tmp_path: Path) -> None:
     assert bundle.plan.args["fp16"] is True and bundle.plan.args["bf16"] is False
     assert json.loads(bundle.files["ds_config.json"])["fp16"]["enabled"] is True
     # R7 runs before R6, so a given section's precision overrides the auto-fp16.
-    given = compile_layers(tmp_path, TRAIN + "  zero_stage: 2\n"
-                           "deepspeed:\n  zero_optimization:\n    stage: 2\n  bf16:\n    enabled: true\n")
+    given = compile_layers(
+        tmp_path,
+        TRAIN + "  zero_stage: 2\n"
+        "deepspeed:\n  zero_optimization:\n    stage: 2\n  bf16:\n    enabled: true\n",
+    )
     assert given.plan.args["fp16"] is False and given.plan.args["bf16"] is True
 
 
@@ -120,8 +123,9 @@ def test_r8_activation_checkpointing(tmp_path: Path, checkpoint: bool) -> None:
 
 
 def test_d1_unknown_keys_are_located_with_a_suggestion(tmp_path: Path) -> None:
-    text = problems(tmp_path, TRAIN + "  lerning_rate: 0.1\n"
-                    "deepspeed:\n  zero_optimization:\n    stagee: 2\n")
+    text = problems(
+        tmp_path, TRAIN + "  lerning_rate: 0.1\ndeepspeed:\n  zero_optimization:\n    stagee: 2\n"
+    )
     assert "layer0.yaml:4:3: error: args.lerning_rate: unknown key under args" in text
     assert "did you mean args.lr?" in text
     assert "layer0.yaml:7:5: error: deepspeed.zero_optimization.stagee: unknown key" in text
@@ -129,18 +133,19 @@ def test_d1_unknown_keys_are_located_with_a_suggestion(tmp_path: Path) -> None:
 
 
 def test_d2_set_beats_every_file(tmp_path: Path) -> None:
-    bundle = compile_layers(tmp_path, TRAIN + "  lr: 0.1\n", TRAIN + "  lr: 0.2\n",
-                            overrides=("args.lr=0.3",))
+    bundle = compile_layers(
+        tmp_path, TRAIN + "  lr: 0.1\n", TRAIN + "  lr: 0.2\n", overrides=("args.lr=0.3",)
+    )
     assert bundle.plan.args["lr"] == 0.3
     assert str(bundle.config.origin[("args", "lr")]) == "--set args.lr"
 
 
 def test_d3_zero_stage_follows_the_deepspeed_section(tmp_path: Path) -> None:
-    bundle = compile_layers(tmp_path, TRAIN + "deepspeed:\n  zero_optimization:\n    stage: 2\n"
-                            "  bf16:\n    enabled: true\n")
+    bundle = compile_layers(
+        tmp_path, TRAIN + "deepspeed:\n  zero_optimization:\n    stage: 2\n  bf16:\n    enabled: true\n"
+    )
     assert bundle.plan.args["zero_stage"] == 2
-    conflict = problems(tmp_path, TRAIN + "  zero_stage: 1\ndeepspeed:\n  zero_optimization:\n"
-                        "    stage: 2\n")
+    conflict = problems(tmp_path, TRAIN + "  zero_stage: 1\ndeepspeed:\n  zero_optimization:\n    stage: 2\n")
     assert "args.zero_stage is 1 but the deepspeed section runs ZeRO stage 2" in conflict
 
 
@@ -151,17 +156,25 @@ def test_d3_zero3_preset_exists(tmp_path: Path) -> None:
 
 
 def test_d4_batch_triad_is_computed(tmp_path: Path) -> None:
-    bundle = compile_layers(tmp_path, TRAIN + "  batch_size: 2\n  gradient_accumulation_steps: 3\n"
-                            "  model_parallel_size: 2\nlaunch:\n  gpus_per_node: 8\n")
+    bundle = compile_layers(
+        tmp_path,
+        TRAIN + "  batch_size: 2\n  gradient_accumulation_steps: 3\n"
+        "  model_parallel_size: 2\nlaunch:\n  gpus_per_node: 8\n",
+    )
     assert json.loads(bundle.files["ds_config.json"])["train_batch_size"] == 2 * 3 * 4
 
 
 def test_d4_disagreeing_batch_prints_the_arithmetic(tmp_path: Path) -> None:
-    text = problems(tmp_path, TRAIN + "deepspeed:\n  train_batch_size: 32\n"
-                    "  train_micro_batch_size_per_gpu: 2\n  gradient_accumulation_steps: 1\n"
-                    "launch:\n  gpus_per_node: 4\n")
-    assert "layer0.yaml:5:3: error: deepspeed.train_batch_size: train_batch_size is 32 but " \
-           "2 x 1 x 4 (micro x grad_accum x dp) = 8" in text
+    text = problems(
+        tmp_path,
+        TRAIN + "deepspeed:\n  train_batch_size: 32\n"
+        "  train_micro_batch_size_per_gpu: 2\n  gradient_accumulation_steps: 1\n"
+        "launch:\n  gpus_per_node: 4\n",
+    )
+    assert (
+        "layer0.yaml:5:3: error: deepspeed.train_batch_size: train_batch_size is 32 but "
+        "2 x 1 x 4 (micro x grad_accum x dp) = 8" in text
+    )
 
 
 def test_d5_seed_is_frozen(tmp_path: Path) -> None:
@@ -179,30 +192,40 @@ def test_model_parallel_must_divide_the_world(tmp_path: Path) -> None:
 
 def test_context_parallel_r12(tmp_path: Path) -> None:
     for mp, cp in ((1, 1), (2, 2), (4, 2), (8, 2)):
-        bundle = compile_layers(tmp_path, TRAIN + f"  model_parallel_size: {mp}\nlaunch:\n  gpus_per_node: 8\n")
+        bundle = compile_layers(
+            tmp_path, TRAIN + f"  model_parallel_size: {mp}\nlaunch:\n  gpus_per_node: 8\n"
+        )
         assert bundle.plan.topology.context_parallel_size == cp
 
 
 def test_r6_discarding_a_set_is_an_error_and_a_file_value_a_warning(tmp_path: Path) -> None:
-    section = ("deepspeed:\n  train_micro_batch_size_per_gpu: 2\n  bf16:\n    enabled: true\n"
-               "  optimizer:\n    type: Adam\n    params:\n      lr: 0.001\n")
+    section = (
+        "deepspeed:\n  train_micro_batch_size_per_gpu: 2\n  bf16:\n    enabled: true\n"
+        "  optimizer:\n    type: Adam\n    params:\n      lr: 0.001\n"
+    )
     text = problems(tmp_path, TRAIN + section, overrides=("args.lr=0.5",))
-    assert "--set args.lr: error: args.lr: --set args.lr=0.5 would be replaced by " \
-           "deepspeed.optimizer.params.lr (0.001)" in text
+    assert (
+        "--set args.lr: error: args.lr: --set args.lr=0.5 would be replaced by "
+        "deepspeed.optimizer.params.lr (0.001)" in text
+    )
     assert "hint: set deepspeed.optimizer.params.lr instead" in text
     bundle = compile_layers(tmp_path, TRAIN + "  lr: 0.5\n" + section)
     assert bundle.plan.args["lr"] == 0.001  # the reference's value (R6)
     [warning] = [w for w in bundle.warnings if w.key == "args.lr"]
     assert "0.5 is replaced by deepspeed.optimizer.params.lr (0.001)" in warning.message
     assert str(warning.location).endswith("layer0.yaml:4:3")
-    assert not [w for w in compile_layers(tmp_path, TRAIN + "  lr: 0.001\n" + section).warnings
-                if w.key == "args.lr"]  # the same value is no conflict
+    assert not [
+        w for w in compile_layers(tmp_path, TRAIN + "  lr: 0.001\n" + section).warnings if w.key == "args.lr"
+    ]  # the same value is no conflict
 
 
 def test_launch_env_cannot_override_what_satc_exports(tmp_path: Path) -> None:
-    text = problems(tmp_path, TRAIN + "launch:\n  env:\n    SATC_BUNDLE: /other/args.json\n"
-                    "    LOCAL_WORLD_SIZE: 8\n    WANDB_MODE: offline\n    WANDB_PROJECT: p\n"
-                    "  env_passthrough: [WANDB_PROJECT, RANK]\n")
+    text = problems(
+        tmp_path,
+        TRAIN + "launch:\n  env:\n    SATC_BUNDLE: /other/args.json\n"
+        "    LOCAL_WORLD_SIZE: 8\n    WANDB_MODE: offline\n    WANDB_PROJECT: p\n"
+        "  env_passthrough: [WANDB_PROJECT, RANK]\n",
+    )
     assert "launch.env.SATC_BUNDLE: SATC_BUNDLE is set by satc" in text
     assert "launch.env.LOCAL_WORLD_SIZE: LOCAL_WORLD_SIZE is set by satc" in text
     assert "launch.env.WANDB_PROJECT: WANDB_PROJECT is also in launch.env_passthrough" in text
@@ -215,10 +238,16 @@ def test_target_specific_launch_keys(tmp_path: Path) -> None:
     assert "launch.slurm: is only read by the slurm target, not 'torchrun'" in text
 
 
-@pytest.mark.parametrize("launch,fragment", [
-    ("  gpus_per_node: 1\n", "training needs device == LOCAL_RANK, which is 0 with one rank per node, got 1"),
-    ("  device: cpu\n", "GPU 1 is fixed, but launch.device is cpu"),
-])
+@pytest.mark.parametrize(
+    "launch,fragment",
+    [
+        (
+            "  gpus_per_node: 1\n",
+            "training needs device == LOCAL_RANK, which is 0 with one rank per node, got 1",
+        ),
+        ("  device: cpu\n", "GPU 1 is fixed, but launch.device is cpu"),
+    ],
+)
 def test_r9_fixed_device_is_decided_at_compile_time(tmp_path: Path, launch: str, fragment: str) -> None:
     assert fragment in problems(tmp_path, TRAIN + "  device: 1\nlaunch:\n" + launch)
 

@@ -23,14 +23,19 @@ STAGES = {0: ["tiny_cpu.yaml"], 2: ["tiny_cpu.yaml", "tiny_cpu_zero2.yaml"]}
 def _train(tmp: Path, stage: int) -> dict[tuple[int, int], dict[str, object]]:
     """Compile, launch as a user would (cd examples && BUNDLE/launch.sh), parse the steps."""
     bundle = tmp / f"zero{stage}"
-    result = satc("compile", *(str(EXAMPLES / name) for name in STAGES[stage]),
-                  "-o", str(bundle))
+    result = satc("compile", *(str(EXAMPLES / name) for name in STAGES[stage]), "-o", str(bundle))
     assert result.returncode == 0, result.stderr
-    env = harness.clean_env(PATH=f"{Path(sys.executable).parent}{os.pathsep}"
-                                 f"{os.environ.get('PATH', '')}")
+    env = harness.clean_env(PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     # The first DeepSpeed run on a machine builds a small CPU op (about a minute).
-    run = subprocess.run(["bash", str(bundle / "launch.sh")], cwd=EXAMPLES, env=env,
-                         capture_output=True, text=True, timeout=600, check=False)
+    run = subprocess.run(
+        ["bash", str(bundle / "launch.sh")],
+        cwd=EXAMPLES,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-4000:]
     steps = {}

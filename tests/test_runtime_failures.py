@@ -24,9 +24,15 @@ def _real_components() -> None:
 
 
 def _torchrun_env(rank: int, world: int, port: int, **extra: str) -> dict[str, str]:
-    return {"RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": str(world),
-            "LOCAL_WORLD_SIZE": str(world), "MASTER_ADDR": "127.0.0.1",
-            "MASTER_PORT": str(port), **extra}
+    return {
+        "RANK": str(rank),
+        "LOCAL_RANK": str(rank),
+        "WORLD_SIZE": str(world),
+        "LOCAL_WORLD_SIZE": str(world),
+        "MASTER_ADDR": "127.0.0.1",
+        "MASTER_PORT": str(port),
+        **extra,
+    }
 
 
 def test_world_size_differs_from_the_bundle(tmp_path: Path) -> None:
@@ -54,7 +60,9 @@ def test_bundle_edited_after_compile(tmp_path: Path) -> None:
     args_json.write_text(json.dumps(document, indent=2), encoding="utf-8")
     (result,), _ = harness.spawn_ranks(
         [_torchrun_env(0, 1, harness.free_port(), SATC_BUNDLE=str(args_json))],
-        tmp_path / "out", timeout=BOUND)
+        tmp_path / "out",
+        timeout=BOUND,
+    )
     assert result.returncode == 3, result.stdout[-3000:]
     assert "BundleError" in result.stdout and "digest mismatch" in result.stdout
 
@@ -62,13 +70,16 @@ def test_bundle_edited_after_compile(tmp_path: Path) -> None:
 def test_missing_bundle(tmp_path: Path) -> None:
     (result,), _ = harness.spawn_ranks(
         [_torchrun_env(0, 1, harness.free_port(), SATC_BUNDLE=str(tmp_path / "args.json"))],
-        tmp_path / "out", timeout=BOUND)
+        tmp_path / "out",
+        timeout=BOUND,
+    )
     assert result.returncode == 3, result.stdout[-3000:]
     assert "BundleError" in result.stdout and "no such bundle file" in result.stdout
 
 
-def _two_ranks(tmp_path: Path, rank1: dict[str, str] | None,
-               rank0: dict[str, str] | None = None) -> tuple[list, float]:
+def _two_ranks(
+    tmp_path: Path, rank1: dict[str, str] | None, rank0: dict[str, str] | None = None
+) -> tuple[list, float]:
     bundle = harness.compile_bundle(tmp_path, world=2, mp=1, timeout=INIT_TIMEOUT)
     port = harness.free_port()
     common = {"SATC_BUNDLE": str(bundle / "args.json")}
@@ -93,8 +104,7 @@ def test_a_rank_that_never_starts(tmp_path: Path) -> None:
 
 def test_a_rank_killed_during_init(tmp_path: Path) -> None:
     """Rank 1 dies (SIGKILL) after the rendezvous, as sat.mpu starts making groups."""
-    (rank0, rank1), seconds = _two_ranks(tmp_path, rank1={"PROBE_KILL_AT": "1"},
-                                         rank0={"PROBE_KILL_AT": "1"})
+    (rank0, rank1), seconds = _two_ranks(tmp_path, rank1={"PROBE_KILL_AT": "1"}, rank0={"PROBE_KILL_AT": "1"})
     assert rank1.returncode == -9
     assert rank0.returncode == 3
     _named_timeout(rank0.stdout, "model-parallel groups (sat.mpu)")

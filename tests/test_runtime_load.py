@@ -27,8 +27,16 @@ GOLDEN = {
 # What get_args adds to the parser's dests on every rank (seed: get_args and
 # initialize_distributed).
 PER_PROCESS = {"cuda", "rank", "world_size", "local_rank", "device", "master_ip", "master_port"}
-LAUNCHER = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "LOCAL_SIZE",
-            "MASTER_ADDR", "MASTER_PORT", "SATC_BUNDLE")
+LAUNCHER = (
+    "RANK",
+    "LOCAL_RANK",
+    "WORLD_SIZE",
+    "LOCAL_WORLD_SIZE",
+    "LOCAL_SIZE",
+    "MASTER_ADDR",
+    "MASTER_PORT",
+    "SATC_BUNDLE",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -49,18 +57,21 @@ def _compile(out: Path, *configs: Path, sets: tuple[str, ...] = ()) -> Path:
 @pytest.fixture(scope="module")
 def bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("golden")
-    return {name: _compile(root / name, *(REFERENCE / f for f in files))
-            for name, files in GOLDEN.items()}
+    return {name: _compile(root / name, *(REFERENCE / f for f in files)) for name, files in GOLDEN.items()}
 
 
 @pytest.fixture(scope="module")
 def cpu4(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """2b + inference on 4 CPU ranks, model-parallel 2, seed 1234."""
     layer = tmp_path_factory.mktemp("cpu4") / "cpu.yaml"
-    layer.write_text("launch:\n  device: cpu\n  gpus_per_node: 4\n  master_port: 29511\n"
-                     "args:\n  model_parallel_size: 2\n  seed: 1234\n", encoding="utf-8")
-    return _compile(layer.parent / "bundle", REFERENCE / "cogvideox_2b.yaml",
-                    REFERENCE / "inference.yaml", layer)
+    layer.write_text(
+        "launch:\n  device: cpu\n  gpus_per_node: 4\n  master_port: 29511\n"
+        "args:\n  model_parallel_size: 2\n  seed: 1234\n",
+        encoding="utf-8",
+    )
+    return _compile(
+        layer.parent / "bundle", REFERENCE / "cogvideox_2b.yaml", REFERENCE / "inference.yaml", layer
+    )
 
 
 @pytest.fixture(scope="module")
@@ -79,13 +90,15 @@ def _merged(files: list[str]) -> Any:
 
 
 @pytest.mark.parametrize("case", sorted(GOLDEN))
-def test_load_has_every_key_get_args_produces(bundles: dict[str, Path], parser_dests: set[str],
-                                              case: str) -> None:
+def test_load_has_every_key_get_args_produces(
+    bundles: dict[str, Path], parser_dests: set[str], case: str
+) -> None:
     namespace = load(bundles[case])
     merged = _merged(GOLDEN[case])
     expected = parser_dests | PER_PROCESS
-    expected |= {section for section, key in (("model_config", "model"),
-                                              ("data_config", "data")) if key in merged}
+    expected |= {
+        section for section, key in (("model_config", "model"), ("data_config", "data")) if key in merged
+    }
     if namespace.mode != "inference":
         expected.add("deepspeed_activation_checkpointing")  # R8
     assert set(vars(namespace)) == expected
@@ -104,9 +117,15 @@ def test_load_has_every_key_get_args_produces(bundles: dict[str, Path], parser_d
 
 
 def test_load_fills_per_process_fields_from_the_environment(
-        cpu4: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in {"RANK": "3", "LOCAL_RANK": "3", "WORLD_SIZE": "4",
-                        "LOCAL_WORLD_SIZE": "4", "MASTER_ADDR": "127.0.0.2"}.items():
+    cpu4: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in {
+        "RANK": "3",
+        "LOCAL_RANK": "3",
+        "WORLD_SIZE": "4",
+        "LOCAL_WORLD_SIZE": "4",
+        "MASTER_ADDR": "127.0.0.2",
+    }.items():
         monkeypatch.setenv(name, value)
     namespace = load(cpu4 / "args.json")
     assert (namespace.rank, namespace.world_size, namespace.local_rank) == (3, 4, 3)
@@ -129,8 +148,9 @@ def test_load_has_no_side_effects_and_imports_nothing_heavy(cpu4: Path) -> None:
         "compiler = sorted(m for m in sys.modules if m.startswith('satc.compiler'))\n"
         "print(json.dumps([imported_early, heavy, compiler, dict(os.environ) == before]))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [[], [], [], True]
 
@@ -149,19 +169,17 @@ REFUSED = [
     # (what was done to the bundle, edit, recompute digest?, words the message must have)
     ("edited", lambda d: d["args"].update(lr=1.0), False, ["digest mismatch", "edited after compile"]),
     ("topology edited", lambda d: d["topology"].update(world_size=8), False, ["digest mismatch"]),
-    ("format major 2", lambda d: d.update(format="satc.args/2"), True,
-     ["'satc.args/2'", "'satc.args/1'"]),
+    ("format major 2", lambda d: d.update(format="satc.args/2"), True, ["'satc.args/2'", "'satc.args/1'"]),
     ("not a satc bundle", lambda d: d.update(format="other/1"), True, ["'other/1'"]),
-    ("satc major 1", lambda d: d.update(satc_version="1.0.0"), True,
-     ["'1.0.0'", "major versions differ"]),
+    ("satc major 1", lambda d: d.update(satc_version="1.0.0"), True, ["'1.0.0'", "major versions differ"]),
     ("no digest", lambda d: d.pop("digest"), False, ["digest mismatch", "None"]),
 ]
 
 
-@pytest.mark.parametrize(("label", "edit", "redigest", "words"), REFUSED,
-                         ids=[r[0] for r in REFUSED])
-def test_untrustworthy_bundles_are_refused(cpu4: Path, tmp_path: Path, label: str, edit: Any,
-                                           redigest: bool, words: list[str]) -> None:
+@pytest.mark.parametrize(("label", "edit", "redigest", "words"), REFUSED, ids=[r[0] for r in REFUSED])
+def test_untrustworthy_bundles_are_refused(
+    cpu4: Path, tmp_path: Path, label: str, edit: Any, redigest: bool, words: list[str]
+) -> None:
     path = _tamper(cpu4, tmp_path, edit, redigest)
     with pytest.raises(BundleError) as caught:
         load(path)
@@ -188,16 +206,38 @@ def test_a_bundle_directory_and_its_args_json_load_the_same(cpu4: Path) -> None:
 # --- D9: every launcher's variables --------------------------------------------------------
 
 DIALECTS = {
-    "torchrun": {"RANK": "5", "LOCAL_RANK": "1", "WORLD_SIZE": "8", "LOCAL_WORLD_SIZE": "4",
-                 "MASTER_ADDR": "10.0.0.1", "MASTER_PORT": "29500"},
-    "deepspeed": {"RANK": "5", "LOCAL_RANK": "1", "WORLD_SIZE": "8", "LOCAL_SIZE": "4",
-                  "CROSS_RANK": "1", "MASTER_ADDR": "10.0.0.1", "MASTER_PORT": "29500"},
-    "openmpi": {"OMPI_COMM_WORLD_RANK": "5", "OMPI_COMM_WORLD_LOCAL_RANK": "1",
-                "OMPI_COMM_WORLD_SIZE": "8", "OMPI_COMM_WORLD_LOCAL_SIZE": "4",
-                "SLURM_PROCID": "0"},  # mpirun inside an allocation: MPI's ranks win
-    "slurm": {"SLURM_PROCID": "5", "SLURM_LOCALID": "1", "SLURM_NTASKS": "8",
-              "SLURM_NODEID": "1", "SLURM_TASKS_PER_NODE": "4(x2)",
-              "SLURM_JOB_NODELIST": "gpu[07-08]"},
+    "torchrun": {
+        "RANK": "5",
+        "LOCAL_RANK": "1",
+        "WORLD_SIZE": "8",
+        "LOCAL_WORLD_SIZE": "4",
+        "MASTER_ADDR": "10.0.0.1",
+        "MASTER_PORT": "29500",
+    },
+    "deepspeed": {
+        "RANK": "5",
+        "LOCAL_RANK": "1",
+        "WORLD_SIZE": "8",
+        "LOCAL_SIZE": "4",
+        "CROSS_RANK": "1",
+        "MASTER_ADDR": "10.0.0.1",
+        "MASTER_PORT": "29500",
+    },
+    "openmpi": {
+        "OMPI_COMM_WORLD_RANK": "5",
+        "OMPI_COMM_WORLD_LOCAL_RANK": "1",
+        "OMPI_COMM_WORLD_SIZE": "8",
+        "OMPI_COMM_WORLD_LOCAL_SIZE": "4",
+        "SLURM_PROCID": "0",
+    },  # mpirun inside an allocation: MPI's ranks win
+    "slurm": {
+        "SLURM_PROCID": "5",
+        "SLURM_LOCALID": "1",
+        "SLURM_NTASKS": "8",
+        "SLURM_NODEID": "1",
+        "SLURM_TASKS_PER_NODE": "4(x2)",
+        "SLURM_JOB_NODELIST": "gpu[07-08]",
+    },
 }
 
 
@@ -221,12 +261,17 @@ def test_slurm_hostlists() -> None:
     assert detect(DIALECTS["slurm"]).allocation_host == "gpu07"
 
 
-@pytest.mark.parametrize(("env", "words"), [
-    ({"RANK": "0", "WORLD_SIZE": "two", "LOCAL_RANK": "0"}, ["WORLD_SIZE='two'", "integer"]),
-    ({"RANK": "1", "WORLD_SIZE": "2"}, ["LOCAL_RANK", "local rank"]),
-    ({"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "4", "LOCAL_SIZE": "4",
-      "LOCAL_WORLD_SIZE": "2"}, ["LOCAL_WORLD_SIZE=2", "LOCAL_SIZE=4"]),
-])
+@pytest.mark.parametrize(
+    ("env", "words"),
+    [
+        ({"RANK": "0", "WORLD_SIZE": "two", "LOCAL_RANK": "0"}, ["WORLD_SIZE='two'", "integer"]),
+        ({"RANK": "1", "WORLD_SIZE": "2"}, ["LOCAL_RANK", "local rank"]),
+        (
+            {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "4", "LOCAL_SIZE": "4", "LOCAL_WORLD_SIZE": "2"},
+            ["LOCAL_WORLD_SIZE=2", "LOCAL_SIZE=4"],
+        ),
+    ],
+)
 def test_unreadable_environments(env: dict[str, str], words: list[str]) -> None:
     with pytest.raises(TopologyError) as caught:
         detect(env)
@@ -235,19 +280,27 @@ def test_unreadable_environments(env: dict[str, str], words: list[str]) -> None:
 
 
 def _proc(rank: int = 0, world: int = 4, local_world: int | None = 4) -> ProcessEnv:
-    return ProcessEnv(dialect="torchrun", rank=rank, local_rank=rank % 4, world_size=world,
-                      local_world_size=local_world, master_addr=None, master_port=None,
-                      allocation_host=None,
-                      sources={"world_size": "WORLD_SIZE", "local_world_size": "LOCAL_WORLD_SIZE"})
+    return ProcessEnv(
+        dialect="torchrun",
+        rank=rank,
+        local_rank=rank % 4,
+        world_size=world,
+        local_world_size=local_world,
+        master_addr=None,
+        master_port=None,
+        allocation_host=None,
+        sources={"world_size": "WORLD_SIZE", "local_world_size": "LOCAL_WORLD_SIZE"},
+    )
 
 
-@pytest.mark.parametrize(("proc", "words"), [
-    (_proc(world=2, local_world=2), ["world size mismatch", "WORLD_SIZE=2", "world_size 4"]),
-    (_proc(world=4, local_world=2), ["ranks-per-node mismatch", "LOCAL_WORLD_SIZE=2",
-                                     "gpus_per_node 4"]),
-])
-def test_topology_mismatch_names_both_values(cpu4: Path, proc: ProcessEnv,
-                                             words: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("proc", "words"),
+    [
+        (_proc(world=2, local_world=2), ["world size mismatch", "WORLD_SIZE=2", "world_size 4"]),
+        (_proc(world=4, local_world=2), ["ranks-per-node mismatch", "LOCAL_WORLD_SIZE=2", "gpus_per_node 4"]),
+    ],
+)
+def test_topology_mismatch_names_both_values(cpu4: Path, proc: ProcessEnv, words: list[str]) -> None:
     with pytest.raises(TopologyError) as caught:
         check_topology(read_bundle(cpu4), proc)
     for word in [*words, "launch.sh"]:

@@ -35,8 +35,9 @@ def _launch(workdir: Path, world: int, mp: int, mode: str) -> tuple[Path, harnes
     if not bundle.exists():
         bundle = harness.compile_bundle(case, world, mp)
     configs = harness.configs_of(bundle) if mode == "reference" else []
-    launch = harness.run_torchrun(bundle if mode == "satc" else None, world, case / mode,
-                                  mode=mode, configs=configs)
+    launch = harness.run_torchrun(
+        bundle if mode == "satc" else None, world, case / mode, mode=mode, configs=configs
+    )
     assert launch.returncode == 0, launch.output[-4000:]
     assert sorted(launch.reports) == list(range(world)), launch.output[-4000:]
     return bundle, launch
@@ -60,8 +61,19 @@ def test_same_ranks_as_cogvideox_get_args(workdir: Path, mp: int) -> None:
     _, theirs = _launch(workdir, world, mp, "reference")
     for rank in range(world):
         mine, ref = ours.reports[rank], theirs.reports[rank]
-        for key in ("world_size", "args_rank", "args_world_size", "local_rank", "device",
-                    "seed", "draws", "mp", "dp", "namespace_keys", "model_config_type"):
+        for key in (
+            "world_size",
+            "args_rank",
+            "args_world_size",
+            "local_rank",
+            "device",
+            "seed",
+            "draws",
+            "mp",
+            "dp",
+            "namespace_keys",
+            "model_config_type",
+        ):
             assert mine[key] == ref[key], f"rank {rank}, mp {mp}: {key}"
         assert mine["cp"]["size"] == ref["cp"]["size"]
         assert mine["cp"]["rank"] == ref["cp"]["rank"]
@@ -86,5 +98,7 @@ def _print_times(mp: int, ours: harness.Launch, theirs: harness.Launch) -> None:
         times = [r["init_seconds"] for r in launch.reports.values()]
         return f"mean {statistics.mean(times):.2f}s max {max(times):.2f}s"
 
-    print(f"\ntime from process start to init() return, 4 CPU ranks, mp {mp}: "
-          f"satc.runtime.init {summary(ours)} | reference get_args {summary(theirs)}")
+    print(
+        f"\ntime from process start to init() return, 4 CPU ranks, mp {mp}: "
+        f"satc.runtime.init {summary(ours)} | reference get_args {summary(theirs)}"
+    )

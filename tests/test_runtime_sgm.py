@@ -25,16 +25,28 @@ print("SGM", sgm.util._CONTEXT_PARALLEL_SIZE, sgm.util.get_context_parallel_grou
 def test_init_publishes_the_context_parallel_group_to_sgm(tmp_path: Path) -> None:
     require_module("torch")
     require_module("sat")
-    (tmp_path / "c.yaml").write_text("args:\n  mode: inference\nlaunch:\n  device: cpu\n"
-                                     "  init_timeout: 60\n")
+    (tmp_path / "c.yaml").write_text("args:\n  mode: inference\nlaunch:\n  device: cpu\n  init_timeout: 60\n")
     assert satc("compile", "c.yaml", "-o", "b", cwd=tmp_path).returncode == 0
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, "SATC_BUNDLE": str(tmp_path / "b" / "args.json"), "RANK": "0",
-           "WORLD_SIZE": "1", "LOCAL_RANK": "0", "LOCAL_WORLD_SIZE": "1",
-           "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
-    result = subprocess.run([sys.executable, "-c", PROBE, str(ROOT / "tests" / "reference")],
-                            env=env, capture_output=True, text=True, timeout=180, check=False)
+    env = {
+        **os.environ,
+        "SATC_BUNDLE": str(tmp_path / "b" / "args.json"),
+        "RANK": "0",
+        "WORLD_SIZE": "1",
+        "LOCAL_RANK": "0",
+        "LOCAL_WORLD_SIZE": "1",
+        "MASTER_ADDR": "127.0.0.1",
+        "MASTER_PORT": str(port),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, str(ROOT / "tests" / "reference")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "SGM 1 True" in result.stdout

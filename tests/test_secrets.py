@@ -55,14 +55,27 @@ def test_passthrough_secrets_reach_the_job_by_name_only(tmp_path: Path) -> None:
     fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
     path = f"{bin_dir}:/usr/bin:/bin"
 
-    missing = subprocess.run(["bash", "out/launch.sh"], cwd=tmp_path, capture_output=True,
-                             text=True, timeout=30, env={"PATH": path, "HF_TOKEN": FAKE_HF},
-                             check=False)
+    missing = subprocess.run(
+        ["bash", "out/launch.sh"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"PATH": path, "HF_TOKEN": FAKE_HF},
+        check=False,
+    )
     assert missing.returncode != 0
     assert "WANDB_API_KEY" in missing.stderr and "launched" not in missing.stdout
 
-    present = subprocess.run(["bash", "out/launch.sh"], cwd=tmp_path, capture_output=True,
-                             text=True, timeout=30, env={"PATH": path, **SECRET_ENV}, check=False)
+    present = subprocess.run(
+        ["bash", "out/launch.sh"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"PATH": path, **SECRET_ENV},
+        check=False,
+    )
     assert present.returncode == 0, present.stderr
     assert f"launched wandb={FAKE_WANDB} hf={FAKE_HF}" in present.stdout
 
@@ -70,10 +83,13 @@ def test_passthrough_secrets_reach_the_job_by_name_only(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "overrides", "where", "key"),
     [
-        ("args:\n  experiment_name: ${oc.env:WANDB_API_KEY}\n", (), "a.yaml:2:3",
-         "args.experiment_name"),
-        ("launch:\n  env:\n    WANDB_API_KEY: ${oc.env:WANDB_API_KEY}\n", (), "a.yaml:3:5",
-         "launch.env.WANDB_API_KEY"),
+        ("args:\n  experiment_name: ${oc.env:WANDB_API_KEY}\n", (), "a.yaml:2:3", "args.experiment_name"),
+        (
+            "launch:\n  env:\n    WANDB_API_KEY: ${oc.env:WANDB_API_KEY}\n",
+            (),
+            "a.yaml:3:5",
+            "launch.env.WANDB_API_KEY",
+        ),
         ("model:\n  params:\n    token: ${oc.env:HF_TOKEN}\n", (), "a.yaml:3:5", "model.params.token"),
         ("model:\n  a: prefix-${oc.env:HF_TOKEN}-suffix\n", (), "a.yaml:2:3", "model.a"),
         ("args: {}\n", ("launch.env.X=${oc.env:WANDB_API_KEY}",), "--set launch.env.X", "launch.env.X"),
@@ -100,16 +116,20 @@ def test_env_interpolation_is_refused_and_never_echoed(
         (f"launch:\n  env:\n    WANDB_API_KEY: {FAKE_WANDB}\n", "a.yaml:3:5", "launch.env.WANDB_API_KEY"),
         (f"launch:\n  env:\n    HF_TOKEN: '{FAKE_WANDB}'\n", "a.yaml:3:5", "launch.env.HF_TOKEN"),
         (f"model:\n  params:\n    hf_token: {FAKE_WANDB}\n", "a.yaml:3:5", "model.params.hf_token"),
-        (f"data:\n  params:\n    a:\n      b:\n        client_secret: {FAKE_WANDB}\n", "a.yaml:5:9",
-         "data.params.a.b.client_secret"),
+        (
+            f"data:\n  params:\n    a:\n      b:\n        client_secret: {FAKE_WANDB}\n",
+            "a.yaml:5:9",
+            "data.params.a.b.client_secret",
+        ),
         (f"model:\n  hosts:\n    - password: {FAKE_WANDB}\n", "a.yaml:3:7", "model.hosts[0].password"),
         (f"deepspeed:\n  comet:\n    api_key: {FAKE_WANDB}\n", "a.yaml:3:5", "deepspeed.comet.api_key"),
         (f"model:\n  AWS_SECRET_ACCESS_KEY: {FAKE_WANDB}\n", "a.yaml:2:3", "model.AWS_SECRET_ACCESS_KEY"),
     ],
     ids=["env-api-key", "env-token", "model", "deep", "in-list", "deepspeed-comet", "aws"],
 )
-def test_credential_keys_with_literal_values_are_refused(tmp_path: Path, text: str, where: str,
-                                                         key: str) -> None:
+def test_credential_keys_with_literal_values_are_refused(
+    tmp_path: Path, text: str, where: str, key: str
+) -> None:
     (tmp_path / "a.yaml").write_text(text)
     result = satc("compile", "a.yaml", "-o", "out", cwd=tmp_path, timeout=60)
     assert result.returncode == 2, result.stderr
@@ -133,8 +153,10 @@ def test_names_that_only_resemble_credentials_compile(tmp_path: Path) -> None:
 @pytest.mark.parametrize("token", list(TOKENS.values()), ids=list(TOKENS))
 def test_token_shaped_values_are_refused_where_they_are_and_redacted(tmp_path: Path, token: str) -> None:
     (tmp_path / "a.yaml").write_text(BASE)
-    for override, where in ((f"args.experiment_name={token}", "--set args.experiment_name"),
-                            (f"args.lr={token}", "--set args.lr")):
+    for override, where in (
+        (f"args.experiment_name={token}", "--set args.experiment_name"),
+        (f"args.lr={token}", "--set args.lr"),
+    ):
         result = satc("compile", "a.yaml", "-o", "out", "--set", override, cwd=tmp_path, timeout=60)
         assert result.returncode == 2, result.stderr
         assert result.stderr.startswith(f"{where}: error: "), result.stderr
@@ -157,8 +179,11 @@ def test_every_output_is_scanned_even_for_what_the_tree_does_not_hold(tmp_path: 
 
 
 def test_scan_outputs_names_the_file_and_kind_without_the_value() -> None:
-    files = {"args.json": "{}", "launch.sh": f"export X={TOKENS['github']}\n",
-             "ds_config.json": "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n"}
+    files = {
+        "args.json": "{}",
+        "launch.sh": f"export X={TOKENS['github']}\n",
+        "ds_config.json": "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n",
+    }
     with pytest.raises(ConfigError) as caught:
         credentials.scan_outputs(files)
     rendered = [problem.render() for problem in caught.value.problems]

@@ -340,9 +340,7 @@ class _Ctx:
             extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
             if extra.get("deprecated"):
                 schema["deprecated"] = True
-                schema["x-satc-deprecated"] = self.deprecated_text.get(key) or str(
-                    extra.get("new_param")
-                )
+                schema["x-satc-deprecated"] = self.deprecated_text.get(key) or str(extra.get("new_param"))
                 new = str(extra.get("new_param"))
                 if new in model.model_fields and extra.get("set_new_param", True):
                     replaced_by.append((name, new))
@@ -608,9 +606,7 @@ def _build() -> dict[str, Any]:
         "PyTorch autocast (torch.autocast) mixed precision.",
         {
             "enabled": _bool("Enable torch.autocast for the forward pass."),
-            "dtype": _enum(
-                dtype_aliases, "Autocast dtype (a DeepSpeed DtypeEnum spelling, e.g. bfloat16)."
-            ),
+            "dtype": _enum(dtype_aliases, "Autocast dtype (a DeepSpeed DtypeEnum spelling, e.g. bfloat16)."),
             "lower_precision_safe_modules": {
                 "type": "array",
                 "items": {"type": "string", "minLength": 1},
@@ -648,12 +644,8 @@ def _build() -> dict[str, Any]:
     activation_checkpointing = _closed(
         "DeepSpeed activation checkpointing (deepspeed.checkpointing).",
         {
-            "partition_activations": _bool(
-                "Partition checkpointed activations across model-parallel GPUs."
-            ),
-            "contiguous_memory_optimization": _bool(
-                "Copy partitioned activations into a contiguous buffer."
-            ),
+            "partition_activations": _bool("Partition checkpointed activations across model-parallel GPUs."),
+            "contiguous_memory_optimization": _bool("Copy partitioned activations into a contiguous buffer."),
             "cpu_checkpointing": _bool("Offload partitioned activations to CPU."),
             "number_checkpoints": _int(
                 "Total number of activation checkpoints (for contiguous memory).",
@@ -696,9 +688,7 @@ def _build() -> dict[str, Any]:
             AIO.AIO_BLOCK_SIZE: _int("I/O block size in bytes.", minimum=1),
             AIO.AIO_QUEUE_DEPTH: _int("I/O queue depth.", minimum=1),
             AIO.AIO_INTRA_OP_PARALLELISM: _int("Number of threads per I/O operation.", minimum=1),
-            AIO.AIO_SINGLE_SUBMIT: _bool(
-                "Submit I/O requests one at a time instead of in batches."
-            ),
+            AIO.AIO_SINGLE_SUBMIT: _bool("Submit I/O requests one at a time instead of in batches."),
             AIO.AIO_OVERLAP_EVENTS: _bool("Overlap I/O submission and completion."),
             AIO.AIO_USE_GDS: _bool("Use NVIDIA GPUDirect Storage (CUDA only)."),
         },
@@ -710,9 +700,7 @@ def _build() -> dict[str, Any]:
                 _ci_enum(CK.CHECKPOINT_TAG_VALIDATION_MODES),
                 "Check that the checkpoint tag is identical on all ranks (Ignore, Warn or Fail).",
             ),
-            C.LOAD_UNIVERSAL_CHECKPOINT: _bool(
-                "Load a universal (parallelism-agnostic) checkpoint."
-            ),
+            C.LOAD_UNIVERSAL_CHECKPOINT: _bool("Load a universal (parallelism-agnostic) checkpoint."),
             C.USE_NODE_LOCAL_STORAGE_CHECKPOINT: _bool(
                 "Every node saves its checkpoint part to node-local storage."
             ),
@@ -774,9 +762,7 @@ def _build() -> dict[str, Any]:
     # ---- engines / parallelism ---------------------------------------------------------
     hybrid_engine = ctx.model(rc.HybridEngineConfig, "Hybrid engine (RLHF training + generation).")
     compile_cfg = ctx.model(CompileConfig, "torch.compile / DeepCompile settings.")
-    tensor_parallel = ctx.model(
-        TPTrainingConfig, "Automatic tensor parallelism (AutoTP) for training."
-    )
+    tensor_parallel = ctx.model(TPTrainingConfig, "Automatic tensor parallelism (AutoTP) for training.")
     weight_quantization = ctx.model(WeightQuantConfig, "Weight quantization.")
     pipeline = _closed(
         "Pipeline-parallel engine settings (only used with a PipelineModule).",
@@ -805,22 +791,14 @@ def _build() -> dict[str, Any]:
             "Global batch size: micro batch x gradient accumulation x data-parallel size.",
             minimum=1,
         ),
-        C.TRAIN_MICRO_BATCH_SIZE_PER_GPU: _int(
-            "Batch size processed by one GPU in one step.", minimum=1
-        ),
-        C.GRADIENT_ACCUMULATION_STEPS: _int(
-            "Number of steps to accumulate gradients over.", minimum=1
-        ),
+        C.TRAIN_MICRO_BATCH_SIZE_PER_GPU: _int("Batch size processed by one GPU in one step.", minimum=1),
+        C.GRADIENT_ACCUMULATION_STEPS: _int("Number of steps to accumulate gradients over.", minimum=1),
         C.MANAGED_GRADIENT_ACCUMULATION: _bool(
             "DeepSpeed tracks micro-steps and steps on the accumulation boundary (false: the client does)."
         ),
-        C.STEPS_PER_PRINT: _int(
-            "Print progress every N steps (null: never).", minimum=1, nullable=True
-        ),
+        C.STEPS_PER_PRINT: _int("Print progress every N steps (null: never).", minimum=1, nullable=True),
         C.DUMP_STATE: _bool("Print the DeepSpeed state after initialization."),
-        C.DISABLE_PYTHON_GC: _bool(
-            "Disable automatic Python cyclic garbage collection during training."
-        ),
+        C.DISABLE_PYTHON_GC: _bool("Disable automatic Python cyclic garbage collection during training."),
         C.DISABLE_ALLGATHER: _bool("Disable allgather (use broadcast)."),
         C.COMMUNICATION_DATA_TYPE: _enum(
             comm_dtype, "Data type for gradient communication (null: derived).", nullable=True
@@ -844,18 +822,14 @@ def _build() -> dict[str, Any]:
         "wandb": wandb,
         "csv_monitor": csv_monitor,
         "comet": comet,
-        C.GRADIENT_CLIPPING: _p(
-            {"type": "number", "minimum": 0}, "Gradient norm clipping (0 disables)."
-        ),
+        C.GRADIENT_CLIPPING: _p({"type": "number", "minimum": 0}, "Gradient norm clipping (0 disables)."),
         C.FP16: fp16,
         C.BFLOAT16: bf16,
         C.BFLOAT16_OLD: bfloat16,
         C.TORCH_AUTOCAST: torch_autocast,
         C.OPTIMIZER: optimizer,
         C.SCHEDULER: scheduler,
-        C.ZERO_ALLOW_UNTESTED_OPTIMIZER: _bool(
-            "Allow ZeRO with an optimizer DeepSpeed has not tested."
-        ),
+        C.ZERO_ALLOW_UNTESTED_OPTIMIZER: _bool("Allow ZeRO with an optimizer DeepSpeed has not tested."),
         C.ZERO_FORCE_DS_CPU_OPTIMIZER: _bool(
             "Force DeepSpeed's CPU optimizer when offloading the optimizer."
         ),
@@ -874,9 +848,7 @@ def _build() -> dict[str, Any]:
         C.CHECKPOINT: checkpoint,
         C.DATA_TYPES: data_types,
         AIO.AIO: aio,
-        C.DATALOADER_DROP_LAST: _bool(
-            "Drop the last incomplete batch of the DeepSpeed dataloader."
-        ),
+        C.DATALOADER_DROP_LAST: _bool("Drop the last incomplete batch of the DeepSpeed dataloader."),
         C.LOG_LEVEL: _enum(sorted(log_levels), "DeepSpeed logger level.", nullable=True),
         "datastates_ckpt": _free_object("DataStates asynchronous checkpointing (free-form)."),
         "weight_quantization": weight_quantization,
@@ -884,9 +856,7 @@ def _build() -> dict[str, Any]:
         "timers": timers,
         "tensor_parallel": tensor_parallel,
         rc.EXPERT_PARALLEL: _free_object("AutoEP expert parallelism for MoE models (free-form)."),
-        C.VOCABULARY_SIZE: _int(
-            "Vocabulary size (only checked for tensor-core alignment).", minimum=1
-        ),
+        C.VOCABULARY_SIZE: _int("Vocabulary size (only checked for tensor-core alignment).", minimum=1),
         "sequence_parallel_size": _int(
             "Sequence-parallel degree (read by deepspeed.initialize for the device mesh).",
             minimum=1,

@@ -24,8 +24,17 @@ SEED = 1234
 GOLDEN = [REFERENCE / "cogvideox_2b.yaml", REFERENCE / "inference.yaml"]
 # Variables a launcher sets; scrubbed so a test decides exactly which dialect is live.
 LAUNCHER_VARS = (
-    "RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "LOCAL_SIZE", "MASTER_ADDR",
-    "MASTER_PORT", "CROSS_RANK", "CROSS_SIZE", "SATC_BUNDLE", "TORCHELASTIC_RUN_ID",
+    "RANK",
+    "LOCAL_RANK",
+    "WORLD_SIZE",
+    "LOCAL_WORLD_SIZE",
+    "LOCAL_SIZE",
+    "MASTER_ADDR",
+    "MASTER_PORT",
+    "CROSS_RANK",
+    "CROSS_SIZE",
+    "SATC_BUNDLE",
+    "TORCHELASTIC_RUN_ID",
 )
 LAUNCHER_PREFIXES = ("SLURM_", "OMPI_", "PMIX_", "PMI_")
 
@@ -41,18 +50,27 @@ def free_port() -> int:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    env = {name: value for name, value in os.environ.items()
-           if name not in LAUNCHER_VARS and not name.startswith(LAUNCHER_PREFIXES)}
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in LAUNCHER_VARS and not name.startswith(LAUNCHER_PREFIXES)
+    }
     env["OMP_NUM_THREADS"] = "1"
     env.update(extra)
     return env
 
 
-def overlay(directory: Path, world: int, mp: int, *, nodes: int = 1, timeout: int = 60,
-            port: int | None = None) -> Path:
+def overlay(
+    directory: Path, world: int, mp: int, *, nodes: int = 1, timeout: int = 60, port: int | None = None
+) -> Path:
     """The test's layer on CogVideoX's configs; args.* here also steer the reference."""
-    launch = ["  device: cpu", f"  nodes: {nodes}", f"  gpus_per_node: {world // nodes}",
-              f"  init_timeout: {timeout}", "  master_addr: 127.0.0.1"]
+    launch = [
+        "  device: cpu",
+        f"  nodes: {nodes}",
+        f"  gpus_per_node: {world // nodes}",
+        f"  init_timeout: {timeout}",
+        "  master_addr: 127.0.0.1",
+    ]
     if port is not None:
         launch.append(f"  master_port: {port}")
     path = directory / f"overlay-w{world}-mp{mp}.yaml"
@@ -95,26 +113,61 @@ def reports(out: Path, mode: str) -> dict[int, dict[str, Any]]:
     return reports
 
 
-def run_torchrun(bundle: Path | None, nproc: int, out: Path, *, mode: str = "satc",
-                 configs: list[str] = (), timeout: float = 240, **env: str) -> Launch:
+def run_torchrun(
+    bundle: Path | None,
+    nproc: int,
+    out: Path,
+    *,
+    mode: str = "satc",
+    configs: list[str] = (),
+    timeout: float = 240,
+    **env: str,
+) -> Launch:
     """torchrun --standalone with nproc ranks running the probe (bounded by timeout)."""
     extra = {"SATC_BUNDLE": str(bundle / "args.json")} if bundle is not None else {}
-    command = [torchrun(), "--standalone", "--nproc-per-node", str(nproc), "--max-restarts",
-               "0", str(PROBE), mode, str(out), *configs]
+    command = [
+        torchrun(),
+        "--standalone",
+        "--nproc-per-node",
+        str(nproc),
+        "--max-restarts",
+        "0",
+        str(PROBE),
+        mode,
+        str(out),
+        *configs,
+    ]
     started = time.monotonic()
-    result = subprocess.run(command, env=clean_env(**extra, **env), capture_output=True,
-                            text=True, timeout=timeout, cwd=ROOT, check=False)
-    return Launch(result.returncode, result.stdout + result.stderr,
-                  time.monotonic() - started, reports(out, mode))
+    result = subprocess.run(
+        command,
+        env=clean_env(**extra, **env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        check=False,
+    )
+    return Launch(
+        result.returncode, result.stdout + result.stderr, time.monotonic() - started, reports(out, mode)
+    )
 
 
-def spawn_ranks(envs: list[dict[str, str]], out: Path, timeout: float = 240,
-                mode: str = "satc") -> tuple[list[subprocess.CompletedProcess[str]], float]:
+def spawn_ranks(
+    envs: list[dict[str, str]], out: Path, timeout: float = 240, mode: str = "satc"
+) -> tuple[list[subprocess.CompletedProcess[str]], float]:
     """Plain processes, one per env (a launcher's variables set by the test)."""
     started = time.monotonic()
-    procs = [subprocess.Popen([sys.executable, str(PROBE), mode, str(out)],
-                              env=clean_env(**env), stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, cwd=ROOT) for env in envs]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(PROBE), mode, str(out)],
+            env=clean_env(**env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=ROOT,
+        )
+        for env in envs
+    ]
     results = []
     try:
         for proc in procs:
@@ -139,8 +192,7 @@ def expected_layout(rank: int, world: int, mp: int) -> dict[str, Any]:
     return {
         "mp": {"rank": mp_group.index(rank), "world": mp, "ranks": mp_group},
         "dp": {"rank": dp_group.index(rank), "world": len(dp_group), "ranks": dp_group},
-        "cp": {"size": cp, "rank": cp_group.index(rank), "group_rank": rank // cp,
-               "ranks": cp_group},
+        "cp": {"size": cp, "rank": cp_group.index(rank), "group_rank": rank // cp, "ranks": cp_group},
         "seed": SEED + dp_group.index(rank),
         "sums": {
             "world": float(sum(r + 1 for r in range(world))),

@@ -117,8 +117,7 @@ def main() -> int:
     }
     # The reference's context-parallel groups are mis-created at mp > 2 (D7): a
     # collective on them can hang, so only satc's are exercised.
-    groups = {"world": None, "mp": mpu.get_model_parallel_group(),
-              "dp": mpu.get_data_parallel_group()}
+    groups = {"world": None, "mp": mpu.get_model_parallel_group(), "dp": mpu.get_data_parallel_group()}
     if mode == "satc":
         groups["cp"] = cp.get_context_parallel_group()
     sums = {}
