@@ -466,7 +466,8 @@ def r9_device(work: Work) -> None:
 
 # The deepspeed launcher's pdsh path pastes values into a remote shell command unquoted
 # (deepspeed.launcher.multinode_runner.PDSHRunner): only these characters survive it.
-PDSH_SAFE = re.compile(r"^[A-Za-z0-9_@%+=:,./-]*$")
+# `%` is not among them: pdsh expands %n, %h, %u, %% in the remote command line.
+PDSH_SAFE = re.compile(r"^[A-Za-z0-9_@+=:,./-]*$")
 
 
 # What the launch script and the runtime own: a `launch.env` entry would silently
@@ -583,7 +584,15 @@ def _pdsh_safe_values(work: Work) -> None:
             work.error(
                 key,
                 f"{value!r} would run through the deepspeed launcher's remote shell unquoted (pdsh)",
-                "use only A-Z a-z 0-9 _ @ % + = : , . / - here, or launch.target torchrun/slurm",
+                "use only A-Z a-z 0-9 _ @ + = : , . / - here, or launch.target torchrun/slurm",
+                *_path_of(key),
+            )
+        elif value == "" and not key.startswith(("launch.env", "launch.cuda_alloc_conf")):
+            # pdsh drops an empty word and every argument after it.
+            work.error(
+                key,
+                "an empty argument would be dropped by pdsh, with every argument after it",
+                "remove it, or use launch.target torchrun/slurm",
                 *_path_of(key),
             )
 

@@ -53,7 +53,7 @@ def test_torchrun_one_node_two_ranks(tmp_path: Path) -> None:
     )
     out = tmp_path / "ranks.jsonl"
     result = subprocess.run(
-        ["bash", str(bundle / "launch.sh"), "two words", "$(x)"],
+        ["bash", str(bundle / "launch.sh"), "two words", "$(x)", "$$", "${local_rank}x"],
         cwd=tmp_path,
         env=_env(out),
         capture_output=True,
@@ -64,7 +64,8 @@ def test_torchrun_one_node_two_ranks(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     records = read_probe(out)
     _assert_layout(records, 1, 2, bundle)
-    assert {tuple(r["argv"]) for r in records} == {("two words", "$(x)")}
+    # Exactly as given: torch elastic would otherwise turn `$$` into `$` and ${local_rank} into 0/1.
+    assert {tuple(r["argv"]) for r in records} == {("two words", "$(x)", "$$", "${local_rank}x")}
     assert {r["env"]["MY_VAR"] for r in records} == {"v=1:2"}
 
 
@@ -273,3 +274,31 @@ def test_slurm_sbatch_two_tasks(tmp_path: Path) -> None:
     _assert_layout(records, 1, 2, bundle)
     assert {r["launcher_env"]["SLURM_NTASKS"] for r in records} == {"2"}
     assert {tuple(r["argv"]) for r in records} == {("a b",)}
+
+
+def test_torchrun_rendezvous_timeout_bounds_a_missing_node(tmp_path: Path) -> None:
+    support.require_tool("torchrun")
+    bundle = compile_bundle(
+        tmp_path,
+        {
+            "entrypoint": str(PROBE),
+            "nodes": 2,
+            "master_addr": "127.0.0.1",
+            "master_port": _free_port(),
+            "rdzv_timeout": 10,
+        },
+    )
+    started = time.monotonic()
+    result = subprocess.run(
+        ["bash", str(bundle / "launch.sh"), "--node-rank", "0"],
+        cwd=tmp_path,
+        env=_env(tmp_path / "r.jsonl"),
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+        check=False,
+    )
+    elapsed = time.monotonic() - started
+    assert result.returncode != 0
+    assert "RendezvousTimeoutError" in result.stderr
+    assert elapsed < 40, f"node 0 waited {elapsed:.0f} s for a node that never came (rdzv_timeout 10)"

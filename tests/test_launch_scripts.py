@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from string import Template
 from typing import Any
 
 import pytest
@@ -71,7 +72,10 @@ def test_hostile_values_round_trip_and_never_run(tmp_path: Path, target: str) ->
     result, records = run_with_fakes(script, tmp_path, *runtime, env=slurm_env, cwd=cwd)
     assert result.returncode == 0, result.stderr
     launcher = _launcher_record(records, {"slurm": "srun"}.get(target, target))
-    assert launcher["argv"][-(1 + len(values) + len(runtime)) :] == [entrypoint, *values, *runtime]
+    received = launcher["argv"][-(1 + len(values) + len(runtime)) :]
+    if target == "torchrun":  # what a rank gets after torch elastic's ${local_rank} pass
+        received = [received[0], *(Template(arg).safe_substitute(local_rank="0") for arg in received[1:])]
+    assert received == [entrypoint, *values, *runtime]
     assert launcher["env"]["SATC_BUNDLE"] == str(bundle.resolve() / "args.json")
     assert launcher["env"]["LOCAL_WORLD_SIZE"] == "2"
     for name, value in env.items():
@@ -125,6 +129,19 @@ REFUSED = [
         (),
         "launch.env.A",
     ),
+    # pdsh expands %n, %h, %u and %% in the remote command, and drops an empty word with
+    # every argument after it.
+    (
+        {"target": "deepspeed", "force_multi": True, "entrypoint_args": ["a%nb"]},
+        (),
+        "launch.entrypoint_args[0]",
+    ),
+    ({"target": "deepspeed", "force_multi": True, "env": {"P": "c%hd"}}, (), "launch.env.P"),
+    (
+        {"target": "deepspeed", "force_multi": True, "entrypoint_args": ["a", "", "b"]},
+        (),
+        "launch.entrypoint_args[1]",
+    ),
     ({"target": "deepspeed", "nodes": 2, "master_addr": "h0"}, (), "launch.hosts"),
     ({"target": "deepspeed", "nodes": 2, "master_addr": "h0", "hosts": ["h0", "h0"]}, (), "launch.hosts"),
     ({"target": "torchrun", "hosts": ["h0"]}, (), "launch.hosts"),
@@ -144,6 +161,29 @@ def test_unsafe_values_are_refused_with_exit_2(
     assert key in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "fragment"),
+    [
+        (("a%nb",), {}, "remote shell"),
+        (("a", "", "b"), {}, "empty argument"),
+        ((), {"PYTHONX": "$(touch {pwned})"}, "$PYTHONX would pass through the remote shell"),
+        ((), {"NCCL_DEBUG_FILE": "a b"}, "$NCCL_DEBUG_FILE would pass through"),
+    ],
+)
+def test_deepspeed_pdsh_script_refuses_what_pdsh_would_mangle(
+    tmp_path: Path, argv: tuple[str, ...], env: dict[str, str], fragment: str
+) -> None:
+    bundle = compile_bundle(tmp_path, {"target": "deepspeed", "force_multi": True, "entrypoint": "t.py"})
+    pwned = tmp_path / "pwned"
+    env = {name: value.format(pwned=pwned) for name, value in env.items()}
+    result, records = run_with_fakes(bundle / "launch.sh", tmp_path, *argv, env=env)
+    assert result.returncode == 2, result.stderr
+    assert fragment in result.stderr
+    assert "touch" not in result.stderr  # names only: a forwarded value may be a secret
+    assert records == []
+    assert not pwned.exists()
 
 
 def test_deepspeed_pdsh_script_refuses_unsafe_runtime_values(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ export SATC_BUNDLE="${BUNDLE_DIR}/args.json"
 export LOCAL_WORLD_SIZE="${NPROC_PER_NODE}"
 
 # --standalone: a private c10d rendezvous on a free local port (never a fixed one).
-RENDEZVOUS=(--standalone --nnodes "${NNODES}" --rdzv-conf "timeout=${RDZV_TIMEOUT}")
+RENDEZVOUS=(--standalone --nnodes "${NNODES}" --rdzv-conf "join_timeout=${RDZV_TIMEOUT}")
 
 # torchrun exits 1 whatever killed a rank; keep its failure summary to report the cause.
 CAUSE_FILE="$(mktemp)"
@@ -33,8 +33,10 @@ exec 3> >(awk -v cause="${CAUSE_FILE}" '{ print; fflush() }
     keep { print > cause }' >&2)
 FILTER_PID=$!
 status=0
+# torch elastic passes every argument through string.Template (for ${local_rank}):
+# doubling each `$` makes the entrypoint receive the arguments exactly as given.
 torchrun "${RENDEZVOUS[@]}" --nproc-per-node "${NPROC_PER_NODE}" --max-restarts "${MAX_RESTARTS}" \
-    "${ENTRYPOINT}" "${ENTRYPOINT_ARGS[@]}" "$@" 2>&3 || status=$?
+    "${ENTRYPOINT}" "${ENTRYPOINT_ARGS[@]//\$/\$\$}" "${@//\$/\$\$}" 2>&3 || status=$?
 exec 3>&-
 wait "${FILTER_PID}" || true
 if ((status != 0)); then

@@ -46,7 +46,7 @@ if ((NODE_RANK == 0)); then
     IS_HOST=1
 fi
 RENDEZVOUS=(--nnodes "${NNODES}" --rdzv-backend c10d --rdzv-endpoint "${MASTER_ADDR}:${MASTER_PORT}"
-    --rdzv-id "${SATC_RUN_ID:-satc}" --rdzv-conf "timeout=${RDZV_TIMEOUT},is_host=${IS_HOST}")
+    --rdzv-id "${SATC_RUN_ID:-satc}" --rdzv-conf "join_timeout=${RDZV_TIMEOUT},is_host=${IS_HOST}")
 
 # torchrun exits 1 whatever killed a rank; keep its failure summary to report the cause.
 CAUSE_FILE="$(mktemp)"
@@ -56,8 +56,10 @@ exec 3> >(awk -v cause="${CAUSE_FILE}" '{ print; fflush() }
     keep { print > cause }' >&2)
 FILTER_PID=$!
 status=0
+# torch elastic passes every argument through string.Template (for ${local_rank}):
+# doubling each `$` makes the entrypoint receive the arguments exactly as given.
 torchrun "${RENDEZVOUS[@]}" --nproc-per-node "${NPROC_PER_NODE}" --max-restarts "${MAX_RESTARTS}" \
-    "${ENTRYPOINT}" "${ENTRYPOINT_ARGS[@]}" "$@" 2>&3 || status=$?
+    "${ENTRYPOINT}" "${ENTRYPOINT_ARGS[@]//\$/\$\$}" "${@//\$/\$\$}" 2>&3 || status=$?
 exec 3>&-
 wait "${FILTER_PID}" || true
 if ((status != 0)); then
