@@ -17,6 +17,7 @@ from typing import Any
 
 from .. import __version__
 from . import committed, diff
+from .errors import ConfigError, Location, Problem
 from .pipeline import compile_bundle
 
 
@@ -141,10 +142,31 @@ def _changed_values(on_disk: dict[str, bytes], expected: dict[str, bytes]) -> li
     return [c for c in diff.compare_documents(before, after) if c.section != "summary"]
 
 
+def not_a_bundle(label: str, reason: str, hint: str) -> ConfigError:
+    """A -o that names no bundle: invalid input (exit 2), as `satc diff` says, not drift."""
+    return ConfigError([Problem(Location(rank=0, label=label), "", reason, hint=hint)])
+
+
+def _refuse_foreign(out_dir: Path, label: str) -> None:
+    """With its inputs given, a missing or empty bundle is drift (files missing), but a
+    file, or a directory of someone else's files, is no bundle (compile refuses it too)."""
+    reason = committed.not_a_bundle(out_dir)
+    if reason is None or not out_dir.exists():
+        return
+    if out_dir.is_dir():
+        from .write import BUNDLE_FILES
+
+        entries = {entry.name for entry in out_dir.iterdir()}
+        if entries <= BUNDLE_FILES:  # empty, or a bundle whose args.json was deleted by hand
+            return
+    raise not_a_bundle(label, reason, "-o names the bundle directory satc compile writes")
+
+
 def check(configs: list[str], overrides: list[str], out_dir: Path, label: str) -> CheckResult:
     """Recompile ``configs`` as `satc compile ... -o out_dir` would and compare.
 
     Invalid input raises ConfigError (exit 2), exactly as compile would."""
+    _refuse_foreign(out_dir, label)
     bundle = compile_bundle(configs, overrides, out_dir)
     return compare(
         label,
@@ -156,11 +178,18 @@ def check(configs: list[str], overrides: list[str], out_dir: Path, label: str) -
 
 
 def check_recorded(out_dir: Path, label: str) -> CheckResult:
-    """Recompile a bundle from the inputs and overrides its own args.json records."""
+    """Recompile a bundle from the inputs and overrides its own args.json records.
+
+    A directory that is no satc bundle raises ConfigError (exit 2): there is nothing to
+    recompile.  A bundle whose args.json is damaged is drift: satc never writes that."""
+    reason = committed.not_a_bundle(out_dir)
+    if reason is not None:
+        hint = (
+            f"compile it first (satc compile CONFIG... -o {label}), or check it against its "
+            f"inputs: satc check CONFIG... -o {label}"
+        )
+        raise not_a_bundle(label, reason, hint)
     on_disk = committed.read_files(out_dir)
-    if not on_disk:
-        missing = f"{label}: no bundle there (missing or empty directory)"
-        return CheckResult(label, notes=(missing,))
     try:
         recipe = committed.recipe(out_dir, committed.read_document(out_dir))
     except committed.UnreadableBundle as exc:

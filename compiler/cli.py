@@ -148,7 +148,11 @@ def check_command(
 
     Exit 0 when every bundle is byte-identical to a fresh compile, 1 on drift (stale
     inputs, hand edits, missing or extra files, another satc version; a unified diff
-    per file follows), 2 on invalid input.
+    per file follows), 2 on invalid input: a config that does not compile, or a -o
+    that is no satc bundle (no such directory, no args.json), or a --root that does
+    not exist.  Over several bundles: 2 if any target is invalid, else 1 if any
+    drifted, else 0.  --all over a root holding no bundles says so and exits 0, so
+    the pre-commit hook passes in a repository without bundles.
     """
     from . import check, committed
 
@@ -162,7 +166,14 @@ def check_command(
         raise click.UsageError("--set needs CONFIG...; without them each bundle's own are used")
     targets = list(outputs)
     if all_bundles:
-        targets += [os.path.relpath(path) for path in committed.find_bundles(Path(root))]
+        if not os.path.isdir(root):
+            reason = "not a directory" if os.path.exists(root) else "no such directory"
+            raise check.not_a_bundle(f"--root {root}", reason, "--all looks for bundles under --root")
+        found = [os.path.relpath(path) for path in committed.find_bundles(Path(root))]
+        if not found and not targets:
+            click.echo(f"satc check: no satc bundles under {root}")
+            sys.exit(0)
+        targets += found
     if not targets:
         raise click.UsageError("give CONFIG... -o DIR, -o DIR, or --all")
     drifted = invalid = 0

@@ -94,21 +94,40 @@ def _from_cwd(directory: Path, recorded: str) -> str:
     return os.path.relpath(os.path.realpath(os.path.join(os.path.realpath(directory), recorded)))
 
 
-def find_bundles(root: Path) -> list[Path]:
-    """Every directory under ``root`` holding a satc args.json, in sorted order.
+def _has_marker(path: Path) -> bool:
+    """Whether ``path`` reads as a satc args.json: the format marker in its first 64 KiB.
 
-    A bundle is recognised by the format marker in its text, not by parsing it, so a
-    hand edit that breaks the JSON is reported by `check` instead of being skipped."""
+    By text, not by parsing, so a hand edit that breaks the JSON still marks a bundle
+    (whose damage `check` reports as drift) rather than a stranger's directory."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(65536)
+    except OSError:
+        return False
+    return f'"{_FORMAT_PREFIX}'.encode() in head
+
+
+def not_a_bundle(directory: Path) -> str | None:
+    """Why ``directory`` is no satc bundle to check from its own records; None when it is."""
+    if not directory.exists():
+        return "no such directory"
+    if not directory.is_dir():
+        return "not a directory"
+    path = directory / ARGS
+    if not path.is_file():
+        return f"not a satc bundle (no {ARGS})"
+    if not os.access(path, os.R_OK):
+        return f"cannot read its {ARGS} (permission denied)"
+    if not _has_marker(path):
+        return f'not a satc bundle (its {ARGS} has no "format": "{_FORMAT_PREFIX}...")'
+    return None
+
+
+def find_bundles(root: Path) -> list[Path]:
+    """Every directory under ``root`` holding a satc args.json (see _has_marker), sorted."""
     found: list[Path] = []
     for current, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS)
-        if ARGS in files:
-            path = Path(current) / ARGS
-            try:
-                with open(path, "rb") as handle:
-                    head = handle.read(65536)
-            except OSError:
-                continue
-            if f'"{_FORMAT_PREFIX}'.encode() in head:
-                found.append(Path(current))
+        if ARGS in files and _has_marker(Path(current) / ARGS):
+            found.append(Path(current))
     return sorted(found)

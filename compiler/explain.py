@@ -57,6 +57,9 @@ SUMMARY_KEYS = (
     "launch.device",
 )
 _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+# The whole grammar: name ('.' name | '[' digits ']')*.  parse_key alone would
+# silently skip what it cannot read (`args..lr` -> args.lr), so keys are checked first.
+_KEY = re.compile(r"[^.\[\]]+(?:\.[^.\[\]]+|\[\d+\])*")
 
 Path = tuple[str | int, ...]
 
@@ -109,6 +112,32 @@ def parse_key(key: str) -> Path:
     return tuple(parts)
 
 
+def malformed(key: str) -> str | None:
+    """Why ``key`` is not a well-formed dotted key, or None when it is."""
+    if _KEY.fullmatch(key):
+        return None
+    if not key.strip("."):
+        return "empty key"
+    if key.count("[") != key.count("]") or re.search(r"\[[^\]]*\[|\][^\[]*\]", key):
+        return "unbalanced brackets"
+    if re.search(r"\[(?!\d+\])", key):
+        return "an index must be a non-negative integer, as in betas[0]"
+    if key.startswith(".") or key.endswith(".") or ".." in key:
+        return "empty segment (a leading, trailing or doubled '.')"
+    return "malformed key; keys look like args.lr or deepspeed.optimizer.params.betas[0]"
+
+
+def _repaired(key: str) -> str:
+    """``key`` with empty segments and stray brackets dropped: a did-you-mean candidate."""
+    text = ""
+    for name, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", key):
+        if index:
+            text += f"[{index}]" if text else ""
+        else:
+            text += f".{name}" if text else name
+    return text
+
+
 def _section_values(plan: Plan) -> dict[str, Any]:
     return {
         "args": dict(plan.args),
@@ -158,6 +187,9 @@ class Explainer:
 
     def resolve_keys(self, key: str) -> list[str]:
         """A dotted key, or a short one (`lr`, `train_batch_size`) -> full keys that exist."""
+        reason = malformed(key)
+        if reason:
+            raise self._malformed(key, reason)
         path = parse_key(key)
         if path and str(path[0]) in CONFIG_SECTION:
             if not self.value(path)[0]:
@@ -170,6 +202,18 @@ class Explainer:
             raise self._unknown(key)
         return found
 
+    def _malformed(self, key: str, reason: str) -> ConfigError:
+        # Suggest what the key reads as without its stray characters, if that exists.
+        repaired = _repaired(key)
+        guess = None
+        if repaired and repaired not in CONFIG_SECTION:  # a bare section is no suggestion
+            try:
+                guess = self.resolve_keys(repaired)[0]
+            except ConfigError:
+                guess = self._guess(repaired)
+        hint = f"did you mean {guess}?" if guess else "keys look like args.lr or deepspeed.train_batch_size"
+        return ConfigError([Problem(None, key or "''", f"malformed key: {reason}", hint=hint)])
+
     def _all_keys(self) -> list[str]:
         names: list[str] = []
         for section in CONFIG_SECTION:
@@ -178,15 +222,18 @@ class Explainer:
                 names += [f"{section}.{name}" for name in _flat_keys(values)]
         return names
 
-    def _unknown(self, key: str) -> ConfigError:
+    def _guess(self, key: str) -> str | None:
+        """The existing key ``key`` most likely meant."""
         names = self._all_keys()
         section, _, rest = key.partition(".")
         inside = [n[len(section) + 1 :] for n in names if n.startswith(f"{section}.")]
         guess = closest(rest, inside) if rest and inside else None
         if guess:
-            guess = f"{section}.{guess}"
-        else:
-            guess = closest(key, names) or closest(key, [n.rpartition(".")[2] for n in names])
+            return f"{section}.{guess}"
+        return closest(key, names) or closest(key, [n.rpartition(".")[2] for n in names])
+
+    def _unknown(self, key: str) -> ConfigError:
+        guess = self._guess(key)
         return ConfigError(
             [
                 Problem(

@@ -124,8 +124,9 @@ def test_missing_and_extra_artifacts_are_drift(repo: Path, monkeypatch: pytest.M
     code, out, _ = run(repo, monkeypatch, *explicit("exp"))
     assert code == 1
     assert "  args.json: missing\n  ds_config.json: missing\n  launch.sh: missing\n" in out
-    code, out, _ = run(repo, monkeypatch, "-o", "bundles/exp")
-    assert code == 1 and "bundles/exp: no bundle there" in out
+    # Without its inputs there is nothing to recompile: no bundle is invalid input.
+    code, out, err = run(repo, monkeypatch, "-o", "bundles/exp")
+    assert (code, out) == (2, "") and "bundles/exp: error: no such directory" in err
 
 
 def test_a_broken_args_json_is_drift_not_a_crash(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -165,6 +166,63 @@ def test_invalid_input_is_exit_2_with_a_located_message(repo: Path, monkeypatch:
     (repo / "configs" / "deepspeed.yaml").unlink()
     code, _, err = run(repo, monkeypatch, "-o", "bundles/ds")
     assert code == 2 and "configs/deepspeed.yaml: error: no such file" in err
+
+
+def test_a_directory_that_is_no_bundle_is_exit_2_not_drift(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The tester's case: -o naming a directory of YAML files, or nothing at all.
+    code, out, err = run(repo, monkeypatch, "-o", "configs")
+    assert (code, out) == (2, "")
+    assert "configs: error: not a satc bundle (no args.json)" in err and "DRIFT" not in err
+    (repo / "configs" / "args.json").write_text('{"lr": 1}\n')  # someone else's args.json
+    code, _, err = run(repo, monkeypatch, "-o", "configs")
+    assert code == 2 and 'configs: error: not a satc bundle (its args.json has no "format"' in err
+    code, _, err = run(repo, monkeypatch, "-o", "nowhere")
+    assert code == 2 and "nowhere: error: no such directory" in err
+    (repo / "empty").mkdir()
+    assert run(repo, monkeypatch, "-o", "empty")[0] == 2
+    # `satc diff` says the same input is no bundle, with the same exit code.
+    assert (
+        run(repo, monkeypatch, "-o", "configs")[0]
+        == CliRunner().invoke(main, ["diff", "configs", "bundles/exp"]).exit_code
+    )
+    # With its inputs, a file or a folder of foreign files is no bundle either (compile refuses
+    # to replace them); a missing one is drift, as above.
+    configs, _ = BUNDLES["ds"]
+    code, out, err = run(repo, monkeypatch, *configs, "-o", "configs/reference")
+    assert (code, out) == (2, "") and "configs/reference: error: not a satc bundle (no args.json)" in err
+    code, _, err = run(repo, monkeypatch, *configs, "-o", "configs/base.yaml")
+    assert code == 2 and "'configs/base.yaml' is a file" in err  # click's own check
+
+
+def test_several_targets_invalid_beats_drift_beats_clean(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, err = run(repo, monkeypatch, "-o", "bundles/ds", "-o", "nowhere")
+    assert code == 2
+    assert "bundles/ds: up to date" in out and "nowhere: INVALID INPUT" in err
+    assert out.endswith("2 bundle(s), 0 drifted, 1 with invalid input\n")
+    experiment = repo / "configs" / "experiment.yaml"
+    experiment.write_text(experiment.read_text().replace("lr: 0.0001", "lr: 0.0003"))
+    code, out, _ = run(repo, monkeypatch, "-o", "bundles/exp", "-o", "bundles/ds")
+    assert code == 1 and out.endswith("2 bundle(s), 1 drifted, 0 with invalid input\n")
+    code, out, _ = run(repo, monkeypatch, "--all", "-o", "configs")
+    assert code == 2 and "bundles/exp: DRIFT" in out
+    assert out.endswith("5 bundle(s), 1 drifted, 1 with invalid input\n")
+
+
+def test_all_needs_an_existing_root_and_passes_without_bundles(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, err = run(repo, monkeypatch, "--all", "--root", "/nonexistent")
+    assert (code, out) == (2, "")
+    assert "--root /nonexistent: error: no such directory" in err and "give CONFIG" not in err
+    code, _, err = run(repo, monkeypatch, "--all", "--root", "configs/base.yaml")
+    assert code == 2
+    # A repository without bundles: the pre-commit hook must not fail.
+    code, out, _ = run(repo, monkeypatch, "--all", "--root", "configs")
+    assert (code, out) == (0, "satc check: no satc bundles under configs\n")
+    result = satc("check", "--all", cwd=repo / "configs")
+    assert result.returncode == 0 and result.stdout == "satc check: no satc bundles under .\n"
 
 
 def test_usage_errors_are_exit_2(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:

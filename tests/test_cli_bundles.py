@@ -34,6 +34,10 @@ def test_check_help_lists_its_three_forms() -> None:
     out = CliRunner().invoke(main, ["check", "--help"], prog_name="satc").stdout
     assert "satc check CONFIG... -o DIR [--set K=V]..." in out
     assert "satc check --all [--root PATH]" in out
+    # The exit-code rule over several targets, and the hook's case, are documented.
+    words = " ".join(out.split())
+    assert "2 if any target is invalid, else 1 if any drifted, else 0" in words
+    assert "--all over a root holding no bundles says so and exits 0" in words
 
 
 def test_bash_completion_through_the_real_shell(tmp_path: Path) -> None:

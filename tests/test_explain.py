@@ -176,6 +176,37 @@ def test_cli_unknown_keys_and_invalid_input_exit_2(tmp_path: Path) -> None:
     assert invoke("args.lr")[0] == 2  # no CONFIG
 
 
+@pytest.mark.parametrize(
+    ("key", "reason", "meant"),
+    [
+        ("args..lr", "empty segment", "args.lr"),
+        (".lr", "empty segment", "args.lr"),
+        ("lr.", "empty segment", "args.lr"),
+        ("args.[", "unbalanced brackets", None),
+        ("deepspeed.optimizer.params.betas[0", "unbalanced brackets", None),
+        ("deepspeed.optimizer.params.betas[x]", "an index must be", "deepspeed.optimizer.params.betas"),
+        ("args.lr]", "unbalanced brackets", "args.lr"),
+    ],
+)
+def test_cli_malformed_keys_exit_2_with_a_suggestion(key: str, reason: str, meant: str | None) -> None:
+    # parse_key alone skips what it cannot read, so `args..lr` used to explain args.lr.
+    code, out, err = invoke(BASE, EXPERIMENT, key)
+    assert (code, out) == (2, ""), out
+    assert f"error: {key}: malformed key: {reason}" in err
+    assert "hint: " in err
+    if meant is not None:
+        assert f"did you mean {meant}?" in err
+
+
+def test_cli_a_malformed_key_among_good_ones_fails_the_whole_command() -> None:
+    code, out, err = invoke(BASE, EXPERIMENT, "args.lr", "args..lr")
+    assert (code, out) == (2, "")
+    assert "args..lr: malformed key" in err and "args.lr:" not in err.replace("args..lr", "")
+    # Well-formed keys, with indices, still work.
+    code, out, _ = invoke(BASE, EXPERIMENT, "deepspeed.optimizer.params.betas[1]")
+    assert code == 0 and out.startswith("deepspeed.optimizer.params.betas[1] = ")
+
+
 def test_cli_explains_a_committed_bundle_from_its_recorded_inputs(tmp_path: Path) -> None:
     out_dir = tmp_path / "bundle"
     runner = CliRunner()
