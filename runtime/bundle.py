@@ -16,6 +16,8 @@ from .errors import BundleError
 # The generated launch script exports this (templates/launch_*.sh.j2).
 BUNDLE_ENV = "SATC_BUNDLE"
 ARGS_FILE = "args.json"
+# Written beside args.json for training bundles: entrypoints hand this file to DeepSpeed.
+DS_CONFIG_FILE = "ds_config.json"
 # args.json of the largest CogVideoX config is ~10 kB; anything near this is not a bundle.
 MAX_BYTES = 64 * 1024 * 1024
 TOPOLOGY_KEYS = (
@@ -110,6 +112,83 @@ def _check_digest(where: Path, document: Mapping[str, Any]) -> None:
         )
 
 
+def _first_difference(found: Any, expected: Any, path: str = "") -> str | None:
+    """Dotted path of the first value that differs, or None. Types must match exactly:
+    JSON's true and 1 (or 1 and 1.0) compare equal in Python but not to DeepSpeed."""
+    if type(found) is not type(expected):
+        return path or "(the whole document)"
+    if isinstance(expected, dict):
+        for key in sorted(set(found) | set(expected)):
+            here = f"{path}.{key}" if path else str(key)
+            if key not in found or key not in expected:
+                return here
+            differs = _first_difference(found[key], expected[key], here)
+            if differs is not None:
+                return differs
+        return None
+    if isinstance(expected, list):
+        for index, (item, wanted) in enumerate(zip(found, expected, strict=False)):
+            differs = _first_difference(item, wanted, f"{path}[{index}]")
+            if differs is not None:
+                return differs
+        return None if len(found) == len(expected) else f"{path}[{min(len(found), len(expected))}]"
+    return None if found == expected else path or "(the whole document)"
+
+
+def _value_at(document: Any, path: str) -> str:
+    """The value at a path _first_difference returned, shown short; 'missing' if absent."""
+    value = document
+    for part in path.replace("[", ".[").split("."):
+        if not part or part == "(the whole document)":
+            continue
+        if part.startswith("["):
+            index = int(part[1:-1])
+            if not isinstance(value, list) or index >= len(value):
+                return "missing"
+            value = value[index]
+        elif isinstance(value, dict) and part in value:
+            value = value[part]
+        else:
+            return "missing"
+    shown = json.dumps(value)
+    return shown if len(shown) <= 80 else shown[:77] + "..."
+
+
+def _check_ds_config(where: Path, document: Mapping[str, Any]) -> None:
+    """ds_config.json beside args.json must be args.json's deepspeed_config, unedited."""
+    ds_path = where.parent / DS_CONFIG_FILE
+    try:
+        size = ds_path.stat().st_size
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise BundleError(f"{ds_path}: cannot read it: {exc}") from None
+    recompile = f"run `satc check CONFIG...` and {RECOMPILE} instead of editing {DS_CONFIG_FILE}"
+    expected = document.get("deepspeed_config")
+    if expected is None:
+        raise BundleError(
+            f"{ds_path}: {where.name} has no deepspeed_config (an inference bundle), yet "
+            f"{DS_CONFIG_FILE} exists beside it; it is not from this compile: {recompile}"
+        )
+    if size > MAX_BYTES:
+        raise BundleError(f"{ds_path}: {size} bytes is not a DeepSpeed config (limit {MAX_BYTES})")
+    try:
+        found = json.loads(ds_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BundleError(f"{ds_path}: cannot read it: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise BundleError(
+            f"{ds_path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}); {recompile}"
+        ) from None
+    differs = _first_difference(found, expected)
+    if differs is not None:
+        raise BundleError(
+            f"{ds_path}: does not match deepspeed_config in {where.name} at {differs} "
+            f"({DS_CONFIG_FILE} has {_value_at(found, differs)}, {where.name} has "
+            f"{_value_at(expected, differs)}); it was edited after compile: {recompile}"
+        )
+
+
 def _topology(where: Path, document: Mapping[str, Any]) -> Topology:
     for section in ("args", "topology", "launch"):
         if not isinstance(document.get(section), dict):
@@ -125,7 +204,8 @@ def _topology(where: Path, document: Mapping[str, Any]) -> Topology:
 
 
 def read_bundle(path: str | os.PathLike[str] | None = None) -> Bundle:
-    """Read and verify a bundle: compatible format and satc version, then the digest."""
+    """Read and verify a bundle: compatible format and satc version, the digest, then
+    that ds_config.json (if any) is args.json's deepspeed_config."""
     where = bundle_path(path)
     try:
         size = where.stat().st_size
@@ -148,4 +228,5 @@ def read_bundle(path: str | os.PathLike[str] | None = None) -> Bundle:
         raise BundleError(f"{where}: expected a JSON object, found {type(document).__name__}")
     _check_compatible(where, document)
     _check_digest(where, document)
+    _check_ds_config(where, document)
     return Bundle(path=where, document=document, topology=_topology(where, document))

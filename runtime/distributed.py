@@ -11,6 +11,7 @@ import argparse
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -86,8 +87,36 @@ def context_parallel_size(model_parallel_size: int) -> int:
     return min(model_parallel_size, 2)
 
 
+def _await_rendezvous_host(ns: argparse.Namespace, deadline: float, timeout_s: int) -> None:
+    """Wait, with plain sockets, until rank 0's store accepts connections.
+
+    torch's TCPStore client retries with growing back-off and checks its timeout only
+    between attempts, so a wrong MASTER_PORT failed after 1.5-3x init_timeout; polling
+    here keeps the wait inside the one deadline and names the address nobody answers on.
+    """
+    address = (str(ns.master_ip), int(ns.master_port))
+    last: OSError | None = None
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        try:
+            with socket.create_connection(address, timeout=min(1.0, remaining)):
+                return
+        except OSError as exc:
+            last = exc
+        time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+    raise RendezvousError(
+        f"rank {ns.rank} of {ns.world_size}: process-group rendezvous did not complete: "
+        f"nothing answered at tcp://{ns.master_ip}:{ns.master_port} (MASTER_ADDR "
+        f"{ns.master_ip}, MASTER_PORT {ns.master_port}) within launch.init_timeout "
+        f"{timeout_s}s (last error: {type(last).__name__}: {last}). Rank 0 hosts the "
+        f"rendezvous there: check that it started, MASTER_ADDR/MASTER_PORT and the launcher"
+    )
+
+
 def _process_group(ns: argparse.Namespace, init_method: str, timeout: timedelta, timeout_s: int) -> None:
-    """R10, bounded; a process group someone else created must match the bundle."""
+    """R10 under one deadline; a process group someone else created must match the bundle."""
     import torch.distributed as dist
 
     if dist.is_initialized():
@@ -97,14 +126,36 @@ def _process_group(ns: argparse.Namespace, init_method: str, timeout: timedelta,
                 f"{dist.get_world_size()}, but this launch is rank {ns.rank} of {ns.world_size}"
             )
         return
+    deadline = time.monotonic() + timeout_s
+    if ns.rank != 0:  # rank 0 hosts the store (torchrun's agent store is up before us)
+        _await_rendezvous_host(ns, deadline, timeout_s)
+    # A floor so a host found at the last moment still gets to build the group.
+    remaining = timedelta(seconds=max(1.0, deadline - time.monotonic()))
     with _stage("process-group rendezvous", ns, timeout_s):
+        store, _, _ = next(dist.rendezvous(init_method, ns.rank, ns.world_size, timeout=remaining))
+        store.set_timeout(remaining)
         dist.init_process_group(
             backend=ns.distributed_backend,
-            init_method=init_method,
+            # The prefix init_process_group itself puts on a store it creates.
+            store=dist.PrefixStore("default_pg", store),
             world_size=ns.world_size,
             rank=ns.rank,
-            timeout=timeout,
+            timeout=remaining,
         )
+        # Later steps and training collectives get the full timeout, as before.
+        store.set_timeout(timeout)
+        _set_default_group_timeout(timeout)
+
+
+def _set_default_group_timeout(timeout: timedelta) -> None:
+    """The default group's collectives keep init_timeout, not what the rendezvous left."""
+    from torch.distributed import distributed_c10d
+
+    set_pg_timeout = getattr(distributed_c10d, "_set_pg_timeout", None)
+    if set_pg_timeout is None:  # private in torch; absent before 2.3
+        log.warning("torch.distributed cannot reset the default group's timeout to %s", timeout)
+        return
+    set_pg_timeout(timeout)
 
 
 def _model_parallel(mpu: Any, ns: argparse.Namespace, timeout: timedelta, timeout_s: int) -> None:

@@ -5,6 +5,8 @@ failure (subprocess.TimeoutExpired), not a pass."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -120,3 +122,42 @@ def test_a_wrong_master_port(tmp_path: Path) -> None:
     _named_timeout(rank1.stdout, "process-group rendezvous")
     assert f"tcp://127.0.0.1:{closed}" in rank1.stdout
     assert seconds < BOUND
+
+
+# Imports first, so the clock measures init() alone, as a launched rank would spend it.
+_TIMED_INIT = """
+import json, sys, time
+import torch, sat
+import satc.runtime
+started = time.monotonic()
+try:
+    satc.runtime.init()
+    outcome = {"error": None}
+except satc.runtime.RuntimeConfigError as exc:
+    outcome = {"error": type(exc).__name__, "message": str(exc)}
+outcome["seconds"] = time.monotonic() - started
+print(json.dumps(outcome))
+"""
+
+
+def test_a_dead_master_port_fails_within_init_timeout(tmp_path: Path) -> None:
+    """One rank alone, nothing listening on MASTER_PORT: torch's own TCPStore retries took
+    1.5-3x init_timeout here; init() must give up at init_timeout, naming the address."""
+    bundle = harness.compile_bundle(tmp_path, world=4, mp=2, timeout=INIT_TIMEOUT)
+    dead = harness.free_port()
+    env = harness.clean_env(**_torchrun_env(3, 4, dead, SATC_BUNDLE=str(bundle / "args.json")))
+    result = subprocess.run(
+        [sys.executable, "-c", _TIMED_INIT],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=BOUND,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outcome["error"] == "RendezvousError", outcome
+    assert INIT_TIMEOUT - 0.5 <= outcome["seconds"] < INIT_TIMEOUT + 3, outcome
+    for words in (f"tcp://127.0.0.1:{dead}", f"MASTER_PORT {dead}", f"launch.init_timeout {INIT_TIMEOUT}s"):
+        assert words in outcome["message"], outcome["message"]

@@ -199,6 +199,65 @@ def test_missing_and_broken_bundles(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         load(tmp_path)  # a directory means its args.json
 
 
+def _edit_ds_config(ds: dict[str, Any], edit: str) -> str:
+    """Hand edits of a training bundle's ds_config.json; returns the dotted key they touch."""
+    if edit == "value":
+        ds["optimizer"]["params"]["lr"] = 0.5
+        return "optimizer.params.lr (ds_config.json has 0.5, args.json has 1e-05)"
+    if edit == "same number, other type":  # true == 1 for Python, not for DeepSpeed
+        ds["bf16"]["enabled"] = 1
+        return "bf16.enabled (ds_config.json has 1, args.json has true)"
+    if edit == "list item":
+        ds["optimizer"]["params"]["betas"][1] = 0.999
+        return "optimizer.params.betas[1]"
+    if edit == "key removed":
+        del ds["zero_optimization"]["overlap_comm"]
+        return "zero_optimization.overlap_comm (ds_config.json has missing, args.json has true)"
+    ds["zero_optimization"]["stage3_extra"] = 1  # "key added"
+    return "zero_optimization.stage3_extra (ds_config.json has 1, args.json has missing)"
+
+
+DS_EDITS = ["value", "same number, other type", "list item", "key removed", "key added"]
+
+
+def _copy_bundle(bundle: Path, target: Path) -> Path:
+    target.mkdir()
+    for path in bundle.iterdir():
+        (target / path.name).write_bytes(path.read_bytes())
+    return target
+
+
+@pytest.mark.parametrize("edit", DS_EDITS)
+def test_an_edited_ds_config_is_refused(bundles: dict[str, Path], tmp_path: Path, edit: str) -> None:
+    """Entrypoints hand ds_config.json to DeepSpeed: it must still be args.json's deepspeed_config."""
+    bundle = _copy_bundle(bundles["2b-sft"], tmp_path / "bundle")
+    ds_path = bundle / "ds_config.json"
+    read_bundle(bundle)  # as compiled, it matches
+    ds = json.loads(ds_path.read_text(encoding="utf-8"))
+    where = _edit_ds_config(ds, edit)
+    ds_path.write_text(json.dumps(ds, indent=2), encoding="utf-8")
+    for reader in (read_bundle, load):
+        with pytest.raises(BundleError) as caught:
+            reader(bundle / "args.json")
+        message = str(caught.value)
+        assert message.startswith(f"{ds_path}: does not match deepspeed_config in args.json at {where}")
+        assert "satc check" in message and "satc compile" in message
+
+
+def test_a_ds_config_that_is_not_json_or_not_ours(bundles: dict[str, Path], tmp_path: Path) -> None:
+    training = _copy_bundle(bundles["2b-sft"], tmp_path / "training")
+    (training / "ds_config.json").write_text('{"bf16": {"enabled": tru}}', encoding="utf-8")
+    with pytest.raises(BundleError, match=r"ds_config.json:1:\d+: not valid JSON.*satc compile"):
+        load(training)
+    # An inference bundle has no deepspeed_config: any ds_config.json beside it is stray.
+    inference = _copy_bundle(bundles["2b-inference"], tmp_path / "inference")
+    assert not (inference / "ds_config.json").exists()
+    load(inference)
+    (inference / "ds_config.json").write_bytes((bundles["2b-sft"] / "ds_config.json").read_bytes())
+    with pytest.raises(BundleError, match=r"has no deepspeed_config.*satc check"):
+        load(inference)
+
+
 def test_a_bundle_directory_and_its_args_json_load_the_same(cpu4: Path) -> None:
     assert vars(load(cpu4)) == vars(load(cpu4 / "args.json"))
 
