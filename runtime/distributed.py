@@ -132,12 +132,14 @@ def _process_group(ns: argparse.Namespace, init_method: str, timeout: timedelta,
     # A floor so a host found at the last moment still gets to build the group.
     remaining = timedelta(seconds=max(1.0, deadline - time.monotonic()))
     with _stage("process-group rendezvous", ns, timeout_s):
-        store, _, _ = next(dist.rendezvous(init_method, ns.rank, ns.world_size, timeout=remaining))
+        # Public torch API that torch's own stubs do not re-export (hence the ignores).
+        rendezvous = dist.rendezvous  # type: ignore[attr-defined]
+        store, _, _ = next(rendezvous(init_method, ns.rank, ns.world_size, timeout=remaining))
         store.set_timeout(remaining)
         dist.init_process_group(
             backend=ns.distributed_backend,
             # The prefix init_process_group itself puts on a store it creates.
-            store=dist.PrefixStore("default_pg", store),
+            store=dist.PrefixStore("default_pg", store),  # type: ignore[attr-defined]
             world_size=ns.world_size,
             rank=ns.rank,
             timeout=remaining,
