@@ -15,6 +15,7 @@ from typing import Any
 
 from . import committed
 from .errors import ConfigError, Location, Problem
+from .summary import precision
 
 ABSENT: Any = object()
 SECTIONS = ("summary", "args", "deepspeed", "topology", "launch", "model", "data", "provenance", "files")
@@ -46,12 +47,6 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix: value}
 
 
-def _precision(args: dict[str, Any]) -> str:
-    if args.get("bf16"):
-        return "bf16"
-    return "fp16" if args.get("fp16") else "fp32"
-
-
 def _summary(document: dict[str, Any]) -> dict[str, Any]:
     args = _mapping(document.get("args"))
     topology = _mapping(document.get("topology"))
@@ -59,7 +54,7 @@ def _summary(document: dict[str, Any]) -> dict[str, Any]:
     ds = document.get("deepspeed_config")
     return {
         "mode": args.get("mode"),
-        "precision": _precision(args),
+        "precision": precision(args),
         "zero_stage": args.get("zero_stage") if isinstance(ds, dict) else None,
         "world_size": topology.get("world_size"),
         "train_batch_size": ds.get("train_batch_size") if isinstance(ds, dict) else None,

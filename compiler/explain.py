@@ -409,7 +409,7 @@ def summary_document(explainer: Explainer) -> dict[str, Any]:
         "inputs": [item.label for item in explainer.config.inputs],
         "overrides": [f"{o.key}={o.value_text}" for o in explainer.config.overrides],
         "mode": plan.args["mode"],
-        "precision": precision(plan),
+        "precision": precision(plan.args),
         "zero_stage": plan.args["zero_stage"] if plan.training else None,
         "batch": None
         if ds is None

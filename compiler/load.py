@@ -27,7 +27,6 @@ _KEYISH = re.compile(r"[A-Za-z0-9_.]*")
 
 @dataclass(frozen=True)
 class InputFile:
-    path: FsPath
     label: str  # as the user wrote it, for messages
     sha256: str  # of the file's content (see content_digest), not of its bytes
 
@@ -61,12 +60,16 @@ class LoadedConfig:
     overrides: tuple[Override, ...]
 
     def locate(self, path: Path) -> Location | None:
-        """The origin of ``path`` or of its nearest ancestor that has one."""
-        for end in range(len(path), 0, -1):
-            found = self.origin.get(path[:end])
-            if found is not None:
-                return found
-        return None
+        return locate(self.origin, path)
+
+
+def locate(origin: dict[Path, Location], path: Path) -> Location | None:
+    """The origin of ``path`` or of its nearest ancestor that has one."""
+    for end in range(len(path), 0, -1):
+        found = origin.get(path[:end])
+        if found is not None:
+            return found
+    return None
 
 
 def parse_override(text: str, rank: int = SET_RANK) -> Override:
@@ -113,7 +116,7 @@ def read_input(path_text: str, rank: int) -> tuple[InputFile, yaml_reader.Docume
         raise ConfigError([Problem(start, "", f"cannot read: {exc.strerror}")]) from None
     text = yaml_reader.decode(data, path_text, rank)
     document = yaml_reader.read(text, path_text, rank)
-    return InputFile(path, path_text, content_digest(document.data)), document
+    return InputFile(path_text, content_digest(document.data)), document
 
 
 def _join(key: str, sub: str) -> str:
@@ -311,10 +314,7 @@ def _resolve(merged: dict[str, Any], origin: dict[Path, Location]) -> dict[str, 
     """Resolve ``${...}`` as OmegaConf does, after sizing every interpolation."""
 
     def where(path: Path) -> Location | None:
-        for end in range(len(path), 0, -1):
-            if path[:end] in origin:
-                return origin[path[:end]]
-        return None
+        return locate(origin, path)
 
     problems = interpolation.check(merged, where)  # also finds `???` left unset
     if problems:

@@ -32,9 +32,8 @@ _COMMENT_SAFE = re.compile(r"^[A-Za-z0-9._/+@=,:-]+$")
 
 @dataclass(frozen=True)
 class Provenance:
-    inputs: tuple[
-        tuple[str, str], ...
-    ]  # (path relative to the bundle, sha256 of its values: see load.content_digest)
+    # (path relative to the bundle, sha256 of its values: see load.content_digest)
+    inputs: tuple[tuple[str, str], ...]
     overrides: tuple[str, ...]
 
 

@@ -10,8 +10,7 @@ from typing import Any
 
 @lru_cache(maxsize=1)
 def schema() -> dict[str, Any]:
-    text = resources.files("satc.schemas").joinpath("satc.schema.json").read_text("utf-8")
-    loaded: dict[str, Any] = json.loads(text)
+    loaded: dict[str, Any] = json.loads(schema_text())
     return loaded
 
 

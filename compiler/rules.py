@@ -7,6 +7,7 @@ value, so `satc explain` can tell the user.  Order matters and mirrors CogVideoX
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -134,7 +135,7 @@ def r5_choose_preset(work: Work) -> None:
         )
     else:
         work.given_deepspeed = section
-        work.deepspeed = _copy(section)
+        work.deepspeed = copy.deepcopy(section)
 
 
 def r3_exclusive_precision(work: Work) -> None:
@@ -609,10 +610,4 @@ def record_inputs(work: Work) -> None:
         work.args["deepspeed_config"] = work.deepspeed
     elif "deepspeed" in work.config.tree:
         # CogVideoX keeps the section on args even when it does not use it (inference).
-        work.args["deepspeed_config"] = _copy(work.config.tree["deepspeed"])
-
-
-def _copy(value: Any) -> Any:
-    import copy
-
-    return copy.deepcopy(value)
+        work.args["deepspeed_config"] = copy.deepcopy(work.config.tree["deepspeed"])

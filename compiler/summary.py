@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from .plan import Plan
 
 
-def precision(plan: Plan) -> str:
-    if plan.args["bf16"]:
+def precision(args: Mapping[str, Any]) -> str:
+    if args.get("bf16"):
         return "bf16"
-    return "fp16" if plan.args["fp16"] else "fp32"
+    return "fp16" if args.get("fp16") else "fp32"
 
 
 def describe(plan: Plan) -> str:
     topology = plan.topology
     lines = [
-        f"  mode {plan.args['mode']}, {precision(plan)}, "
+        f"  mode {plan.args['mode']}, {precision(plan.args)}, "
         + (f"ZeRO stage {plan.args['zero_stage']}" if plan.training else "no DeepSpeed"),
         f"  world {topology.world_size} = {topology.nodes} node(s) x {topology.gpus_per_node} "
         f"({plan.launch['device']}), model-parallel {topology.model_parallel_size}, "
