@@ -196,9 +196,12 @@ def worker_setup_bundles(directory: str, count: str) -> dict[str, Any]:
 
 def check_function() -> tuple[str, Any]:
     """satc's own check of a committed bundle from the inputs its args.json records."""
-    from satc.compiler.check import check_recorded
+    from satc.compiler.commands.check import check_recorded
 
-    return "satc.compiler.check.check_recorded", lambda bundle: check_recorded(bundle, str(bundle)).clean
+    return (
+        "satc.compiler.commands.check.check_recorded",
+        lambda bundle: check_recorded(bundle, str(bundle)).clean,
+    )
 
 
 def worker_check(directory: str) -> dict[str, Any]:

@@ -79,8 +79,8 @@ def main() -> None:
 @reports_problems
 def compile_command(configs: tuple[str, ...], output: str, overrides: tuple[str, ...], strict: bool) -> None:
     """Compile CONFIG... (merged left to right) into a bundle in -o DIR."""
+    from .commands.summary import describe
     from .pipeline import compile_bundle
-    from .summary import describe
     from .write import check_target, write_bundle
 
     if not output.strip():
@@ -154,7 +154,7 @@ def check_command(
     drifted, else 0.  --all over a root holding no bundles says so and exits 0, so
     the pre-commit hook passes in a repository without bundles.
     """
-    from . import check, committed
+    from .commands import check, committed
 
     if configs:
         if len(outputs) != 1 or all_bundles:
@@ -247,8 +247,8 @@ def explain_command(
     a derivation rule with its inputs; the layers it overrode follow. Without KEYs:
     a summary of the plan. A committed bundle directory may stand for its CONFIGs.
     """
-    from . import committed
-    from .explain import Explainer, render_json, render_summary, render_text, summary_document
+    from .commands import committed
+    from .commands.explain import Explainer, render_json, render_summary, render_text, summary_document
     from .pipeline import compile_bundle
 
     configs = [item for item in items if _is_config(item)]
@@ -273,7 +273,7 @@ def explain_command(
         )
     explainer = Explainer(bundle.config, bundle.plan)
     if show_topology:
-        from .topology_table import table
+        from .commands.topology_table import table
 
         click.echo(table(bundle.plan.topology, bundle.plan.launch["target"]))
     if not keys:
@@ -309,7 +309,7 @@ def diff_command(bundle_a: str, bundle_b: str, output_format: str) -> None:
     """Semantic diff of two bundles, grouped by section (summary, args, deepspeed,
     topology, launch, model, data, provenance, files). Exit 0 when they mean the same,
     1 when they differ (as diff(1) does), 2 for something that is not a bundle."""
-    from .diff import diff_bundles, render_json, render_text
+    from .commands.diff import diff_bundles, render_json, render_text
 
     changes = diff_bundles(Path(bundle_a), Path(bundle_b))
     render = render_json if output_format == "json" else render_text
@@ -337,9 +337,9 @@ def schema_command() -> None:
 @reports_problems
 def topology_command(configs: tuple[str, ...], overrides: tuple[str, ...]) -> None:
     """Print the rank layout of CONFIG...: nodes x local ranks, each rank's groups."""
+    from .commands.topology_table import table
     from .load import load
     from .resolve import resolve
-    from .topology_table import table
     from .validate import validate
 
     config = load(list(configs), list(overrides))

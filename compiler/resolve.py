@@ -11,29 +11,6 @@ from .errors import ConfigError
 from .load import LoadedConfig
 from .plan import Derivation, Plan, Topology
 
-# The order of CogVideoX's get_args: presets before R3/R7, R7 before R6 (so a given
-# DeepSpeed section overrides the auto-fp16), topology before the batch triad.
-RULES = (
-    rules.r1_iterations,
-    rules.r2_data_weights,
-    rules.r4_deepspeed_by_mode,
-    rules.r5_choose_preset,
-    rules.r3_exclusive_precision,
-    rules.r7_auto_fp16,
-    rules.r8_activation_checkpointing,
-    rules.r5_args_into_preset,
-    rules.r6_deepspeed_section_wins,
-    rules.d3_zero_stage_sync,
-    rules.r11_r12_topology,
-    rules.d4_batch_triad,
-    rules.d5_seed,
-    rules.d8_cpu_backend,
-    rules.r9_device,
-    rules.launch_rendezvous,
-    rules.launch_environment,
-    rules.record_inputs,
-)
-
 
 def _defaults(section: str) -> dict[str, Any]:
     properties = resources.schema()["properties"][section]["properties"]
@@ -51,9 +28,9 @@ def resolve(config: LoadedConfig, input_names: tuple[str, ...] = ()) -> Plan:
         for name in args
         if ("args", name) not in config.origin
     ]
-    for rule in RULES:
+    for rule in rules.ORDER:
         rule(work)
-        if work.errors and rule is rules.r11_r12_topology:
+        if work.errors and rule is rules.TOPOLOGY_GATE:
             break  # later rules need a valid topology
     if work.errors:
         raise ConfigError(work.errors)

@@ -141,7 +141,8 @@ def test_a_broken_args_json_is_drift_not_a_crash(repo: Path, monkeypatch: pytest
 
 
 def test_a_satc_upgrade_is_drift_and_says_so(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from satc.compiler import check, render
+    from satc.compiler import render
+    from satc.compiler.commands import check
 
     monkeypatch.setattr(render, "__version__", "99.0.0")
     monkeypatch.setattr(check, "__version__", "99.0.0")

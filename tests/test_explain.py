@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from satc.compiler.cli import main
-from satc.compiler.explain import Explainer, Explanation
+from satc.compiler.commands.explain import Explainer, Explanation
 from satc.compiler.pipeline import compile_bundle
 from support import CASES
 

@@ -221,7 +221,7 @@ def _node_map(record: dict[str, Any]) -> tuple[int, list[int]]:
 
 @pytest.mark.parametrize(("nodes", "per_node"), [(1, 1), (1, 2), (2, 2), (3, 4)])
 def test_every_target_honours_the_same_contract(tmp_path: Path, nodes: int, per_node: int) -> None:
-    from satc.compiler.topology_table import layout
+    from satc.compiler.commands.topology_table import layout
 
     launch = {
         "nodes": nodes,

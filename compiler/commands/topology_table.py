@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .plan import Topology
+from ..plan import Topology
 
 
 @dataclass(frozen=True)

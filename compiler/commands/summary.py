@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .plan import Plan
+from ..plan import Plan
 
 
 def precision(args: Mapping[str, Any]) -> str:

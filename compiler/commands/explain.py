@@ -13,10 +13,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ConfigError, Location, Problem
-from .load import LoadedConfig
-from .plan import Derivation, Plan
-from .suggest import closest
+from ..errors import ConfigError, Location, Problem
+from ..load import LoadedConfig
+from ..plan import Derivation, Plan
+from ..suggest import closest
 from .summary import describe, precision
 
 # Plan sections a key may start with, and the config section each one comes from.

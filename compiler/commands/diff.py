@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import ConfigError, Location, Problem
 from . import committed
-from .errors import ConfigError, Location, Problem
 from .summary import precision
 
 ABSENT: Any = object()

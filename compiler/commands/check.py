@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from ... import __version__
+from ..errors import ConfigError, Location, Problem
+from ..pipeline import compile_bundle
 from . import committed, diff
-from .errors import ConfigError, Location, Problem
-from .pipeline import compile_bundle
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,7 @@ def _refuse_foreign(out_dir: Path, label: str) -> None:
     if reason is None or not out_dir.exists():
         return
     if out_dir.is_dir():
-        from .write import BUNDLE_FILES
+        from ..write import BUNDLE_FILES
 
         entries = {entry.name for entry in out_dir.iterdir()}
         if entries <= BUNDLE_FILES:  # empty, or a bundle whose args.json was deleted by hand
@@ -204,7 +204,7 @@ def check_recorded(out_dir: Path, label: str) -> CheckResult:
 
 
 def _not_executable(out_dir: Path) -> tuple[str, ...]:
-    from .write import EXECUTABLE
+    from ..write import EXECUTABLE
 
     return tuple(committed.lost_executable_bit(out_dir, sorted(EXECUTABLE)))
 

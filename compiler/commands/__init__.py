@@ -1,0 +1,1 @@
+"""What the CLI's commands do beyond compiling: check, diff, explain, the plan summary, topology."""

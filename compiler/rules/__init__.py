@@ -1,0 +1,43 @@
+"""The derivation rules, one small function each, named after the rule it implements.
+
+Every rule reads and writes a `Work` (the plan being built) and records why it set a
+value, so `satc explain` can tell the user. Modules group the rules by concern; `ORDER`
+is the one place that says in which order they run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from . import batch, deepspeed, inputs, iterations, launch, precision, seed, topology
+from .work import Work
+
+Rule = Callable[[Work], None]
+
+# The order of CogVideoX's get_args: presets before R3/R7, R7 before R6 (so a given
+# DeepSpeed section overrides the auto-fp16), topology before the batch triad.
+ORDER: tuple[Rule, ...] = (
+    iterations.r1_iterations,
+    iterations.r2_data_weights,
+    deepspeed.r4_deepspeed_by_mode,
+    deepspeed.r5_choose_preset,
+    precision.r3_exclusive_precision,
+    precision.r7_auto_fp16,
+    deepspeed.r8_activation_checkpointing,
+    deepspeed.r5_args_into_preset,
+    deepspeed.r6_deepspeed_section_wins,
+    deepspeed.d3_zero_stage_sync,
+    topology.r11_r12_topology,
+    batch.d4_batch_triad,
+    seed.d5_seed,
+    topology.d8_cpu_backend,
+    topology.r9_device,
+    launch.launch_rendezvous,
+    launch.launch_environment,
+    inputs.record_inputs,
+)
+
+# Later rules read the topology: stop after it when it is invalid.
+TOPOLOGY_GATE: Rule = topology.r11_r12_topology
+
+__all__ = ["ORDER", "TOPOLOGY_GATE", "Rule", "Work"]

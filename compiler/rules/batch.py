@@ -1,0 +1,81 @@
+"""The batch triad, D4: train_batch_size = micro x gradient accumulation x data parallel."""
+
+from __future__ import annotations
+
+from .work import Work
+
+
+def d4_batch_triad(work: Work) -> None:
+    """D4: train_batch_size = micro x gradient_accumulation x dp, computed and checked."""
+    ds = work.deepspeed
+    if ds is None or not work.topology:
+        return
+    dp = work.topology["data_parallel_size"]
+    micro = ds.get("train_micro_batch_size_per_gpu")
+    gas = ds.get("gradient_accumulation_steps")
+    total = ds.get("train_batch_size")
+    for name, value in (
+        ("train_micro_batch_size_per_gpu", micro),
+        ("gradient_accumulation_steps", gas),
+        ("train_batch_size", total),
+    ):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            work.error(f"deepspeed.{name}", f"must be a positive integer, got {value!r}")
+            return
+    if micro is None and total is None:
+        micro = work.args["batch_size"]
+        if not isinstance(micro, int) or micro < 1:
+            work.error("args.batch_size", f"must be a positive integer, got {micro!r}")
+            return
+    if micro is None:
+        assert total is not None  # both missing was handled just above
+        gas = gas or 1
+        if total % (gas * dp):
+            work.error(
+                "deepspeed.train_batch_size",
+                f"train_batch_size {total} is not divisible by gradient_accumulation_steps {gas} x dp {dp}",
+            )
+            return
+        micro = total // (gas * dp)
+    if gas is None:
+        if total is not None and total % (micro * dp):
+            work.error(
+                "deepspeed.train_batch_size",
+                f"train_batch_size {total} is not divisible by micro {micro} x dp {dp}",
+            )
+            return
+        gas = total // (micro * dp) if total is not None else 1
+    arithmetic = f"{micro} x {gas} x {dp} (micro x grad_accum x dp)"
+    if total is not None and total != micro * gas * dp:
+        work.error(
+            "deepspeed.train_batch_size",
+            f"train_batch_size is {total} but {arithmetic} = {micro * gas * dp}",
+            f"drop train_batch_size (satc computes it) or set it to {micro * gas * dp}",
+        )
+        return
+    inputs = (
+        "deepspeed.train_micro_batch_size_per_gpu",
+        "deepspeed.gradient_accumulation_steps",
+        "topology.data_parallel_size",
+    )
+    if ds.get("train_micro_batch_size_per_gpu") != micro:
+        work.derive("deepspeed.train_micro_batch_size_per_gpu", micro, "D4", f"micro = {micro}", *inputs)
+    if ds.get("gradient_accumulation_steps") != gas:
+        work.derive(
+            "deepspeed.gradient_accumulation_steps",
+            gas,
+            "D4",
+            f"gradient_accumulation_steps = {gas}",
+            *inputs,
+        )
+    work.derive(
+        "deepspeed.train_batch_size", micro * gas * dp, "D4", f"train_batch_size = {arithmetic}", *inputs
+    )
+    if work.args["batch_size"] != micro:
+        work.derive(
+            "args.batch_size",
+            micro,
+            "D4",
+            "the data loader's batch is the DeepSpeed micro-batch",
+            "deepspeed.train_micro_batch_size_per_gpu",
+        )

@@ -1,0 +1,182 @@
+"""Rules that decide the DeepSpeed config: R4, R5 (presets), R6 (a given section wins), R8, D3."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from .. import presets
+from ..errors import SET_RANK
+from ..plan import Derivation
+from .work import Work
+
+
+def r4_deepspeed_by_mode(work: Work) -> None:
+    """R4: every mode but inference trains with DeepSpeed."""
+    if work.training:
+        work.derive(
+            "args.deepspeed", True, "R4", f"mode {work.args['mode']!r} trains with DeepSpeed", "args.mode"
+        )
+    elif work.args["deepspeed"]:
+        work.error(
+            "args.deepspeed",
+            "deepspeed: true in inference mode",
+            "CogVideoX's get_args fails on this combination; remove args.deepspeed",
+        )
+    section = work.config.tree.get("deepspeed")
+    if not work.training and section is not None:
+        work.warn("deepspeed", "the deepspeed section is not used in inference mode")
+
+
+def r5_choose_preset(work: Work) -> None:
+    """R5: training without a `deepspeed:` section starts from SAT's preset for zero_stage."""
+    section = work.config.tree.get("deepspeed")
+    if not work.training:
+        return
+    if section is None:
+        stage = work.args["zero_stage"]
+        work.deepspeed = presets.preset(stage)
+        origin = "satc's ZeRO-3 preset" if stage == 3 else f"SAT's deepspeed_zero{stage}.json"
+        work.derivations.append(
+            Derivation("deepspeed", "R5", f"no deepspeed section: {origin}", ("args.zero_stage",))
+        )
+    else:
+        work.given_deepspeed = section
+        work.deepspeed = copy.deepcopy(section)
+
+
+def r8_activation_checkpointing(work: Work) -> None:
+    """R8: deepspeed_activation_checkpointing follows checkpoint_activations."""
+    if work.args["deepspeed"]:
+        value = bool(work.args["checkpoint_activations"])
+        work.derive(
+            "args.deepspeed_activation_checkpointing",
+            value,
+            "R8",
+            f"checkpoint_activations is {str(value).lower()}",
+            "args.checkpoint_activations",
+        )
+
+
+def r5_args_into_preset(work: Work) -> None:
+    """R5: with a preset, args win: precision, micro-batch, accumulation, lr, weight decay."""
+    if work.deepspeed is None or work.given_deepspeed is not None:
+        return
+    args = work.args
+    if args["fp16"]:
+        work.derive("deepspeed.fp16.enabled", True, "R5", "args.fp16 is set", "args.fp16")
+    elif args["bf16"]:
+        work.derive("deepspeed.bf16.enabled", True, "R5", "args.bf16 is set", "args.bf16")
+        work.derive("deepspeed.fp16.enabled", False, "R5", "args.bf16 is set", "args.bf16")
+    else:
+        work.derive(
+            "deepspeed.fp16.enabled", False, "R5", "neither fp16 nor bf16 set", "args.fp16", "args.bf16"
+        )
+    for ds_key, arg in (
+        ("train_micro_batch_size_per_gpu", "batch_size"),
+        ("gradient_accumulation_steps", "gradient_accumulation_steps"),
+        ("optimizer.params.lr", "lr"),
+        ("optimizer.params.weight_decay", "weight_decay"),
+    ):
+        work.derive(f"deepspeed.{ds_key}", args[arg], "R5", f"from args.{arg}", f"args.{arg}")
+
+
+def _r6_replace(work: Work, arg: str, value: Any, source: str, reason: str) -> None:
+    """Set args.<arg> from the DeepSpeed section, saying so when the user gave another
+    value: a --set that R6 would discard is an error (D2 promises --set wins), a file
+    value that CogVideoX silently replaces is a warning."""
+    given = work.config.origin.get(("args", arg))
+    if given is not None and work.args[arg] != value:
+        theirs, ours = work.args[arg], value
+        if given.rank == SET_RANK:
+            work.error(
+                f"args.{arg}",
+                f"--set args.{arg}={theirs!r} would be replaced by {source} "
+                f"({ours!r}): with a deepspeed section, DeepSpeed's value wins (R6)",
+                f"set {source} instead",
+            )
+        else:
+            work.warn(
+                f"args.{arg}",
+                f"{theirs!r} is replaced by {source} ({ours!r}): with a "
+                "deepspeed section, DeepSpeed's value wins (R6)",
+                f"remove args.{arg}, or change {source}",
+            )
+    work.derive(f"args.{arg}", value, "R6", reason, source)
+
+
+def r6_deepspeed_section_wins(work: Work) -> None:
+    """R6: with a `deepspeed:` section, the DeepSpeed config decides these args."""
+    ds = work.given_deepspeed
+    if ds is None:
+        return
+    for precision in ("fp16", "bf16"):
+        block = ds.get(precision)
+        if isinstance(block, dict) and "enabled" not in block:
+            work.error(
+                f"deepspeed.{precision}",
+                "has no `enabled` key",
+                f"CogVideoX's get_args reads deepspeed.{precision}.enabled; add enabled: true or false",
+            )
+        enabled = bool(isinstance(block, dict) and block.get("enabled"))
+        _r6_replace(
+            work,
+            precision,
+            enabled,
+            f"deepspeed.{precision}.enabled",
+            f"deepspeed.{precision}.enabled is {str(enabled).lower()}",
+        )
+    if "train_micro_batch_size_per_gpu" in ds:
+        _r6_replace(
+            work,
+            "batch_size",
+            ds["train_micro_batch_size_per_gpu"],
+            "deepspeed.train_micro_batch_size_per_gpu",
+            "from deepspeed.train_micro_batch_size_per_gpu",
+        )
+    gas = ds.get("gradient_accumulation_steps")
+    _r6_replace(
+        work,
+        "gradient_accumulation_steps",
+        gas,
+        "deepspeed.gradient_accumulation_steps",
+        "from deepspeed.gradient_accumulation_steps"
+        if gas is not None
+        else "deepspeed section has no gradient_accumulation_steps: None, as CogVideoX sets it",
+    )
+    params = (ds.get("optimizer") or {}).get("params") or {}
+    for name in ("lr", "weight_decay"):
+        if name in params:
+            _r6_replace(
+                work,
+                name,
+                params[name],
+                f"deepspeed.optimizer.params.{name}",
+                f"from deepspeed.optimizer.params.{name}",
+            )
+    if work.args["fp16"] and work.args["bf16"]:
+        work.error(
+            "deepspeed.bf16.enabled", "both fp16.enabled and bf16.enabled are true", "choose one precision"
+        )
+
+
+def d3_zero_stage_sync(work: Work) -> None:
+    """D3: args.zero_stage always equals the emitted zero_optimization.stage."""
+    if work.deepspeed is None:
+        return
+    stage = (work.deepspeed.get("zero_optimization") or {}).get("stage", 0)
+    if work.given("args", "zero_stage") and work.args["zero_stage"] != stage:
+        work.error(
+            "args.zero_stage",
+            f"args.zero_stage is {work.args['zero_stage']} but the deepspeed section runs ZeRO stage {stage}",
+            "set deepspeed.zero_optimization.stage (or drop args.zero_stage)",
+        )
+        return
+    if work.args["zero_stage"] != stage:
+        work.derive(
+            "args.zero_stage",
+            stage,
+            "D3",
+            f"zero_optimization.stage of the DeepSpeed config is {stage}",
+            "deepspeed.zero_optimization.stage",
+        )

@@ -1,0 +1,92 @@
+"""Topology rules: R11/R12 (world, model/data/context parallel), D8 (cpu backend), R9 (device)."""
+
+from __future__ import annotations
+
+from ..plan import Derivation
+from .work import Work
+
+
+def r11_r12_topology(work: Work) -> None:
+    """R11/R12/D6: world = nodes x gpus_per_node; mp divides it; dp and context parallel."""
+    nodes, per_node = work.launch["nodes"], work.launch["gpus_per_node"]
+    world = nodes * per_node
+    mp = work.args["model_parallel_size"]
+    product = f"{world} = {nodes} nodes x {per_node} gpus_per_node"
+    if mp < 1:
+        work.error("args.model_parallel_size", f"must be at least 1, got {mp}")
+        return
+    if world % mp:
+        work.error(
+            "args.model_parallel_size",
+            f"model_parallel_size {mp} does not divide the world size {product}",
+            "choose a model_parallel_size that divides nodes x gpus_per_node",
+        )
+        return
+    cp = min(mp, 2)
+    if world % cp:
+        work.error(
+            "args.model_parallel_size", f"context parallel size {cp} does not divide world size {product}"
+        )
+        return
+    work.topology.update(
+        nodes=nodes,
+        gpus_per_node=per_node,
+        world_size=world,
+        model_parallel_size=mp,
+        data_parallel_size=world // mp,
+        context_parallel_size=cp,
+    )
+    work.derivations += [
+        Derivation(
+            "topology.world_size", "D6", f"world_size {product}", ("launch.nodes", "launch.gpus_per_node")
+        ),
+        Derivation(
+            "topology.data_parallel_size",
+            "R11",
+            f"data_parallel_size {world // mp} = {world} world / {mp} model_parallel",
+            ("topology.world_size", "args.model_parallel_size"),
+        ),
+        Derivation(
+            "topology.context_parallel_size",
+            "R12",
+            f"context_parallel_size {cp}: "
+            + ("the model-parallel group (mp <= 2)" if mp <= 2 else "pairs of consecutive ranks (mp > 2)"),
+            ("args.model_parallel_size",),
+        ),
+    ]
+
+
+def d8_cpu_backend(work: Work) -> None:
+    """D8: CPU runs use gloo, so every mode is testable without GPUs."""
+    if work.launch["device"] != "cpu":
+        return
+    backend = work.args["distributed_backend"]
+    if work.given("args", "distributed_backend") and backend != "gloo":
+        work.error(
+            "args.distributed_backend",
+            f"{backend!r} cannot run on launch.device cpu",
+            "use gloo, or launch.device: cuda",
+        )
+    elif backend != "gloo":
+        work.derive("args.distributed_backend", "gloo", "D8", "launch.device is cpu", "launch.device")
+
+
+def r9_device(work: Work) -> None:
+    """R9: training needs device == local_rank, so a fixed device only works on one rank per node."""
+    device = work.args["device"]
+    if device == -1:
+        return
+    if work.launch["device"] == "cpu":
+        work.error("args.device", f"GPU {device} is fixed, but launch.device is cpu", "remove args.device")
+    elif work.training and work.launch["gpus_per_node"] > 1:
+        work.error(
+            "args.device",
+            f"device {device} is fixed, but {work.launch['gpus_per_node']} ranks share a node",
+            "remove args.device: each rank uses the GPU of its LOCAL_RANK",
+        )
+    elif work.training and device != 0:
+        work.error(
+            "args.device",
+            f"training needs device == LOCAL_RANK, which is 0 with one rank per node, got {device}",
+            "remove args.device; pick the GPU with CUDA_VISIBLE_DEVICES",
+        )
