@@ -68,3 +68,19 @@ def tree_digest(path: Path) -> str:
         if item.is_file():
             digest.update(item.read_bytes())
     return digest.hexdigest()
+
+
+def cogvideo_sat() -> Path:
+    """CogVideoX's `sat/` folder, the real client: read in place, never copied.
+
+    `.ci/run` sets SATC_COGVIDEO_SAT to ../shared/reference/cogvideo-sat; elsewhere set it
+    yourself, or the tests that need it skip (and fail under CI=true).
+    """
+    value = os.environ.get("SATC_COGVIDEO_SAT", "")
+    path = Path(value).resolve() if value else None
+    require(
+        path is not None and (path / "train_video.py").is_file(),
+        "SATC_COGVIDEO_SAT must name CogVideoX's sat/ folder (.ci/run sets ../shared/reference/cogvideo-sat)",
+    )
+    assert path is not None
+    return path
