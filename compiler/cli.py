@@ -73,9 +73,10 @@ def main() -> None:
     "overrides",
     multiple=True,
     metavar="KEY=VALUE",
-    help="Override a value after all files (e.g. --set args.lr=1e-4). Repeatable.",
+    help="Override a value after all files (e.g. --set args.train_iters=2000); "
+    "KEY=null removes KEY so its default applies. Repeatable.",
 )
-@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@click.option("--strict", is_flag=True, help="Treat warnings as errors (except those in satc.accept_warnings).")
 @reports_problems
 def compile_command(configs: tuple[str, ...], output: str, overrides: tuple[str, ...], strict: bool) -> None:
     """Compile CONFIG... (merged left to right) into a bundle in -o DIR."""
@@ -89,6 +90,8 @@ def compile_command(configs: tuple[str, ...], output: str, overrides: tuple[str,
     check_target(Path(os.path.abspath(out_dir)), set())
     bundle = compile_bundle(list(configs), list(overrides), out_dir, strict=strict)
     _print_problems(bundle.warnings)
+    if bundle.accepted:
+        click.echo(f"satc: {len(bundle.accepted)} warning(s) accepted by satc.accept_warnings", err=True)
     write_bundle(out_dir, bundle.files)
     click.echo(f"wrote {output}: {', '.join(sorted(bundle.files))}")
     click.echo(describe(bundle.plan))

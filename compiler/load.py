@@ -103,7 +103,7 @@ def read_input(path_text: str, rank: int) -> tuple[InputFile, yaml_reader.Docume
     try:
         data = _read_bounded(path)
     except FileNotFoundError:
-        raise ConfigError([Problem(start, "", "no such file")]) from None
+        raise ConfigError([Problem(start, "", "no such file", hint=_nearby_file(path))]) from None
     except IsADirectoryError:
         raise ConfigError(
             [Problem(start, "", "is a directory, expected a YAML file", hint="list the files")]
@@ -117,6 +117,25 @@ def read_input(path_text: str, rank: int) -> tuple[InputFile, yaml_reader.Docume
     text = yaml_reader.decode(data, path_text, rank)
     document = yaml_reader.read(text, path_text, rank)
     return InputFile(path_text, content_digest(document.data)), document
+
+
+def _nearby_file(path: FsPath) -> str | None:
+    """Did-you-mean for a mistyped config name: the closest YAML file beside it."""
+    from .suggest import closest
+
+    folder = path.parent
+    if not folder.is_dir():
+        return f"no such directory: {folder}"
+    try:
+        names = {entry.stem: entry.name for entry in folder.iterdir() if entry.suffix in (".yaml", ".yml")}
+    except OSError:
+        return None
+    # Stems only: every candidate shares ".yaml", which would make any name look close.
+    stem = closest(path.stem, sorted(names))
+    if stem is None:
+        return None
+    guess = names[stem]
+    return f"did you mean {(folder / guess).as_posix() if str(folder) != '.' else guess}?"
 
 
 def _join(key: str, sub: str) -> str:
@@ -232,12 +251,16 @@ def load(config_paths: list[str], override_texts: list[str]) -> LoadedConfig:
         inputs.append(input_file)
         documents.append(document)
     overrides: list[Override] = []
+    removals: list[tuple[Path, int]] = []
     for index, text in enumerate(override_texts):
         rank = SET_RANK + index  # problems sort in command-line order
         try:
             override = parse_override(text, rank)
-            documents.append(read_override(override, rank))
+            document = read_override(override, rank)
+            documents.append(document)
             overrides.append(override)
+            if value_at(document.data, tuple(override.key.split(".")))[1] is None:
+                removals.append((tuple(override.key.split(".")), rank))
         except ConfigError as exc:
             problems.extend(exc.problems)
     total = 0
@@ -260,8 +283,23 @@ def load(config_paths: list[str], override_texts: list[str]) -> LoadedConfig:
     if clashes:
         raise ConfigError(clashes)
     origin, overridden, raw = _track(documents)
+    for path, rank in removals:
+        _remove(merged, origin, raw, path, rank)
     tree = _resolve(merged, origin)
     return LoadedConfig(tree, origin, overridden, raw, tuple(inputs), tuple(overrides))
+
+
+def _remove(tree: dict[str, Any], origin: dict[Path, Location], raw: dict[Path, str], path: Path, rank: int) -> None:
+    """`--set KEY=null` deletes KEY, so the default applies as if no layer had set it
+    (OmegaConf would keep a null that most keys refuse), unless a later --set sets it again."""
+    if origin.get(path) is None or origin[path].rank != rank:
+        return
+    parent: Any = value_at(tree, path[:-1])[1]
+    if isinstance(parent, dict):
+        parent.pop(path[-1], None)
+    for known in [known for known in origin if known[: len(path)] == path]:
+        origin.pop(known)
+        raw.pop(known, None)
 
 
 def merge_layers(documents: list[yaml_reader.Document]) -> tuple[dict[str, Any], list[Problem]]:

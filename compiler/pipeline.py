@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import credentials
+from . import accept, credentials
 from .errors import ConfigError, Problem
 from .load import LoadedConfig, load
 from .plan import Plan
@@ -21,6 +21,7 @@ class Bundle:
     plan: Plan
     files: dict[str, str]
     warnings: tuple[Problem, ...]
+    accepted: tuple[Problem, ...] = ()
 
 
 def relative_to_bundle(path: str, out_dir: Path) -> str:
@@ -37,16 +38,19 @@ def compile_bundle(configs: list[str], overrides: list[str], out_dir: Path, stri
         raise ConfigError(errors + warnings)
     names = tuple(relative_to_bundle(item.label, out_dir) for item in config.inputs)
     plan = resolve(config, names)
-    all_warnings = tuple(sorted([*warnings, *plan.warnings], key=Problem.sort_key))
+    all_warnings, accepted = accept.split(
+        config, tuple(sorted([*warnings, *plan.warnings], key=Problem.sort_key))
+    )
     if strict and all_warnings:
         raise ConfigError([_as_error(w) for w in all_warnings])
     provenance = Provenance(
         inputs=tuple(zip(names, (item.sha256 for item in config.inputs), strict=True)),
         overrides=tuple(f"{o.key}={o.value_text}" for o in config.overrides),
+        accepted_warnings=tuple(sorted({w.key for w in accepted})),
     )
     files = render(plan, provenance)
     credentials.scan_outputs(files)
-    return Bundle(config, plan, files, all_warnings)
+    return Bundle(config, plan, files, all_warnings, accepted)
 
 
 def _as_error(warning: Problem) -> Problem:

@@ -35,6 +35,7 @@ class Provenance:
     # (path relative to the bundle, sha256 of its values: see load.content_digest)
     inputs: tuple[tuple[str, str], ...]
     overrides: tuple[str, ...]
+    accepted_warnings: tuple[str, ...] = ()  # keys whose warnings satc.accept_warnings silenced
 
 
 def canonical_json(value: Any) -> str:
@@ -65,6 +66,8 @@ def args_document(plan: Plan, provenance: Provenance) -> dict[str, Any]:
             "command": command_line(provenance),
         },
     }
+    if provenance.accepted_warnings:  # absent otherwise: older bundles stay byte-identical
+        document["provenance"]["accepted_warnings"] = list(provenance.accepted_warnings)
     document["digest"] = digest_of(document)
     return document
 

@@ -15,7 +15,7 @@ from . import credentials, resources
 from .errors import Location, Problem, dotted
 from .load import LoadedConfig
 from .suggest import closest
-from .tree import value_at
+from .tree import value_at, yaml_text
 
 Path = tuple[str | int, ...]
 
@@ -245,7 +245,7 @@ def _problem_from_error(config: LoadedConfig, error: Any) -> list[Problem]:
             )
         ]
     if kind == "enum":
-        choices = ", ".join(repr(choice) for choice in error.validator_value)
+        choices = ", ".join(yaml_text(choice) for choice in error.validator_value)
         guess = closest(str(value), [str(c) for c in error.validator_value])
         return [
             Problem(

@@ -118,6 +118,25 @@ def args_schema() -> dict[str, Any]:
     }
 
 
+def satc_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "satc's own settings; never passed to SAT.",
+        "properties": {
+            "accept_warnings": {
+                "type": "array",
+                "items": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+|\[[0-9]+\])*$"},
+                "uniqueItems": True,
+                "default": [],
+                "description": "Dotted keys whose warnings are known and accepted (a key covers "
+                "the keys below it): compile stops printing them and --strict passes them; "
+                "recorded in provenance.accepted_warnings.",
+            }
+        },
+    }
+
+
 def build() -> dict[str, Any]:
     free_tree = {
         "type": "object",
@@ -135,6 +154,7 @@ def build() -> dict[str, Any]:
             "data": {**free_tree, "description": "The data config (args.data_config)."},
             "deepspeed": deepspeed_schema.build(),
             "launch": launch_schema.build(),
+            "satc": satc_schema(),
         },
     }
 

@@ -216,6 +216,19 @@ def compile_command(configs: list[str], overrides: list[str], out_dir: str) -> t
     return tuple(command)
 
 
+def _accept_command(result: CheckResult) -> str:
+    """compile refuses to replace a bundle holding files it did not write: move those first."""
+    from ..write import BUNDLE_FILES
+
+    foreign = [
+        f"{result.bundle}/{drift.name}"
+        for drift in result.drifts
+        if drift.state == "unexpected" and drift.name not in BUNDLE_FILES
+    ]
+    command = shlex.join(result.rebuild)
+    return f"{shlex.join(['rm', '--', *foreign])} && {command}" if foreign else command
+
+
 def render(result: CheckResult) -> str:
     if result.clean:
         return f"{result.bundle}: up to date\n"
@@ -231,7 +244,7 @@ def render(result: CheckResult) -> str:
     lines += [f"  {note}" for note in result.notes]
     lines += [f"  {drift.note}" for drift in result.drifts if drift.note]
     if result.rebuild and result.drifts:
-        lines.append(f"  to accept the recompiled bundle: {shlex.join(result.rebuild)}")
+        lines.append(f"  to accept the recompiled bundle: {_accept_command(result)}")
     text = "\n".join(lines) + "\n"
     for drift in result.drifts:
         text += drift.diff

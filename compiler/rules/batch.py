@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..tree import yaml_text
 from .work import Work
 
 
@@ -20,12 +21,12 @@ def d4_batch_triad(work: Work) -> None:
         ("train_batch_size", total),
     ):
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-            work.error(f"deepspeed.{name}", f"must be a positive integer, got {value!r}")
+            work.error(f"deepspeed.{name}", f"must be a positive integer, got {yaml_text(value)}")
             return
     if micro is None and total is None:
         micro = work.args["batch_size"]
         if not isinstance(micro, int) or micro < 1:
-            work.error("args.batch_size", f"must be a positive integer, got {micro!r}")
+            work.error("args.batch_size", f"must be a positive integer, got {yaml_text(micro)}")
             return
     if micro is None:
         assert total is not None  # both missing was handled just above

@@ -6,8 +6,9 @@ import copy
 from typing import Any
 
 from .. import presets
-from ..errors import SET_RANK
+from ..errors import DERIVED_RANK, SET_RANK
 from ..plan import Derivation
+from ..tree import yaml_text
 from .work import Work
 
 
@@ -88,17 +89,17 @@ def _r6_replace(work: Work, arg: str, value: Any, source: str, reason: str) -> N
     given = work.config.origin.get(("args", arg))
     if given is not None and work.args[arg] != value:
         theirs, ours = work.args[arg], value
-        if given.rank == SET_RANK:
+        if SET_RANK <= given.rank < DERIVED_RANK:
             work.error(
                 f"args.{arg}",
-                f"--set args.{arg}={theirs!r} would be replaced by {source} "
-                f"({ours!r}): with a deepspeed section, DeepSpeed's value wins (R6)",
+                f"--set args.{arg}={yaml_text(theirs)} would be replaced by {source} "
+                f"({yaml_text(ours)}): with a deepspeed section, DeepSpeed's value wins (R6)",
                 f"set {source} instead",
             )
         else:
             work.warn(
                 f"args.{arg}",
-                f"{theirs!r} is replaced by {source} ({ours!r}): with a "
+                f"{yaml_text(theirs)} is replaced by {source} ({yaml_text(ours)}): with a "
                 "deepspeed section, DeepSpeed's value wins (R6)",
                 f"remove args.{arg}, or change {source}",
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..tree import yaml_text
 from .work import Work
 
 # The deepspeed launcher's pdsh path pastes values into a remote shell command unquoted
@@ -63,6 +64,10 @@ def launch_rendezvous(work: Work) -> None:
     """
     launch = work.launch
     several = launch["nodes"] > 1
+    hosts = launch.get("hosts")
+    if launch.get("master_addr") is None and launch["target"] == "deepspeed" and several and hosts:
+        # The deepspeed launcher itself rendezvouses on the hostfile's first host.
+        work.derive("launch.master_addr", hosts[0], "D6", "the deepspeed launcher uses the first host", "launch.hosts")
     if launch.get("master_addr") is None:
         if several and launch["target"] != "slurm":
             work.error(
@@ -126,7 +131,7 @@ def _pdsh_safe_values(work: Work) -> None:
         if not PDSH_SAFE.match(str(value)):
             work.error(
                 key,
-                f"{value!r} would run through the deepspeed launcher's remote shell unquoted (pdsh)",
+                f"{yaml_text(value)} would run through the deepspeed launcher's remote shell unquoted (pdsh)",
                 "use only A-Z a-z 0-9 _ @ + = : , . / - here, or launch.target torchrun/slurm",
                 *_path_of(key),
             )
