@@ -128,7 +128,11 @@ def _sbatch_options(plan: Plan) -> list[str]:
         f"--cpus-per-task={slurm.get('cpus_per_task', 1)}",
     ]
     if launch["device"] == "cuda":
-        options.append(f"--gpus-per-node={topology.gpus_per_node}")
+        if slurm.get("gpu_directive") == "gres":
+            kind = f"gpu:{slurm['gpu_type']}" if slurm.get("gpu_type") else "gpu"
+            options.append(f"--gres={kind}:{topology.gpus_per_node}")
+        else:
+            options.append(f"--gpus-per-node={topology.gpus_per_node}")
     if isinstance(job_name, str) and SBATCH_SAFE.match(job_name):
         options.append(f"--job-name={job_name}")
     for key in ("partition", "time", "account", "qos", "output", "constraint", "mem"):
@@ -139,6 +143,14 @@ def _sbatch_options(plan: Plan) -> list[str]:
             options.append(f"--{key}={value}")
     if slurm.get("exclusive"):
         options.append("--exclusive")
+    for key, value in sorted((slurm.get("extra") or {}).items()):
+        name = key.replace("_", "-")
+        if value is True:
+            options.append(f"--{name}")
+        elif value is not False:
+            if not (SBATCH_SAFE.match(str(value)) and SBATCH_SAFE.match(name)):
+                raise ValueError(f"launch.slurm.extra.{key} is not a whitelisted sbatch value")
+            options.append(f"--{name}={value}")
     return options
 
 
@@ -171,6 +183,7 @@ def launch_context(plan: Plan, provenance: Provenance) -> dict[str, Any]:
         "entrypoint_args": list(launch["entrypoint_args"]),
         "env": env,
         "passthrough": list(launch["env_passthrough"]),
+        "deferred": sorted((name, dest) for dest, name in (launch.get("args_from_env") or {}).items()),
         # deepspeed: pdsh + ssh on several nodes or when forced; one node runs locally.
         "pdsh": several or bool(launch.get("force_multi")),
         "ssh_port": launch.get("ssh_port") or "",

@@ -12,6 +12,7 @@ from typing import Any
 
 from .bundle import Bundle
 from .environment import ProcessEnv
+from .launch_time import launch_time_args
 
 
 def master_addr(bundle: Bundle, proc: ProcessEnv) -> str:
@@ -68,4 +69,5 @@ def build_namespace(bundle: Bundle, proc: ProcessEnv) -> argparse.Namespace:
             setattr(namespace, section, OmegaConf.create(copy.deepcopy(tree)))
     for name, value in per_process_fields(bundle, proc).items():
         setattr(namespace, name, value)
+    vars(namespace).update(launch_time_args(bundle))
     return namespace

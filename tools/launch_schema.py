@@ -37,6 +37,54 @@ def _sbatch(description: str) -> dict[str, Any]:
     return {"type": "string", "pattern": SBATCH_VALUE, "description": description}
 
 
+# Extra #SBATCH options satc passes through (long names, `_` for `-` as in cpus_per_task).  Absent on purpose: those satc
+# writes itself or has its own key for (nodes, ntasks*, cpus-per-task, gpus*, gres,
+# job-name, partition, ...), and those that move the job away from its bundle (chdir).
+EXTRA_SBATCH = {
+    "begin": "--begin, e.g. now+1hour",
+    "comment": "--comment",
+    "contiguous": "--contiguous (flag)",
+    "deadline": "--deadline",
+    "dependency": "--dependency, e.g. afterok:1234",
+    "distribution": "--distribution of the allocation, e.g. block",
+    "error": "--error, e.g. logs/%x-%j.err",
+    "exclude": "--exclude: nodes to avoid",
+    "gpu_bind": "--gpu-bind, e.g. closest",
+    "hint": "--hint, e.g. nomultithread",
+    "licenses": "--licenses",
+    "mail_type": "--mail-type, e.g. END,FAIL",
+    "mail_user": "--mail-user",
+    "mem_per_cpu": "--mem-per-cpu",
+    "mem_per_gpu": "--mem-per-gpu",
+    "network": "--network",
+    "nice": "--nice",
+    "no_requeue": "--no-requeue (flag)",
+    "nodelist": "--nodelist: nodes to use",
+    "open_mode": "--open-mode, append or truncate",
+    "overcommit": "--overcommit (flag)",
+    "requeue": "--requeue (flag)",
+    "reservation": "--reservation",
+    "signal": "--signal, e.g. B:USR1@300",
+    "spread_job": "--spread-job (flag)",
+    "switches": "--switches",
+    "threads_per_core": "--threads-per-core",
+    "tmp": "--tmp: scratch space per node",
+    "wckey": "--wckey",
+}
+GRES_TYPE = r"^[A-Za-z0-9._-]{1,64}$"
+
+
+def _extra(description: str) -> dict[str, Any]:
+    if description.endswith("(flag)"):
+        return {"type": "boolean", "description": description}
+    return {
+        "type": ["string", "integer", "boolean"],
+        "pattern": SBATCH_VALUE,
+        "minimum": 0,
+        "description": description,
+    }
+
+
 def slurm_schema() -> dict[str, Any]:
     return {
         "type": "object",
@@ -53,6 +101,26 @@ def slurm_schema() -> dict[str, Any]:
             "mem": _sbatch("--mem, e.g. 0 or 200G"),
             "cpus_per_task": _count("--cpus-per-task", 1, 1024),
             "exclusive": {"type": "boolean", "default": False, "description": "--exclusive"},
+            "gpu_directive": {
+                "enum": ["gpus-per-node", "gres"],
+                "default": "gpus-per-node",
+                "description": "How the GPUs are requested (device cuda): --gpus-per-node=N, or "
+                "--gres=gpu:N (gpu:TYPE:N with gpu_type) for clusters that need gres.",
+            },
+            "gpu_type": {
+                "type": "string",
+                "pattern": GRES_TYPE,
+                "description": "GPU type for --gres=gpu:TYPE:N, e.g. a100 (gpu_directive gres only).",
+            },
+            "extra": {
+                "type": "object",
+                "additionalProperties": False,
+                "default": {},
+                "description": "Other #SBATCH options, by their long name without dashes: "
+                "{reservation: big, mail_type: END} (`_` for `-`). true writes a flag (--requeue), false omits it. "
+                "Only these names are accepted, with whitelisted values.",
+                "properties": {name: _extra(text) for name, text in sorted(EXTRA_SBATCH.items())},
+            },
         },
     }
 
@@ -132,6 +200,15 @@ def build() -> dict[str, Any]:
                 "default": [],
                 "description": "Names of variables that must be set at launch time (secrets such "
                 "as WANDB_API_KEY); the script checks them, the bundle never stores their value.",
+            },
+            "args_from_env": {
+                "type": "object",
+                "propertyNames": {"pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"},
+                "additionalProperties": {"type": "string", "pattern": ENV_NAME},
+                "default": {},
+                "description": "Text arguments (per-user paths such as save, load, a data root) read "
+                "from an environment variable at launch time: {save: CKPT_DIR}. The bundle records "
+                "the name only; launch.sh refuses to start without it; satc.runtime fills the arg.",
             },
             "cuda_alloc_conf": _text("PYTORCH_CUDA_ALLOC_CONF for every rank."),
             "hosts": {

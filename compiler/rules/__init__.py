@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import batch, deepspeed, inputs, iterations, launch, precision, seed, topology
+from . import batch, deepspeed, inputs, iterations, launch, launch_time, precision, seed, slurm, topology
 from .work import Work
 
 Rule = Callable[[Work], None]
@@ -34,6 +34,8 @@ ORDER: tuple[Rule, ...] = (
     topology.r9_device,
     launch.launch_rendezvous,
     launch.launch_environment,
+    launch_time.l1_args_from_env,
+    slurm.slurm_resources,
     inputs.record_inputs,
 )
 

@@ -1,0 +1,49 @@
+"""L1: per-user paths (checkpoint dir, data root) deferred to launch time by name.
+
+`${oc.env:...}` would freeze one user's environment into the bundle (or leak a
+secret), so satc refuses it.  `launch.args_from_env: {save: CKPT_DIR}` instead keeps
+the bundle shareable: args.json records the variable's *name* (the arg itself is
+null), launch.sh refuses to start without it, and satc.runtime reads it per process.
+"""
+
+from __future__ import annotations
+
+from .. import resources
+from ..suggest import closest
+from .launch import RESERVED_ENV
+from .work import Work
+
+
+def l1_args_from_env(work: Work) -> None:
+    """L1: each deferred arg must be a string (path) arg; its value comes from the env."""
+    deferred = work.launch.get("args_from_env") or {}
+    if not deferred:
+        return
+    known = resources.schema()["properties"]["args"]["properties"]
+    pdsh = work.launch["target"] == "deepspeed" and (work.launch["nodes"] > 1 or work.launch.get("force_multi"))
+    for dest, name in deferred.items():
+        key = f"launch.args_from_env.{dest}"
+        path = ("launch", "args_from_env", dest)
+        schema = known.get(dest)
+        types = schema.get("type", []) if schema else []
+        if schema is None:
+            guess = closest(dest, known)
+            work.error(key, f"args.{dest} is not an argument", f"did you mean {guess}?" if guess else None, *path)
+        elif "x-satc-computed" in schema or "string" not in (types if isinstance(types, list) else [types]):
+            work.error(
+                key,
+                f"args.{dest} cannot be read at launch time: only text (path) arguments can",
+                "set it in a config",
+                *path,
+            )
+        elif name in RESERVED_ENV:
+            work.error(key, f"{name} is set by satc: {RESERVED_ENV[name]}", "choose another variable name", *path)
+        elif pdsh:
+            work.error(
+                key,
+                "the deepspeed launcher's pdsh path does not forward launch-time paths to other hosts",
+                "set the path in a config, or use launch.target torchrun or slurm",
+                *path,
+            )
+        else:
+            work.derive(f"args.{dest}", None, "L1", f"read from ${name} at launch time", key)
