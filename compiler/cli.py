@@ -76,7 +76,9 @@ def main() -> None:
     help="Override a value after all files (e.g. --set args.train_iters=2000); "
     "KEY=null removes KEY so its default applies. Repeatable.",
 )
-@click.option("--strict", is_flag=True, help="Treat warnings as errors (except those in satc.accept_warnings).")
+@click.option(
+    "--strict", is_flag=True, help="Treat warnings as errors (except those in satc.accept_warnings)."
+)
 @reports_problems
 def compile_command(configs: tuple[str, ...], output: str, overrides: tuple[str, ...], strict: bool) -> None:
     """Compile CONFIG... (merged left to right) into a bundle in -o DIR."""
@@ -276,9 +278,11 @@ def explain_command(
         )
     explainer = Explainer(bundle.config, bundle.plan)
     if show_topology:
-        from .commands.topology_table import table
+        from .commands import topology_table
 
-        click.echo(table(bundle.plan.topology, bundle.plan.launch["target"]))
+        for line in topology_table.full(bundle.plan.topology, bundle.plan.launch["target"]):
+            click.echo(line)
+        click.echo("")
     if not keys:
         click.echo(
             render_json(summary_document(explainer))
@@ -329,25 +333,81 @@ def schema_command() -> None:
 
 
 @main.command("topology")
-@click.argument("configs", nargs=-1, required=True)
+@click.argument("configs", nargs=-1, required=True, metavar="CONFIG...|BUNDLE")
 @click.option(
     "--set",
     "overrides",
     multiple=True,
     metavar="KEY=VALUE",
-    help="Override a value after all files (e.g. --set launch.nodes=2). Repeatable.",
+    help="Override a value after all files (e.g. --set launch.gpus_per_node=8). Repeatable.",
+)
+@click.option("--full", is_flag=True, help="One line per rank instead of one per node.")
+@click.option(
+    "--svg",
+    "svg_path",
+    metavar="FILE",
+    help="Also write a picture: nodes x GPUs coloured by model/data/context-parallel group.",
 )
 @reports_problems
-def topology_command(configs: tuple[str, ...], overrides: tuple[str, ...]) -> None:
-    """Print the rank layout of CONFIG...: nodes x local ranks, each rank's groups."""
-    from .commands.topology_table import table
+def topology_command(
+    configs: tuple[str, ...], overrides: tuple[str, ...], full: bool, svg_path: str | None
+) -> None:
+    """Print the rank layout of CONFIG... (or of a bundle directory): one line per node
+    with the groups its ranks belong to; --full for one line per rank.  Model-parallel
+    groups that span nodes are flagged."""
+    from .commands import topology_table
+
+    topology, target = _topology_of(list(configs), list(overrides))
+    if svg_path is not None:
+        from .commands.topology_svg import render_svg
+
+        _write_text(svg_path, render_svg(topology, target))
+    lines = topology_table.full(topology, target) if full else topology_table.compact(topology, target)
+    for line in lines:
+        click.echo(line)
+    if svg_path is not None:
+        click.echo(f"wrote {svg_path}", err=True)
+
+
+def _topology_of(configs: list[str], overrides: list[str]) -> tuple[Any, str]:
+    """The compiled topology and target: a bundle directory's own, or a fresh resolve."""
+    from .commands import committed
     from .load import load
+    from .plan import Topology
     from .resolve import resolve
     from .validate import validate
 
-    config = load(list(configs), list(overrides))
+    if len(configs) == 1 and os.path.isdir(configs[0]):
+        directory = Path(configs[0])
+        try:
+            document = committed.read_document(directory)
+            if not overrides:
+                return Topology(**document["topology"]), str(document["launch"]["target"])
+            recipe = committed.recipe(directory, document)
+        except (committed.UnreadableBundle, KeyError, TypeError) as exc:
+            raise click.UsageError(f"{configs[0]}: not a readable satc bundle ({exc})") from None
+        configs, overrides = list(recipe.configs), [*recipe.overrides, *overrides]
+    config = load(configs, overrides)
     errors, warnings = validate(config)
     if errors:
         raise ConfigError(errors + warnings)
     plan = resolve(config)
-    click.echo(table(plan.topology, plan.launch["target"]), nl=False)
+    return plan.topology, str(plan.launch["target"])
+
+
+def _write_text(path: str, text: str) -> None:
+    from .errors import Location
+
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            [
+                Problem(
+                    Location(rank=0, label=path),
+                    "",
+                    f"cannot write: {exc.strerror}",
+                    hint="choose another --svg path",
+                )
+            ]
+        ) from None

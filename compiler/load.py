@@ -289,7 +289,9 @@ def load(config_paths: list[str], override_texts: list[str]) -> LoadedConfig:
     return LoadedConfig(tree, origin, overridden, raw, tuple(inputs), tuple(overrides))
 
 
-def _remove(tree: dict[str, Any], origin: dict[Path, Location], raw: dict[Path, str], path: Path, rank: int) -> None:
+def _remove(
+    tree: dict[str, Any], origin: dict[Path, Location], raw: dict[Path, str], path: Path, rank: int
+) -> None:
     """`--set KEY=null` deletes KEY, so the default applies as if no layer had set it
     (OmegaConf would keep a null that most keys refuse), unless a later --set sets it again."""
     if origin.get(path) is None or origin[path].rank != rank:

@@ -282,7 +282,7 @@ def test_topology_command_prints_the_rank_table(tmp_path: Path) -> None:
         {"nodes": 2, "gpus_per_node": 2, "master_addr": "127.0.0.1"},
         {"model_parallel_size": 2},
     )
-    result = support.satc("topology", str(config))
+    result = support.satc("topology", str(config), "--full")
     assert result.returncode == 0, result.stderr
     rows = [line.split() for line in result.stdout.splitlines()[3:]]
     assert rows == [

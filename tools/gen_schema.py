@@ -126,7 +126,10 @@ def satc_schema() -> dict[str, Any]:
         "properties": {
             "accept_warnings": {
                 "type": "array",
-                "items": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+|\[[0-9]+\])*$"},
+                "items": {
+                    "type": "string",
+                    "pattern": r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+|\[[0-9]+\])*$",
+                },
                 "uniqueItems": True,
                 "default": [],
                 "description": "Dotted keys whose warnings are known and accepted (a key covers "

@@ -205,7 +205,6 @@ def build() -> dict[str, Any]:
                 "type": "object",
                 "propertyNames": {"pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"},
                 "additionalProperties": {"type": "string", "pattern": ENV_NAME},
-                "default": {},
                 "description": "Text arguments (per-user paths such as save, load, a data root) read "
                 "from an environment variable at launch time: {save: CKPT_DIR}. The bundle records "
                 "the name only; launch.sh refuses to start without it; satc.runtime fills the arg.",

@@ -67,7 +67,9 @@ def launch_rendezvous(work: Work) -> None:
     hosts = launch.get("hosts")
     if launch.get("master_addr") is None and launch["target"] == "deepspeed" and several and hosts:
         # The deepspeed launcher itself rendezvouses on the hostfile's first host.
-        work.derive("launch.master_addr", hosts[0], "D6", "the deepspeed launcher uses the first host", "launch.hosts")
+        work.derive(
+            "launch.master_addr", hosts[0], "D6", "the deepspeed launcher uses the first host", "launch.hosts"
+        )
     if launch.get("master_addr") is None:
         if several and launch["target"] != "slurm":
             work.error(

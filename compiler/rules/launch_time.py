@@ -20,7 +20,9 @@ def l1_args_from_env(work: Work) -> None:
     if not deferred:
         return
     known = resources.schema()["properties"]["args"]["properties"]
-    pdsh = work.launch["target"] == "deepspeed" and (work.launch["nodes"] > 1 or work.launch.get("force_multi"))
+    pdsh = work.launch["target"] == "deepspeed" and (
+        work.launch["nodes"] > 1 or work.launch.get("force_multi")
+    )
     for dest, name in deferred.items():
         key = f"launch.args_from_env.{dest}"
         path = ("launch", "args_from_env", dest)
@@ -28,7 +30,9 @@ def l1_args_from_env(work: Work) -> None:
         types = schema.get("type", []) if schema else []
         if schema is None:
             guess = closest(dest, known)
-            work.error(key, f"args.{dest} is not an argument", f"did you mean {guess}?" if guess else None, *path)
+            work.error(
+                key, f"args.{dest} is not an argument", f"did you mean {guess}?" if guess else None, *path
+            )
         elif "x-satc-computed" in schema or "string" not in (types if isinstance(types, list) else [types]):
             work.error(
                 key,
@@ -37,7 +41,9 @@ def l1_args_from_env(work: Work) -> None:
                 *path,
             )
         elif name in RESERVED_ENV:
-            work.error(key, f"{name} is set by satc: {RESERVED_ENV[name]}", "choose another variable name", *path)
+            work.error(
+                key, f"{name} is set by satc: {RESERVED_ENV[name]}", "choose another variable name", *path
+            )
         elif pdsh:
             work.error(
                 key,

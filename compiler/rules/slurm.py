@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .work import Work
 
+
 def slurm_resources(work: Work) -> None:
     """Each rank's data loader runs args.num_workers processes beside the rank itself."""
     if work.launch["target"] != "slurm":
@@ -14,7 +15,9 @@ def slurm_resources(work: Work) -> None:
     given = work.given("launch", "slurm", "cpus_per_task") or work.given("args", "num_workers")
     if given and cpus < workers + 1:
         work.warn(
-            "launch.slurm.cpus_per_task" if work.given("launch", "slurm", "cpus_per_task") else "args.num_workers",
+            "launch.slurm.cpus_per_task"
+            if work.given("launch", "slurm", "cpus_per_task")
+            else "args.num_workers",
             f"--cpus-per-task={cpus}, but each rank runs args.num_workers={workers} data-loader "
             f"worker(s) beside itself: SLURM pins them to {cpus} CPU(s)",
             f"set launch.slurm.cpus_per_task to at least {workers + 1}",

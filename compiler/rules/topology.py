@@ -28,6 +28,14 @@ def r11_r12_topology(work: Work) -> None:
             "args.model_parallel_size", f"context parallel size {cp} does not divide world size {product}"
         )
         return
+    if nodes > 1 and per_node % mp:
+        # Some block of mp consecutive ranks straddles a node boundary.
+        work.warn(
+            "args.model_parallel_size",
+            f"model-parallel groups of {mp} ranks span nodes of {per_node} GPUs: their every-layer "
+            "traffic leaves the node (see satc topology)",
+            "choose a model_parallel_size that divides launch.gpus_per_node",
+        )
     work.topology.update(
         nodes=nodes,
         gpus_per_node=per_node,
