@@ -206,6 +206,10 @@ def _problem_from_error(config: LoadedConfig, error: Any) -> list[Problem]:
     where = config.locate(path)
     kind = error.validator
     value = error.instance
+    if "x-satc-computed" in error.schema:  # the same problem _annotations reports
+        return [Problem(where, key, "cannot be set in a config", hint=error.schema["x-satc-computed"])]
+    if "x-satc-reserved" in error.schema:
+        return [Problem(where, key, error.schema["x-satc-reserved"], hint="remove it from launch.env")]
     if "x-satc-removed" in error.schema:
         return [
             Problem(

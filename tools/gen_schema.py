@@ -162,8 +162,30 @@ def build() -> dict[str, Any]:
     }
 
 
+def for_editors(schema: Any) -> Any:
+    """Make what compile reports visible in an editor (VS Code's YAML extension reads
+    `deprecationMessage` as a warning and `errorMessage` for a failed subschema):
+    misplaced and deprecated keys warn, keys compile refuses fail (`not: {}`)."""
+    if isinstance(schema, list):
+        return [for_editors(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: for_editors(value) for key, value in schema.items()}
+    if "x-satc-misplaced" in out:
+        target = f"deepspeed.{out['x-satc-misplaced']}"
+        out["deprecationMessage"] = f"DeepSpeed ignores this key here; it reads it as {target}: move it there"
+        out.setdefault("description", out["deprecationMessage"])
+    if "x-satc-deprecated" in out and "not" not in out:
+        out["deprecationMessage"] = f"deprecated: {out['x-satc-deprecated']}"
+    for refused in ("x-satc-computed", "x-satc-reserved"):
+        if refused in out:
+            out["not"] = {}
+            out["errorMessage"] = f"satc refuses this key: {out[refused]}"
+    return out
+
+
 def main() -> None:
-    text = json.dumps(build(), indent=2, sort_keys=False, allow_nan=False) + "\n"
+    text = json.dumps(for_editors(build()), indent=2, sort_keys=False, allow_nan=False) + "\n"
     SCHEMA_PATH.write_text(text, encoding="utf-8")
     print(f"wrote {SCHEMA_PATH.relative_to(ROOT)}")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from satc.compiler.rules.launch import RESERVED_ENV
+
 # SLURM parses #SBATCH lines by its own rules (backslashes, '#'), so its values are
 # whitelisted rather than quoted (RELIABILITY.md, "Scripts").
 SBATCH_VALUE = r"^[A-Za-z0-9._:@%+=,/-]{1,128}$"
@@ -186,6 +188,10 @@ def build() -> dict[str, Any]:
             "env": {
                 "type": "object",
                 "propertyNames": {"pattern": ENV_NAME},
+                "properties": {
+                    name: {"x-satc-reserved": f"{name} is set by satc: {reason}"}
+                    for name, reason in sorted(RESERVED_ENV.items())
+                },
                 "additionalProperties": {
                     "type": ["string", "integer", "number", "boolean"],
                     "pattern": NO_CONTROL,

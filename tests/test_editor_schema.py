@@ -1,0 +1,126 @@
+"""The editor's verdict (the JSON Schema `satc schema` prints) is compile's verdict.
+
+An editor reads each YAML file with the schema: jsonschema decides valid / invalid,
+and `deprecationMessage` marks a key with a warning (VS Code's YAML extension).  With
+`yaml.yamlVersion: "1.1"` (README, "Editor support") it reads `yes`/`on` as booleans,
+as OmegaConf does; PyYAML's safe_load is that reading.  For every case, including
+CogVideoX's official configs, both must agree on "compiles or not" and on which keys
+get a schema warning.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+import support
+from satc.compiler.errors import ConfigError
+from satc.compiler.pipeline import compile_bundle
+from satc.compiler.tree import Path as TreePath
+
+SCHEMA_WARNINGS = ("DeepSpeed ignores this key here", "deprecated")
+
+
+def _schema() -> dict[str, Any]:
+    result = support.satc("schema")
+    assert result.returncode == 0, result.stderr
+    schema: dict[str, Any] = json.loads(result.stdout)
+    return schema
+
+
+SCHEMA = _schema()
+VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+
+
+def _dotted(path: TreePath) -> str:
+    return ".".join(str(part) for part in path)
+
+
+def editor(files: list[Path]) -> tuple[bool, set[str]]:
+    """(every file valid, keys the editor marks as deprecated) per file, as an editor sees them."""
+    valid, marked = True, set()
+    for file in files:
+        data = yaml.safe_load(file.read_text()) or {}
+        valid &= VALIDATOR.is_valid(data)
+
+        def walk(node: Any, schema: dict[str, Any], path: TreePath) -> None:
+            if not isinstance(node, dict):
+                return
+            for key, value in node.items():
+                sub = schema.get("properties", {}).get(key)
+                if isinstance(sub, dict):
+                    if "deprecationMessage" in sub:
+                        marked.add(_dotted((*path, key)))
+                    walk(value, sub, (*path, key))
+
+        walk(data, SCHEMA, ())
+    return valid, marked
+
+
+def compiler(files: list[Path], out: Path) -> tuple[bool, set[str]]:
+    try:
+        bundle = compile_bundle([str(f) for f in files], [], out)
+    except ConfigError:
+        return False, set()
+    return True, {w.key for w in bundle.warnings if w.message.startswith(SCHEMA_WARNINGS)}
+
+
+CASES = {
+    "yaml-1.1-booleans": ("args:\n  mode: inference\n  fp16: yes\n  bf16: off\n", True),
+    "local_rank": ("args:\n  mode: inference\n  local_rank: 0\n", False),
+    "base": ("args:\n  mode: inference\n  base: [a.yaml]\n", False),
+    "deepspeed_config": ("args:\n  deepspeed_config: ds.json\n", False),
+    "reserved-env": ("args:\n  mode: inference\nlaunch:\n  env: {MASTER_ADDR: h, FOO: 1}\n", False),
+    "misplaced": (
+        "args:\n  train_iters: 10\ndeepspeed:\n  train_micro_batch_size_per_gpu: 1\n  loss_scale: 0\n"
+        "  hysteresis: 2\n  bf16: {enabled: true}\n",
+        True,
+    ),
+    "typo": ("args:\n  mode: inference\n  lerning_rate: 1\n", False),
+    "slurm-extra": (
+        "args:\n  mode: inference\nlaunch:\n  target: slurm\n  slurm:\n    gpu_directive: gres\n"
+        "    extra: {reservation: big, requeue: true}\n",
+        True,
+    ),
+    "slurm-extra-unknown": (
+        "args:\n  mode: inference\nlaunch:\n  target: slurm\n  slurm:\n    extra: {chdir: /}\n",
+        False,
+    ),
+    "accepted": (
+        "args:\n  train_iters: 10\ndeepspeed:\n  train_micro_batch_size_per_gpu: 1\n  loss_scale: 0\n"
+        "  bf16: {enabled: true}\nsatc:\n  accept_warnings: [deepspeed.loss_scale]\n",
+        True,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_editor_and_compile_agree(tmp_path: Path, name: str) -> None:
+    text, compiles = CASES[name]
+    config = tmp_path / "c.yaml"
+    config.write_text(text)
+    verdict = editor([config])
+    compiled = compiler([config], tmp_path / "out")
+    assert verdict[0] is compiled[0] is compiles
+    if name != "accepted":  # an accepted warning is still marked in the editor
+        assert verdict[1] == compiled[1]
+
+
+@pytest.mark.parametrize(
+    "model",
+    ["cogvideox_2b.yaml", "cogvideox_5b_lora.yaml", "cogvideox_5b_i2v.yaml", "cogvideox1.5_5b.yaml"],
+)
+@pytest.mark.parametrize("run", ["sft.yaml", "inference.yaml"])
+def test_official_configs_get_the_same_verdict(tmp_path: Path, model: str, run: str) -> None:
+    configs = support.cogvideo_sat() / "configs"
+    files = [configs / model, configs / run]
+    verdict, compiled = editor(files), compiler(files, tmp_path / "out")
+    assert verdict == compiled
+    assert verdict[0], "CogVideoX's official configs compile unchanged"
+    if run == "sft.yaml":
+        assert {"deepspeed.loss_scale", "deepspeed.hysteresis"} <= verdict[1]
