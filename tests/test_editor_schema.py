@@ -16,9 +16,8 @@ from typing import Any
 
 import jsonschema
 import pytest
-import yaml
-
 import support
+import yaml
 from satc.compiler.errors import ConfigError
 from satc.compiler.pipeline import compile_bundle
 from satc.compiler.tree import Path as TreePath
