@@ -28,8 +28,17 @@ VENV="${VENV:-.venv}"
 "${VENV}/bin/python" -m pip install -q -e ".[runtime,dev]"
 export PATH="${PWD}/${VENV}/bin:${PATH}"
 
+slurm_started=""
 if [[ -x ci/slurm/start.sh ]] && command -v slurmctld >/dev/null; then
   bash ci/slurm/start.sh
+  slurm_started=1
 fi
 
-exec "${VENV}/bin/python" -m pytest tests "$@"
+status=0
+"${VENV}/bin/python" -m pytest tests "$@" || status=$?
+if [[ -n "${slurm_started}" ]]; then
+  # Left running on purpose: the next `make test` reuses the cluster in ~0.03 s.
+  echo "ci/test.sh: the test SLURM cluster (slurmctld, slurmd, munged) is still running;" \
+    "stop it with: bash ci/slurm/stop.sh --all" >&2
+fi
+exit "${status}"
