@@ -112,10 +112,21 @@ _TOPOLOGY_NAMES = {
 }
 
 
+def _shared_prefix(a: list[str], b: list[str]) -> int:
+    count = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        count += 1
+    return count
+
+
 def _unknown_key(config: LoadedConfig, path: Path, key: str, schema: dict[str, Any]) -> Problem:
     allowed = list(schema.get("properties", {}))
     here = closest(key, allowed)
     elsewhere = [p for p in _key_index().get(key, []) if p != dotted((*path, key))]
+    # The nearest place first: launch.slurm.extra.partition -> launch.slurm.partition.
+    elsewhere.sort(key=lambda place: -_shared_prefix(place.split("."), [str(part) for part in path]))
     if path[:1] == ("args",) and key.lower().replace("-", "_") in _TOPOLOGY_NAMES:
         hint = _TOPOLOGY_NAMES[key.lower().replace("-", "_")]
     elif here:
