@@ -139,6 +139,8 @@ def test_per_user_paths_are_read_at_launch_time(tmp_path: Path) -> None:
     assert support.satc("compile", layer, "-o", str(out)).returncode == 0
     document = json.loads((out / "args.json").read_text())
     assert document["args"]["save"] is None and document["launch"]["args_from_env"] == {"save": "CKPT_DIR"}
+    shellcheck = support.require_tool("shellcheck")
+    assert subprocess.run([shellcheck, "-S", "warning", str(out / "launch.sh")]).returncode == 0
     # launch.sh refuses before starting anything.
     started = subprocess.run(["bash", str(out / "launch.sh")], cwd=tmp_path, capture_output=True, text=True)
     assert started.returncode != 0
