@@ -39,13 +39,16 @@ def _group(where: Place, attribute: str) -> int:
 def render_svg(topology: Topology, target: str) -> str:
     shown = min(topology.nodes, MAX_NODES)
     per_node = topology.gpus_per_node
-    panel_w, panel_h = per_node * CELL, shown * CELL
+    # Panels at least as wide as their labels; the picture at least as wide as its title
+    # (about 6.5 px per character at 11-12 px sans-serif).
+    panel_w, panel_h = max(per_node * CELL, 150), shown * CELL
     left, top = 48, 56
-    width = left + len(KINDS) * (panel_w + GAP)
-    height = top + panel_h + 40
     title = header(topology, target)
     if shown < topology.nodes:
         title += f" (first {shown} of {topology.nodes} nodes; the pattern repeats)"
+    legend = "colour = group index; red outline = a model-parallel group that spans nodes; hover a cell for its rank"
+    width = max(left + len(KINDS) * (panel_w + GAP), left + int(max(len(title), len(legend)) * 6.5))
+    height = top + panel_h + 40
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">',
@@ -59,7 +62,9 @@ def render_svg(topology: Topology, target: str) -> str:
     for panel, (label, attribute) in enumerate(KINDS):
         x0 = left + panel * (panel_w + GAP)
         out.append(f'<text x="{x0}" y="{top - 22}">{label} groups</text>')
-        out.append(f'<text x="{x0}" y="{top - 8}" fill="#555">GPU 0..{per_node - 1} per node (row)</text>')
+        out.append(
+            f'<text x="{x0}" y="{top - 8}" fill="#555">rows: nodes; columns: GPU 0..{per_node - 1}</text>'
+        )
         for node in range(shown):
             for local in range(per_node):
                 where = place(topology, node * per_node + local)
@@ -73,9 +78,6 @@ def render_svg(topology: Topology, target: str) -> str:
                     f"{label} group {group}</title></rect>"
                 )
     legend_y = top + panel_h + 24
-    out.append(
-        f'<text x="{left}" y="{legend_y}" fill="#555">colour = group index; red outline = a model-parallel '
-        "group that spans nodes; hover a cell for its rank</text>"
-    )
+    out.append(f'<text x="{left}" y="{legend_y}" fill="#555">{legend}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
