@@ -226,7 +226,10 @@ def _accept_command(result: CheckResult) -> str:
         if drift.state == "unexpected" and drift.name not in BUNDLE_FILES
     ]
     command = shlex.join(result.rebuild)
-    return f"{shlex.join(['rm', '--', *foreign])} && {command}" if foreign else command
+    if not foreign:
+        return command
+    remove = ["rm", "-r", "--"] if any(Path(path).is_dir() for path in foreign) else ["rm", "--"]
+    return f"{shlex.join([*remove, *foreign])} && {command}"
 
 
 def render(result: CheckResult) -> str:
