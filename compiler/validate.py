@@ -64,8 +64,7 @@ def _describe(value: Any) -> str:
     if isinstance(value, float):
         return f"float {value!r}"
     if isinstance(value, str):
-        shown = value if len(value) <= 60 else value[:57] + "..."
-        return f"string {shown!r}"
+        return f"string {credentials.shown(value)!r}"
     if isinstance(value, list):
         return f"a list of {len(value)}"
     return "a mapping"
