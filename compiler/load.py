@@ -334,6 +334,9 @@ def _resolve(merged: dict[str, Any], origin: dict[Path, Location]) -> dict[str, 
         raise ConfigError(
             [Problem(where(tuple(key.split("."))) if key else None, key, _first_line(exc))]
         ) from None
+    live = interpolation.frozen_problems(resolved, where)
+    if live:
+        raise ConfigError(live)
     return resolved
 
 
