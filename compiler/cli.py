@@ -250,9 +250,11 @@ def _complete_files(ctx: click.Context, param: click.Parameter, incomplete: str)
 
 
 def _differs_on_disk(out_dir: Path, files: dict[str, str]) -> bool:
-    on_disk = {p.name for p in out_dir.iterdir() if p.is_file()}
-    return on_disk != set(files) or any(
-        (out_dir / name).read_bytes() != text.encode("utf-8") for name, text in files.items()
+    from .commands import committed
+
+    on_disk = committed.read_files(out_dir)
+    return set(on_disk) != set(files) or any(
+        on_disk[name] != text.encode("utf-8") for name, text in files.items()
     )
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import itertools
-import json
 import os
 import shutil
 import signal
@@ -19,6 +18,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from . import files
 from .errors import ConfigError, Location, Problem
 
 _TMP_PREFIX = ".satc-tmp-"
@@ -55,7 +55,7 @@ def _foreign_entries(directory: Path, names: set[str]) -> list[str] | None:
     if not entries:
         return []
     try:
-        document = json.loads((directory / "args.json").read_text("utf-8"))
+        document = files.load_json(files.read_regular(directory / "args.json", files.MAX_JSON_BYTES))
     except (OSError, ValueError):
         return None
     if not (isinstance(document, dict) and str(document.get("format", "")).startswith("satc.args/")):

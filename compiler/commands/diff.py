@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import files
 from ..errors import ConfigError, Location, Problem
 from . import committed
 from .summary import precision
@@ -190,7 +191,7 @@ def _ds_config_state(text: bytes | None, document: dict[str, Any]) -> Any:
     if text is None:
         return ABSENT
     try:
-        consistent = json.loads(text) == document.get("deepspeed_config")
+        consistent = files.load_json(text) == document.get("deepspeed_config")
     except ValueError:
         consistent = False
     return "matches args.json" if consistent else DISAGREES

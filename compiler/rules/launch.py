@@ -56,13 +56,13 @@ def launch_environment(work: Work) -> None:
                 "env_passthrough requires it at launch time",
             )
     for name in sorted(passthrough):
-        reason = RESERVED_ENV.get(name) or why_reserved(name)
-        if reason:
-            work.error(
-                "launch.env_passthrough",
-                f"{name} cannot be passed through: {reason}",
-                "remove it from launch.env_passthrough",
-            )
+        if name in RESERVED_ENV:
+            message = f"{name} is set by satc: {RESERVED_ENV[name]}"
+        elif why_reserved(name):
+            message = f"{name} cannot be passed through: {why_reserved(name)}"
+        else:
+            continue
+        work.error("launch.env_passthrough", message, "remove it from launch.env_passthrough")
 
 
 def launch_rendezvous(work: Work) -> None:

@@ -22,6 +22,7 @@ SHELL_CONTROLLED = frozenset(
         "PATH", "IFS", "ENV", "BASH_ENV", "SHELLOPTS", "BASHOPTS", "CDPATH", "GLOBIGNORE",
         "POSIXLY_CORRECT", "PS1", "PS2", "PS3", "PS4", "PROMPT_COMMAND", "HOME", "SHELL",
         "TMOUT", "HISTFILE", "INPUTRC", "EXECIGNORE", "FIGNORE", "AWKPATH", "AWKLIBPATH",
+        "PYTHON_EXEC",  # torchrun starts every rank with this interpreter
     }
 )  # fmt: skip
 # Readonly or special in bash: assigning them kills the script or means nothing.
