@@ -45,6 +45,8 @@ def _os_problem(exc: OSError) -> Problem:
     """A file-system refusal (a name over NAME_MAX, a symlink loop, a full disk, no
     permission) is the user's input meeting the machine: a located message, exit 2."""
     where = exc.filename if isinstance(exc.filename, str) else "satc"
+    if len(where) > 160:  # a name over PATH_MAX would drown the message
+        where = f"{where[:80]}...{where[-60:]}"
     reason = exc.strerror or errno.errorcode.get(exc.errno or 0, type(exc).__name__)
     return Problem(Location(rank=0, label=where), "", f"cannot use this path: {reason}")
 
