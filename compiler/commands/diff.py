@@ -86,6 +86,8 @@ def sections_of(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "model": flatten(document.get("model_config")) if document.get("model_config") is not None else {},
         "data": flatten(document.get("data_config")) if document.get("data_config") is not None else {},
         "provenance": {
+            # The format decides how the runtime reads everything else.
+            "format": document.get("format"),
             "satc_version": document.get("satc_version"),
             "inputs": [item.get("path") for item in inputs if isinstance(item, dict)]
             if isinstance(inputs, list)
