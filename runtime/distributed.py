@@ -136,7 +136,8 @@ def _connect_within(
 
     helper = threading.Thread(target=run, name="satc-rendezvous", daemon=True)
     helper.start()
-    helper.join(max(1.0, deadline - time.monotonic()))
+    # A moment past the deadline, so that torch's own timeout error wins when it comes.
+    helper.join(max(1.0, deadline - time.monotonic()) + 0.5)
     if failure:
         raise failure[0]
     if not result:
@@ -213,12 +214,13 @@ def _process_group(ns: argparse.Namespace, init_method: str, timeout: timedelta,
     with _stage("process-group rendezvous", ns, timeout_s):
         # Public torch API that torch's own stubs do not re-export (hence the ignores).
         rendezvous = dist.rendezvous  # type: ignore[attr-defined]
-        store, _, _ = _connect_within(
-            ns,
-            lambda: next(rendezvous(init_method, ns.rank, ns.world_size, timeout=remaining)),
-            deadline,
-            timeout_s,
-        )
+
+        def connect() -> Any:
+            return next(rendezvous(init_method, ns.rank, ns.world_size, timeout=remaining))
+
+        # Rank 0 hosts the store, whose wait for clients keeps its timeout; a client's
+        # handshake does not (see _connect_within).
+        store, _, _ = connect() if ns.rank == 0 else _connect_within(ns, connect, deadline, timeout_s)
         store.set_timeout(remaining)
         dist.init_process_group(
             backend=ns.distributed_backend,
