@@ -242,7 +242,11 @@ class _Walker:
         seen: dict[str, Location] = {}
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:  # `<<: *anchor` merges keys into this mapping
-                self.walk(value_node, path, depth)
+                # `<<: [*a, *b]` merges each mapping of the list: their keys sit at `path`
+                # too, not under list positions (which would locate nothing).
+                merged = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                for item in merged:
+                    self.walk(item, path, depth)
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
                 kind = "a list" if isinstance(key_node, yaml.SequenceNode) else "a mapping"
