@@ -265,7 +265,7 @@ def _is_config(item: str) -> bool:
     return (
         item.endswith((".yaml", ".yml"))
         or os.path.isfile(item)
-        or os.path.isfile(os.path.join(item, "args.json"))
+        or os.path.lexists(os.path.join(item, "args.json"))
     )
 
 
