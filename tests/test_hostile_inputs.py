@@ -510,3 +510,81 @@ def test_hostile_input_is_a_clean_bounded_escaped_error(case: Case, tmp_path: Pa
         assert secret not in shown
     assert tree_digest(tmp_path) == before, "satc changed the working directory"
     assert not (tmp_path / "PWNED").exists()
+
+
+PIPED = [
+    ("schema",),
+    ("--help",),
+    ("compile", "--help"),
+    ("explain", "base.yaml"),
+    ("explain", "base.yaml", "lr", "--format", "json"),
+    ("topology", "base.yaml"),
+    ("diff", "out", "other"),
+    ("check", "-o", "out"),
+    ("check", "--all"),
+    ("compile", "base.yaml", "-o", "new"),
+]
+
+
+@pytest.mark.parametrize("debug", ["", "1"], ids=["plain", "SATC_DEBUG"])
+@pytest.mark.parametrize("argv", PIPED, ids=[" ".join(argv) for argv in PIPED])
+def test_a_closed_stdout_ends_satc_quietly_by_sigpipe(
+    argv: tuple[str, ...], debug: str, tmp_path: Path, bundle: Path
+) -> None:
+    """`satc ... | head -1`: the reader is gone before satc writes.  satc ends as `cat`
+    does, killed by SIGPIPE (141 in a shell): never 1 (drift), 2 or 70, no traceback,
+    and a compile that got as far as printing has its complete bundle on disk."""
+    import signal
+    import sys
+
+    subprocess.run(["cp", "-a", str(bundle / "bundle"), str(tmp_path / "out")], check=True)
+    (tmp_path / "base.yaml").write_text(VALID)
+    (tmp_path / "other.yaml").write_text(VALID + "  gpus_per_node: 2\n")
+    assert satc("compile", "other.yaml", "-o", "other", cwd=tmp_path).returncode == 0
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "satc", *argv],
+            cwd=tmp_path,
+            env={**os.environ, "SATC_DEBUG": debug},
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode == -signal.SIGPIPE, (result.returncode, result.stderr[-2000:])
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    if argv[0] == "compile" and "--help" not in argv:
+        assert satc("check", "-o", "new", cwd=tmp_path).returncode == 0, "the bundle is not complete"
+
+
+def test_check_and_diff_never_print_a_committed_secret(tmp_path: Path, bundle: Path) -> None:
+    """A token added by hand to a committed launch.sh, or a token-shaped value in a
+    bundle's args.json, reaches check's and diff's output only as [REDACTED]."""
+    import json
+
+    subprocess.run(["cp", "-a", str(bundle / "bundle"), str(tmp_path / "out")], check=True)
+    subprocess.run(["cp", "-a", str(bundle / "bundle"), str(tmp_path / "other")], check=True)
+    (tmp_path / "base.yaml").write_text(VALID)
+    script = tmp_path / "out" / "launch.sh"
+    script.write_text(script.read_text() + f"export HF_TOKEN={FAKE_HF}\n# \x1b]0;title\x07\n")
+    document = json.loads((tmp_path / "other" / "args.json").read_text())
+    document["args"]["experiment_name"] = FAKE_GH
+    document["model_config"] = {"\u202ekey": f"https://user:{FAKE_HF}@host/"}
+    (tmp_path / "other" / "args.json").write_text(json.dumps(document))
+    for argv, code in (
+        (("check", "-o", "out"), 1),
+        (("check", "--all"), 1),
+        (("diff", "out", "other"), 1),
+        (("diff", "out", "other", "--format", "json"), 1),
+    ):
+        result = satc(*argv, cwd=tmp_path)
+        shown = result.stdout + result.stderr
+        assert result.returncode == code, shown[-2000:]
+        assert "[REDACTED]" in shown, shown[-2000:]
+        assert FAKE_HF not in shown and FAKE_GH not in shown
+        assert FAKE_HF[:12] not in shown and FAKE_GH[:12] not in shown
+        assert not RAW_CONTROL.search(shown), repr(shown[-500:])
