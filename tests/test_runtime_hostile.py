@@ -17,10 +17,9 @@ from typing import Any
 
 import pytest
 from reference import harness
-from support import require_module
-
 from satc.bundle_format import canonical_digest
 from satc.runtime import BundleError, load
+from support import require_module
 
 INIT_TIMEOUT = 5
 BOUND = 75
