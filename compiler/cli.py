@@ -1,7 +1,8 @@
 """Command line: one place turns problems into messages and exit codes.
 
 Exit codes: 0 ok, 1 drift found by `check`, 2 invalid input or usage.  Anything
-else is a bug in satc.
+else is a bug in satc, except death by SIGPIPE when the reader of stdout went away
+(see Satc).
 """
 
 from __future__ import annotations

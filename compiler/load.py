@@ -109,7 +109,9 @@ def read_input(path_text: str, rank: int) -> tuple[InputFile, yaml_reader.Docume
             [Problem(start, "", "is a directory, expected a YAML file", hint="list the files")]
         ) from None
     except files.NotRegularFile as exc:
-        raise ConfigError([Problem(start, "", f"is {exc.kind}, not a regular file: expected a YAML file")]) from None
+        raise ConfigError(
+            [Problem(start, "", f"is {exc.kind}, not a regular file: expected a YAML file")]
+        ) from None
     except OSError as exc:
         raise ConfigError([Problem(start, "", f"cannot read: {exc.strerror}")]) from None
     text = yaml_reader.decode(data, path_text, rank)

@@ -588,3 +588,17 @@ def test_check_and_diff_never_print_a_committed_secret(tmp_path: Path, bundle: P
         assert FAKE_HF not in shown and FAKE_GH not in shown
         assert FAKE_HF[:12] not in shown and FAKE_GH[:12] not in shown
         assert not RAW_CONTROL.search(shown), repr(shown[-500:])
+
+
+def test_diff_reports_a_format_change(tmp_path: Path, bundle: Path) -> None:
+    """Two bundles that differ only in `format` are read differently by the runtime."""
+    import json
+
+    for name in ("a", "b"):
+        subprocess.run(["cp", "-a", str(bundle / "bundle"), str(tmp_path / name)], check=True)
+    document = json.loads((tmp_path / "b" / "args.json").read_text())
+    document["format"] = "satc.args/2"
+    (tmp_path / "b" / "args.json").write_text(json.dumps(document))
+    result = satc("diff", "a", "b", cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert 'format: "satc.args/1" -> "satc.args/2"' in result.stdout
