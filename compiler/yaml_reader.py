@@ -32,6 +32,10 @@ MAX_EXPANDED_CHARS = 20_000_000
 Path = tuple[str | int, ...]
 _STR_TAG = "tag:yaml.org,2002:str"
 _INT_TAG = "tag:yaml.org,2002:int"
+# Each nesting level takes at least one character, so a text this short cannot nest
+# deep enough to hurt libyaml's recursive composer (20,000 levels compose fine here,
+# 40,000 overflow the C stack); longer texts are scanned first (_too_deep).
+COMPOSER_SAFE_CHARS = 8_000
 MAX_INT_DIGITS = 100  # Python refuses to parse integers past 4,300 digits
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
@@ -304,6 +308,8 @@ def _too_deep(text: str, label: str, rank: int, depth: int) -> Problem | None:
     libyaml's composer recurses once per level: `[[[[...` 100,000 deep overflows the C
     stack (SIGSEGV) before any Python check could run.  The parser itself is a state
     machine, so counting open collections on its events is safe at any depth."""
+    if len(text) < COMPOSER_SAFE_CHARS:
+        return None  # nests at most one level a character: the walker reports it
     markers = sum(text.count(marker) for marker in "[{-:?")
     if markers <= MAX_DEPTH - depth:
         return None  # too few collection markers to nest that deep
