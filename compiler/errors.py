@@ -26,7 +26,8 @@ def _visible(match: re.Match[str]) -> str:
     char = match.group()
     if char in _NAMED:
         return _NAMED[char]
-    return f"\\x{ord(char):02x}" if ord(char) <= 0xFF else f"\\u{ord(char):04x}"
+    # \u for DEL and above, so JSON output (which escapes only C0 itself) stays JSON.
+    return f"\\x{ord(char):02x}" if ord(char) < 0x20 else f"\\u{ord(char):04x}"
 
 
 def escape(text: str) -> str:

@@ -178,7 +178,7 @@ CASES: list[Case] = [
     # --- terminal and log injection: escaped wherever it is echoed ---------------------
     compile_case("key-with-osc-title", 'args:\n  "\\e]0;pwned\\a": 1\n', "a.yaml:2:3", "\\x1b]0;pwned\\x07"),
     compile_case("key-with-csi-colour", 'args:\n  "\\e[31mred": 1\n', "a.yaml:2:3", "\\x1b[31mred"),
-    compile_case("key-with-c1-csi", 'model:\n  "\\x9b31mx": "${model.b}"\n', "a.yaml:2:", "\\x9b31mx"),
+    compile_case("key-with-c1-csi", 'model:\n  "\\u009b31mx": "${model.b}"\n', "a.yaml:2:", "\\u009b31mx"),
     compile_case("key-with-rlo", "args:\n  \u202egnp.exe: 1\n", "a.yaml:2:3", "\\u202egnp.exe"),
     compile_case(
         "key-with-newline-forging-a-line",
@@ -198,6 +198,13 @@ CASES: list[Case] = [
         ("compile", "base.yaml", "no\u202eimaf.yaml", "-o", "{out}"),
         "no\\u202eimaf.yaml",
         "no such file",
+    ),
+    Case(
+        "explain-key-with-escape",
+        {"base.yaml": VALID},
+        ("explain", "base.yaml", "\x1b]0;pwned\x07lr"),
+        "error:",
+        "\\x1b]0;pwned\\x07lr",
     ),
     compile_case("set-key-with-escape", "args: {}\n", "--set", "expected KEY=VALUE", "args.a\x1bb=1"),
     # --- launch.env names launch.sh uses itself, or that bash and launchers read --------
@@ -467,8 +474,10 @@ def _special(spec: str, workdir: Path, out: str) -> None:
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("valid")
     (root / "base.yaml").write_text(VALID)
-    result = satc("compile", "base.yaml", "-o", "bundle", cwd=root)
-    assert result.returncode == 0, result.stderr
+    (root / "other.yaml").write_text(VALID + "  gpus_per_node: 2\n")
+    for config, out in (("base.yaml", "bundle"), ("other.yaml", "other")):
+        result = satc("compile", config, "-o", out, cwd=root)
+        assert result.returncode == 0, result.stderr
     return root
 
 
@@ -537,10 +546,9 @@ def test_a_closed_stdout_ends_satc_quietly_by_sigpipe(
     import signal
     import sys
 
+    for name in ("base.yaml", "other.yaml", "other"):
+        subprocess.run(["cp", "-a", str(bundle / name), str(tmp_path / name)], check=True)
     subprocess.run(["cp", "-a", str(bundle / "bundle"), str(tmp_path / "out")], check=True)
-    (tmp_path / "base.yaml").write_text(VALID)
-    (tmp_path / "other.yaml").write_text(VALID + "  gpus_per_node: 2\n")
-    assert satc("compile", "other.yaml", "-o", "other", cwd=tmp_path).returncode == 0
     read_end, write_end = os.pipe()
     os.close(read_end)
     try:
@@ -602,3 +610,15 @@ def test_diff_reports_a_format_change(tmp_path: Path, bundle: Path) -> None:
     result = satc("diff", "a", "b", cwd=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     assert 'format: "satc.args/1" -> "satc.args/2"' in result.stdout
+
+
+def test_a_symlinked_output_replaces_the_bundle_it_points_to(tmp_path: Path, bundle: Path) -> None:
+    subprocess.run(["cp", "-a", str(bundle / "bundle"), str(tmp_path / "v1")], check=True)
+    (tmp_path / "current").symlink_to("v1")
+    (tmp_path / "base.yaml").write_text(VALID + "  gpus_per_node: 2\n")
+    result = satc("compile", "base.yaml", "-o", "current", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "current").is_symlink() and os.readlink(tmp_path / "current") == "v1"
+    assert '"gpus_per_node": 2' in (tmp_path / "v1" / "args.json").read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["base.yaml", "current", "v1"]
+    assert satc("check", "-o", "current", cwd=tmp_path).returncode == 0
