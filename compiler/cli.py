@@ -1,13 +1,16 @@
 """Command line: one place turns problems into messages and exit codes.
 
 Exit codes: 0 ok, 1 drift found by `check`, 2 invalid input or usage.  Anything
-else is a bug in satc.
+else is a bug in satc, except death by SIGPIPE when the reader of stdout went away
+(see Satc).
 """
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +19,7 @@ from typing import Any, TypeVar
 import click
 
 from .. import __version__
-from .errors import ConfigError, Problem
+from .errors import ConfigError, Location, Problem
 
 EXIT_INVALID = 2
 EXIT_BUG = 70
@@ -29,6 +32,24 @@ def _print_problems(problems: list[Problem] | tuple[Problem, ...]) -> None:
 
     for problem in problems:
         click.echo(redact(problem.render()), err=True)
+
+
+def _echo(text: str, **kwargs: Any) -> None:
+    """Print what a command reports: values from configs and committed files reach the
+    terminal only redacted and escaped, as every problem message does."""
+    from .credentials import terminal_text
+
+    click.echo(terminal_text(text), **kwargs)
+
+
+def _os_problem(exc: OSError) -> Problem:
+    """A file-system refusal (a name over NAME_MAX, a symlink loop, a full disk, no
+    permission) is the user's input meeting the machine: a located message, exit 2."""
+    where = exc.filename if isinstance(exc.filename, str) else "satc"
+    if len(where) > 160:  # a name over PATH_MAX would drown the message
+        where = f"{where[:80]}...{where[-60:]}"
+    reason = exc.strerror or errno.errorcode.get(exc.errno or 0, type(exc).__name__)
+    return Problem(Location(rank=0, label=where), "", f"cannot use this path: {reason}")
 
 
 def reports_problems(command: F) -> F:
@@ -46,6 +67,13 @@ def reports_problems(command: F) -> F:
             sys.exit(EXIT_INVALID)
         except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
             raise
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise  # the reader went away: see Satc.main
+            _print_problems([_os_problem(exc)])
+            writes = click.get_current_context().info_name == "compile"
+            click.echo("satc: 1 error(s)" + ("; nothing written" if writes else ""), err=True)
+            sys.exit(EXIT_INVALID)
         except Exception as exc:  # a bug: say so plainly instead of dumping a traceback
             if os.environ.get("SATC_DEBUG"):
                 raise
@@ -59,7 +87,29 @@ def reports_problems(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Satc(click.Group):
+    """satc's command group: a reader that closes the pipe ends satc as it ends `cat`.
+
+    `satc explain ... | head -1` or `satc schema | true` close stdout early.  Python
+    ignores SIGPIPE and raises BrokenPipeError, which click turns into exit 1 (that
+    means drift) and a command into an internal error.  With SIGPIPE's default action
+    the process ends quietly, killed by the signal (status 141 in a shell), whatever
+    it was printing.  Nothing is ever half done by it: a bundle is complete on disk
+    before compile prints a line, and files and directories never raise SIGPIPE.
+    """
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            previous = signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        except (ValueError, OSError):  # not the main thread (an embedding caller)
+            return super().main(*args, **kwargs)
+        try:
+            return super().main(*args, **kwargs)
+        finally:
+            signal.signal(signal.SIGPIPE, previous)
+
+
+@click.group(cls=Satc, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="satc")
 def main() -> None:
     """Compile SwissArmyTransformer / CogVideoX configs into reproducible launch bundles."""
@@ -95,8 +145,8 @@ def compile_command(configs: tuple[str, ...], output: str, overrides: tuple[str,
     if bundle.accepted:
         click.echo(f"satc: {len(bundle.accepted)} warning(s) accepted by satc.accept_warnings", err=True)
     write_bundle(out_dir, bundle.files)
-    click.echo(f"wrote {output}: {', '.join(sorted(bundle.files))}")
-    click.echo(describe(bundle.plan))
+    _echo(f"wrote {output}: {', '.join(sorted(bundle.files))}")
+    _echo(describe(bundle.plan))
 
 
 # ---- Committed bundles: check, explain, diff, schema (issue 5) ----------------------
@@ -165,7 +215,7 @@ def check_command(
         if len(outputs) != 1 or all_bundles:
             raise click.UsageError("with CONFIG... give exactly one -o DIR (and no --all)")
         result = check.check(list(configs), list(overrides), Path(outputs[0]), outputs[0])
-        click.echo(check.render(result), nl=False)
+        _echo(check.render(result), nl=False)
         sys.exit(0 if result.clean else 1)
     if overrides:
         raise click.UsageError("--set needs CONFIG...; without them each bundle's own are used")
@@ -176,7 +226,7 @@ def check_command(
             raise check.not_a_bundle(f"--root {root}", reason, "--all looks for bundles under --root")
         found = [os.path.relpath(path) for path in committed.find_bundles(Path(root))]
         if not found and not targets:
-            click.echo(f"satc check: no satc bundles under {root}")
+            _echo(f"satc check: no satc bundles under {root}")
             sys.exit(0)
         targets += found
     if not targets:
@@ -187,12 +237,12 @@ def check_command(
             result = check.check_recorded(Path(target), target)
         except ConfigError as exc:
             invalid += 1
-            click.echo(f"{target}: INVALID INPUT", err=True)
+            _echo(f"{target}: INVALID INPUT", err=True)
             _print_problems(exc.problems)
             continue
         drifted += not result.clean
         if not (quiet and result.clean):
-            click.echo(check.render(result), nl=False)
+            _echo(check.render(result), nl=False)
     if len(targets) > 1 or all_bundles:
         click.echo(
             f"satc check: {len(dict.fromkeys(targets))} bundle(s), {drifted} drifted, "
@@ -208,9 +258,11 @@ def _complete_files(ctx: click.Context, param: click.Parameter, incomplete: str)
 
 
 def _differs_on_disk(out_dir: Path, files: dict[str, str]) -> bool:
-    on_disk = {p.name for p in out_dir.iterdir() if p.is_file()}
-    return on_disk != set(files) or any(
-        (out_dir / name).read_bytes() != text.encode("utf-8") for name, text in files.items()
+    from .commands import committed
+
+    on_disk = committed.read_files(out_dir)
+    return set(on_disk) != set(files) or any(
+        on_disk[name] != text.encode("utf-8") for name, text in files.items()
     )
 
 
@@ -219,7 +271,7 @@ def _is_config(item: str) -> bool:
     return (
         item.endswith((".yaml", ".yml"))
         or os.path.isfile(item)
-        or os.path.isfile(os.path.join(item, "args.json"))
+        or os.path.lexists(os.path.join(item, "args.json"))
     )
 
 
@@ -270,7 +322,7 @@ def explain_command(
         configs, overrides = list(recipe.configs), (*recipe.overrides, *overrides)
     bundle = compile_bundle(configs, list(overrides), out_dir)
     if out_dir != Path(".") and _differs_on_disk(out_dir, bundle.files):
-        click.echo(
+        _echo(
             f"satc: note: {out_dir} is stale: a fresh compile of its inputs differs from "
             f"the committed files (see `satc check -o {out_dir}`); the values below come "
             "from the current inputs",
@@ -284,7 +336,7 @@ def explain_command(
             click.echo(line)
         click.echo("")
     if not keys:
-        click.echo(
+        _echo(
             render_json(summary_document(explainer))
             if output_format == "json"
             else render_summary(explainer),
@@ -302,9 +354,9 @@ def explain_command(
         raise ConfigError(problems)
     explanations = [explainer.explain(key) for key in dict.fromkeys(full)]
     if output_format == "json":
-        click.echo(render_json([item.as_dict() for item in explanations]), nl=False)
+        _echo(render_json([item.as_dict() for item in explanations]), nl=False)
     else:
-        click.echo(render_text(explanations), nl=False)
+        _echo(render_text(explanations), nl=False)
 
 
 @main.command("diff")
@@ -320,7 +372,7 @@ def diff_command(bundle_a: str, bundle_b: str, output_format: str) -> None:
 
     changes = diff_bundles(Path(bundle_a), Path(bundle_b))
     render = render_json if output_format == "json" else render_text
-    click.echo(render(changes, bundle_a, bundle_b), nl=False)
+    _echo(render(changes, bundle_a, bundle_b), nl=False)
     sys.exit(1 if changes else 0)
 
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .errors import ConfigError, Location, Problem, derived_location, dotted
+from .errors import ConfigError, Location, Problem, derived_location, dotted, escape
 
 TOKEN_PATTERNS = {
     "AWS access key": re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"),
@@ -21,11 +21,22 @@ TOKEN_PATTERNS = {
 
 # Keys that name a credential.  Anchored at the end so `password_file: /run/secrets/db`
 # (where a secret lives) and `pad_token: "<pad>"` (a tokenizer setting) stay allowed.
+_SERVICES = (
+    "auth|access|api|bearer|refresh|session|oauth|hf|hub|huggingface|wandb|comet|neptune|mlflow"
+    "|github|gh|gitlab|slack|bot|secret|personal|npm|pypi|kaggle|openai|anthropic|replicate"
+    "|discord|telegram|docker|registry|aws|azure|gcp|modelscope|civitai|dropbox|client"
+)
 CREDENTIAL_KEY = re.compile(
     r"(?i)(?:^|[_.-])(?:api[_-]?key|apikey|secret(?:[_-]?key)?|access[_-]?key(?:[_-]?id)?"
-    r"|passw(?:or)?d|passphrase|credentials?|private[_-]?key)$"
-    r"|^(?:(?:.*[_.-])?(?:auth|access|api|bearer|refresh|session|oauth|hf|hub|huggingface"
-    r"|wandb|comet|github|gh|gitlab|slack|bot|secret|personal)[_-]?)?token$"
+    r"|passphrase|credentials?|private[_-]?key)$"
+    r"|passw(?:or)?d$"  # also glued to a prefix: PGPASSWORD, dbpasswd
+    rf"|^(?:(?:.*[_.-])?(?:{_SERVICES})[_-]?)?token$|^(?:.*[_.-])?(?:{_SERVICES})[_-]?key$"
+)
+# Environment variables are named by convention: whatever ends in TOKEN, SECRET, KEY,
+# PASSWORD, ... holds one (NPM_TOKEN, WANDB_KEY, KAGGLE_KEY, PGPASSWORD, MY_PASS).
+CREDENTIAL_ENV = re.compile(
+    r"(?i)(?:token|secret|passw(?:or)?d|passphrase|credentials?|apikey)$"
+    r"|(?:^|_)(?:key|pass|pwd|auth|cookie|session)$"
 )
 PASSTHROUGH_HINT = (
     "keep credentials out of configs: list the variable's name in launch.env_passthrough "
@@ -35,6 +46,20 @@ PASSTHROUGH_HINT = (
 
 def is_credential_key(key: object) -> bool:
     return isinstance(key, str) and CREDENTIAL_KEY.search(key) is not None
+
+
+def is_credential_env(name: object) -> bool:
+    """A `launch.env` name that, by the usual conventions, holds a credential."""
+    return isinstance(name, str) and (is_credential_key(name) or CREDENTIAL_ENV.search(name) is not None)
+
+
+def _holds_literal(value: Any) -> bool:
+    """A literal anywhere inside: a list of tokens or a mapping of them is no safer."""
+    if isinstance(value, dict):
+        return any(_holds_literal(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_holds_literal(item) for item in value)
+    return _is_literal(value)
 
 
 def _is_literal(value: Any) -> bool:
@@ -68,7 +93,8 @@ def check_tree(
                     )
                 )
                 continue
-            if is_credential_key(key) and _is_literal(value):
+            named = is_credential_env(key) if path[:2] == ("launch", "env") else is_credential_key(key)
+            if named and _holds_literal(value):
                 problems.append(_credential_problem(locate(here), here))
             elif isinstance(value, str) and find_tokens(value):
                 problems.append(
@@ -122,6 +148,19 @@ def redact(text: str) -> str:
     for pattern in TOKEN_PATTERNS.values():
         text = pattern.sub("[REDACTED]", text)
     return text
+
+
+def shown(text: str, limit: int = 60) -> str:
+    """``text`` for a message: tokens redacted *before* it is cut to ``limit``
+    characters, so a cut can never leave a token too short to be recognised."""
+    text = redact(text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def terminal_text(text: str) -> str:
+    """What satc prints on any output path: tokens redacted and, line by line, every
+    character a terminal would act on escaped."""
+    return "\n".join(escape(line) for line in redact(text).split("\n"))
 
 
 def scan_outputs(files: Mapping[str, str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -11,6 +12,28 @@ Severity = Literal["error", "warning"]
 # own derivations, so problems sort the way a user reads their configs.
 SET_RANK = 1_000_000
 DERIVED_RANK = 2_000_000
+
+
+# What a terminal or a log reader would act on instead of showing: C0/C1 controls (ESC
+# starts colour and OSC title/hyperlink sequences), DEL, line and paragraph separators
+# (a newline in a key would forge a whole `file:line: error:` line), and the bidi
+# controls that reorder what is displayed (U+202E "right-to-left override").
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _visible(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _NAMED:
+        return _NAMED[char]
+    # \u for DEL and above, so JSON output (which escapes only C0 itself) stays JSON.
+    return f"\\x{ord(char):02x}" if ord(char) < 0x20 else f"\\u{ord(char):04x}"
+
+
+def escape(text: str) -> str:
+    """``text`` with every character a terminal would act on written as a visible escape
+    (``\\x1b``, ``\\n``, ``\\u202e``); everything else is left as it was."""
+    return _UNSAFE.sub(_visible, text) if _UNSAFE.search(text) else text
 
 
 @dataclass(frozen=True, order=True)
@@ -24,8 +47,8 @@ class Location:
 
     def __str__(self) -> str:
         if self.line:
-            return f"{self.label}:{self.line}:{self.col}"
-        return self.label
+            return f"{escape(self.label)}:{self.line}:{self.col}"
+        return escape(self.label)
 
 
 def file_location(rank: int, label: str, line: int, col: int) -> Location:
@@ -47,11 +70,13 @@ class Problem:
     hint: str | None = None
 
     def render(self) -> str:
+        """One line (two with a hint) whatever the key, value or file name held: every
+        user-controlled character a terminal would act on is escaped."""
         where = f"{self.location}: " if self.location else ""
-        what = f"{self.key}: " if self.key else ""
-        text = f"{where}{self.severity}: {what}{self.message}"
+        what = f"{escape(self.key)}: " if self.key else ""
+        text = f"{where}{self.severity}: {what}{escape(self.message)}"
         if self.hint:
-            text += f"\n    hint: {self.hint}"
+            text += f"\n    hint: {escape(self.hint)}"
         return text
 
     def sort_key(self) -> tuple[Location, str]:

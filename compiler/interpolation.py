@@ -9,6 +9,7 @@ disallowed resolvers and runaway sizes become located errors before anything run
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import Problem, dotted
@@ -17,8 +18,7 @@ Path = tuple[str | int, ...]
 
 MAX_RESOLVED_CHARS = 1_000_000  # one value
 MAX_TOTAL_CHARS = 20_000_000  # all values: 1,000 keys x ${a 1 MB value} is a bomb too
-_REFERENCE = re.compile(r"(?<!\\)\$\{([^${}]*)\}")
-_NESTED = re.compile(r"(?<!\\)\$\{")
+_OPENED = re.compile(r"\$\{")
 
 
 class _Cycle(Exception):
@@ -26,34 +26,123 @@ class _Cycle(Exception):
         self.path = path
 
 
-def _parse_reference(text: str, owner: Path) -> Path | None:
-    """'a.b[0]' / '.x' / '..x' -> an absolute path; None when it is malformed."""
-    text = text.strip()
-    depth = len(text) - len(text.lstrip("."))
-    if depth:
-        base = owner[: len(owner) - depth]
-        if depth > len(owner):
-            return None
-        text = text[depth:]
-    else:
-        base = ()
-    parts: list[str | int] = []
-    for part in re.split(r"\.|\[|\]", text):
-        if part == "":
-            continue
-        parts.append(int(part) if part.isdigit() else part)
-    return (*base, *parts)
+@dataclass(frozen=True)
+class _Reference:
+    """One ``${...}`` node interpolation: how many leading dots, then its key parts."""
+
+    dots: int
+    parts: tuple[str, ...]
+    text: str
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    literal: int  # characters of plain text the value keeps
+    references: tuple[_Reference, ...]
+
+
+def _parse(value: str, path: Path) -> _Parsed:
+    """Split a string the way OmegaConf's own grammar does (its parser, not a regex):
+    ``\\${`` is a literal ``${``, but ``\\\\${x}`` is a backslash and a live ``${x}``."""
+    from antlr4 import Token  # omegaconf's own dependency
+    from omegaconf import grammar_parser
+    from omegaconf.errors import GrammarParseError
+    from omegaconf.grammar.gen.OmegaConfGrammarLexer import OmegaConfGrammarLexer as Lexer
+
+    try:
+        tree = grammar_parser.parse(value, lexer_mode="DEFAULT_MODE")
+    except GrammarParseError:
+        raise _Bad(path, _syntax_message(value)) from None
+    literal = 0
+    references: list[_Reference] = []
+    for child in _children(tree):
+        for piece in _children(child) if type(child).__name__ == "TextContext" else [child]:
+            kind = type(piece).__name__
+            if kind == "InterpolationContext":
+                references.append(_reference(piece, path))
+            elif kind == "TerminalNodeImpl":
+                text = piece.getText()
+                if piece.symbol.type == Token.EOF:
+                    continue
+                # Two backslashes before `${` stand for one; `\${` is a literal `${`.
+                if piece.symbol.type == Lexer.ESC:
+                    literal += len(text) // 2
+                else:
+                    literal += len(text) - (piece.symbol.type == Lexer.ESC_INTER)
+            else:
+                raise _Bad(path, f"unsupported value syntax {piece.getText()!r}")
+    return _Parsed(literal, tuple(references))
+
+
+def _children(node: Any) -> list[Any]:
+    return list(node.getChildren()) if hasattr(node, "getChildren") else []
+
+
+def _reference(interpolation: Any, path: Path) -> _Reference:
+    (node,) = _children(interpolation)
+    text = node.getText()
+    if type(node).__name__ == "InterpolationResolverContext":
+        name = next(c.getText() for c in _children(node) if type(c).__name__ == "ResolverNameContext")
+        raise _Bad(path, _resolver_message(name))
+    dots = 0
+    parts: list[str] = []
+    for child in _children(node)[1:-1]:  # between `${` and `}`
+        if type(child).__name__ == "ConfigKeyContext":
+            if any(type(c).__name__ == "InterpolationContext" for c in _children(child)):
+                raise _Bad(path, "nested interpolations (${a.${b}}) are not supported")
+            parts.append(child.getText())
+        elif child.getText() == "." and not parts:
+            dots += 1
+    if not parts:
+        raise _Bad(path, f"interpolation {text} names no key; expected ${{key}}")
+    return _Reference(dots, tuple(parts), text)
+
+
+def _syntax_message(value: str) -> str:
+    opened = [match.start() for match in _OPENED.finditer(value)]
+    if opened and "}" not in value[opened[-1] :]:
+        return "an interpolation opens with ${ but never closes; expected ${key}"
+    if "${}" in value:
+        return "interpolation ${} names no key; expected ${key}"
+    return "invalid interpolation syntax; expected ${key}, ${.sibling} or ${..parent_key}"
+
+
+def _target(reference: _Reference, owner: Path) -> Path | None:
+    """OmegaConf's addressing: ``${a.b}`` from the root; ``${.x}`` in the mapping that
+    holds the value (``owner``), each further dot one level up; None above the root."""
+    if not reference.dots:
+        return reference.parts
+    up = reference.dots - 1
+    if up > len(owner):
+        return None
+    return (*owner[: len(owner) - up], *reference.parts)
 
 
 def _lookup(tree: Any, path: Path) -> tuple[bool, Any]:
+    """A key is a string in a mapping (even "0") and an index in a list, as in OmegaConf."""
     node = tree
     for part in path:
-        in_dict = isinstance(node, dict) and part in node
-        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
-        if not (in_dict or in_list):
+        if isinstance(node, dict) and str(part) in node:
+            node = node[str(part)]
+        elif isinstance(node, list) and str(part).isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
             return False, None
-        node = node[part]
     return True, node
+
+
+def _normal(path: Path, tree: Any) -> Path:
+    """``path`` with list positions as ints, so each node has one name for the cycle check."""
+    normal: list[str | int] = []
+    node = tree
+    for part in path:
+        if isinstance(node, list):
+            normal.append(int(part))
+            node = node[int(part)]
+        else:
+            normal.append(str(part))
+            node = node[str(part)]
+    return tuple(normal)
 
 
 def check(tree: dict[str, Any], where: Any) -> list[Problem]:
@@ -86,24 +175,16 @@ def check(tree: dict[str, Any], where: Any) -> list[Problem]:
     def string_size(value: str, path: Path) -> int:
         if value == "???":
             raise _Missing(path)
-        rest = _REFERENCE.sub("", value)
-        total = len(rest)
-        opened = _NESTED.search(rest)
-        if opened and "}" in rest[opened.end() :]:
-            raise _Bad(path, "nested interpolations (${a.${b}}) are not supported")
-        if opened:
-            raise _Bad(path, "an interpolation opens with ${ but never closes; expected ${key}")
-        for match in _REFERENCE.finditer(value):
-            inner = match.group(1)
-            if ":" in inner:
-                raise _Bad(path, _resolver_message(inner.split(":", 1)[0].strip()))
-            if not inner.strip(".").strip():
-                raise _Bad(path, f"interpolation ${{{inner}}} names no key; expected ${{key}}")
-            target = _parse_reference(inner, path[:-1])
+        if "${" not in value:
+            return len(value)
+        parsed = _parse(value, path)
+        total = parsed.literal
+        for reference in parsed.references:
+            target = _target(reference, path[:-1])
             found, node = _lookup(tree, target) if target is not None else (False, None)
             if not found or target is None:
-                raise _Bad(path, f"interpolation ${{{inner}}} points at a key that does not exist")
-            total += size(node, target)
+                raise _Bad(path, f"interpolation {reference.text} points at a key that does not exist")
+            total += size(node, _normal(target, tree))
             if total > MAX_RESOLVED_CHARS:
                 raise _Bad(
                     path,
@@ -177,3 +258,24 @@ def _resolver_message(name: str) -> str:
         f"resolver {name!r} is not allowed: satc freezes plain values; only ${{key}} "
         "interpolations are resolved"
     )
+
+
+def frozen_problems(resolved: Any, where: Any, path: Path = ()) -> list[Problem]:
+    """Values that still read ``${`` after resolving (an escaped ``\\${x}``, or a key that
+    pointed at one).  The bundle would hold a live interpolation that the runtime's
+    OmegaConf resolves again, at run time and from its environment: refuse it."""
+    if isinstance(resolved, dict):
+        return [p for key, value in resolved.items() for p in frozen_problems(value, where, (*path, key))]
+    if isinstance(resolved, list):
+        return [p for i, value in enumerate(resolved) for p in frozen_problems(value, where, (*path, i))]
+    if isinstance(resolved, str) and "${" in resolved:
+        return [
+            Problem(
+                where(path),
+                dotted(path),
+                "resolves to a text holding `${`, which the bundle would keep as a live "
+                "interpolation (OmegaConf resolves it again when the runtime loads it)",
+                hint="satc freezes plain values: drop the `${`, or split `$` and `{` apart",
+            )
+        ]
+    return []

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
 
-from . import interpolation, yaml_reader
+from . import files, interpolation, yaml_reader
 from .errors import SET_RANK, ConfigError, Location, Problem, dotted, file_location
 from .tree import value_at
 
@@ -108,9 +108,9 @@ def read_input(path_text: str, rank: int) -> tuple[InputFile, yaml_reader.Docume
         raise ConfigError(
             [Problem(start, "", "is a directory, expected a YAML file", hint="list the files")]
         ) from None
-    except _NotAFile:
+    except files.NotRegularFile as exc:
         raise ConfigError(
-            [Problem(start, "", "is not a regular file (a device, pipe or socket), expected a YAML file")]
+            [Problem(start, "", f"is {exc.kind}, not a regular file: expected a YAML file")]
         ) from None
     except OSError as exc:
         raise ConfigError([Problem(start, "", f"cannot read: {exc.strerror}")]) from None
@@ -144,19 +144,15 @@ def _join(key: str, sub: str) -> str:
     return f"{key}{sub}" if sub.startswith("[") else f"{key}.{sub}"
 
 
-class _NotAFile(Exception):
-    pass
-
-
 def _read_bounded(path: FsPath) -> bytes:
     """The file's bytes, never blocking on a pipe nor reading /dev/zero forever."""
-    if path.is_dir():
-        raise IsADirectoryError(path)
-    if path.exists() and not path.is_file():
-        raise _NotAFile(path)
-    with open(path, "rb") as handle:
+    try:
         # One byte past the limit is enough for decode() to report the size.
-        return handle.read(yaml_reader.MAX_FILE_BYTES + 1)
+        return files.read_regular(path, yaml_reader.MAX_FILE_BYTES + 1, truncate=True)
+    except files.NotRegularFile as exc:
+        if exc.kind == "a directory":
+            raise IsADirectoryError(path) from None
+        raise
 
 
 def read_override(override: Override, rank: int = SET_RANK) -> yaml_reader.Document:
@@ -374,6 +370,9 @@ def _resolve(merged: dict[str, Any], origin: dict[Path, Location]) -> dict[str, 
         raise ConfigError(
             [Problem(where(tuple(key.split("."))) if key else None, key, _first_line(exc))]
         ) from None
+    live = interpolation.frozen_problems(resolved, where)
+    if live:
+        raise ConfigError(live)
     return resolved
 
 

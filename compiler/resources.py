@@ -20,3 +20,9 @@ def schema_text() -> str:
 
 def template_text(name: str) -> str:
     return resources.files("satc.templates").joinpath(name).read_text("utf-8")
+
+
+def template_names() -> list[str]:
+    """Every launch script template, sorted: what a launch.env name must not collide with."""
+    folder = resources.files("satc.templates")
+    return sorted(item.name for item in folder.iterdir() if item.name.endswith(".sh.j2"))

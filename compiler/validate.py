@@ -64,8 +64,7 @@ def _describe(value: Any) -> str:
     if isinstance(value, float):
         return f"float {value!r}"
     if isinstance(value, str):
-        shown = value if len(value) <= 60 else value[:57] + "..."
-        return f"string {shown!r}"
+        return f"string {credentials.shown(value)!r}"
     if isinstance(value, list):
         return f"a list of {len(value)}"
     return "a mapping"
@@ -119,6 +118,9 @@ def _shared_prefix(a: list[str], b: list[str]) -> int:
             break
         count += 1
     return count
+
+
+MAX_UNKNOWN_KEYS = 100  # listed one by one, with a suggestion, per mapping
 
 
 def _unknown_key(config: LoadedConfig, path: Path, key: str, schema: dict[str, Any]) -> Problem:
@@ -249,7 +251,20 @@ def _problem_from_error(config: LoadedConfig, error: Any) -> list[Problem]:
         ]
     if kind == "additionalProperties" and isinstance(value, dict):
         allowed = set(error.schema.get("properties", {}))
-        return [_unknown_key(config, path, extra, error.schema) for extra in value if extra not in allowed]
+        extras = [extra for extra in value if extra not in allowed]
+        problems = [_unknown_key(config, path, extra, error.schema) for extra in extras[:MAX_UNKNOWN_KEYS]]
+        if len(extras) > MAX_UNKNOWN_KEYS:
+            # A did-you-mean costs ~1 ms a key: 49,000 typos would take a minute to list.
+            rest = extras[MAX_UNKNOWN_KEYS:]
+            problems.append(
+                Problem(
+                    config.locate((*path, rest[0])),
+                    dotted((*path, rest[0])),
+                    f"and {len(rest):,} more unknown keys under {dotted(path) or 'the top level'}",
+                    hint="a config with this many unknown keys is probably not meant for this section",
+                )
+            )
+        return problems
     if kind == "type":
         return [
             Problem(

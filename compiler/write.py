@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import itertools
-import json
 import os
 import shutil
 import signal
@@ -19,6 +18,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from . import files
 from .errors import ConfigError, Location, Problem
 
 _TMP_PREFIX = ".satc-tmp-"
@@ -55,7 +55,7 @@ def _foreign_entries(directory: Path, names: set[str]) -> list[str] | None:
     if not entries:
         return []
     try:
-        document = json.loads((directory / "args.json").read_text("utf-8"))
+        document = files.load_json(files.read_regular(directory / "args.json", files.MAX_JSON_BYTES))
     except (OSError, ValueError):
         return None
     if not (isinstance(document, dict) and str(document.get("format", "")).startswith("satc.args/")):
@@ -63,8 +63,25 @@ def _foreign_entries(directory: Path, names: set[str]) -> list[str] | None:
     return sorted(entries - names - BUNDLE_FILES)
 
 
+def _followed(out_dir: Path) -> Path:
+    """A symlinked -o names its target: the bundle is replaced there and the link stays.
+    A link that leads nowhere (dangling, a loop) is refused: renaming onto it would
+    replace the link itself."""
+    if not out_dir.is_symlink():
+        return out_dir
+    try:
+        return Path(os.path.realpath(out_dir, strict=True))
+    except OSError:
+        raise _output_problem(
+            out_dir,
+            "is a symbolic link that leads nowhere (dangling, or a loop)",
+            "point it at a directory, or remove it",
+        ) from None
+
+
 def check_target(out_dir: Path, names: set[str]) -> None:
     """Refuse, before anything is written, an output path satc must not replace."""
+    out_dir = _followed(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise _output_problem(out_dir, "exists and is not a directory")
     foreign = _foreign_entries(out_dir, names) if out_dir.is_dir() else []
@@ -148,6 +165,7 @@ def write_bundle(out_dir: Path, files: Mapping[str, str]) -> None:
     """Replace ``out_dir`` with exactly ``files``; all or nothing."""
     out_dir = Path(os.path.abspath(out_dir))
     check_target(out_dir, set(files))
+    out_dir = _followed(out_dir)
     parent = out_dir.parent
     _clean_stale(parent, out_dir.name)
     try:

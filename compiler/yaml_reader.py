@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from types import ModuleType
@@ -18,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from .errors import ConfigError, Location, Problem, dotted, file_location
+from .errors import ConfigError, Location, Problem, dotted, escape, file_location
 
 MAX_FILE_BYTES = 2_000_000  # a 6,000-key config is ~150 kB; a 6 MB one took 80 s
 MAX_DEPTH = 32  # OmegaConf hits RecursionError near 90 levels
@@ -31,6 +32,10 @@ MAX_EXPANDED_CHARS = 20_000_000
 Path = tuple[str | int, ...]
 _STR_TAG = "tag:yaml.org,2002:str"
 _INT_TAG = "tag:yaml.org,2002:int"
+# Each nesting level takes at least one character, so a text this short cannot nest
+# deep enough to hurt libyaml's recursive composer (20,000 levels compose fine here,
+# 40,000 overflow the C stack); longer texts are scanned first (_too_deep).
+COMPOSER_SAFE_CHARS = 8_000
 MAX_INT_DIGITS = 100  # Python refuses to parse integers past 4,300 digits
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
@@ -113,7 +118,26 @@ def _mark_location(mark: Any, label: str, rank: int) -> Location:
     return file_location(rank, label, mark.line + 1, mark.column + 1)
 
 
+# What YAML refuses to read at all (PyYAML's Reader.NON_PRINTABLE).
+_NON_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _position(text: str, index: int, label: str, rank: int) -> Location:
+    line = text.count("\n", 0, index) + 1
+    return file_location(rank, label, line, index - (text.rfind("\n", 0, index) + 1) + 1)
+
+
 def _yaml_problem(exc: yaml.YAMLError, text: str, label: str, rank: int) -> Problem:
+    if isinstance(exc, yaml.reader.ReaderError):
+        # No mark, only an offset (of the encoded text, in libyaml): find the character.
+        found = _NON_PRINTABLE.search(text)
+        index = found.start() if found else 0
+        return Problem(
+            _position(text, index, label, rank),
+            "",
+            f"invalid YAML: control character {escape(text[index : index + 1]) or '?'} is not allowed",
+            hint="remove it; inside a double-quoted string it can be written as an escape (\\t, \\x..)",
+        )
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     location = _mark_location(mark, label, rank) if mark else file_location(rank, label, 1, 1)
     problem = getattr(exc, "problem", None) or str(exc)
@@ -222,10 +246,25 @@ class _Walker:
         seen: dict[str, Location] = {}
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:  # `<<: *anchor` merges keys into this mapping
-                self.walk(value_node, path, depth)
+                # `<<: [*a, *b]` merges each mapping of the list: their keys sit at `path`
+                # too, not under list positions (which would locate nothing).
+                merged = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                for item in merged:
+                    self.walk(item, path, depth)
                 continue
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != _STR_TAG:
-                shown = getattr(key_node, "value", "?")
+            if not isinstance(key_node, yaml.ScalarNode):
+                kind = "a list" if isinstance(key_node, yaml.SequenceNode) else "a mapping"
+                self.problems.append(
+                    Problem(
+                        self.at(key_node),
+                        dotted(path),
+                        f"a key that is {kind} is not a string (a `? ` complex key)",
+                        hint="use a plain string key",
+                    )
+                )
+                continue
+            if key_node.tag != _STR_TAG:
+                shown = key_node.value
                 self.problems.append(
                     Problem(
                         self.at(key_node),
@@ -263,10 +302,65 @@ def _non_finite(data: Any, path: Path, found: list[Path]) -> None:
             _non_finite(value, (*path, index), found)
 
 
+def _too_deep(text: str, label: str, rank: int, depth: int) -> Problem | None:
+    """Bound nesting on the event stream, before anything is composed.
+
+    libyaml's composer recurses once per level: `[[[[...` 100,000 deep overflows the C
+    stack (SIGSEGV) before any Python check could run.  The parser itself is a state
+    machine, so counting open collections on its events is safe at any depth."""
+    if len(text) < COMPOSER_SAFE_CHARS:
+        return None  # nests at most one level a character: the walker reports it
+    markers = sum(text.count(marker) for marker in "[{-:?")
+    if markers <= MAX_DEPTH - depth:
+        return None  # too few collection markers to nest that deep
+    scanner = _loader()(text)
+    # One frame per open collection: [is a mapping, its current key or list index,
+    # (mappings) whether the next node is a key].
+    frames: list[list[Any]] = []
+    try:
+        while scanner.check_event():
+            event = scanner.get_event()
+            if isinstance(event, yaml.CollectionStartEvent):
+                if len(frames) + depth >= MAX_DEPTH + 1:
+                    path = tuple(frame[1] for frame in frames if not (frame[0] and frame[2]))
+                    return Problem(
+                        _mark_location(event.start_mark, label, rank),
+                        dotted(path),
+                        f"nesting deeper than {MAX_DEPTH} levels",
+                        hint="flatten the structure",
+                    )
+                mapping = isinstance(event, yaml.MappingStartEvent)
+                frames.append([mapping, None if mapping else 0, True])
+            elif isinstance(event, yaml.CollectionEndEvent):
+                frames.pop()
+                _consumed(frames, None)
+            elif isinstance(event, yaml.ScalarEvent | yaml.AliasEvent):
+                _consumed(frames, getattr(event, "value", None))
+    except yaml.YAMLError:
+        return None  # reported, with its location, by the real parse
+    finally:
+        scanner.dispose()
+    return None
+
+
+def _consumed(frames: list[list[Any]], scalar: str | None) -> None:
+    """A node ended inside the innermost collection: advance its key or index."""
+    if not frames:
+        return
+    frame = frames[-1]
+    is_mapping, _, expecting_key = frame
+    if is_mapping:
+        if expecting_key:
+            frame[1] = scalar if scalar is not None else "?"
+        frame[2] = not expecting_key
+    else:
+        frame[1] += 1
+
+
 def read(text: str, label: str, rank: int, *, mapping_root: bool = True, depth: int = 0) -> Document:
     """Parse ``text``; raise ConfigError with every located problem found.  ``depth`` is
     how deep the text will sit (a --set value under its dotted key)."""
-    tag_problem = _explicit_tag_safely(text, label, rank)
+    tag_problem = _explicit_tag_safely(text, label, rank) or _too_deep(text, label, rank, depth)
     if tag_problem:
         raise ConfigError([tag_problem])
     loader = _loader()(text)

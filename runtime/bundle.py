@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,11 @@ TOPOLOGY_KEYS = (
     "context_parallel_size",
 )
 RECOMPILE = "recompile it with `satc compile CONFIG... -o DIR`"
+# satc writes configs at most 32 levels deep; a few more for the sections around them.
+MAX_DEPTH = 64
+# numpy.random.seed takes 0..2**32-1, and rank r seeds with seed + its data-parallel rank.
+SEED_LIMIT = 2**32 - 1
+MAX_INIT_TIMEOUT = 7 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,7 @@ class Bundle:
 
     @property
     def init_timeout(self) -> int:
-        return int(self.launch.get("init_timeout", 600))
+        return _init_timeout(self.path, self.launch)
 
     @property
     def device(self) -> str:
@@ -78,6 +84,63 @@ def bundle_path(path: str | os.PathLike[str] | None) -> Path:
         path = from_env
     resolved = Path(path)
     return resolved / ARGS_FILE if resolved.is_dir() else resolved
+
+
+def _short(value: object) -> str:
+    shown = (
+        json.dumps(value)
+        if isinstance(value, str | int | float | bool) or value is None
+        else type(value).__name__
+    )
+    return shown if len(shown) <= 40 else shown[:37] + "..."
+
+
+def _read_regular(path: Path, what: str) -> str:
+    """The text of a regular file, bounded.  A FIFO would block open() forever and
+    /dev/zero read until memory runs out: opened without blocking, checked on the open
+    descriptor, read up to MAX_BYTES."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = "a directory" if stat.S_ISDIR(mode) else "a pipe, device or socket"
+            raise BundleError(f"{path}: is {kind}, not {what}; {RECOMPILE}")
+        chunks = []
+        size = 0
+        while size <= MAX_BYTES:
+            chunk = os.read(fd, min(1 << 20, MAX_BYTES + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    if size > MAX_BYTES:
+        raise BundleError(f"{path}: more than {MAX_BYTES} bytes is not {what} (limit {MAX_BYTES})")
+    try:
+        return b"".join(chunks).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BundleError(f"{path}: cannot read it: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+
+
+def _parse_json(path: Path, text: str, recompile: str) -> Any:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BundleError(
+            f"{path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}); {recompile}"
+        ) from None
+    except RecursionError:
+        raise BundleError(f"{path}: nested deeper than {MAX_DEPTH} levels; {recompile}") from None
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    if deepest > MAX_DEPTH:
+        raise BundleError(f"{path}: nested deeper than {MAX_DEPTH} levels; {recompile}")
+    return value
 
 
 def _major(version: object) -> str | None:
@@ -158,7 +221,7 @@ def _check_ds_config(where: Path, document: Mapping[str, Any]) -> None:
     """ds_config.json beside args.json must be args.json's deepspeed_config, unedited."""
     ds_path = where.parent / DS_CONFIG_FILE
     try:
-        size = ds_path.stat().st_size
+        ds_path.lstat()
     except FileNotFoundError:
         return
     except OSError as exc:
@@ -170,16 +233,11 @@ def _check_ds_config(where: Path, document: Mapping[str, Any]) -> None:
             f"{ds_path}: {where.name} has no deepspeed_config (an inference bundle), yet "
             f"{DS_CONFIG_FILE} exists beside it; it is not from this compile: {recompile}"
         )
-    if size > MAX_BYTES:
-        raise BundleError(f"{ds_path}: {size} bytes is not a DeepSpeed config (limit {MAX_BYTES})")
     try:
-        found = json.loads(ds_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
+        text = _read_regular(ds_path, "a DeepSpeed config")
+    except OSError as exc:
         raise BundleError(f"{ds_path}: cannot read it: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise BundleError(
-            f"{ds_path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}); {recompile}"
-        ) from None
+    found = _parse_json(ds_path, text, recompile)
     differs = _first_difference(found, expected)
     if differs is not None:
         raise BundleError(
@@ -203,30 +261,50 @@ def _topology(where: Path, document: Mapping[str, Any]) -> Topology:
     return Topology(**values)
 
 
+def _check_values(where: Path, document: Mapping[str, Any], topology: Topology) -> None:
+    """What init() hands to numpy, torch.distributed and SAT must be usable on every
+    rank: a bundle compiled by an older satc, or edited consistently, may hold values
+    that would fail on one rank only (rank 1's seed past numpy's range) or deep inside
+    torch with a bare ValueError."""
+    seed = document["args"].get("seed")
+    top = SEED_LIMIT - (topology.data_parallel_size - 1)
+    if seed is not None and (type(seed) is not int or not 0 <= seed <= top):
+        raise BundleError(
+            f"{where}: args.seed must be an integer from 0 to {top} (each of the "
+            f"{topology.data_parallel_size} data-parallel ranks seeds numpy with seed + its "
+            f"rank, at most {SEED_LIMIT}), found {_short(seed)}; {RECOMPILE}"
+        )
+    _init_timeout(where, document["launch"])
+
+
+def _init_timeout(where: Path, launch: Mapping[str, Any]) -> int:
+    value = launch.get("init_timeout", 600)
+    if type(value) is not int or not 1 <= value <= MAX_INIT_TIMEOUT:
+        raise BundleError(
+            f"{where}: launch.init_timeout must be a whole number of seconds from 1 to "
+            f"{MAX_INIT_TIMEOUT}, found {_short(value)}; {RECOMPILE}"
+        )
+    return value
+
+
 def read_bundle(path: str | os.PathLike[str] | None = None) -> Bundle:
     """Read and verify a bundle: compatible format and satc version, the digest, then
     that ds_config.json (if any) is args.json's deepspeed_config."""
     where = bundle_path(path)
     try:
-        size = where.stat().st_size
-        if size > MAX_BYTES:
-            raise BundleError(f"{where}: {size} bytes is not an args.json (limit {MAX_BYTES})")
-        text = where.read_text(encoding="utf-8")
+        text = _read_regular(where, "an args.json")
     except FileNotFoundError:
         raise BundleError(
             f"{where}: no such bundle file; {RECOMPILE} (or fix the path / ${BUNDLE_ENV})"
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise BundleError(f"{where}: cannot read the bundle: {exc}") from None
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BundleError(
-            f"{where}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}); {RECOMPILE}"
-        ) from None
+    document = _parse_json(where, text, RECOMPILE)
     if not isinstance(document, dict):
         raise BundleError(f"{where}: expected a JSON object, found {type(document).__name__}")
     _check_compatible(where, document)
     _check_digest(where, document)
     _check_ds_config(where, document)
-    return Bundle(path=where, document=document, topology=_topology(where, document))
+    topology = _topology(where, document)
+    _check_values(where, document, topology)
+    return Bundle(path=where, document=document, topology=topology)

@@ -11,6 +11,7 @@ import argparse
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -115,6 +116,85 @@ def _await_rendezvous_host(ns: argparse.Namespace, deadline: float, timeout_s: i
     )
 
 
+def _connect_within(
+    ns: argparse.Namespace, connect: Callable[[], Any], deadline: float, timeout_s: int
+) -> Any:
+    """Run the store connection in a helper thread and wait for it until the deadline.
+
+    A process that accepts on MASTER_PORT but never speaks the store's protocol (any
+    other server, a stuck peer) leaves torch's TCPStore client waiting for its handshake
+    far past the timeout it was given (88 s with init_timeout 5).  The blocked helper is a
+    daemon thread: it cannot keep the process alive after the error below."""
+    result: list[Any] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(connect())
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            failure.append(exc)
+
+    helper = threading.Thread(target=run, name="satc-rendezvous", daemon=True)
+    helper.start()
+    # A moment past the deadline, so that torch's own timeout error wins when it comes.
+    helper.join(max(1.0, deadline - time.monotonic()) + 0.5)
+    if failure:
+        raise failure[0]
+    if not result:
+        raise RendezvousError(
+            f"rank {ns.rank} of {ns.world_size}: process-group rendezvous did not complete: "
+            f"something accepts connections at tcp://{ns.master_ip}:{ns.master_port} but "
+            f"never answered as rank 0's rendezvous store within launch.init_timeout "
+            f"{timeout_s}s. Another program may hold MASTER_PORT {ns.master_port}, or rank 0 "
+            f"is stuck: check rank 0's log, MASTER_ADDR/MASTER_PORT and the launcher"
+        )
+    return result[0]
+
+
+def _node_identity() -> str:
+    """This machine, and the node index its launcher gives when one host plays several
+    nodes (torchrun's GROUP_RANK, the deepspeed launcher's CROSS_RANK, SLURM_NODEID)."""
+    index = next(
+        (os.environ[n] for n in ("GROUP_RANK", "CROSS_RANK", "SLURM_NODEID") if os.environ.get(n)), ""
+    )
+    return f"{socket.gethostname()}/{index}"
+
+
+def _store_barrier(store: Any, name: str, world_size: int) -> None:
+    """Every rank passes `name` once; returns when all have (bounded by the store timeout)."""
+    if store.add(f"{name}/arrived", 1) == world_size:
+        store.set(f"{name}/all", "1")
+    store.wait([f"{name}/all"])
+
+
+def _unique_local_ranks(store: Any, ns: argparse.Namespace) -> None:
+    """Two processes of one node claiming the same LOCAL_RANK would share a GPU and
+    seed alike.  Each rank counts its (node, local rank) in the store; after a barrier
+    every rank knows whether any claim was made twice, and all of them stop."""
+    import torch.distributed as dist
+
+    satc_store = dist.PrefixStore("satc/local_rank", store)  # type: ignore[attr-defined]
+    claim = f"claim/{_node_identity()}/{ns.local_rank}"
+    satc_store.add(claim, 1)
+    _store_barrier(satc_store, "counted", ns.world_size)
+    mine = int(satc_store.add(claim, 0))
+    if mine > 1:
+        satc_store.add("duplicates", 1)
+    _store_barrier(satc_store, "checked", ns.world_size)
+    if mine > 1:
+        raise TopologyError(
+            f"rank {ns.rank} of {ns.world_size}: {mine} ranks on host {socket.gethostname()} "
+            f"claim LOCAL_RANK={ns.local_rank}; each process of a node needs its own local "
+            f"rank (and GPU). Launch with the generated launch.sh, or fix LOCAL_RANK / "
+            f"SLURM_LOCALID / OMPI_COMM_WORLD_LOCAL_RANK"
+        )
+    if int(satc_store.add("duplicates", 0)):
+        raise TopologyError(
+            f"rank {ns.rank} of {ns.world_size}: other ranks of this job share a LOCAL_RANK "
+            f"on one host (their logs name it); stopping before any group is built"
+        )
+
+
 def _process_group(ns: argparse.Namespace, init_method: str, timeout: timedelta, timeout_s: int) -> None:
     """R10 under one deadline; a process group someone else created must match the bundle."""
     import torch.distributed as dist
@@ -134,7 +214,13 @@ def _process_group(ns: argparse.Namespace, init_method: str, timeout: timedelta,
     with _stage("process-group rendezvous", ns, timeout_s):
         # Public torch API that torch's own stubs do not re-export (hence the ignores).
         rendezvous = dist.rendezvous  # type: ignore[attr-defined]
-        store, _, _ = next(rendezvous(init_method, ns.rank, ns.world_size, timeout=remaining))
+
+        def connect() -> Any:
+            return next(rendezvous(init_method, ns.rank, ns.world_size, timeout=remaining))
+
+        # Rank 0 hosts the store, whose wait for clients keeps its timeout; a client's
+        # handshake does not (see _connect_within).
+        store, _, _ = connect() if ns.rank == 0 else _connect_within(ns, connect, deadline, timeout_s)
         store.set_timeout(remaining)
         dist.init_process_group(
             backend=ns.distributed_backend,
@@ -144,6 +230,7 @@ def _process_group(ns: argparse.Namespace, init_method: str, timeout: timedelta,
             rank=ns.rank,
             timeout=remaining,
         )
+        _unique_local_ranks(store, ns)
         # Later steps and training collectives get the full timeout, as before.
         store.set_timeout(timeout)
         _set_default_group_timeout(timeout)

@@ -12,10 +12,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from omegaconf import OmegaConf
+from satc.compiler.errors import ConfigError
 from satc.compiler.load import load
 
 KEYS = st.sampled_from(["a", "b", "c", "lr", "x.y", "n_1"])
@@ -77,9 +79,17 @@ def test_plain_layers_merge_exactly_as_omegaconf(tmp_path: Path, layers: list[di
 
 def test_interpolations_still_go_through_omegaconf(tmp_path: Path) -> None:
     base = tmp_path / "base.yaml"
-    base.write_text("args:\n  lr: 0.1\n  note: 'lr=${args.lr}'\n  esc: 'a\\${x}'\n", "utf-8")
+    base.write_text("args:\n  lr: 0.1\n  note: 'lr=${args.lr}'\n", "utf-8")
     config = load([str(base)], ["args.lr=0.2"])
-    assert config.tree["args"] == {"lr": 0.2, "note": "lr=0.2", "esc": "a${x}"}
+    assert config.tree["args"] == {"lr": 0.2, "note": "lr=0.2"}
+
+
+def test_an_escaped_interpolation_is_never_frozen_live(tmp_path: Path) -> None:
+    """OmegaConf unescapes `\\${x}` to `${x}`, which the runtime's OmegaConf would resolve."""
+    base = tmp_path / "base.yaml"
+    base.write_text("args:\n  esc: 'a\\${x}'\n", "utf-8")
+    with pytest.raises(ConfigError, match="live interpolation"):
+        load([str(base)], [])
 
 
 def test_a_scalar_replacing_a_large_subtree_drops_every_stale_origin(tmp_path: Path) -> None:

@@ -9,13 +9,13 @@ reported as a unified diff per file plus the values that changed in args.json.
 from __future__ import annotations
 
 import difflib
-import json
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ... import __version__
+from .. import files
 from ..errors import ConfigError, Location, Problem
 from ..pipeline import compile_bundle
 from . import committed, diff
@@ -70,7 +70,7 @@ def _note_for(name: str, on_disk: bytes, expected: bytes) -> str:
 
 def _version_note(bundle: str, on_disk: bytes | None) -> str | None:
     try:
-        document: Any = json.loads(on_disk or b"")
+        document: Any = files.load_json(on_disk or b"")
     except ValueError:
         return None
     version = document.get("satc_version") if isinstance(document, dict) else None
@@ -133,8 +133,8 @@ def _changed_values(on_disk: dict[str, bytes], expected: dict[str, bytes]) -> li
     if on_disk.get(committed.ARGS) == expected.get(committed.ARGS):
         return []
     try:
-        before = json.loads(on_disk.get(committed.ARGS) or b"")
-        after = json.loads(expected[committed.ARGS])
+        before = files.load_json(on_disk.get(committed.ARGS) or b"")
+        after = files.load_json(expected[committed.ARGS])
     except (ValueError, KeyError):
         return []
     if not isinstance(before, dict):

@@ -7,13 +7,14 @@ user repeating its command line (`satc check -o DIR`, `satc check --all`).
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from .. import files
 
 ARGS = "args.json"
 _FORMAT_PREFIX = "satc.args/"
@@ -41,10 +42,15 @@ def read_files(directory: Path) -> dict[str, bytes]:
     subdirectory is still reported as an unexpected entry."""
     if not directory.is_dir():
         return {}
-    files: dict[str, bytes] = {}
+    found: dict[str, bytes] = {}
     for entry in sorted(directory.iterdir()):
-        files[entry.name] = entry.read_bytes() if entry.is_file() else b""
-    return files
+        try:
+            # A pipe or device reads as b"" (never opened); a huge file as its first bytes:
+            # either way it differs from what satc writes.
+            found[entry.name] = files.read_regular(entry, files.MAX_JSON_BYTES, truncate=True)
+        except OSError:
+            found[entry.name] = b""
+    return found
 
 
 def lost_executable_bit(directory: Path, names: Iterable[str]) -> list[str]:
@@ -59,10 +65,12 @@ def lost_executable_bit(directory: Path, names: Iterable[str]) -> list[str]:
 def read_document(directory: Path) -> dict[str, Any]:
     path = directory / ARGS
     try:
-        document = json.loads(path.read_text("utf-8"))
+        document = files.load_json(files.read_regular(path, files.MAX_JSON_BYTES))
     except FileNotFoundError:
         raise UnreadableBundle(f"{path} does not exist") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except OSError as exc:
+        raise UnreadableBundle(f"{path} cannot be read: {exc.strerror or exc}") from None
+    except ValueError as exc:
         raise UnreadableBundle(f"{path} is not valid JSON ({exc})") from None
     if not isinstance(document, dict) or not str(document.get("format", "")).startswith(_FORMAT_PREFIX):
         raise UnreadableBundle(f'{path} is not a satc args.json (no "format": "satc.args/...")')
@@ -100,8 +108,7 @@ def _has_marker(path: Path) -> bool:
     By text, not by parsing, so a hand edit that breaks the JSON still marks a bundle
     (whose damage `check` reports as drift) rather than a stranger's directory."""
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(65536)
+        head = files.read_regular(path, 65536, truncate=True)
     except OSError:
         return False
     return f'"{_FORMAT_PREFIX}'.encode() in head
@@ -114,8 +121,10 @@ def not_a_bundle(directory: Path) -> str | None:
     if not directory.is_dir():
         return "not a directory"
     path = directory / ARGS
-    if not path.is_file():
+    if not path.exists():
         return f"not a satc bundle (no {ARGS})"
+    if not files.is_regular(path):
+        return f"not a satc bundle (its {ARGS} is not a regular file)"
     if not os.access(path, os.R_OK):
         return f"cannot read its {ARGS} (permission denied)"
     if not _has_marker(path):
@@ -126,8 +135,8 @@ def not_a_bundle(directory: Path) -> str | None:
 def find_bundles(root: Path) -> list[Path]:
     """Every directory under ``root`` holding a satc args.json (see _has_marker), sorted."""
     found: list[Path] = []
-    for current, dirs, files in os.walk(root):
+    for current, dirs, names in os.walk(root):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS)
-        if ARGS in files and _has_marker(Path(current) / ARGS):
+        if ARGS in names and _has_marker(Path(current) / ARGS):
             found.append(Path(current))
     return sorted(found)

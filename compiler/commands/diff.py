@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import files
 from ..errors import ConfigError, Location, Problem
 from . import committed
 from .summary import precision
@@ -85,6 +86,8 @@ def sections_of(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "model": flatten(document.get("model_config")) if document.get("model_config") is not None else {},
         "data": flatten(document.get("data_config")) if document.get("data_config") is not None else {},
         "provenance": {
+            # The format decides how the runtime reads everything else.
+            "format": document.get("format"),
             "satc_version": document.get("satc_version"),
             "inputs": [item.get("path") for item in inputs if isinstance(item, dict)]
             if isinstance(inputs, list)
@@ -190,7 +193,7 @@ def _ds_config_state(text: bytes | None, document: dict[str, Any]) -> Any:
     if text is None:
         return ABSENT
     try:
-        consistent = json.loads(text) == document.get("deepspeed_config")
+        consistent = files.load_json(text) == document.get("deepspeed_config")
     except ValueError:
         consistent = False
     return "matches args.json" if consistent else DISAGREES

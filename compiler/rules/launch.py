@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from ..tree import yaml_text
+from .reserved_env import why_reserved
 from .work import Work
 
 # The deepspeed launcher's pdsh path pastes values into a remote shell command unquoted
@@ -32,7 +33,7 @@ RESERVED_ENV = {
 
 
 def launch_environment(work: Work) -> None:
-    """launch.env may not set what the script exports itself, nor a passthrough name."""
+    """launch.env may not set what the script exports or uses itself, nor a passthrough name."""
     passthrough = set(work.launch["env_passthrough"])
     for name in work.launch["env"]:
         if name in RESERVED_ENV:
@@ -41,6 +42,13 @@ def launch_environment(work: Work) -> None:
                 f"{name} is set by satc: {RESERVED_ENV[name]}",
                 "remove it from launch.env",
             )
+        elif why_reserved(name):
+            work.error(
+                f"launch.env.{name}",
+                f"{name} cannot be set here: {why_reserved(name)}",
+                "remove it from launch.env; launch.* options set what the script runs "
+                "(entrypoint, nodes, gpus_per_node, slurm, ...)",
+            )
         elif name in passthrough:
             work.error(
                 f"launch.env.{name}",
@@ -48,12 +56,14 @@ def launch_environment(work: Work) -> None:
                 "keep it in one of them: env freezes a value into the bundle, "
                 "env_passthrough requires it at launch time",
             )
-    for name in sorted(passthrough & set(RESERVED_ENV)):
-        work.error(
-            "launch.env_passthrough",
-            f"{name} is set by satc: {RESERVED_ENV[name]}",
-            "remove it from launch.env_passthrough",
-        )
+    for name in sorted(passthrough):
+        if name in RESERVED_ENV:
+            message = f"{name} is set by satc: {RESERVED_ENV[name]}"
+        elif why_reserved(name):
+            message = f"{name} cannot be passed through: {why_reserved(name)}"
+        else:
+            continue
+        work.error("launch.env_passthrough", message, "remove it from launch.env_passthrough")
 
 
 def launch_rendezvous(work: Work) -> None:

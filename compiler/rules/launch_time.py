@@ -11,6 +11,7 @@ from __future__ import annotations
 from .. import resources
 from ..suggest import closest
 from .launch import RESERVED_ENV
+from .reserved_env import why_reserved
 from .work import Work
 
 
@@ -43,6 +44,13 @@ def l1_args_from_env(work: Work) -> None:
         elif name in RESERVED_ENV:
             work.error(
                 key, f"{name} is set by satc: {RESERVED_ENV[name]}", "choose another variable name", *path
+            )
+        elif why_reserved(name):
+            work.error(
+                key,
+                f"{name} cannot be used here: {why_reserved(name)}",
+                "choose another variable name",
+                *path,
             )
         elif pdsh:
             work.error(

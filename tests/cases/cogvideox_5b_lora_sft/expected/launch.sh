@@ -34,9 +34,9 @@ exec 3> >(awk -v cause="${CAUSE_FILE}" '{ print; fflush() }
 FILTER_PID=$!
 status=0
 # torch elastic passes every argument through string.Template (for ${local_rank}):
-# doubling each `$` makes the entrypoint receive the arguments exactly as given.
+# doubling each `$` (in the script path too) makes the entrypoint receive them exactly.
 torchrun "${RENDEZVOUS[@]}" --nproc-per-node "${NPROC_PER_NODE}" --max-restarts "${MAX_RESTARTS}" \
-    "${ENTRYPOINT}" "${ENTRYPOINT_ARGS[@]//\$/\$\$}" "${@//\$/\$\$}" 2>&3 || status=$?
+    "${ENTRYPOINT//\$/\$\$}" "${ENTRYPOINT_ARGS[@]//\$/\$\$}" "${@//\$/\$\$}" 2>&3 || status=$?
 exec 3>&-
 wait "${FILTER_PID}" || true
 if ((status != 0)); then
