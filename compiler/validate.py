@@ -222,7 +222,7 @@ def _problem_from_error(config: LoadedConfig, error: Any) -> list[Problem]:
     if "x-satc-computed" in error.schema:  # the same problem _annotations reports
         return [Problem(where, key, "cannot be set in a config", hint=error.schema["x-satc-computed"])]
     if "x-satc-reserved" in error.schema:
-        return [Problem(where, key, error.schema["x-satc-reserved"], hint="remove it from launch.env")]
+        return []  # the launch rules report it, beside the other launch.env problems
     if "x-satc-removed" in error.schema:
         return [
             Problem(
