@@ -65,6 +65,84 @@ def main() -> None:
     """Compile SwissArmyTransformer / CogVideoX configs into reproducible launch bundles."""
 
 
+# ---- Plan before queue: compile from a bundle, plan, sweep ---------------------------
+
+
+def _from_bundle(
+    configs: tuple[str, ...], overrides: tuple[str, ...]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A lone bundle directory stands for the configs and overrides it records; the
+    command line's --set come after them, so `--set launch.nodes=4` retargets it."""
+    if len(configs) != 1 or not os.path.isdir(configs[0]):
+        return configs, overrides
+    from .commands import committed
+
+    try:
+        recipe = committed.recipe(Path(configs[0]), committed.read_document(Path(configs[0])))
+    except committed.UnreadableBundle as exc:
+        raise click.UsageError(f"{configs[0]}: {exc}") from None
+    keep = _kept_global_batch(Path(configs[0]), (*recipe.overrides, *overrides))
+    if keep and overrides:
+        click.echo(
+            f"satc: note: keeping {configs[0]}'s global batch of {keep} for the new topology "
+            f"(launch.global_batch_size={keep}; --set launch.global_batch_size=N to change it)",
+            err=True,
+        )
+        overrides = (*overrides, f"launch.global_batch_size={keep}")
+    return recipe.configs, (*recipe.overrides, *overrides)
+
+
+_BATCH_KEYS = (
+    "launch.global_batch_size",
+    "deepspeed.train_batch_size",
+    "deepspeed.gradient_accumulation_steps",
+    "args.gradient_accumulation_steps",
+)
+
+
+def _kept_global_batch(directory: Path, overrides: tuple[str, ...]) -> int | None:
+    """The committed train_batch_size, unless the overrides already decide the batch."""
+    from .commands import committed
+
+    if any(o.split("=", 1)[0].strip() in _BATCH_KEYS for o in overrides):
+        return None
+    ds = committed.read_document(directory).get("deepspeed_config")
+    total = ds.get("train_batch_size") if isinstance(ds, dict) else None
+    return total if isinstance(total, int) and not isinstance(total, bool) else None
+
+
+def _memory_summary(plan: Any) -> str:
+    from .commands.plan import summary_line
+
+    return summary_line(plan)
+
+
+@main.command("plan")
+@click.argument("configs", nargs=-1, required=True, metavar="CONFIG...|BUNDLE")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a value after all files, as in compile (e.g. --set launch.nodes=4).",
+)
+@click.option(
+    "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@reports_problems
+def plan_command(configs: tuple[str, ...], overrides: tuple[str, ...], output_format: str) -> None:
+    """Estimate per-GPU memory of CONFIG... (or a committed bundle) by component, judge
+    it against launch.gpu / launch.gpu_memory_gb, and show what would make it fit.
+    Writes nothing; imports no torch."""
+    from .commands.plan import render_json, render_text, report
+    from .pipeline import compile_bundle
+
+    configs, overrides = _from_bundle(configs, overrides)
+    bundle = compile_bundle(list(configs), list(overrides), Path("."))
+    result = report(bundle.plan)
+    click.echo(render_json(result) if output_format == "json" else render_text(result), nl=False)
+
+
 @main.command("compile")
 @click.argument("configs", nargs=-1, required=True)
 @click.option("-o", "--output", "output", required=True, help="Bundle directory to (re)write.")
@@ -87,11 +165,13 @@ def compile_command(configs: tuple[str, ...], output: str, overrides: tuple[str,
         raise click.UsageError("-o needs a directory name")
     out_dir = Path(output)
     check_target(Path(os.path.abspath(out_dir)), set())
+    configs, overrides = _from_bundle(configs, overrides)
     bundle = compile_bundle(list(configs), list(overrides), out_dir, strict=strict)
     _print_problems(bundle.warnings)
     write_bundle(out_dir, bundle.files)
     click.echo(f"wrote {output}: {', '.join(sorted(bundle.files))}")
     click.echo(describe(bundle.plan))
+    click.echo(_memory_summary(bundle.plan))
 
 
 # ---- Committed bundles: check, explain, diff, schema (issue 5) ----------------------

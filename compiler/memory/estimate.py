@@ -36,6 +36,7 @@ class Setup:
     reduce_bucket: int
     gpu: str | None
     gpu_gib: float | None
+    vae_encodes: bool = True  # False when the loader yields latents (model.latent_input)
 
 
 @dataclass(frozen=True)
@@ -87,22 +88,58 @@ def estimate(setup: Setup, sizes: ModelSizes) -> Estimate:
         comp[name] = value
         form[name] = formula
 
-    add("dit_trainable_weights", c.weights(trainable, b, shards), f"{trainable:,} x {b} B" + (f" / dp {dp}" if shards > 1 else ""))
-    add("dit_frozen_weights", c.weights(frozen_dit, b, shards), f"{frozen_dit:,} x {b} B" + (f" / dp {dp}" if shards > 1 else ""))
-    add("text_encoder_weights", c.weights(z.text_encoder_params, b), f"T5 {z.text_encoder_params:,} x {b} B, on every GPU")
+    add(
+        "dit_trainable_weights",
+        c.weights(trainable, b, shards),
+        f"{trainable:,} x {b} B" + (f" / dp {dp}" if shards > 1 else ""),
+    )
+    add(
+        "dit_frozen_weights",
+        c.weights(frozen_dit, b, shards),
+        f"{frozen_dit:,} x {b} B" + (f" / dp {dp}" if shards > 1 else ""),
+    )
+    add(
+        "text_encoder_weights",
+        c.weights(z.text_encoder_params, b),
+        f"T5 {z.text_encoder_params:,} x {b} B, on every GPU",
+    )
     add("vae_weights", c.weights(z.vae_params, b), f"VAE {z.vae_params:,} x {b} B, on every GPU")
     if s.training:
         part = f" / dp {dp}" if stage >= 1 else ""
-        add("gradients_16bit", c.gradients_16bit(trainable, stage, dp), "2 B x trainable" + (f" / dp {dp}" if stage >= 2 else ""))
-        add("gradients_fp32", c.gradients_fp32(trainable, stage, dp, s.offload_optimizer), "0 (offloaded)" if s.offload_optimizer else f"4 B x trainable{part}")
-        add("master_weights_fp32", c.master_weights(trainable, stage, dp, s.offload_optimizer), "0 (offloaded)" if s.offload_optimizer else f"4 B x trainable{part}")
+        add(
+            "gradients_16bit",
+            c.gradients_16bit(trainable, stage, dp),
+            "2 B x trainable" + (f" / dp {dp}" if stage >= 2 else ""),
+        )
+        add(
+            "gradients_fp32",
+            c.gradients_fp32(trainable, stage, dp, s.offload_optimizer),
+            "0 (offloaded)" if s.offload_optimizer else f"4 B x trainable{part}",
+        )
+        add(
+            "master_weights_fp32",
+            c.master_weights(trainable, stage, dp, s.offload_optimizer),
+            "0 (offloaded)" if s.offload_optimizer else f"4 B x trainable{part}",
+        )
         add(
             "optimizer_states",
             c.optimizer_states(trainable, s.state_bytes, stage, dp, s.offload_optimizer),
-            "0 (offloaded)" if s.offload_optimizer else f"{s.state_bytes} B ({s.optimizer}) x trainable{part}",
+            "0 (offloaded)"
+            if s.offload_optimizer
+            else f"{s.state_bytes} B ({s.optimizer}) x trainable{part}",
         )
-        add("zero_buckets", c.zero_buckets(trainable, stage, s.reduce_bucket), f"2 B x min(reduce_bucket_size {s.reduce_bucket:,}, trainable)" if stage in (1, 2) else "0 (no reduce bucket at this stage)")
-        add("zero3_gathered_layer", c.zero3_gathered_layer(z.largest_layer_params, stage), f"4 B x largest layer {z.largest_layer_params:,}" if stage >= 3 else "0 (ZeRO-3 only)")
+        add(
+            "zero_buckets",
+            c.zero_buckets(trainable, stage, s.reduce_bucket),
+            f"2 B x min(reduce_bucket_size {s.reduce_bucket:,}, trainable)"
+            if stage in (1, 2)
+            else "0 (no reduce bucket at this stage)",
+        )
+        add(
+            "zero3_gathered_layer",
+            c.zero3_gathered_layer(z.largest_layer_params, stage),
+            f"4 B x largest layer {z.largest_layer_params:,}" if stage >= 3 else "0 (ZeRO-3 only)",
+        )
     acts = c.dit_activations(z.tokens, s.micro, z.hidden, z.layers, b, s.checkpointed and s.training)
     if not s.training:
         # Sampling keeps no activations for backward: one layer's worth at a time.
@@ -110,23 +147,40 @@ def estimate(setup: Setup, sizes: ModelSizes) -> Estimate:
     add(
         "dit_activations",
         acts,
-        (f"{z.layers} layers x 2 s b h + 42 s b h (checkpointed)" if s.checkpointed and s.training else f"{z.layers} x 42 s b h")
+        (
+            f"{z.layers} layers x 2 s b h + 42 s b h (checkpointed)"
+            if s.checkpointed and s.training
+            else f"{z.layers} x 42 s b h"
+        )
         + f", s {z.tokens:,}, b {s.micro}, h {z.hidden}",
     )
-    add("text_encoder_activations", c.text_encoder_activations(z.text_length, s.micro, z.text_encoder_hidden, b), f"8 x {z.text_length} x b {s.micro} x {z.text_encoder_hidden}")
-    vae = 0.0 if (z.latent_input and s.training) else c.vae_encode(z.video_frames, z.video_height, z.video_width, z.vae_channels, s.micro, b)
+    add(
+        "text_encoder_activations",
+        c.text_encoder_activations(z.text_length, s.micro, z.text_encoder_hidden, b),
+        f"8 x {z.text_length} x b {s.micro} x {z.text_encoder_hidden}",
+    )
+    vae = (
+        0.0
+        if (s.training and not s.vae_encodes)
+        else c.vae_encode(z.video_frames, z.video_height, z.video_width, z.vae_channels, s.micro, b)
+    )
     add(
         "vae_encode_peak",
         vae,
         "0 (latent_input: the loader yields latents)"
         if vae == 0
-        else f"{c.VAE_LIVE_MAPS} x b {s.micro} x {z.vae_channels} ch x {z.video_frames} x {z.video_height} x {z.video_width} x {b} B",
+        else ("" if s.training else "decode of the samples, taken as the encode: ")
+        + f"{c.VAE_LIVE_MAPS} x b {s.micro} x {z.vae_channels} ch x {z.video_frames} x {z.video_height} x {z.video_width} x {b} B",
     )
-    reserved = 0.0 if vae == 0 else c.vae_reserved(z.video_frames, z.video_height, z.video_width, z.vae_channels, b)
+    reserved = (
+        0.0 if vae == 0 else c.vae_reserved(z.video_frames, z.video_height, z.video_width, z.vae_channels, b)
+    )
     add(
         "vae_reserved_after_encode",
         reserved,
-        "0 (no encode)" if reserved == 0 else f"{c.VAE_RESERVED_MAPS} x {z.vae_channels} ch x {z.video_frames} x {z.video_height} x {z.video_width} x {b} B",
+        "0 (no encode)"
+        if reserved == 0
+        else f"{c.VAE_RESERVED_MAPS} x {z.vae_channels} ch x {z.video_frames} x {z.video_height} x {z.video_width} x {b} B",
     )
     add("framework", FRAMEWORK_GIB * c.GIB, f"{FRAMEWORK_GIB} GiB CUDA context, NCCL, cuBLAS/cuDNN")
     assumptions = (
@@ -135,7 +189,9 @@ def estimate(setup: Setup, sizes: ModelSizes) -> Estimate:
         f"ZeRO stage {stage}"
         + (", optimizer offloaded to CPU" if s.offload_optimizer else "")
         + f", data-parallel {dp}, {s.optimizer} ({s.state_bytes} B of state a parameter)",
-        "activation checkpointing on (SAT checkpoints every layer)" if s.checkpointed else "activation checkpointing off",
+        "activation checkpointing on (SAT checkpoints every layer)"
+        if s.checkpointed
+        else "activation checkpointing off",
         "flash / memory-efficient attention (SAT calls torch's scaled_dot_product_attention)",
         "per-rank peak as PyTorch reserves it (what nvidia-smi shows), not as it allocates it",
     )

@@ -55,4 +55,7 @@ def setup(plan: Plan) -> Setup:
         reduce_bucket=int(bucket) if isinstance(bucket, (int, float)) else c.DEFAULT_REDUCE_BUCKET,
         gpu=gpu,
         gpu_gib=memory,
+        vae_encodes=not (
+            isinstance(plan.model_config, dict) and plan.model_config.get("latent_input") is True
+        ),
     )

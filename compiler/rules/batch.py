@@ -54,11 +54,16 @@ def b1_global_batch(work: Work) -> None:
                 f"with micro {micro}, global batch {pinned} is reached at "
                 f"{_gpu_counts(dps, mp, work.topology['gpus_per_node'])}"
             )
+            smaller = [m for m in _divisors(micro)[::-1] if m < micro and pinned % (m * dp) == 0]
+            if smaller:
+                hint += (
+                    f"; at dp {dp} a micro-batch of {smaller[0]} reaches it "
+                    f"(--set deepspeed.train_micro_batch_size_per_gpu={smaller[0]})"
+                )
         else:
             micros = [m for m in _divisors(pinned) if pinned % (m * dp) == 0]
-            hint = (
-                f"{pinned} is not a multiple of micro {micro}; at dp {dp} use a micro-batch of "
-                + (", ".join(map(str, micros)) if micros else f"a divisor of {pinned} (none divides by dp {dp})")
+            hint = f"{pinned} is not a multiple of micro {micro}; at dp {dp} use a micro-batch of " + (
+                ", ".join(map(str, micros)) if micros else f"a divisor of {pinned} (none divides by dp {dp})"
             )
         work.error("launch.global_batch_size", arithmetic, hint)
         return
@@ -68,8 +73,7 @@ def b1_global_batch(work: Work) -> None:
             "deepspeed.gradient_accumulation_steps",
             gas,
             "B1",
-            f"gradient_accumulation_steps = {pinned} / ({micro} x {dp}) "
-            "(global_batch_size / (micro x dp))",
+            f"gradient_accumulation_steps = {pinned} / ({micro} x {dp}) (global_batch_size / (micro x dp))",
             "launch.global_batch_size",
             "deepspeed.train_micro_batch_size_per_gpu",
             "topology.data_parallel_size",
