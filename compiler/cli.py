@@ -41,7 +41,7 @@ def reports_problems(command: F) -> F:
         except ConfigError as exc:
             _print_problems(exc.problems)
             errors = sum(1 for p in exc.problems if p.severity == "error")
-            writes = click.get_current_context().info_name == "compile"
+            writes = click.get_current_context().info_name in ("compile", "sweep")
             click.echo(f"satc: {errors} error(s)" + ("; nothing written" if writes else ""), err=True)
             sys.exit(EXIT_INVALID)
         except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
@@ -141,6 +141,89 @@ def plan_command(configs: tuple[str, ...], overrides: tuple[str, ...], output_fo
     bundle = compile_bundle(list(configs), list(overrides), Path("."))
     result = report(bundle.plan)
     click.echo(render_json(result) if output_format == "json" else render_text(result), nl=False)
+
+
+@main.command("sweep")
+@click.argument("configs", nargs=-1, required=True, metavar="CONFIG...|BUNDLE")
+@click.option(
+    "--sweep",
+    "axes",
+    multiple=True,
+    required=True,
+    metavar="KEY=V1,V2,...",
+    help="One axis of the grid (cartesian over all --sweep). Repeatable.",
+)
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override for every point.")
+@click.option("-o", "--output", "output", required=True, help="Directory to hold one bundle per point.")
+@click.option("--no-fit-check", is_flag=True, help="Write points whose memory estimate does not fit the GPU.")
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@reports_problems
+def sweep_command(
+    configs: tuple[str, ...],
+    axes: tuple[str, ...],
+    overrides: tuple[str, ...],
+    output: str,
+    no_fit_check: bool,
+    strict: bool,
+) -> None:
+    """Compile one bundle per point of the --sweep grid into -o DIR/<point>/, each with
+    its own args.experiment_name, args.save and SLURM job name, plus DIR/sweep.json.
+    Every point is compiled, validated and fit-checked first: if any fails, nothing is
+    written (exit 2).  `satc check --all --root DIR` checks every point."""
+    from .commands import sweep
+
+    try:
+        grid = sweep.parse_axes(axes)
+    except sweep.AxisError as exc:
+        raise click.UsageError(str(exc)) from None
+    root = Path(output)
+    if not output.strip():
+        raise click.UsageError("-o needs a directory name")
+    configs, overrides = _from_bundle(configs, overrides)
+    try:
+        points = sweep.plan_points(list(configs), list(overrides), grid, root, fit_check=not no_fit_check)
+    except sweep.InvalidPoints as exc:
+        for label, problems in exc.failures:
+            click.echo(f"sweep point {label}: INVALID", err=True)
+            _print_problems(problems)
+        click.echo(
+            f"satc: {len(exc.failures)} of {exc.total} sweep point(s) invalid; nothing written", err=True
+        )
+        sys.exit(EXIT_INVALID)
+    _write_sweep(root, grid, points, strict)
+
+
+def _write_sweep(root: Path, grid: Any, points: Any, strict: bool) -> None:
+    import tempfile
+
+    from .commands import sweep
+    from .write import check_target, write_bundle
+
+    if strict and any(point.bundle.warnings for point in points):
+        from .pipeline import _as_error
+
+        raise ConfigError([_as_error(w) for point in points for w in point.bundle.warnings])
+    check_target(Path(os.path.abspath(root)), set())
+    for point in points if root.is_dir() else ():
+        check_target(Path(os.path.abspath(root / point.name)), set(point.bundle.files))
+    warnings: dict[str, Problem] = {w.render(): w for point in points for w in point.bundle.warnings}
+    _print_problems(list(warnings.values()))
+    root.mkdir(exist_ok=True)
+    for point in points:
+        write_bundle(root / point.name, point.bundle.files)
+    with tempfile.NamedTemporaryFile(
+        "w", dir=root, prefix=".satc-tmp-", delete=False, encoding="utf-8"
+    ) as handle:
+        handle.write(sweep.index_text(grid, points))
+    os.replace(handle.name, root / sweep.INDEX)
+    for point in points:
+        fits = "" if point.fits is None else (" (fits)" if point.fits else " (does not fit)")
+        click.echo(
+            f"wrote {root / point.name}: {', '.join(point.assignments)}; ~{point.per_gpu_gib:.1f} GiB/GPU{fits}"
+        )
+    click.echo(
+        f"wrote {root / sweep.INDEX}: {len(points)} bundle(s); check them with satc check --all --root {root}"
+    )
 
 
 @main.command("compile")
