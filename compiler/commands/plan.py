@@ -47,7 +47,7 @@ class Report:
         }
 
 
-def _candidates(s: Setup, pinned: bool) -> list[tuple[str, tuple[str, ...], Setup]]:
+def _candidates(s: Setup, pinned: bool, legacy_offload: bool) -> list[tuple[str, tuple[str, ...], Setup]]:
     """Changes that lower a rank's memory, cheapest in throughput first."""
     out: list[tuple[str, tuple[str, ...], Setup]] = []
     if s.training and not s.checkpointed:
@@ -91,7 +91,10 @@ def _candidates(s: Setup, pinned: bool) -> list[tuple[str, tuple[str, ...], Setu
                 f"offload the optimizer to CPU (ZeRO stage {stage})",
                 (
                     f"deepspeed.zero_optimization.stage={stage}",
-                    "deepspeed.zero_optimization.offload_optimizer.device=cpu",
+                    # satc refuses offload_optimizer beside the deprecated cpu_offload
+                    "deepspeed.zero_optimization.cpu_offload=true"
+                    if legacy_offload
+                    else "deepspeed.zero_optimization.offload_optimizer.device=cpu",
                 ),
                 with_changes(s, stage=stage, offload_optimizer=True),
             )
@@ -145,13 +148,21 @@ _FIELDS = (
 )
 
 
+def _has_cpu_offload(plan: Plan) -> bool:
+    ds = plan.deepspeed_config if isinstance(plan.deepspeed_config, dict) else {}
+    zero = ds.get("zero_optimization")
+    return isinstance(zero, dict) and "cpu_offload" in zero
+
+
 def report(plan: Plan) -> Report:
     base = setup(plan)
     model = sizes.read(plan.model_config, plan.data_config)
     current = estimate(base, model)
     suggestions: list[Suggestion] = []
     if current.fits is False:
-        for change, overrides, changed in _candidates(base, plan.launch.get("global_batch_size") is not None):
+        for change, overrides, changed in _candidates(
+            base, plan.launch.get("global_batch_size") is not None, _has_cpu_offload(plan)
+        ):
             option = estimate(changed, model)
             if option.total < current.total:
                 suggestions.append(Suggestion(change, overrides, option))

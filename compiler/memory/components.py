@@ -46,8 +46,11 @@ def weights(params: int, bytes_per_value: int, shards: int = 1) -> float:
     return params * bytes_per_value / shards
 
 
-def gradients_16bit(trainable: int, stage: int, dp: int) -> float:
-    """16-bit gradients: whole on every rank for stages 0-1, partitioned from stage 2."""
+def gradients_16bit(trainable: int, stage: int, dp: int, offload: bool) -> float:
+    """16-bit gradients: whole on every rank for stages 0-1, partitioned from stage 2;
+    with the optimizer offloaded they go to the CPU once reduced (only buckets stay)."""
+    if offload:
+        return 0.0
     return 2 * trainable / (dp if stage >= 2 else 1)
 
 

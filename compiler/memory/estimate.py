@@ -108,8 +108,10 @@ def estimate(setup: Setup, sizes: ModelSizes) -> Estimate:
         part = f" / dp {dp}" if stage >= 1 else ""
         add(
             "gradients_16bit",
-            c.gradients_16bit(trainable, stage, dp),
-            "2 B x trainable" + (f" / dp {dp}" if stage >= 2 else ""),
+            c.gradients_16bit(trainable, stage, dp, s.offload_optimizer),
+            "0 (offloaded once reduced)"
+            if s.offload_optimizer
+            else "2 B x trainable" + (f" / dp {dp}" if stage >= 2 else ""),
         )
         add(
             "gradients_fp32",
