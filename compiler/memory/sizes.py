@@ -87,10 +87,10 @@ def _patch(value: Any) -> tuple[int, int, int]:
     return 1, size, size
 
 
-def layer_params(hidden: int) -> int:
+def layer_params(hidden: int, affine: bool = True) -> int:
     """One SAT transformer layer: QKV (3h^2 + 3h), dense (h^2 + h), MLP h->4h->h
-    (8h^2 + 5h) and two LayerNorms (4h): 12h^2 + 13h."""
-    return 12 * hidden * hidden + 13 * hidden
+    (8h^2 + 5h) and two LayerNorms (4h, only with elementwise_affine): 12h^2 + 13h."""
+    return 12 * hidden * hidden + 9 * hidden + (4 * hidden if affine else 0)
 
 
 def lora_params(hidden: int, layers: int, rank: int) -> int:
@@ -112,7 +112,7 @@ def dit_params(net: dict[str, Any]) -> tuple[int, int, int, int]:
     affine = net.get("elementwise_affine", True) is not False
     frames = (_int(net.get("num_frames"), 49) - 1) // _int(net.get("time_compressed_rate"), 4) + 1
     grid = (_int(net.get("latent_height"), 60) // ph) * (_int(net.get("latent_width"), 90) // pw) * frames
-    transformer = layers * layer_params(h) + 2 * h  # + final_layernorm
+    transformer = layers * layer_params(h, affine) + (2 * h if affine else 0)  # + final_layernorm
     # time_embed: Linear(h, te) + Linear(te, te)
     time_embed = h * te + te + te * te + te
     ofs = net.get("ofs_embed_dim")
@@ -146,7 +146,7 @@ def dit_params(net: dict[str, Any]) -> tuple[int, int, int, int]:
     lora_rank = _get(modules, "lora_config", "params", "r")
     lora = lora_params(h, layers, lora_rank) if isinstance(lora_rank, int) and lora_rank > 0 else 0
     total = transformer + time_embed + ofs_embed + patch_embed + adaln + final + position + lora
-    return total, lora, frozen_table, layer_params(h) + te * 12 * h
+    return total, lora, frozen_table, layer_params(h, affine) + te * 12 * h
 
 
 def t5_params(shape: T5Shape) -> int:
