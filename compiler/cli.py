@@ -81,7 +81,7 @@ def _from_bundle(
         recipe = committed.recipe(Path(configs[0]), committed.read_document(Path(configs[0])))
     except committed.UnreadableBundle as exc:
         raise click.UsageError(f"{configs[0]}: {exc}") from None
-    keep = _kept_global_batch(Path(configs[0]), (*recipe.overrides, *overrides))
+    keep = _kept_global_batch(Path(configs[0]), recipe.overrides, overrides)
     if keep and overrides:
         click.echo(
             f"satc: note: keeping {configs[0]}'s global batch of {keep} for the new topology "
@@ -100,11 +100,15 @@ _BATCH_KEYS = (
 )
 
 
-def _kept_global_batch(directory: Path, overrides: tuple[str, ...]) -> int | None:
-    """The committed train_batch_size, unless the overrides already decide the batch."""
+def _kept_global_batch(directory: Path, recorded: tuple[str, ...], new: tuple[str, ...]) -> int | None:
+    """The committed train_batch_size, unless the new overrides decide the batch or the
+    bundle already pins it (a recorded override wins over nothing, but the new ones win)."""
     from .commands import committed
 
-    if any(o.split("=", 1)[0].strip() in _BATCH_KEYS for o in overrides):
+    keys = [o.split("=", 1)[0].strip() for o in new]
+    if any(key in _BATCH_KEYS for key in keys) or any(
+        o.split("=", 1)[0].strip() == "launch.global_batch_size" for o in recorded
+    ):
         return None
     ds = committed.read_document(directory).get("deepspeed_config")
     total = ds.get("train_batch_size") if isinstance(ds, dict) else None

@@ -68,16 +68,16 @@ def b1_global_batch(work: Work) -> None:
         work.error("launch.global_batch_size", arithmetic, hint)
         return
     gas = pinned // (micro * dp)
-    if ds.get("gradient_accumulation_steps") != gas:
-        work.derive(
-            "deepspeed.gradient_accumulation_steps",
-            gas,
-            "B1",
-            f"gradient_accumulation_steps = {pinned} / ({micro} x {dp}) (global_batch_size / (micro x dp))",
-            "launch.global_batch_size",
-            "deepspeed.train_micro_batch_size_per_gpu",
-            "topology.data_parallel_size",
-        )
+    # Recorded even when a layer already agrees: explain then names B1 as the source.
+    work.derive(
+        "deepspeed.gradient_accumulation_steps",
+        gas,
+        "B1",
+        f"gradient_accumulation_steps = {pinned} / ({micro} x {dp}) (global_batch_size / (micro x dp))",
+        "launch.global_batch_size",
+        "deepspeed.train_micro_batch_size_per_gpu",
+        "topology.data_parallel_size",
+    )
     if work.args.get("gradient_accumulation_steps") != gas:
         work.derive(
             "args.gradient_accumulation_steps",
