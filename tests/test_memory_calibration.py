@@ -12,11 +12,10 @@ import json
 from pathlib import Path
 
 import pytest
-from support import ROOT, cogvideo_sat, satc
-
 from satc.compiler.commands.plan import report
 from satc.compiler.memory import components
 from satc.compiler.pipeline import compile_bundle
+from support import ROOT, cogvideo_sat, satc
 
 TABLE = json.loads((ROOT / "tests" / "data" / "cogvideox_published_memory.json").read_text("utf-8"))
 MODEL_STATES = (

@@ -12,9 +12,8 @@ from typing import Any
 
 import pytest
 import yaml
-from support import cogvideo_sat, require_module
-
 from satc.compiler.memory import sizes
+from support import cogvideo_sat, require_module
 
 
 @pytest.fixture(scope="module")
@@ -40,10 +39,9 @@ def _network(reference: Path, name: str) -> dict[str, Any]:
 
 
 def _build_dit(net: dict[str, Any]) -> tuple[int, int]:
+    import dit_video_concat
     import torch
     from omegaconf import OmegaConf
-
-    import dit_video_concat
 
     params = copy.deepcopy(net)
     patch = params["patch_size"]
@@ -115,7 +113,6 @@ def test_counts_grow_by_one_layer_and_its_lora_per_layer(reference: Path) -> Non
 
 def test_the_vae_count_matches_the_reference_vae(reference: Path) -> None:
     import torch
-
     from sgm.util import instantiate_from_config
 
     config = yaml.safe_load((reference / "configs" / "cogvideox_5b_lora.yaml").read_text())

@@ -127,7 +127,7 @@ def _candidates(s: Setup, pinned: bool, legacy_offload: bool) -> list[tuple[str,
         fields["stage"] = max(changed.stage for _, _, changed in out)
         keyed: dict[str, str] = {}
         for _, group, _ in out:
-            keyed.update(item.split("=", 1) for item in group)  # type: ignore[arg-type]
+            keyed.update(item.partition("=")[::2] for item in group)
         if "deepspeed.zero_optimization.stage" in keyed:
             keyed["deepspeed.zero_optimization.stage"] = str(fields["stage"])
         out.append(

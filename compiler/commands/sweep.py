@@ -127,7 +127,7 @@ def plan_points(
                             derived_location("satc plan"),
                             "launch.gpu",
                             f"does not fit: ~{estimate.per_gpu_gib:.1f} GiB per GPU, {estimate.verdict}",
-                            f"see satc plan {' '.join(configs)} "
+                            hint=f"see satc plan {' '.join(configs)} "
                             + " ".join(f"--set {o}" for o in point_overrides)
                             + " (or sweep with --no-fit-check)",
                         )

@@ -13,8 +13,13 @@ def _offloaded(section: Any) -> bool:
     return isinstance(section, dict) and section.get("device") in ("cpu", "nvme")
 
 
+def _section(tree: dict[str, Any], key: str) -> dict[str, Any]:
+    value = tree.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def optimizer_state_bytes(ds: dict[str, Any]) -> tuple[str, int]:
-    optimizer = ds.get("optimizer") if isinstance(ds.get("optimizer"), dict) else {}
+    optimizer = _section(ds, "optimizer")
     name = str(optimizer.get("type", "Adam"))
     key = name.rsplit(".", 1)[-1].lower()
     if key in c.OPTIMIZER_STATE_BYTES:
@@ -26,16 +31,17 @@ def optimizer_state_bytes(ds: dict[str, Any]) -> tuple[str, int]:
 
 def setup(plan: Plan) -> Setup:
     args, topology = plan.args, plan.topology
-    ds = plan.deepspeed_config if isinstance(plan.deepspeed_config, dict) else {}
-    zero = ds.get("zero_optimization") if isinstance(ds.get("zero_optimization"), dict) else {}
+    ds: dict[str, Any] = plan.deepspeed_config if isinstance(plan.deepspeed_config, dict) else {}
+    zero = _section(ds, "zero_optimization")
     stage = zero.get("stage", 0) if isinstance(zero.get("stage", 0), int) else 0
     precision = "bf16" if args.get("bf16") else "fp16" if args.get("fp16") else "fp32"
     name, state_bytes = optimizer_state_bytes(ds)
     bucket = zero.get("reduce_bucket_size", c.DEFAULT_REDUCE_BUCKET)
     gpu, memory = gpu_gib(dict(plan.launch))
-    micro = ds.get("train_micro_batch_size_per_gpu") if plan.training else None
+    micro: Any = ds.get("train_micro_batch_size_per_gpu") if plan.training else None
     if not isinstance(micro, int):
         micro = args.get("batch_size") if isinstance(args.get("batch_size"), int) else 1
+    assert isinstance(micro, int)
     grad_accum = ds.get("gradient_accumulation_steps", 1) if plan.training else 1
     return Setup(
         bytes_per_value=4 if precision == "fp32" else 2,

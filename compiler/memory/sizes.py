@@ -75,6 +75,10 @@ def _get(tree: Any, *path: str, default: Any = None) -> Any:
     return node
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _int(value: Any, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else default
 
@@ -133,8 +137,8 @@ def dit_params(net: dict[str, Any]) -> tuple[int, int, int, int]:
     # Position: Basic*PositionEmbeddingMixin owns a frozen (text + patches) x h table and
     # replaces SAT's; with rotary, SAT keeps its max_sequence_length x h table and the
     # mixin adds a learnable (patches + text) x h table only when asked.
-    pos = _get(modules, "pos_embed_config") or {}
-    pos_params = pos.get("params") if isinstance(pos.get("params"), dict) else {}
+    pos = _dict(_get(modules, "pos_embed_config"))
+    pos_params = _dict(pos.get("params"))
     text_length = _int(pos_params.get("text_length"), 226)
     frozen_table = 0
     if "Rotary" in str(pos.get("target", "")):
@@ -162,7 +166,7 @@ def _t5(model: dict[str, Any]) -> tuple[T5Shape, int, str]:
     embedders = _get(model, "conditioner_config", "params", "emb_models", default=[])
     for item in embedders if isinstance(embedders, list) else []:
         if isinstance(item, dict) and "T5" in str(item.get("target", "")):
-            params = item.get("params") if isinstance(item.get("params"), dict) else {}
+            params = _dict(item.get("params"))
             name = str(params.get("model_dir", "t5-v1_1-xxl")).lower()
             length = _int(params.get("max_length"), 226)
             for word in ("xxl", "xl", "large", "base", "small"):
