@@ -18,7 +18,7 @@ def _gpu_counts(dps: list[int], mp: int, gpus_per_node: int) -> str:
     for dp in dps[:_MAX_LISTED]:
         gpus = dp * mp
         layout = f" = {gpus // gpus_per_node} x {gpus_per_node}" if gpus % gpus_per_node == 0 else ""
-        items.append(f"dp {dp} ({gpus} GPUs{layout})")
+        items.append(f"dp {dp} ({gpus} GPU{'s' if gpus > 1 else ''}{layout})")
     more = f", ... ({len(dps) - _MAX_LISTED} more)" if len(dps) > _MAX_LISTED else ""
     return ", ".join(items) + more
 
