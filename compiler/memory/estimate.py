@@ -161,10 +161,12 @@ def estimate(setup: Setup, sizes: ModelSizes) -> Estimate:
         c.text_encoder_activations(z.text_length, s.micro, z.text_encoder_hidden, b),
         f"8 x {z.text_length} x b {s.micro} x {z.text_encoder_hidden}",
     )
+    cp = f" / cp_size {z.vae_context_parallel}" if z.vae_context_parallel > 1 else ""
     vae = (
         0.0
         if (s.training and not s.vae_encodes)
         else c.vae_encode(z.video_frames, z.video_height, z.video_width, z.vae_channels, s.micro, b)
+        / z.vae_context_parallel
     )
     add(
         "vae_encode_peak",
@@ -172,17 +174,22 @@ def estimate(setup: Setup, sizes: ModelSizes) -> Estimate:
         "0 (latent_input: the loader yields latents)"
         if vae == 0
         else ("" if s.training else "decode of the samples, taken as the encode: ")
-        + f"{c.VAE_LIVE_MAPS} x b {s.micro} x {z.vae_channels} ch x {z.video_frames} x {z.video_height} x {z.video_width} x {b} B",
+        + f"{c.VAE_LIVE_MAPS} x b {s.micro} x {z.vae_channels} ch x {z.video_frames} x {z.video_height} x {z.video_width} x {b} B"
+        + cp,
     )
     reserved = (
-        0.0 if vae == 0 else c.vae_reserved(z.video_frames, z.video_height, z.video_width, z.vae_channels, b)
+        0.0
+        if vae == 0
+        else c.vae_reserved(z.video_frames, z.video_height, z.video_width, z.vae_channels, b)
+        / z.vae_context_parallel
     )
     add(
         "vae_reserved_after_encode",
         reserved,
         "0 (no encode)"
         if reserved == 0
-        else f"{c.VAE_RESERVED_MAPS} x {z.vae_channels} ch x {z.video_frames} x {z.video_height} x {z.video_width} x {b} B",
+        else f"{c.VAE_RESERVED_MAPS} x {z.vae_channels} ch x {z.video_frames} x {z.video_height} x {z.video_width} x {b} B"
+        + cp,
     )
     add("framework", FRAMEWORK_GIB * c.GIB, f"{FRAMEWORK_GIB} GiB CUDA context, NCCL, cuBLAS/cuDNN")
     assumptions = (

@@ -58,6 +58,7 @@ class ModelSizes:
     text_length: int
     vae_params: int
     vae_channels: int
+    vae_context_parallel: int  # first_stage_config.params.cp_size: ranks that split the encode in time
     video_frames: int  # pixel frames of one training sample
     video_height: int
     video_width: int
@@ -234,6 +235,7 @@ def read(model: Any, data: Any, trains_lora_only: bool | None = None) -> ModelSi
         text_length=text_length,
         vae_params=vae,
         vae_channels=vae_ch,
+        vae_context_parallel=_int(_get(model, "first_stage_config", "params", "cp_size"), 1),
         video_frames=frames,
         video_height=height,
         video_width=width,
