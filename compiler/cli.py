@@ -73,7 +73,8 @@ def _from_bundle(
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """A lone bundle directory stands for the configs and overrides it records; the
     command line's --set come after them, so `--set launch.nodes=4` retargets it."""
-    if len(configs) != 1 or not os.path.isdir(configs[0]):
+    # A directory without args.json is left to the loader, which says what it is.
+    if len(configs) != 1 or not os.path.isfile(os.path.join(configs[0], "args.json")):
         return configs, overrides
     from .commands import committed
 
