@@ -65,6 +65,11 @@ def b1_global_batch(work: Work) -> None:
             hint = f"{pinned} is not a multiple of micro {micro}; at dp {dp} use a micro-batch of " + (
                 ", ".join(map(str, micros)) if micros else f"a divisor of {pinned} (none divides by dp {dp})"
             )
+        step = micro * dp
+        hint += (
+            f"; or keep this topology with launch.global_batch_size {step * -(-pinned // step)} "
+            f"(the nearest multiple of {micro} x {dp} at or above {pinned})"
+        )
         work.error("launch.global_batch_size", arithmetic, hint)
         return
     gas = pinned // (micro * dp)
