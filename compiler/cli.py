@@ -139,11 +139,20 @@ def plan_command(configs: tuple[str, ...], overrides: tuple[str, ...], output_fo
     """Estimate per-GPU memory of CONFIG... (or a committed bundle) by component, judge
     it against launch.gpu / launch.gpu_memory_gb, and show what would make it fit.
     Writes nothing; imports no torch."""
-    from .commands.plan import render_json, render_text, report
+    from .commands.plan import missing_model, render_json, render_text, report
+    from .errors import derived_location, fail
     from .pipeline import compile_bundle
 
     configs, overrides = _from_bundle(configs, overrides)
     bundle = compile_bundle(list(configs), list(overrides), Path("."))
+    reason = missing_model(bundle.plan)
+    if reason:
+        raise fail(
+            derived_location(" + ".join(configs)),
+            "model.network_config",
+            f"nothing to plan: {reason}",
+            "add the model's config (e.g. CogVideoX's configs/cogvideox_5b.yaml) before the others",
+        )
     result = report(bundle.plan)
     click.echo(render_json(result) if output_format == "json" else render_text(result), nl=False)
 
@@ -223,9 +232,8 @@ def _write_sweep(root: Path, grid: Any, points: Any, strict: bool) -> None:
     os.replace(handle.name, root / sweep.INDEX)
     for point in points:
         fits = "" if point.fits is None else (" (fits)" if point.fits else " (does not fit)")
-        click.echo(
-            f"wrote {root / point.name}: {', '.join(point.assignments)}; ~{point.per_gpu_gib:.1f} GiB/GPU{fits}"
-        )
+        memory = "" if point.per_gpu_gib is None else f"; ~{point.per_gpu_gib:.1f} GiB/GPU{fits}"
+        click.echo(f"wrote {root / point.name}: {', '.join(point.assignments)}{memory}")
     click.echo(
         f"wrote {root / sweep.INDEX}: {len(points)} bundle(s); check them with satc check --all --root {root}"
     )

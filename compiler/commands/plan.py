@@ -154,6 +154,16 @@ def _has_cpu_offload(plan: Plan) -> bool:
     return isinstance(zero, dict) and "cpu_offload" in zero
 
 
+def missing_model(plan: Plan) -> str | None:
+    """Why this plan has no model to estimate (None when it has one)."""
+    model = plan.model_config if isinstance(plan.model_config, dict) else {}
+    network = model.get("network_config")
+    params = network.get("params") if isinstance(network, dict) else None
+    if isinstance(params, dict) and isinstance(params.get("hidden_size"), int):
+        return None
+    return "no model.network_config.params.hidden_size: the memory model reads the DiT's shapes from it"
+
+
 def report(plan: Plan) -> Report:
     base = setup(plan)
     model = sizes.read(plan.model_config, plan.data_config)
@@ -241,5 +251,7 @@ def render_text(result: Report) -> str:
 
 def summary_line(plan: Plan) -> str:
     """One line for compile's output: the estimate and the verdict."""
+    if missing_model(plan):
+        return "  memory: not estimated (no model.network_config to read the model from)"
     e = report(plan).estimate
     return f"  memory ~{e.per_gpu_gib:.1f} GiB per GPU (satc plan for the breakdown); {e.verdict}"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..errors import ConfigError, Problem, derived_location
 from ..pipeline import Bundle, compile_bundle
-from .plan import report
+from .plan import missing_model, report
 
 INDEX = "sweep.json"
 INDEX_FORMAT = "satc.sweep/1"
@@ -46,7 +46,7 @@ class Point:
     assignments: tuple[str, ...]  # the grid's KEY=VALUE for this point
     overrides: tuple[str, ...]  # everything passed to compile, naming included
     bundle: Bundle
-    per_gpu_gib: float
+    per_gpu_gib: float | None  # None when the config names no model to estimate
     fits: bool | None
 
 
@@ -117,6 +117,9 @@ def plan_points(
         except ConfigError as exc:
             failures.append((label, list(exc.problems)))
             continue
+        if missing_model(bundle.plan):
+            points.append(Point(name, assignments, tuple(point_overrides), bundle, None, None))
+            continue
         estimate = report(bundle.plan).estimate
         if fit_check and estimate.fits is False:
             failures.append(
@@ -153,7 +156,7 @@ def index_text(axes: list[Axis], points: list[Point]) -> str:
                 "set": list(point.assignments),
                 "experiment_name": point.bundle.plan.args.get("experiment_name"),
                 "save": point.bundle.plan.args.get("save"),
-                "per_gpu_gib": round(point.per_gpu_gib, 2),
+                "per_gpu_gib": None if point.per_gpu_gib is None else round(point.per_gpu_gib, 2),
                 "fits": point.fits,
             }
             for point in points
