@@ -52,3 +52,12 @@ def test_full_fine_tuning_trains_all_but_the_frozen_position_table() -> None:
     full = _plan(str(REFERENCE / "cogvideox_2b.yaml"), str(REFERENCE / "sft.yaml"))
     assert full["model"]["trainable_params"] == full["model"]["dit_params"] - 17776 * 1920  # frozen table
     assert full["memory"]["components"]["optimizer_states"] > 1
+
+
+def test_a_config_without_a_model_is_not_planned_from_guesses(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    config = tmp_path / "args.yaml"
+    config.write_text("args:\n  mode: finetune\n  train_iters: 10\n")
+    done = satc("plan", str(config))
+    assert done.returncode == 2 and "model.network_config: nothing to plan" in done.stderr
+    compiled = satc("compile", str(config), "-o", str(tmp_path / "b"))
+    assert compiled.returncode == 0 and "memory: not estimated" in compiled.stdout
