@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from support import REFERENCE, satc
 
@@ -54,7 +55,7 @@ def test_full_fine_tuning_trains_all_but_the_frozen_position_table() -> None:
     assert full["memory"]["components"]["optimizer_states"] > 1
 
 
-def test_a_config_without_a_model_is_not_planned_from_guesses(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_config_without_a_model_is_not_planned_from_guesses(tmp_path: Path) -> None:
     config = tmp_path / "args.yaml"
     config.write_text("args:\n  mode: finetune\n  train_iters: 10\n")
     done = satc("plan", str(config))
