@@ -364,12 +364,29 @@ def check_command(
         drifted += not result.clean
         if not (quiet and result.clean):
             click.echo(check.render(result), nl=False)
+    if all_bundles:
+        drifted += _check_sweep_indexes(Path(root), quiet)
     if len(targets) > 1 or all_bundles:
         click.echo(
             f"satc check: {len(dict.fromkeys(targets))} bundle(s), {drifted} drifted, "
             f"{invalid} with invalid input"
         )
     sys.exit(EXIT_INVALID if invalid else 1 if drifted else 0)
+
+
+def _check_sweep_indexes(root: Path, quiet: bool) -> int:
+    """--all also checks each sweep index against its bundles; returns how many drifted."""
+    from .commands import sweep
+
+    drifted = 0
+    for index in sweep.find_indexes(root):
+        drift = sweep.index_drift(index)
+        drifted += bool(drift)
+        if drift or not quiet:
+            click.echo(f"{os.path.relpath(index)}: " + ("DRIFT" if drift else "up to date"))
+        for line in drift:
+            click.echo(f"  {line}")
+    return drifted
 
 
 def _complete_files(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:

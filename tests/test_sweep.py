@@ -47,6 +47,14 @@ def test_a_2x3_grid_gives_six_unique_check_clean_bundles(tmp_path: Path) -> None
     check = satc("check", "--all", "--root", str(root))
     assert check.returncode == 0, check.stdout + check.stderr
     assert "6 bundle(s), 0 drifted, 0 with invalid input" in check.stdout
+    assert "sweep.json: up to date" in check.stdout
+    # The index is covered too: a point's bundle gone is drift.
+    import shutil
+
+    shutil.rmtree(root / "nodes1-lr1e-3")
+    check = satc("check", "--all", "--root", str(root))
+    assert check.returncode == 1, check.stdout + check.stderr
+    assert "sweep.json: DRIFT" in check.stdout and "point nodes1-lr1e-3: no readable bundle" in check.stdout
 
 
 def test_one_invalid_point_writes_nothing(tmp_path: Path) -> None:

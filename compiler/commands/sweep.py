@@ -163,3 +163,41 @@ def index_text(axes: list[Axis], points: list[Point]) -> str:
         ],
     }
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def find_indexes(root: Path) -> list[Path]:
+    """Every sweep.json under ``root`` (dot-directories skipped, as for bundles)."""
+    import os
+
+    found = []
+    for current, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        if INDEX in files:
+            found.append(Path(current) / INDEX)
+    return sorted(found)
+
+
+def index_drift(path: Path) -> list[str]:
+    """How a sweep index disagrees with the bundles beside it ([] when it agrees)."""
+    try:
+        document = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        return [f"unreadable ({exc})"]
+    if not isinstance(document, dict) or document.get("format") != INDEX_FORMAT:
+        return []  # someone else's sweep.json
+    drift = []
+    points = document.get("points")
+    for point in points if isinstance(points, list) else []:
+        name = point.get("bundle") if isinstance(point, dict) else None
+        args_file = path.parent / str(name) / "args.json"
+        try:
+            args = json.loads(args_file.read_text("utf-8")).get("args", {})
+        except (OSError, ValueError, AttributeError):
+            drift.append(f"point {name}: no readable bundle at {args_file.parent}")
+            continue
+        for key in ("experiment_name", "save"):
+            if args.get(key) != point.get(key):
+                drift.append(
+                    f"point {name}: args.{key} is {args.get(key)!r}, the index says {point.get(key)!r}"
+                )
+    return drift
