@@ -195,7 +195,9 @@ def sweep_command(
         raise click.UsageError("-o needs a directory name")
     configs, overrides = _from_bundle(configs, overrides)
     try:
-        points = sweep.plan_points(list(configs), list(overrides), grid, root, fit_check=not no_fit_check)
+        points = sweep.plan_points(
+            list(configs), list(overrides), grid, root, fit_check=not no_fit_check, strict=strict
+        )
     except sweep.InvalidPoints as exc:
         for label, problems in exc.failures:
             click.echo(f"sweep point {label}: INVALID", err=True)
@@ -204,32 +206,14 @@ def sweep_command(
             f"satc: {len(exc.failures)} of {exc.total} sweep point(s) invalid; nothing written", err=True
         )
         sys.exit(EXIT_INVALID)
-    _write_sweep(root, grid, points, strict)
+    _write_sweep(root, grid, points)
 
 
-def _write_sweep(root: Path, grid: Any, points: Any, strict: bool) -> None:
-    import tempfile
-
+def _write_sweep(root: Path, grid: Any, points: Any) -> None:
     from .commands import sweep
-    from .write import check_target, write_bundle
 
-    if strict and any(point.bundle.warnings for point in points):
-        from .pipeline import _as_error
-
-        raise ConfigError([_as_error(w) for point in points for w in point.bundle.warnings])
-    check_target(Path(os.path.abspath(root)), set())
-    for point in points if root.is_dir() else ():
-        check_target(Path(os.path.abspath(root / point.name)), set(point.bundle.files))
-    warnings: dict[str, Problem] = {w.render(): w for point in points for w in point.bundle.warnings}
-    _print_problems(list(warnings.values()))
-    root.mkdir(exist_ok=True)
-    for point in points:
-        write_bundle(root / point.name, point.bundle.files)
-    with tempfile.NamedTemporaryFile(
-        "w", dir=root, prefix=".satc-tmp-", delete=False, encoding="utf-8"
-    ) as handle:
-        handle.write(sweep.index_text(grid, points))
-    os.replace(handle.name, root / sweep.INDEX)
+    _print_problems(sweep.distinct_warnings(points))
+    sweep.write(root, grid, points)
     for point in points:
         fits = "" if point.fits is None else (" (fits)" if point.fits else " (does not fit)")
         memory = "" if point.per_gpu_gib is None else f"; ~{point.per_gpu_gib:.1f} GiB/GPU{fits}"

@@ -102,7 +102,12 @@ def _naming(base: Bundle, name: str, axes: list[Axis]) -> list[str]:
 
 
 def plan_points(
-    configs: list[str], overrides: list[str], axes: list[Axis], root: Path, fit_check: bool = True
+    configs: list[str],
+    overrides: list[str],
+    axes: list[Axis],
+    root: Path,
+    fit_check: bool = True,
+    strict: bool = False,
 ) -> list[Point]:
     """Compile every point; raise ConfigError naming each invalid or non-fitting one."""
     base = compile_bundle(configs, overrides, root)
@@ -113,7 +118,7 @@ def plan_points(
         point_overrides = [*overrides, *assignments, *_naming(base, name, axes)]
         label = f"{name} ({', '.join(assignments)})"
         try:
-            bundle = compile_bundle(configs, point_overrides, root / name)
+            bundle = compile_bundle(configs, point_overrides, root / name, strict=strict)
         except ConfigError as exc:
             failures.append((label, list(exc.problems)))
             continue
@@ -144,6 +149,32 @@ def plan_points(
     if failures:
         raise InvalidPoints(failures, len(grid))
     return points
+
+
+def distinct_warnings(points: list[Point]) -> list[Problem]:
+    """Each warning once: the points share their configs, so mostly their warnings."""
+    return list({w.render(): w for point in points for w in point.bundle.warnings}.values())
+
+
+def write(root: Path, axes: list[Axis], points: list[Point]) -> None:
+    """Every point's bundle (each replaced atomically), then the index, atomically too.
+    Targets are checked before the first write, so a refused one writes nothing."""
+    import os
+    import tempfile
+
+    from ..write import check_target, write_bundle
+
+    check_target(Path(os.path.abspath(root)), set())
+    for point in points if root.is_dir() else ():
+        check_target(Path(os.path.abspath(root / point.name)), set(point.bundle.files))
+    root.mkdir(exist_ok=True)
+    for point in points:
+        write_bundle(root / point.name, point.bundle.files)
+    with tempfile.NamedTemporaryFile(
+        "w", dir=root, prefix=".satc-tmp-", delete=False, encoding="utf-8"
+    ) as handle:
+        handle.write(index_text(axes, points))
+    os.replace(handle.name, root / INDEX)
 
 
 def index_text(axes: list[Axis], points: list[Point]) -> str:

@@ -88,15 +88,17 @@ def estimate(setup: Setup, sizes: ModelSizes) -> Estimate:
         comp[name] = value
         form[name] = formula
 
+    # ZeRO-3 with offload_param keeps the DiT's weights in CPU memory between uses.
+    on_cpu = stage >= 3 and s.offload_params
     add(
         "dit_trainable_weights",
-        c.weights(trainable, b, shards),
-        f"{trainable:,} x {b} B" + (f" / dp {dp}" if shards > 1 else ""),
+        0.0 if on_cpu else c.weights(trainable, b, shards),
+        "0 (offload_param)" if on_cpu else f"{trainable:,} x {b} B" + (f" / dp {dp}" if shards > 1 else ""),
     )
     add(
         "dit_frozen_weights",
-        c.weights(frozen_dit, b, shards),
-        f"{frozen_dit:,} x {b} B" + (f" / dp {dp}" if shards > 1 else ""),
+        0.0 if on_cpu else c.weights(frozen_dit, b, shards),
+        "0 (offload_param)" if on_cpu else f"{frozen_dit:,} x {b} B" + (f" / dp {dp}" if shards > 1 else ""),
     )
     add(
         "text_encoder_weights",
