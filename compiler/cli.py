@@ -236,7 +236,10 @@ def _write_sweep(root: Path, grid: Any, points: Any) -> None:
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @reports_problems
 def compile_command(configs: tuple[str, ...], output: str, overrides: tuple[str, ...], strict: bool) -> None:
-    """Compile CONFIG... (merged left to right) into a bundle in -o DIR."""
+    """Compile CONFIG... (merged left to right) into a bundle in -o DIR.
+
+    A committed bundle directory may stand for its configs and overrides: with --set it
+    is retargeted (e.g. --set launch.nodes=4), keeping its global batch."""
     from .commands.summary import describe
     from .pipeline import compile_bundle
     from .write import check_target, write_bundle
