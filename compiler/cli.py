@@ -62,7 +62,7 @@ def reports_problems(command: F) -> F:
         except ConfigError as exc:
             _print_problems(exc.problems)
             errors = sum(1 for p in exc.problems if p.severity == "error")
-            writes = click.get_current_context().info_name == "compile"
+            writes = click.get_current_context().info_name in ("compile", "sweep")
             click.echo(f"satc: {errors} error(s)" + ("; nothing written" if writes else ""), err=True)
             sys.exit(EXIT_INVALID)
         except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
@@ -115,6 +115,162 @@ def main() -> None:
     """Compile SwissArmyTransformer / CogVideoX configs into reproducible launch bundles."""
 
 
+# ---- Plan before queue: compile from a bundle, plan, sweep ---------------------------
+
+
+def _from_bundle(
+    configs: tuple[str, ...], overrides: tuple[str, ...]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A lone bundle directory stands for the configs and overrides it records; the
+    command line's --set come after them, so `--set launch.nodes=4` retargets it."""
+    # A directory without args.json is left to the loader, which says what it is.
+    if len(configs) != 1 or not os.path.isfile(os.path.join(configs[0], "args.json")):
+        return configs, overrides
+    from .commands import committed
+
+    try:
+        recipe = committed.recipe(Path(configs[0]), committed.read_document(Path(configs[0])))
+    except committed.UnreadableBundle as exc:
+        raise click.UsageError(f"{configs[0]}: {exc}") from None
+    keep = _kept_global_batch(Path(configs[0]), recipe.overrides, overrides)
+    if keep and overrides:
+        click.echo(
+            f"satc: note: keeping {configs[0]}'s global batch of {keep} for the new topology "
+            f"(launch.global_batch_size={keep}; --set launch.global_batch_size=N to change it)",
+            err=True,
+        )
+        overrides = (*overrides, f"launch.global_batch_size={keep}")
+    return recipe.configs, (*recipe.overrides, *overrides)
+
+
+_BATCH_KEYS = (
+    "launch.global_batch_size",
+    "deepspeed.train_batch_size",
+    "deepspeed.gradient_accumulation_steps",
+    "args.gradient_accumulation_steps",
+)
+
+
+def _kept_global_batch(directory: Path, recorded: tuple[str, ...], new: tuple[str, ...]) -> int | None:
+    """The committed train_batch_size, unless the new overrides decide the batch or the
+    bundle already pins it (a recorded override wins over nothing, but the new ones win)."""
+    from .commands import committed
+
+    keys = [o.split("=", 1)[0].strip() for o in new]
+    if any(key in _BATCH_KEYS for key in keys) or any(
+        o.split("=", 1)[0].strip() == "launch.global_batch_size" for o in recorded
+    ):
+        return None
+    ds = committed.read_document(directory).get("deepspeed_config")
+    total = ds.get("train_batch_size") if isinstance(ds, dict) else None
+    return total if isinstance(total, int) and not isinstance(total, bool) else None
+
+
+def _memory_summary(plan: Any) -> str:
+    from .commands.plan import summary_line
+
+    return summary_line(plan)
+
+
+@main.command("plan")
+@click.argument("configs", nargs=-1, required=True, metavar="CONFIG...|BUNDLE")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a value after all files, as in compile (e.g. --set launch.nodes=4).",
+)
+@click.option(
+    "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@reports_problems
+def plan_command(configs: tuple[str, ...], overrides: tuple[str, ...], output_format: str) -> None:
+    """Estimate per-GPU memory of CONFIG... (or a committed bundle) by component, judge
+    it against launch.gpu / launch.gpu_memory_gb, and show what would make it fit.
+    Writes nothing; imports no torch."""
+    from .commands.plan import missing_model, render_json, render_text, report
+    from .errors import derived_location, fail
+    from .pipeline import compile_bundle
+
+    configs, overrides = _from_bundle(configs, overrides)
+    bundle = compile_bundle(list(configs), list(overrides), Path("."))
+    reason = missing_model(bundle.plan)
+    if reason:
+        raise fail(
+            derived_location(" + ".join(configs)),
+            "model.network_config",
+            f"nothing to plan: {reason}",
+            "add the model's config (e.g. CogVideoX's configs/cogvideox_5b.yaml) before the others",
+        )
+    result = report(bundle.plan)
+    click.echo(render_json(result) if output_format == "json" else render_text(result), nl=False)
+
+
+@main.command("sweep")
+@click.argument("configs", nargs=-1, required=True, metavar="CONFIG...|BUNDLE")
+@click.option(
+    "--sweep",
+    "axes",
+    multiple=True,
+    required=True,
+    metavar="KEY=V1,V2,...",
+    help="One axis of the grid (cartesian over all --sweep). Repeatable.",
+)
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override for every point.")
+@click.option("-o", "--output", "output", required=True, help="Directory to hold one bundle per point.")
+@click.option("--no-fit-check", is_flag=True, help="Write points whose memory estimate does not fit the GPU.")
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@reports_problems
+def sweep_command(
+    configs: tuple[str, ...],
+    axes: tuple[str, ...],
+    overrides: tuple[str, ...],
+    output: str,
+    no_fit_check: bool,
+    strict: bool,
+) -> None:
+    """Compile one bundle per point of the --sweep grid into -o DIR/<point>/, each with
+    its own args.experiment_name, args.save and SLURM job name, plus DIR/sweep.json.
+    Every point is compiled, validated and fit-checked first: if any fails, nothing is
+    written (exit 2).  `satc check --all --root DIR` checks every point."""
+    from .commands import sweep
+
+    try:
+        grid = sweep.parse_axes(axes)
+    except sweep.AxisError as exc:
+        raise click.UsageError(str(exc)) from None
+    root = Path(output)
+    if not output.strip():
+        raise click.UsageError("-o needs a directory name")
+    configs, overrides = _from_bundle(configs, overrides)
+    try:
+        points = sweep.plan_points(
+            list(configs), list(overrides), grid, root, fit_check=not no_fit_check, strict=strict
+        )
+    except sweep.InvalidPoints as exc:
+        for label, problems in exc.failures:
+            _echo(f"sweep point {label}: INVALID", err=True)
+            _print_problems(problems)
+        _echo(f"satc: {len(exc.failures)} of {exc.total} sweep point(s) invalid; nothing written", err=True)
+        sys.exit(EXIT_INVALID)
+    _write_sweep(root, grid, points)
+
+
+def _write_sweep(root: Path, grid: Any, points: Any) -> None:
+    from .commands import sweep
+
+    _print_problems(sweep.distinct_warnings(points))
+    sweep.write(root, grid, points)
+    for point in points:
+        fits = "" if point.fits is None else (" (fits)" if point.fits else " (does not fit)")
+        memory = "" if point.per_gpu_gib is None else f"; ~{point.per_gpu_gib:.1f} GiB/GPU{fits}"
+        _echo(f"wrote {root / point.name}: {', '.join(point.assignments)}{memory}")
+    _echo(
+        f"wrote {root / sweep.INDEX}: {len(points)} bundle(s); check them with satc check --all --root {root}"
+    )
+
+
 @main.command("compile")
 @click.argument("configs", nargs=-1, required=True)
 @click.option("-o", "--output", "output", required=True, help="Bundle directory to (re)write.")
@@ -131,7 +287,10 @@ def main() -> None:
 )
 @reports_problems
 def compile_command(configs: tuple[str, ...], output: str, overrides: tuple[str, ...], strict: bool) -> None:
-    """Compile CONFIG... (merged left to right) into a bundle in -o DIR."""
+    """Compile CONFIG... (merged left to right) into a bundle in -o DIR.
+
+    A committed bundle directory may stand for its configs and overrides: with --set it
+    is retargeted (e.g. --set launch.nodes=4), keeping its global batch."""
     from .commands.summary import describe
     from .pipeline import compile_bundle
     from .write import check_target, write_bundle
@@ -140,6 +299,7 @@ def compile_command(configs: tuple[str, ...], output: str, overrides: tuple[str,
         raise click.UsageError("-o needs a directory name")
     out_dir = Path(output)
     check_target(Path(os.path.abspath(out_dir)), set())
+    configs, overrides = _from_bundle(configs, overrides)
     bundle = compile_bundle(list(configs), list(overrides), out_dir, strict=strict)
     _print_problems(bundle.warnings)
     if bundle.accepted:
@@ -147,6 +307,7 @@ def compile_command(configs: tuple[str, ...], output: str, overrides: tuple[str,
     write_bundle(out_dir, bundle.files)
     _echo(f"wrote {output}: {', '.join(sorted(bundle.files))}")
     _echo(describe(bundle.plan))
+    _echo(_memory_summary(bundle.plan))
 
 
 # ---- Committed bundles: check, explain, diff, schema (issue 5) ----------------------
@@ -243,12 +404,29 @@ def check_command(
         drifted += not result.clean
         if not (quiet and result.clean):
             _echo(check.render(result), nl=False)
+    if all_bundles:
+        drifted += _check_sweep_indexes(Path(root), quiet)
     if len(targets) > 1 or all_bundles:
         click.echo(
             f"satc check: {len(dict.fromkeys(targets))} bundle(s), {drifted} drifted, "
             f"{invalid} with invalid input"
         )
     sys.exit(EXIT_INVALID if invalid else 1 if drifted else 0)
+
+
+def _check_sweep_indexes(root: Path, quiet: bool) -> int:
+    """--all also checks each sweep index against its bundles; returns how many drifted."""
+    from .commands import sweep
+
+    drifted = 0
+    for index in sweep.find_indexes(root):
+        drift = sweep.index_drift(index)
+        drifted += bool(drift)
+        if drift or not quiet:
+            _echo(f"{os.path.relpath(index)}: " + ("DRIFT" if drift else "up to date"))
+        for line in drift:
+            _echo(f"  {line}")
+    return drifted
 
 
 def _complete_files(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:

@@ -19,8 +19,9 @@ def test_quick_benchmark_prints_every_section() -> None:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
-    for heading in ("1. cold compile", "2. check", "3. scaling", "4. peak memory"):
+    for heading in ("1. cold compile", "2. check", "3. scaling", "4. peak memory", "5. plan"):
         assert heading in out, out
     for row in ("satc compile", "SAT get_args", "python -c pass", "exponent", "peak RSS", "tracemalloc"):
         assert row in out, out
     assert "drifted: 0 " in out, out
+    assert "heavy imports added: none" in out, out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from satc.compiler.memory.gpus import GPU_GIB
 from satc.compiler.rules.launch import RESERVED_ENV
 
 # SLURM parses #SBATCH lines by its own rules (backslashes, '#'), so its values are
@@ -239,5 +240,21 @@ def build() -> dict[str, Any]:
             "include": _text("deepspeed --include (e.g. localhost:0,1).", pattern=SBATCH_VALUE),
             "exclude": _text("deepspeed --exclude.", pattern=SBATCH_VALUE),
             "slurm": slurm_schema(),
+            "global_batch_size": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "Samples per optimizer step over all ranks, kept for every topology: "
+                "gradient_accumulation_steps = global_batch_size / (micro x data-parallel) (rule B1).",
+            },
+            "gpu": {
+                "enum": sorted(GPU_GIB),
+                "description": "The GPU model, for satc plan's memory verdict (or give launch.gpu_memory_gb).",
+            },
+            "gpu_memory_gb": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "maximum": 4096,
+                "description": "Memory of one GPU in GiB, as nvidia-smi reports it (overrides launch.gpu's).",
+            },
         },
     }

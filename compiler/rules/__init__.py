@@ -28,6 +28,7 @@ ORDER: tuple[Rule, ...] = (
     deepspeed.r6_deepspeed_section_wins,
     deepspeed.d3_zero_stage_sync,
     topology.r11_r12_topology,
+    batch.b1_global_batch,
     batch.d4_batch_triad,
     seed.d5_seed,
     topology.d8_cpu_backend,
