@@ -20,3 +20,12 @@ def schema_text() -> str:
 
 def template_text(name: str) -> str:
     return resources.files("satc.templates").joinpath(name).read_text("utf-8")
+
+
+@lru_cache(maxsize=1)
+def models() -> dict[str, Any]:
+    """The parameters of every known `target`, generated from CogVideoX's and SAT's code
+    by tools/model_schema.py."""
+    text = resources.files("satc.schemas").joinpath("models.json").read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded

@@ -1,0 +1,309 @@
+"""Generic checks of `model:` and `data:` trees against the generated target parameters.
+
+Every mapping with a `target` is built by CogVideoX's `instantiate_from_config`
+(`target(**params)`); `schemas/models.json` says what each known target accepts,
+generated from the real code by tools/model_schema.py.  These checks know no model
+family: a user's own model gets exactly these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ... import resources
+from ...errors import Problem, dotted
+from ...load import LoadedConfig
+from ...suggest import closest
+
+Path = tuple[str | int, ...]
+BUILDER_KEYS = ("target", "params")
+
+
+@dataclass(frozen=True)
+class Node:
+    """One `target`/`params` mapping in the tree, with the target that builds it."""
+
+    path: Path
+    target: str
+    params: dict[str, Any]
+    parent: str | None  # the enclosing target (or the engine, for model.*_config)
+    item_keys: tuple[str, ...] = ()  # keys the parent reads beside target/params
+
+
+def _short(target: str) -> str:
+    return target.rsplit(".", 1)[-1]
+
+
+def problem(
+    config: LoadedConfig,
+    path: Path,
+    rule: str,
+    message: str,
+    hint: str | None = None,
+    severity: str = "error",
+) -> Problem:
+    """A located model problem; the rule id ends the message so docs/model-rules.md finds it."""
+    return Problem(
+        config.locate(path),
+        dotted(path),
+        f"{message} [{rule}]",
+        severity="warning" if severity == "warning" else "error",
+        hint=hint,
+    )
+
+
+def nodes(config: LoadedConfig) -> Iterator[Node]:
+    """Every target node under `model:` and `data:`, outermost first."""
+    models = resources.models()
+    engine = models["engine"]["target"]
+
+    def walk(value: Any, path: Path, parent: str | None, item_keys: tuple[str, ...]) -> Iterator[Node]:
+        if isinstance(value, dict):
+            here = parent
+            keys: dict[str, list[str]] = {}
+            target = value.get("target")
+            if isinstance(target, str):
+                params = value.get("params")
+                yield Node(path, target, params if isinstance(params, dict) else {}, parent, item_keys)
+                here = target
+                keys = models["targets"].get(target, {}).get("item_keys", {})
+            for key, sub in value.items():
+                if key == "target":
+                    continue
+                if key == "params" and isinstance(sub, dict):
+                    for name, item in sub.items():
+                        yield from walk(item, (*path, key, name), here, tuple(keys.get(name, ())))
+                else:
+                    yield from walk(sub, (*path, key), here, ())
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                yield from walk(item, (*path, index), parent, item_keys)
+
+    tree = config.tree
+    if isinstance(tree.get("model"), dict):
+        yield from walk(tree["model"], ("model",), engine, ())
+    if isinstance(tree.get("data"), dict):
+        yield from walk(tree["data"], ("data",), None, ())
+
+
+def _child_key(path: Path) -> str | None:
+    """The config key a node sits under (`pos_embed_config`), skipping list indices."""
+    for part in reversed(path):
+        if isinstance(part, str):
+            return part
+    return None
+
+
+def passed_by_parent(node: Node) -> tuple[list[str], str | None]:
+    """Parameters the parent passes itself when it builds this node, and where."""
+    models = resources.models()
+    if node.parent is None:
+        return [], None
+    parent = models["engine"] if node.parent == models["engine"]["target"] else models["targets"].get(node.parent)
+    key = _child_key(node.path)
+    child = (parent or {}).get("children", {}).get(key or "")
+    if not child:
+        return [], None
+    return list(child["passes"]), str(child["source"])
+
+
+def _flow_hint(entry: dict[str, Any]) -> str:
+    owners = sorted({str(p["from"]) for p in entry["params"].values()})
+    if len(owners) > 1:
+        return f"its keywords flow through {' -> '.join(_short(o) for o in owners)}"
+    return ""
+
+
+def check_node(config: LoadedConfig, node: Node) -> list[Problem]:
+    models = resources.models()
+    entry = models["targets"].get(node.target)
+    found: list[Problem] = []
+    allowed_siblings = set(node.item_keys) if node.item_keys else set(BUILDER_KEYS)
+    _, value = _value(config, node.path)
+    if isinstance(value, dict):
+        for key in value:
+            if key not in allowed_siblings:
+                guess = closest(str(key), sorted(allowed_siblings))
+                if node.item_keys:
+                    found.append(
+                        problem(
+                            config,
+                            (*node.path, key),
+                            "M6",
+                            f"{_short(node.parent or '')} never reads this key of a {_child_key(node.path)} item",
+                            f"did you mean {guess}?" if guess else f"valid keys: {', '.join(sorted(allowed_siblings))}",
+                        )
+                    )
+                else:
+                    found.append(
+                        problem(
+                            config,
+                            (*node.path, key),
+                            "M5",
+                            "instantiate_from_config reads only target and params here; this key is ignored",
+                            f"did you mean {guess}?" if guess and guess != key else "move it under params",
+                            "warning",
+                        )
+                    )
+    if entry is None:
+        known = list(models["targets"])
+        guess = closest(node.target, known) or closest(_short(node.target), [_short(k) for k in known])
+        if guess and "." not in guess:
+            guess = next(k for k in known if _short(k) == guess)
+        found.append(
+            problem(
+                config,
+                (*node.path, "target"),
+                "M2",
+                f"unknown target {node.target!r}: satc cannot check its params",
+                f"did you mean {guess}?" if guess else "fine for your own class; satc checks only known targets",
+                "warning",
+            )
+        )
+        return found
+    params = entry["params"]
+    passed, passed_at = passed_by_parent(node)
+    parent_params = models["targets"].get(node.parent or "", {}).get("params", {})
+    for key in node.params:
+        path = (*node.path, "params", key)
+        if key in passed:
+            hint = (
+                f"set it on the parent's params instead ({_short(node.parent or '')} takes {key})"
+                if key in parent_params
+                else "delete it: the parent computes it"
+            )
+            found.append(
+                problem(
+                    config,
+                    path,
+                    "M4",
+                    f"{_short(node.parent or '')} passes {key} to {_short(node.target)} itself ({passed_at}): "
+                    "TypeError (multiple values) when the model is built",
+                    hint,
+                    "warning",
+                )
+            )
+            continue
+        if key in params or "open" in entry:
+            continue
+        guess = closest(str(key), list(params))
+        flow = _flow_hint(entry)
+        where = f"{_short(node.target)} ({entry['source']}) takes no parameter {key!r}"
+        if "swallows" in entry:
+            found.append(
+                problem(
+                    config,
+                    path,
+                    "M7",
+                    f"ignored by {node.target}: {entry['swallows']}",
+                    f"did you mean {dotted((*node.path, 'params', guess))}?" if guess else "delete it",
+                    "warning",
+                )
+            )
+            continue
+        found.append(
+            problem(
+                config,
+                path,
+                "M1",
+                f"unknown parameter of {node.target}: {where}" + (f"; {flow}" if flow else ""),
+                f"did you mean {dotted((*node.path, 'params', guess))}?"
+                if guess
+                else f"valid parameters: {', '.join(sorted(params))}"
+                if len(params) <= 12
+                else None,
+            )
+        )
+    for key, param in sorted(params.items()):
+        if param.get("required") and key not in node.params and key not in passed:
+            found.append(
+                problem(
+                    config,
+                    (*node.path, "params") if (*node.path, "params") in config.origin else (*node.path, "target"),
+                    "M3",
+                    f"missing required parameter {key!r} of {node.target} ({param['source']})",
+                    f"add {dotted((*node.path, 'params', key))}",
+                )
+            )
+    found.extend(_namespaces(config, node, entry))
+    return found
+
+
+def _namespaces(config: LoadedConfig, node: Node, entry: dict[str, Any]) -> list[Problem]:
+    """Parameters read as attributes (`transformer_args.checkpoint_activations`): a key
+    nobody reads is silently dropped, so a typo there is an error."""
+    found: list[Problem] = []
+    for name, space in entry.get("namespaces", {}).items():
+        given = node.params.get(name)
+        if not isinstance(given, dict):
+            continue
+        reads = list(space["reads"])
+        for key in given:
+            path = (*node.path, "params", name, key)
+            if key in space["set_by_class"]:
+                found.append(
+                    problem(
+                        config,
+                        path,
+                        "M6",
+                        f"{_short(node.target)} overwrites {name}.{key} with its own {key}",
+                        f"set {dotted((*node.path, 'params', key))} instead",
+                        "warning",
+                    )
+                )
+            elif key not in reads:
+                guess = closest(str(key), reads)
+                found.append(
+                    problem(
+                        config,
+                        path,
+                        "M6",
+                        f"{_short(node.target)} and SAT's BaseModel never read {name}.{key}: it would be ignored",
+                        f"did you mean {dotted((*node.path, 'params', name, guess))}?" if guess else None,
+                    )
+                )
+    return found
+
+
+def _value(config: LoadedConfig, path: Path) -> tuple[bool, Any]:
+    node: Any = config.tree
+    for part in path:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return False, None
+    return True, node
+
+
+def check_engine(config: LoadedConfig) -> list[Problem]:
+    """`model:` itself is read key by key by CogVideoX's engine: an unread key is ignored."""
+    model = config.tree.get("model")
+    if not isinstance(model, dict):
+        return []
+    engine = resources.models()["engine"]
+    keys = engine["keys"]
+    found = []
+    for key in model:
+        if key in keys:
+            continue
+        guess = closest(str(key), list(keys))
+        found.append(
+            problem(
+                config,
+                ("model", key),
+                "M5",
+                f"{_short(engine['target'])} ({engine['source']}) never reads model.{key}: it is ignored",
+                f"did you mean model.{guess}?" if guess else "delete it, or read it in your own engine",
+                "warning",
+            )
+        )
+    return found
+
+
+def check(config: LoadedConfig) -> list[Problem]:
+    found = check_engine(config)
+    for node in nodes(config):
+        found.extend(check_node(config, node))
+    return found
