@@ -239,7 +239,9 @@ def _star_keys(sources: Sources, module: Module, func: ast.FunctionDef, name: st
 
 def _module_dict(sources: Sources, module: Module, name: str) -> dict[str, Any] | None:
     for stmt in module.tree.body:
-        if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in stmt.targets):
+        if isinstance(stmt, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == name for t in stmt.targets
+        ):
             ok, value = _literal(stmt.value)
             return value if ok and isinstance(value, dict) else None
     for stmt in module.tree.body:
@@ -290,9 +292,8 @@ def signature(sources: Sources, found: Found, func: ast.FunctionDef, skip: int, 
     for node in ast.walk(func):
         if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == kwargs:
             ok, key = _literal(node.slice)
-            if ok and isinstance(key, str):
-                if isinstance(node.ctx, ast.Store):
-                    set_here.add(key)
+            if ok and isinstance(key, str) and isinstance(node.ctx, ast.Store):
+                set_here.add(key)
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
@@ -305,7 +306,12 @@ def signature(sources: Sources, found: Found, func: ast.FunctionDef, skip: int, 
             if ok and isinstance(key, str):
                 result.params.setdefault(
                     key,
-                    {"required": False, "from": found.dotted, "source": found.line(node), "read_from_kwargs": True},
+                    {
+                        "required": False,
+                        "from": found.dotted,
+                        "source": found.line(node),
+                        "read_from_kwargs": True,
+                    },
                 )
         if isinstance(node, ast.Call) and any(
             k.arg is None and isinstance(k.value, ast.Name) and k.value.id == kwargs for k in node.keywords
@@ -339,24 +345,27 @@ def signature(sources: Sources, found: Found, func: ast.FunctionDef, skip: int, 
 
 def _kwargs_escape(func: ast.FunctionDef, kwargs: str) -> bool:
     """``**kwargs`` used other than read by constant key: it may take anything."""
-    for node in ast.walk(func):
-        if isinstance(node, ast.Name) and node.id == kwargs:
-            return True
-    return False
+    return any(isinstance(node, ast.Name) and node.id == kwargs for node in ast.walk(func))
 
 
 def _config_key(func: ast.FunctionDef, name: str) -> str | None:
     """The config key a local variable was read from: ``x = configs["pos_embed_config"]``."""
     for stmt in ast.walk(func):
-        if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in stmt.targets):
+        if isinstance(stmt, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == name for t in stmt.targets
+        ):
             value = stmt.value
             if isinstance(value, ast.Subscript):
                 ok, key = _literal(value.slice)
                 return key if ok and isinstance(key, str) else None
-            if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.args:
-                if value.func.attr == "get":
-                    ok, key = _literal(value.args[0])
-                    return key if ok and isinstance(key, str) else None
+            if (
+                isinstance(value, ast.Call)
+                and isinstance(value.func, ast.Attribute)
+                and value.args
+                and value.func.attr == "get"
+            ):
+                ok, key = _literal(value.args[0])
+                return key if ok and isinstance(key, str) else None
     return None
 
 
@@ -392,11 +401,16 @@ def _attribute_reads(func: ast.FunctionDef, name: str) -> tuple[set[str], set[st
     for node in ast.walk(func):
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == name:
             (stores if isinstance(node.ctx, ast.Store) else reads).add(node.attr)
-        if isinstance(node, ast.Call) and ast.unparse(node.func) in ("getattr", "hasattr") and len(node.args) >= 2:
-            if isinstance(node.args[0], ast.Name) and node.args[0].id == name:
-                ok, key = _literal(node.args[1])
-                if ok and isinstance(key, str):
-                    reads.add(key)
+        if (
+            isinstance(node, ast.Call)
+            and ast.unparse(node.func) in ("getattr", "hasattr")
+            and len(node.args) >= 2
+            and isinstance(node.args[0], ast.Name)
+            and node.args[0].id == name
+        ):
+            ok, key = _literal(node.args[1])
+            if ok and isinstance(key, str):
+                reads.add(key)
     return reads, stores
 
 
@@ -427,7 +441,11 @@ def _namespace_reads(sources: Sources, found: Found, func: ast.FunctionDef, name
         # SAT's BaseModel: {k: getattr(args, v[0]) ... for k, v in ARGS_DEFAULT.items()}
         if isinstance(node, ast.DictComp) and isinstance(node.generators[0].iter, ast.Call):
             source = node.generators[0].iter.func
-            if isinstance(source, ast.Attribute) and source.attr == "items" and name in ast.unparse(node.value):
+            if (
+                isinstance(source, ast.Attribute)
+                and source.attr == "items"
+                and name in ast.unparse(node.value)
+            ):
                 table = _module_dict(sources, found.module, ast.unparse(source.value))
                 for value in (table or {}).values():
                     if isinstance(value, list | tuple) and value and isinstance(value[0], str):
@@ -451,7 +469,11 @@ def item_keys(func: ast.FunctionDef) -> dict[str, list[str]]:
         keys: set[str] = set()
         for node in ast.walk(loop):
             key_node: ast.expr | None = None
-            if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == target.id:
+            if (
+                isinstance(node, ast.Subscript)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == target.id
+            ):
                 key_node = node.slice
             elif (
                 isinstance(node, ast.Call)
@@ -487,7 +509,9 @@ def describe(sources: Sources, found: Found) -> dict[str, Any] | None:
     ):
         # A data target: train_video.py calls create_dataset_function(path, args, **params).
         method = next(
-            item for item in node.body if isinstance(item, ast.FunctionDef) and item.name == "create_dataset_function"
+            item
+            for item in node.body
+            if isinstance(item, ast.FunctionDef) and item.name == "create_dataset_function"
         )
         init, entry_skip = (found, method), 2
     else:
@@ -552,11 +576,16 @@ def engine(sources: Sources) -> dict[str, Any]:
     for stmt in ast.walk(func):
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
             value = stmt.value
-            if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.args:
-                if isinstance(value.func.value, ast.Name) and value.func.value.id in config_vars:
-                    ok, key = _literal(value.args[0])
-                    if ok and isinstance(key, str):
-                        local_key[stmt.targets[0].id] = key
+            if (
+                isinstance(value, ast.Call)
+                and isinstance(value.func, ast.Attribute)
+                and value.args
+                and isinstance(value.func.value, ast.Name)
+                and value.func.value.id in config_vars
+            ):
+                ok, key = _literal(value.args[0])
+                if ok and isinstance(key, str):
+                    local_key[stmt.targets[0].id] = key
     injects: dict[str, dict[str, Any]] = {}
     for stmt in ast.walk(func):
         # network_config["params"]["dtype"] = dtype_str
@@ -568,7 +597,9 @@ def engine(sources: Sources) -> dict[str, Any]:
                 ok_k, key = _literal(outer.slice)
                 section = local_key.get(inner.value.id)
                 if section and ok_p and params == "params" and ok_k and isinstance(key, str):
-                    injects.setdefault(section, {"passes": [], "source": found.line(stmt)})["passes"].append(key)
+                    injects.setdefault(section, {"passes": [], "source": found.line(stmt)})["passes"].append(
+                        key
+                    )
     return {
         "target": ENGINE,
         "source": found.line(),

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import batch, deepspeed, inputs, iterations, launch, precision, seed, topology
+from . import batch, deepspeed, inputs, iterations, launch, layers, placeholders, precision, seed, topology
+from .models import cogvideox
 from .work import Work
 
 Rule = Callable[[Work], None]
@@ -35,6 +36,9 @@ ORDER: tuple[Rule, ...] = (
     launch.launch_rendezvous,
     launch.launch_environment,
     inputs.record_inputs,
+    layers.l1_shadowed_layer,
+    placeholders.m26_placeholders,
+    cogvideox.cogvideox_rules,
 )
 
 # Later rules read the topology: stop after it when it is invalid.

@@ -29,6 +29,7 @@ class Node:
     target: str
     params: dict[str, Any]
     parent: str | None  # the enclosing target (or the engine, for model.*_config)
+    parent_path: Path
     item_keys: tuple[str, ...] = ()  # keys the parent reads beside target/params
 
 
@@ -59,15 +60,24 @@ def nodes(config: LoadedConfig) -> Iterator[Node]:
     models = resources.models()
     engine = models["engine"]["target"]
 
-    def walk(value: Any, path: Path, parent: str | None, item_keys: tuple[str, ...]) -> Iterator[Node]:
+    def walk(
+        value: Any, path: Path, parent: tuple[str, Path] | None, item_keys: tuple[str, ...]
+    ) -> Iterator[Node]:
         if isinstance(value, dict):
             here = parent
             keys: dict[str, list[str]] = {}
             target = value.get("target")
             if isinstance(target, str):
                 params = value.get("params")
-                yield Node(path, target, params if isinstance(params, dict) else {}, parent, item_keys)
-                here = target
+                yield Node(
+                    path,
+                    target,
+                    params if isinstance(params, dict) else {},
+                    parent[0] if parent else None,
+                    parent[1] if parent else (),
+                    item_keys,
+                )
+                here = (target, path)
                 keys = models["targets"].get(target, {}).get("item_keys", {})
             for key, sub in value.items():
                 if key == "target":
@@ -83,7 +93,7 @@ def nodes(config: LoadedConfig) -> Iterator[Node]:
 
     tree = config.tree
     if isinstance(tree.get("model"), dict):
-        yield from walk(tree["model"], ("model",), engine, ())
+        yield from walk(tree["model"], ("model",), (engine, ("model",)), ())
     if isinstance(tree.get("data"), dict):
         yield from walk(tree["data"], ("data",), None, ())
 
@@ -101,7 +111,9 @@ def passed_by_parent(node: Node) -> tuple[list[str], str | None]:
     models = resources.models()
     if node.parent is None:
         return [], None
-    parent = models["engine"] if node.parent == models["engine"]["target"] else models["targets"].get(node.parent)
+    parent = (
+        models["engine"] if node.parent == models["engine"]["target"] else models["targets"].get(node.parent)
+    )
     key = _child_key(node.path)
     child = (parent or {}).get("children", {}).get(key or "")
     if not child:
@@ -132,8 +144,10 @@ def check_node(config: LoadedConfig, node: Node) -> list[Problem]:
                             config,
                             (*node.path, key),
                             "M6",
-                            f"{_short(node.parent or '')} never reads this key of a {_child_key(node.path)} item",
-                            f"did you mean {guess}?" if guess else f"valid keys: {', '.join(sorted(allowed_siblings))}",
+                            f"{_short(node.parent or '')} never reads this key of an item of {_child_key(node.path[:-1])}",
+                            f"did you mean {guess}?"
+                            if guess
+                            else f"valid keys: {', '.join(sorted(allowed_siblings))}",
                         )
                     )
                 else:
@@ -158,7 +172,9 @@ def check_node(config: LoadedConfig, node: Node) -> list[Problem]:
                 (*node.path, "target"),
                 "M2",
                 f"unknown target {node.target!r}: satc cannot check its params",
-                f"did you mean {guess}?" if guess else "fine for your own class; satc checks only known targets",
+                f"did you mean {guess}?"
+                if guess
+                else "fine for your own class; satc checks only known targets",
                 "warning",
             )
         )
@@ -170,7 +186,7 @@ def check_node(config: LoadedConfig, node: Node) -> list[Problem]:
         path = (*node.path, "params", key)
         if key in passed:
             hint = (
-                f"set it on the parent's params instead ({_short(node.parent or '')} takes {key})"
+                f"set {dotted((*node.parent_path, 'params', key))} instead"
                 if key in parent_params
                 else "delete it: the parent computes it"
             )
@@ -216,12 +232,18 @@ def check_node(config: LoadedConfig, node: Node) -> list[Problem]:
                 else None,
             )
         )
+    # Under a target satc does not know, what the parent passes its children is unknown too.
+    parent_known = (
+        node.parent is None or node.parent == models["engine"]["target"] or node.parent in models["targets"]
+    )
     for key, param in sorted(params.items()):
-        if param.get("required") and key not in node.params and key not in passed:
+        if param.get("required") and parent_known and key not in node.params and key not in passed:
             found.append(
                 problem(
                     config,
-                    (*node.path, "params") if (*node.path, "params") in config.origin else (*node.path, "target"),
+                    (*node.path, "params")
+                    if (*node.path, "params") in config.origin
+                    else (*node.path, "target"),
                     "M3",
                     f"missing required parameter {key!r} of {node.target} ({param['source']})",
                     f"add {dotted((*node.path, 'params', key))}",
