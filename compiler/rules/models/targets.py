@@ -300,12 +300,15 @@ def _value(config: LoadedConfig, path: Path) -> tuple[bool, Any]:
 
 
 def check_engine(config: LoadedConfig) -> list[Problem]:
-    """`model:` itself is read key by key by CogVideoX's engine: an unread key is ignored."""
+    """`model:` itself is read key by key by CogVideoX's engine (when it configures one: it
+    has a `network_config`): an unread key is ignored."""
     model = config.tree.get("model")
     if not isinstance(model, dict):
         return []
     engine = resources.models()["engine"]
     keys = engine["keys"]
+    if "network_config" not in model:
+        return []  # not CogVideoX's engine config: the model section of another SAT model
     found = []
     for key in model:
         if key in keys:
