@@ -29,3 +29,10 @@ def models() -> dict[str, Any]:
     text = resources.files("satc.schemas").joinpath("models.json").read_text("utf-8")
     loaded: dict[str, Any] = json.loads(text)
     return loaded
+
+
+def editor_schema_text() -> str:
+    """What `satc schema` prints: satc's schema with the generated model knowledge."""
+    from .rules.models.editor import editor_schema
+
+    return json.dumps(editor_schema(schema(), models()), indent=2, allow_nan=False) + "\n"
