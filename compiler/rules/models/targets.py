@@ -128,6 +128,15 @@ def _flow_hint(entry: dict[str, Any]) -> str:
     return ""
 
 
+def _unknown_hint(node: Node, guess: str | None, params: list[str]) -> str | None:
+    """Did-you-mean, and the whole list when it is short (a typo can be closer to a wrong name)."""
+    listing = f"valid: {', '.join(sorted(params))}" if len(params) <= 12 else ""
+    if guess:
+        mean = f"did you mean {dotted((*node.path, 'params', guess))}?"
+        return f"{mean} ({listing})" if listing else mean
+    return listing or None
+
+
 def check_node(config: LoadedConfig, node: Node) -> list[Problem]:
     models = resources.models()
     entry = models["targets"].get(node.target)
@@ -204,7 +213,8 @@ def check_node(config: LoadedConfig, node: Node) -> list[Problem]:
             continue
         if key in params or "open" in entry:
             continue
-        guess = closest(str(key), list(params))
+        settable = [name for name in params if name not in passed]
+        guess = closest(str(key), settable)
         flow = _flow_hint(entry)
         where = f"{_short(node.target)} ({entry['source']}) takes no parameter {key!r}"
         if "swallows" in entry:
@@ -225,11 +235,7 @@ def check_node(config: LoadedConfig, node: Node) -> list[Problem]:
                 path,
                 "M1",
                 f"unknown parameter of {node.target}: {where}" + (f"; {flow}" if flow else ""),
-                f"did you mean {dotted((*node.path, 'params', guess))}?"
-                if guess
-                else f"valid parameters: {', '.join(sorted(params))}"
-                if len(params) <= 12
-                else None,
+                _unknown_hint(node, guess, settable),
             )
         )
     # Under a target satc does not know, what the parent passes its children is unknown too.
