@@ -631,6 +631,28 @@ def official_targets(reference: Path) -> set[str]:
     return targets
 
 
+def _positions(node: Any, key: str, found: dict[str, set[str]]) -> None:
+    if isinstance(node, dict):
+        if isinstance(node.get("target"), str):
+            found.setdefault(node["target"], set()).add(key)
+        for sub_key, value in node.items():
+            _positions(value, sub_key if sub_key != "params" else key, found)
+    elif isinstance(node, list):
+        for item in node:
+            _positions(item, key, found)
+
+
+def official_positions(reference: Path) -> dict[str, list[str]]:
+    """Under which config key each official target appears (`pos_embed_config`), so the
+    editor schema knows which parent passes it what."""
+    import yaml
+
+    found: dict[str, set[str]] = {}
+    for path in sorted((reference / "configs").glob("*.yaml")):
+        _positions(yaml.safe_load(path.read_text(encoding="utf-8")), "", found)
+    return {target: sorted(keys) for target, keys in sorted(found.items())}
+
+
 def build(reference: Path) -> dict[str, Any]:
     sources = Sources(reference)
     named = official_targets(reference)
@@ -663,6 +685,7 @@ def build(reference: Path) -> dict[str, Any]:
         "format": FORMAT,
         "generated_by": "tools/model_schema.py",
         "official_targets": sorted(named),
+        "official_positions": official_positions(reference),
         "engine": engine(sources),
         "targets": targets,
     }

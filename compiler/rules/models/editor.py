@@ -30,7 +30,9 @@ def _passed_by_parents(models: dict[str, Any]) -> set[tuple[str, str]]:
     }
 
 
-def _params(target: str, entry: dict[str, Any], passed: set[tuple[str, str]]) -> dict[str, Any]:
+def _params(
+    target: str, entry: dict[str, Any], passed: set[tuple[str, str]], positions: list[str] | None
+) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     for name, param in entry["params"].items():
         sub: dict[str, Any] = {**_ref(ANY), "description": f"{param['from']} ({param['source']})"}
@@ -56,7 +58,9 @@ def _params(target: str, entry: dict[str, Any], passed: set[tuple[str, str]]) ->
                 },
             }
         properties[name] = sub
-    passed_names = {name for _, name in passed}
+    # Where the official configs put this target, its parent passes what it passes there;
+    # elsewhere (a sibling class) anything some parent passes may be passed.
+    passed_names = {name for key, name in passed if positions is None or key in positions}
     required = sorted(
         name for name, param in entry["params"].items() if param.get("required") and name not in passed_names
     )
@@ -79,7 +83,11 @@ def definitions(models: dict[str, Any]) -> dict[str, Any]:
     branches = [
         {
             "if": {"properties": {"target": {"const": target}}, "required": ["target"]},
-            "then": {"properties": {"params": _params(target, entry, passed)}},
+            "then": {
+                "properties": {
+                    "params": _params(target, entry, passed, models["official_positions"].get(target))
+                }
+            },
         }
         for target, entry in sorted(models["targets"].items())
     ]
