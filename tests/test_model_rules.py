@@ -516,3 +516,15 @@ def test_a_users_own_model_gets_the_generic_checks_only(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "out" / "args.json").read_text())["model_config"]["network_config"][
         "params"
     ] == {"num_frames": 50}
+
+
+def test_every_model_rule_id_is_documented() -> None:
+    import re
+
+    from support import ROOT
+
+    source = "".join(p.read_text("utf-8") for p in sorted((ROOT / "compiler" / "rules").rglob("*.py")))
+    ids = set(re.findall(r'"((?:M|L)\d+)"', source)) | set(re.findall(r"\[(L\d+)\]", source))
+    docs = (ROOT / "docs" / "model-rules.md").read_text("utf-8")
+    assert len(ids) >= 25
+    assert {rule for rule in ids if f"**{rule}**" not in docs} == set()
