@@ -9,6 +9,7 @@ see what the job will really get.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -267,7 +268,7 @@ def _t5(model: Model) -> tuple[Path, int] | None:
 
 def m17_text_length(model: Model) -> None:
     """M17: the position embedding's `text_length` must equal the T5 `max_length`: the
-    network splits its sequence at `context.shape[1]` (dit_video_concat.py:886) while the
+    network splits its sequence at `context.shape[1]` (dit_video_concat.py:889) while the
     embedding is laid out for `text_length` (dit_video_concat.py:211).  226 for 1.0, 224
     for 1.5 (the official configs)."""
     path = (*POS_EMBED, "text_length")
@@ -484,3 +485,64 @@ def cogvideox_rules(work: Work) -> None:
     model = Model(work, params, profiles.identify(work.config.tree))
     for rule in RULES:
         rule(model)
+
+
+# The keys each rule reads, so `satc explain KEY` can say which rules checked a value.
+T5_LENGTH = "model.conditioner_config.params.emb_models[*].params.max_length"
+_NET = "model.network_config.params"
+CHECKED_KEYS: dict[Callable[[Model], None], tuple[str, ...]] = {
+    m10_frames_4k_plus_1: (f"{_NET}.num_frames", "data.params.max_num_frames"),
+    m11_trained_frames: (f"{_NET}.num_frames", "data.params.max_num_frames"),
+    m12_data_frames_vs_network: ("data.params.max_num_frames", f"{_NET}.num_frames"),
+    m13_video_size: ("data.params.video_size", f"{_NET}.latent_height", f"{_NET}.latent_width"),
+    m14_sampling_num_frames: ("args.sampling_num_frames",),
+    m15_sampling_image_size: ("args.sampling_image_size",),
+    m16_precision: ("args.fp16", "args.bf16", "deepspeed.fp16.enabled", "deepspeed.bf16.enabled"),
+    m17_text_length: (f"{_NET}.modules.pos_embed_config.params.text_length", T5_LENGTH),
+    m18_heads_divisible_by_mp: (
+        "args.model_parallel_size",
+        f"{_NET}.num_attention_heads",
+        f"{_NET}.hidden_size",
+    ),
+    m19_mp_within_node: ("args.model_parallel_size", "launch.gpus_per_node", "launch.nodes"),
+    m20_no_mp_training: ("args.model_parallel_size", "args.mode"),
+    m21_latent_input_with_pixels: ("model.latent_input", "data.target"),
+    m22_no_sat_finetune_1_5: ("args.mode",),
+    m23_lora: (
+        f"{_NET}.modules.lora_config.params.r",
+        f"{_NET}.modules.lora_config.params.lora_alpha",
+        "model.not_trainable_prefixes",
+    ),
+    m24_image_to_video: (
+        f"{_NET}.in_channels",
+        f"{_NET}.out_channels",
+        "model.noised_image_input",
+        "args.image2video",
+    ),
+    m25_patch_size_list: (f"{_NET}.patch_size",),
+}
+
+
+def checks_for(key: str, tree: dict[str, Any]) -> list[str]:
+    """`M10: <what it checks and its source>` for every rule that reads ``key``."""
+    if profiles.network_params(tree) is None:
+        return []
+    general = re.sub(r"\[\d+\]", "[*]", key)
+    found = []
+    for rule in RULES:
+        if general in CHECKED_KEYS.get(rule, ()):
+            text = " ".join((rule.__doc__ or "").split())
+            rule_id, _, what = text.partition(": ")
+            found.append(f"{rule_id}: {what}")
+    return found
+
+
+def profile_line(model_config: Any) -> str | None:
+    """The summary's model line: which profile's rules applied."""
+    tree = {"model": model_config}
+    if profiles.network_params(tree) is None:
+        return None
+    profile = profiles.identify(tree)
+    if profile is None:
+        return "  model: CogVideoX DiffusionTransformer, unknown profile (generic checks only)"
+    return f"  model: {profile.name} (CogVideoX {profile.version} rules)"

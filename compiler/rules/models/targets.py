@@ -338,3 +338,18 @@ def check(config: LoadedConfig) -> list[Problem]:
     for node in nodes(config):
         found.extend(check_node(config, node))
     return found
+
+
+def parameter_of(config: LoadedConfig, path: Path) -> list[str]:
+    """For `satc explain`: the class that takes a `params` key, and where in its code."""
+    if len(path) < 2 or path[-2] != "params":
+        return []
+    for node in nodes(config):
+        if node.path == path[:-2]:
+            entry = resources.models()["targets"].get(node.target)
+            param = (entry or {}).get("params", {}).get(path[-1])
+            if param is None:
+                return []
+            owner = f"{param['from']}" + (f" (via {node.target})" if param["from"] != node.target else "")
+            return [f"M1: a parameter of {owner}, {param['source']}"]
+    return []
