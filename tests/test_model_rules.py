@@ -397,13 +397,18 @@ CASES = [
 
 
 def _run(case: Case, tmp_path: Path, *flags: str) -> tuple[int, str]:
+    code, stderr, _ = _run_out(case, tmp_path, *flags)
+    return code, stderr
+
+
+def _run_out(case: Case, tmp_path: Path, *flags: str) -> tuple[int, str, str]:
     configs = cogvideo_sat() / "configs"
     for name in set(case.configs) - {"layer.yaml"}:
         shutil.copy(configs / name, tmp_path / name)
     (tmp_path / "layer.yaml").write_text(case.layer, encoding="utf-8")
     result = satc("compile", *case.configs, "-o", "out", *flags, cwd=tmp_path)
     assert "Traceback" not in result.stderr
-    return result.returncode, result.stderr
+    return result.returncode, result.stderr, result.stdout
 
 
 def _problem(stderr: str, case: Case) -> str:
@@ -479,6 +484,18 @@ OFFICIAL = {
 }
 
 
+PROFILES = {
+    "cogvideox_2b.yaml": "CogVideoX-2B",
+    "cogvideox_2b_lora.yaml": "CogVideoX-2B",
+    "cogvideox_5b.yaml": "CogVideoX-5B",
+    "cogvideox_5b_lora.yaml": "CogVideoX-5B",
+    "cogvideox_5b_i2v.yaml": "CogVideoX-5B-I2V",
+    "cogvideox_5b_i2v_lora.yaml": "CogVideoX-5B-I2V",
+    "cogvideox1.5_5b.yaml": "CogVideoX1.5-5B",
+    "cogvideox1.5_5b_i2v.yaml": "CogVideoX1.5-5B-I2V",
+}
+
+
 def test_every_official_pair_is_listed() -> None:
     models = sorted(p.name for p in (cogvideo_sat() / "configs").glob("cogvideox*.yaml"))
     assert sorted({pair for pair in OFFICIAL}) == sorted(
@@ -489,7 +506,9 @@ def test_every_official_pair_is_listed() -> None:
 @pytest.mark.parametrize("pair", sorted(OFFICIAL), ids=["+".join(p) for p in sorted(OFFICIAL)])
 def test_official_configs(pair: tuple[str, str], tmp_path: Path) -> None:
     expected = OFFICIAL[pair]
-    code, stderr = _run(Case("", pair, "", 0, "", "", "", ""), tmp_path)
+    code, stderr, stdout = _run_out(Case("", pair, "", 0, "", "", "", ""), tmp_path)
+    if not expected:
+        assert f"  model: {PROFILES[pair[0]]} (CogVideoX " in stdout, stdout
     errors = [line for line in stderr.splitlines() if ": error: " in line]
     assert code == (2 if expected else 0), stderr
     assert len(errors) == len(expected), stderr
@@ -528,3 +547,24 @@ def test_every_model_rule_id_is_documented() -> None:
     docs = (ROOT / "docs" / "model-rules.md").read_text("utf-8")
     assert len(ids) >= 25
     assert {rule for rule in ids if f"**{rule}**" not in docs} == set()
+
+
+def test_explain_cites_the_rules_that_read_a_value(tmp_path: Path) -> None:
+    configs = cogvideo_sat() / "configs"
+    for name in ("cogvideox_5b.yaml", "inference.yaml"):
+        shutil.copy(configs / name, tmp_path / name)
+    (tmp_path / "layer.yaml").write_text(SAMPLE_1_0, encoding="utf-8")
+    argv = ["explain", "cogvideox_5b.yaml", "inference.yaml", "layer.yaml"]
+    result = satc(*argv, "sampling_num_frames", "model.network_config.params.num_layers", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (
+        "args.sampling_num_frames = 13\n  from layer.yaml:2:3\n  overrode inference.yaml:10:3\n"
+        in result.stdout
+    )
+    assert "  checked by M14: `sampling_num_frames` counts *latent* frames" in result.stdout
+    assert (
+        "  checked by M1: a parameter of dit_video_concat.DiffusionTransformer, dit_video_concat.py:673"
+        in result.stdout
+    )
+    summary = satc(*argv, cwd=tmp_path)
+    assert "  model: CogVideoX-5B (CogVideoX 1.0 rules)\n" in summary.stdout
