@@ -28,6 +28,7 @@ ORDER: tuple[Rule, ...] = (
     deepspeed.r5_args_into_preset,
     deepspeed.r6_deepspeed_section_wins,
     deepspeed.d3_zero_stage_sync,
+    cogvideox.cogvideox_parallel_rules,
     topology.r11_r12_topology,
     batch.d4_batch_triad,
     seed.d5_seed,

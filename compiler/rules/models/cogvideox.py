@@ -466,7 +466,6 @@ RULES: tuple[Callable[[Model], None], ...] = (
     m15_sampling_image_size,
     m16_precision,
     m17_text_length,
-    m18_heads_divisible_by_mp,
     m19_mp_within_node,
     m20_no_mp_training,
     m21_latent_input_with_pixels,
@@ -475,6 +474,14 @@ RULES: tuple[Callable[[Model], None], ...] = (
     m24_image_to_video,
     m25_patch_size_list,
 )
+
+
+def cogvideox_parallel_rules(work: Work) -> None:
+    """M18 runs before the topology rules: a world size mp does not divide stops them,
+    and the heads are the better reason to give."""
+    params = profiles.network_params(work.config.tree)
+    if params is not None:
+        m18_heads_divisible_by_mp(Model(work, params, profiles.identify(work.config.tree)))
 
 
 def cogvideox_rules(work: Work) -> None:
@@ -529,7 +536,7 @@ def checks_for(key: str, tree: dict[str, Any]) -> list[str]:
         return []
     general = re.sub(r"\[\d+\]", "[*]", key)
     found = []
-    for rule in RULES:
+    for rule in (m18_heads_divisible_by_mp, *RULES):
         if general in CHECKED_KEYS.get(rule, ()):
             text = " ".join((rule.__doc__ or "").split())
             rule_id, _, what = text.partition(": ")

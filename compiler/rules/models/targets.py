@@ -166,8 +166,8 @@ def check_node(config: LoadedConfig, node: Node) -> list[Problem]:
                             (*node.path, key),
                             "M5",
                             "instantiate_from_config reads only target and params here; this key is ignored",
-                            f"did you mean {guess}?" if guess and guess != key else "move it under params",
-                            "warning",
+                            f"did you mean {guess}?" if guess else "move it under params",
+                            "error" if guess else "warning",
                         )
                     )
     if entry is None:
@@ -320,6 +320,7 @@ def check_engine(config: LoadedConfig) -> list[Problem]:
         if key in keys:
             continue
         guess = closest(str(key), list(keys))
+        # A near miss of a key the engine reads is a typo that silently drops the setting.
         found.append(
             problem(
                 config,
@@ -327,7 +328,7 @@ def check_engine(config: LoadedConfig) -> list[Problem]:
                 "M5",
                 f"{_short(engine['target'])} ({engine['source']}) never reads model.{key}: it is ignored",
                 f"did you mean model.{guess}?" if guess else "delete it, or read it in your own engine",
-                "warning",
+                "error" if guess else "warning",
             )
         )
     return found
