@@ -184,7 +184,16 @@ def m15_sampling_image_size(model: Model) -> None:
     1.0 models only take their fixed 480x720, 1.5 any multiple of 16 inside its grid."""
     profile = model.profile
     work = model.work
-    if profile is None or work.training or work.args.get("image2video"):
+    if profile is None or work.training:
+        return
+    if work.args.get("image2video"):
+        if work.given("args", "sampling_image_size"):
+            model.warn(
+                ("args", "sampling_image_size"),
+                "M15",
+                "ignored: image-to-video sampling takes its size from the input image (sample_video.py:175)",
+                "remove it (the shipped inference.yaml: 'remove this for I2V')",
+            )
         return
     size = work.args.get("sampling_image_size")
     if not (isinstance(size, list) and len(size) == 2):
@@ -211,6 +220,24 @@ def m15_sampling_image_size(model: Model) -> None:
         model.error(path, "M15", f"{height}x{width}{given}: both sides must be multiples of 16")
     elif latent_h and latent_w and (height // 8 > latent_h or width // 8 > latent_w):
         model.error(path, "M15", f"{height}x{width}{given} exceeds the latent grid {latent_h}x{latent_w}")
+
+
+def m27_latent_channels(model: Model) -> None:
+    """M27: sampling draws latents of `args.latent_channels` channels (sample_video.py:157),
+    which must be the network's `out_channels` (16 for every CogVideoX model); SAT's
+    default is 32."""
+    work = model.work
+    out_channels = model.int_at((*NETWORK, "out_channels"))
+    channels = work.args.get("latent_channels")
+    if work.training or out_channels is None or channels == out_channels:
+        return
+    given = "" if work.given("args", "latent_channels") else " (the default)"
+    model.error(
+        ("args", "latent_channels"),
+        "M27",
+        f"latent_channels {channels}{given} differs from the network's out_channels {out_channels}",
+        f"set args.latent_channels: {out_channels}",
+    )
 
 
 def _precision_path(work: Work, name: str) -> Path:
@@ -473,6 +500,7 @@ RULES: tuple[Callable[[Model], None], ...] = (
     m23_lora,
     m24_image_to_video,
     m25_patch_size_list,
+    m27_latent_channels,
 )
 
 
@@ -527,6 +555,7 @@ CHECKED_KEYS: dict[Callable[[Model], None], tuple[str, ...]] = {
         "args.image2video",
     ),
     m25_patch_size_list: (f"{_NET}.patch_size",),
+    m27_latent_channels: ("args.latent_channels", f"{_NET}.out_channels"),
 }
 
 
