@@ -87,7 +87,7 @@ def _editor_errors(files: list[Path]) -> set[str]:
         if error.validator == "additionalProperties":
             extra = [k for k in error.instance if k not in error.schema.get("properties", {})]
             found |= {".".join(map(str, [*path, k])) for k in extra}
-        elif error.validator == "required":
+        elif error.validator in ("required", "anyOf"):
             found.add(".".join(map(str, path)))
     return found
 
@@ -96,7 +96,7 @@ def _compile_errors(files: list[Path], tmp_path: Path) -> set[str]:
     result = satc("compile", *map(str, files), "-o", str(tmp_path / "out"))
     keys = set()
     for line in result.stderr.splitlines():
-        if ": error: " in line and any(f"[{rule}]" in line for rule in ("M1", "M3", "M6")):
+        if ": error: " in line and any(f"[{rule}]" in line for rule in ("M1", "M3", "M6", "M8")):
             key = line.split(": error: ", 1)[1].split(": ", 1)[0]
             keys.add(key.replace("[", ".").replace("]", ""))
     return keys
@@ -112,6 +112,8 @@ STRUCTURAL = {
     "conditioner-item-typo": "model:\n  conditioner_config:\n    params:\n      emb_models:\n"
     "        - {target: sgm.modules.encoders.modules.FrozenT5Embedder, input_key: txt, ucg_rat: 0.1,"
     " params: {model_dir: t5, max_length: 226}}\n",
+    "param-type": "model:\n  network_config:\n    params:\n      modules:\n        adaln_layer_config:\n"
+    "          params:\n            qk_ln: maybe\n",
     "warnings-only": "model:\n  latent_imput: true\n  first_stage_config:\n    params:\n      encoder_config:\n"
     "        params:\n          z_chanels: 16\n",
     "official": "",

@@ -62,6 +62,48 @@ def _nearest_4k1(value: int) -> str:
     return f"{low} or {low + 4}" if low != value else str(value)
 
 
+SHAPE_PARAMS = (
+    "num_frames",
+    "time_compressed_rate",
+    "latent_width",
+    "latent_height",
+    "in_channels",
+    "out_channels",
+    "hidden_size",
+    "num_layers",
+    "num_attention_heads",
+)
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def m9_shapes(model: Model) -> None:
+    """M9: the network's sizes are positive integers, `patch_size` an integer or [t, h, w]
+    (the model divides and indexes them: dit_video_concat.py:695, :797), the dataset's
+    `max_num_frames` a positive integer and `video_size` [height, width] (data_video.py:454)."""
+    checks: list[tuple[Path, Any, str]] = []
+    for name in SHAPE_PARAMS:
+        found, value = model.value((*NETWORK, name))
+        if found and not _positive_int(value):
+            checks.append(((*NETWORK, name), value, "a positive integer"))
+    found, patch = model.value((*NETWORK, "patch_size"))
+    if found and not (
+        _positive_int(patch)
+        or (isinstance(patch, list) and len(patch) == 3 and all(map(_positive_int, patch)))
+    ):
+        checks.append(((*NETWORK, "patch_size"), patch, "a positive integer or [t, h, w]"))
+    found, frames = model.value((*DATA, "max_num_frames"))
+    if found and not _positive_int(frames):
+        checks.append(((*DATA, "max_num_frames"), frames, "a positive integer"))
+    found, size = model.value((*DATA, "video_size"))
+    if found and not (isinstance(size, list) and len(size) == 2 and all(map(_positive_int, size))):
+        checks.append(((*DATA, "video_size"), size, "[height, width], two positive integers"))
+    for path, value, expected in checks:
+        model.error(path, "M9", f"expected {expected}, got {value!r}")
+
+
 def m10_frames_4k_plus_1(model: Model) -> None:
     """M10: the 3D VAE compresses time 4x after the first frame: video frames are 4k+1
     (`compressed_num_frames = (num_frames - 1) // time_compressed_rate + 1`,
@@ -69,7 +111,7 @@ def m10_frames_4k_plus_1(model: Model) -> None:
     rate = model.int_at((*NETWORK, "time_compressed_rate")) or 4
     for path in ((*NETWORK, "num_frames"), (*DATA, "max_num_frames")):
         frames = model.int_at(path)
-        if frames is not None and (frames < 1 or (frames - 1) % rate):
+        if frames is not None and frames >= 1 and (frames - 1) % rate:
             model.error(
                 path,
                 "M10",
@@ -485,6 +527,7 @@ def m25_patch_size_list(model: Model) -> None:
 
 
 RULES: tuple[Callable[[Model], None], ...] = (
+    m9_shapes,
     m10_frames_4k_plus_1,
     m11_trained_frames,
     m12_data_frames_vs_network,
@@ -526,6 +569,12 @@ def cogvideox_rules(work: Work) -> None:
 T5_LENGTH = "model.conditioner_config.params.emb_models[*].params.max_length"
 _NET = "model.network_config.params"
 CHECKED_KEYS: dict[Callable[[Model], None], tuple[str, ...]] = {
+    m9_shapes: (
+        *(f"{_NET}.{name}" for name in SHAPE_PARAMS),
+        f"{_NET}.patch_size",
+        "data.params.max_num_frames",
+        "data.params.video_size",
+    ),
     m10_frames_4k_plus_1: (f"{_NET}.num_frames", "data.params.max_num_frames"),
     m11_trained_frames: (f"{_NET}.num_frames", "data.params.max_num_frames"),
     m12_data_frames_vs_network: ("data.params.max_num_frames", f"{_NET}.num_frames"),

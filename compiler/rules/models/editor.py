@@ -1,7 +1,8 @@
 """The `model:` and `data:` sections of the editor schema, built from schemas/models.json.
 
 The same knowledge the compile-time checks use (targets.py), as JSON Schema: an editor
-flags an unknown parameter of a known target (M1), a missing required one (M3) and an
+flags an unknown parameter of a known target (M1), a missing required one (M3), one
+whose type contradicts its default (M8) and an
 unread `transformer_args` / conditioner item key (M6) exactly where `satc compile`
 errors.  What compile only warns about (M2, M4, M5, M7) stays valid here, and the
 profile rules (M10+) compare several sections, which JSON Schema cannot say.
@@ -30,6 +31,22 @@ def _passed_by_parents(models: dict[str, Any]) -> set[tuple[str, str]]:
     }
 
 
+def _type(default: Any) -> dict[str, Any] | None:
+    """The JSON type a default fixes (targets.py's M8): flags also take 0 and 1."""
+    if isinstance(default, bool):
+        return {"anyOf": [{"type": "boolean"}, {"enum": [0, 1]}]}
+    for kind, name in (
+        (int, "number"),
+        (float, "number"),
+        (str, "string"),
+        (list, "array"),
+        (dict, "object"),
+    ):
+        if isinstance(default, kind):
+            return {"anyOf": [{"type": name}, {"type": "null"}]}
+    return None
+
+
 def _params(
     target: str, entry: dict[str, Any], passed: set[tuple[str, str]], positions: list[str] | None
 ) -> dict[str, Any]:
@@ -38,6 +55,9 @@ def _params(
         sub: dict[str, Any] = {**_ref(ANY), "description": f"{param['from']} ({param['source']})"}
         if "default" in param:
             sub["default"] = param["default"]
+            typed = _type(param["default"])
+            if typed:
+                sub.update(typed)
         space = entry.get("namespaces", {}).get(name)
         if space:
             sub = {

@@ -137,6 +137,34 @@ def _unknown_hint(node: Node, guess: str | None, params: list[str]) -> str | Non
     return listing or None
 
 
+_KINDS: tuple[tuple[type | tuple[type, ...], str], ...] = (
+    (bool, "true or false"),
+    ((int, float), "a number"),
+    (str, "a string"),
+    (list, "a list"),
+    (dict, "a mapping"),
+)
+
+
+def _kind(value: Any) -> tuple[type | tuple[type, ...], str] | None:
+    for kind, name in _KINDS:
+        if isinstance(value, kind):
+            return kind, name
+    return None
+
+
+def _wrong_type(default: Any, value: Any) -> str | None:
+    """What the default's type says the value should be, when the value is not that."""
+    expected = _kind(default)
+    if expected is None or value is None:
+        return None
+    kind, name = expected
+    if kind is bool and value in (0, 1):
+        return None  # Python takes 0 and 1 for a flag
+    bad_bool = isinstance(value, bool) and kind is not bool
+    return name if bad_bool or not isinstance(value, kind) else None
+
+
 def check_node(config: LoadedConfig, node: Node) -> list[Problem]:
     models = resources.models()
     entry = models["targets"].get(node.target)
@@ -211,6 +239,18 @@ def check_node(config: LoadedConfig, node: Node) -> list[Problem]:
                 )
             )
             continue
+        if key in params and "default" in params[key]:
+            expected = _wrong_type(params[key]["default"], node.params[key])
+            if expected:
+                found.append(
+                    problem(
+                        config,
+                        path,
+                        "M8",
+                        f"expected {expected} (the default of {_short(params[key]['from'])}.{key} is "
+                        f"{params[key]['default']!r}, {params[key]['source']}), got {node.params[key]!r}",
+                    )
+                )
         if key in params or "open" in entry:
             continue
         settable = [name for name in params if name not in passed]
