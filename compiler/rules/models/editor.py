@@ -2,10 +2,10 @@
 
 The same knowledge the compile-time checks use (targets.py), as JSON Schema: an editor
 flags an unknown parameter of a known target (M1), a missing required one (M3), one
-whose type contradicts its default (M8) and an
-unread `transformer_args` / conditioner item key (M6) exactly where `satc compile`
-errors.  What compile only warns about (M2, M4, M5, M7) stays valid here, and the
-profile rules (M10+) compare several sections, which JSON Schema cannot say.
+whose type contradicts its default (M8) and an unread `transformer_args` / conditioner
+item key (M6) exactly where `satc compile` errors.  Unread keys beside them (M2, M4, M5,
+M7) stay valid here: JSON Schema cannot tell a near miss from a key of your own; and the
+profile rules (M9+) compare several sections, which it cannot say either.
 """
 
 from __future__ import annotations
