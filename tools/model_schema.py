@@ -207,6 +207,7 @@ class Signature:
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     open: str | None = None  # why anything is accepted (kwargs flow we cannot follow)
     swallows: str | None = None  # a **kwargs nobody reads: unknown keys are accepted and ignored
+    flow: list[str] = field(default_factory=list)  # the classes **kwargs passes through, in order
 
 
 def _positional(func: ast.FunctionDef, skip_self: bool) -> list[tuple[ast.arg, ast.expr | None]]:
@@ -279,7 +280,7 @@ def _callee(sources: Sources, found: Found, call: ast.Call) -> tuple[Found, ast.
 def signature(sources: Sources, found: Found, func: ast.FunctionDef, skip: int, depth: int = 0) -> Signature:
     """What a caller may pass as keywords: named parameters after the first ``skip``, plus
     whatever ``**kwargs`` reaches."""
-    result = Signature()
+    result = Signature(flow=[found.dotted])
     owner_is_class = isinstance(found.node, ast.ClassDef)
     positional = _positional(func, skip_self=owner_is_class)
     for arg, default in [*positional[skip:], *_kwonly(func)]:
@@ -329,6 +330,7 @@ def signature(sources: Sources, found: Found, func: ast.FunctionDef, skip: int, 
                         result.params.setdefault(name, entry)
                 result.open = result.open or inner.open
                 result.swallows = result.swallows or inner.swallows
+                result.flow += [step for step in inner.flow if step not in result.flow]
             elif isinstance(callee, str) and callee in CLOSED_BASES:
                 continue
             else:
@@ -527,6 +529,9 @@ def describe(sources: Sources, found: Found) -> dict[str, Any] | None:
         out["open"] = sig.open
     if sig.swallows:
         out["swallows"] = sig.swallows
+    flow = sig.flow if sig.flow[:1] == [found.dotted] else [found.dotted, *sig.flow]
+    if len(flow) > 1:
+        out["flow"] = flow
     kids = children(found)
     if kids:
         out["children"] = dict(sorted(kids.items()))

@@ -122,10 +122,9 @@ def passed_by_parent(node: Node) -> tuple[list[str], str | None]:
 
 
 def _flow_hint(entry: dict[str, Any]) -> str:
-    owners = sorted({str(p["from"]) for p in entry["params"].values()})
-    if len(owners) > 1:
-        return f"its keywords flow through {' -> '.join(_short(o) for o in owners)}"
-    return ""
+    """Where **kwargs went: the classes that could have taken the key, in call order."""
+    flow = entry.get("flow", [])
+    return f"its keywords flow through {' -> '.join(_short(step) for step in flow)}" if flow else ""
 
 
 def _unknown_hint(node: Node, guess: str | None, params: list[str]) -> str | None:
