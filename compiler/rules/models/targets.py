@@ -16,6 +16,7 @@ from ... import resources
 from ...errors import Problem, dotted
 from ...load import LoadedConfig
 from ...suggest import closest
+from ...tree import value_at
 
 Path = tuple[str | int, ...]
 BUILDER_KEYS = ("target", "params")
@@ -164,136 +165,151 @@ def _wrong_type(default: Any, value: Any) -> str | None:
     return name if bad_bool or not isinstance(value, kind) else None
 
 
-def check_node(config: LoadedConfig, node: Node) -> list[Problem]:
-    models = resources.models()
-    entry = models["targets"].get(node.target)
+def _siblings(config: LoadedConfig, node: Node) -> list[Problem]:
+    """Keys beside `target` and `params`: ignored by instantiate_from_config, or (in an
+    `emb_models` item) read by the parent under their own names."""
     found: list[Problem] = []
-    allowed_siblings = set(node.item_keys) if node.item_keys else set(BUILDER_KEYS)
-    _, value = _value(config, node.path)
-    if isinstance(value, dict):
-        for key in value:
-            if key not in allowed_siblings:
-                guess = closest(str(key), sorted(allowed_siblings))
-                if node.item_keys:
-                    found.append(
-                        problem(
-                            config,
-                            (*node.path, key),
-                            "M6",
-                            f"{_short(node.parent or '')} never reads this key of an item of {_child_key(node.path[:-1])}",
-                            f"did you mean {guess}?"
-                            if guess
-                            else f"valid keys: {', '.join(sorted(allowed_siblings))}",
-                        )
-                    )
-                else:
-                    found.append(
-                        problem(
-                            config,
-                            (*node.path, key),
-                            "M5",
-                            "instantiate_from_config reads only target and params here; this key is ignored",
-                            f"did you mean {guess}?" if guess else "move it under params",
-                            "error" if guess else "warning",
-                        )
-                    )
-    if entry is None:
-        known = list(models["targets"])
-        guess = closest(node.target, known) or closest(_short(node.target), [_short(k) for k in known])
-        if guess and "." not in guess:
-            guess = next(k for k in known if _short(k) == guess)
-        found.append(
-            problem(
-                config,
-                (*node.path, "target"),
-                "M2",
-                f"unknown target {node.target!r}: satc cannot check its params",
-                f"did you mean {guess}?"
-                if guess
-                else "fine for your own class; satc checks only known targets",
-                "warning",
+    allowed = sorted(node.item_keys or BUILDER_KEYS)
+    _, value = value_at(config.tree, node.path)
+    for key in value if isinstance(value, dict) else ():
+        if key in allowed:
+            continue
+        guess = closest(str(key), allowed)
+        path = (*node.path, key)
+        if node.item_keys:
+            found.append(
+                problem(
+                    config,
+                    path,
+                    "M6",
+                    f"{_short(node.parent or '')} never reads this key of an item of {_child_key(node.path[:-1])}",
+                    f"did you mean {guess}?" if guess else f"valid keys: {', '.join(allowed)}",
+                )
             )
+        else:
+            found.append(
+                problem(
+                    config,
+                    path,
+                    "M5",
+                    "instantiate_from_config reads only target and params here; this key is ignored",
+                    f"did you mean {guess}?" if guess else "move it under params",
+                    "error" if guess else "warning",
+                )
+            )
+    return found
+
+
+def _unknown_target(config: LoadedConfig, node: Node) -> Problem:
+    known = list(resources.models()["targets"])
+    guess = closest(node.target, known)
+    if guess is None:
+        short = closest(_short(node.target), [_short(k) for k in known])
+        guess = next((k for k in known if _short(k) == short), None) if short else None
+    return problem(
+        config,
+        (*node.path, "target"),
+        "M2",
+        f"unknown target {node.target!r}: satc cannot check its params",
+        f"did you mean {guess}?" if guess else "fine for your own class; satc checks only known targets",
+        "warning",
+    )
+
+
+def _passed_twice(config: LoadedConfig, node: Node, key: str, passed_at: str | None) -> Problem:
+    parent_params = resources.models()["targets"].get(node.parent or "", {}).get("params", {})
+    return problem(
+        config,
+        (*node.path, "params", key),
+        "M4",
+        f"{_short(node.parent or '')} passes {key} to {_short(node.target)} itself ({passed_at}): "
+        "TypeError (multiple values) when the model is built",
+        f"set {dotted((*node.parent_path, 'params', key))} instead"
+        if key in parent_params
+        else "delete it: the parent computes it",
+        "warning",
+    )
+
+
+def _typed(config: LoadedConfig, node: Node, key: str, param: dict[str, Any]) -> Problem | None:
+    expected = _wrong_type(param["default"], node.params[key]) if "default" in param else None
+    if expected is None:
+        return None
+    return problem(
+        config,
+        (*node.path, "params", key),
+        "M8",
+        f"expected {expected} (the default of {_short(param['from'])}.{key} is {param['default']!r}, "
+        f"{param['source']}), got {node.params[key]!r}",
+    )
+
+
+def _unknown_param(
+    config: LoadedConfig, node: Node, entry: dict[str, Any], key: str, settable: list[str]
+) -> Problem:
+    path = (*node.path, "params", key)
+    guess = closest(str(key), settable)
+    if "swallows" in entry:
+        return problem(
+            config,
+            path,
+            "M7",
+            f"ignored by {node.target}: {entry['swallows']}",
+            f"did you mean {dotted((*node.path, 'params', guess))}?" if guess else "delete it",
+            "warning",
         )
-        return found
+    flow = _flow_hint(entry)
+    where = f"{_short(node.target)} ({entry['source']}) takes no parameter {key!r}"
+    return problem(
+        config,
+        path,
+        "M1",
+        f"unknown parameter of {node.target}: {where}" + (f"; {flow}" if flow else ""),
+        _unknown_hint(node, guess, settable),
+    )
+
+
+def _missing(config: LoadedConfig, node: Node, entry: dict[str, Any], passed: list[str]) -> list[Problem]:
+    models = resources.models()
+    # Under a target satc does not know, what the parent passes its children is unknown too.
+    if (
+        node.parent is not None
+        and node.parent != models["engine"]["target"]
+        and node.parent not in models["targets"]
+    ):
+        return []
+    params_path = (*node.path, "params")
+    where = params_path if params_path in config.origin else (*node.path, "target")
+    return [
+        problem(
+            config,
+            where,
+            "M3",
+            f"missing required parameter {key!r} of {node.target} ({param['source']})",
+            f"add {dotted((*params_path, key))}",
+        )
+        for key, param in sorted(entry["params"].items())
+        if param.get("required") and key not in node.params and key not in passed
+    ]
+
+
+def check_node(config: LoadedConfig, node: Node) -> list[Problem]:
+    found = _siblings(config, node)
+    entry = resources.models()["targets"].get(node.target)
+    if entry is None:
+        return [*found, _unknown_target(config, node)]
     params = entry["params"]
     passed, passed_at = passed_by_parent(node)
-    parent_params = models["targets"].get(node.parent or "", {}).get("params", {})
+    settable = [name for name in params if name not in passed]
     for key in node.params:
-        path = (*node.path, "params", key)
         if key in passed:
-            hint = (
-                f"set {dotted((*node.parent_path, 'params', key))} instead"
-                if key in parent_params
-                else "delete it: the parent computes it"
-            )
-            found.append(
-                problem(
-                    config,
-                    path,
-                    "M4",
-                    f"{_short(node.parent or '')} passes {key} to {_short(node.target)} itself ({passed_at}): "
-                    "TypeError (multiple values) when the model is built",
-                    hint,
-                    "warning",
-                )
-            )
-            continue
-        if key in params and "default" in params[key]:
-            expected = _wrong_type(params[key]["default"], node.params[key])
-            if expected:
-                found.append(
-                    problem(
-                        config,
-                        path,
-                        "M8",
-                        f"expected {expected} (the default of {_short(params[key]['from'])}.{key} is "
-                        f"{params[key]['default']!r}, {params[key]['source']}), got {node.params[key]!r}",
-                    )
-                )
-        if key in params or "open" in entry:
-            continue
-        settable = [name for name in params if name not in passed]
-        guess = closest(str(key), settable)
-        flow = _flow_hint(entry)
-        where = f"{_short(node.target)} ({entry['source']}) takes no parameter {key!r}"
-        if "swallows" in entry:
-            found.append(
-                problem(
-                    config,
-                    path,
-                    "M7",
-                    f"ignored by {node.target}: {entry['swallows']}",
-                    f"did you mean {dotted((*node.path, 'params', guess))}?" if guess else "delete it",
-                    "warning",
-                )
-            )
-            continue
-        found.append(
-            problem(
-                config,
-                path,
-                "M1",
-                f"unknown parameter of {node.target}: {where}" + (f"; {flow}" if flow else ""),
-                _unknown_hint(node, guess, settable),
-            )
-        )
-    # Under a target satc does not know, what the parent passes its children is unknown too.
-    parent_known = (
-        node.parent is None or node.parent == models["engine"]["target"] or node.parent in models["targets"]
-    )
-    for key, param in sorted(params.items()):
-        if param.get("required") and parent_known and key not in node.params and key not in passed:
-            found.append(
-                problem(
-                    config,
-                    (*node.path, "params")
-                    if (*node.path, "params") in config.origin
-                    else (*node.path, "target"),
-                    "M3",
-                    f"missing required parameter {key!r} of {node.target} ({param['source']})",
-                    f"add {dotted((*node.path, 'params', key))}",
-                )
-            )
+            found.append(_passed_twice(config, node, key, passed_at))
+        elif key in params:
+            typed = _typed(config, node, key, params[key])
+            found.extend([typed] if typed else [])
+        elif "open" not in entry:
+            found.append(_unknown_param(config, node, entry, key, settable))
+    found.extend(_missing(config, node, entry, passed))
     found.extend(_namespaces(config, node, entry))
     return found
 
@@ -332,16 +348,6 @@ def _namespaces(config: LoadedConfig, node: Node, entry: dict[str, Any]) -> list
                     )
                 )
     return found
-
-
-def _value(config: LoadedConfig, path: Path) -> tuple[bool, Any]:
-    node: Any = config.tree
-    for part in path:
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            return False, None
-    return True, node
 
 
 def check_engine(config: LoadedConfig) -> list[Problem]:
