@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import SET_RANK, Location, Problem
+from ..errors import SET_RANK, Location, Problem, dotted
 from ..tree import value_at
 from .work import Work
 
@@ -17,13 +17,14 @@ def l1_shadowed_layer(work: Work) -> None:
     for path, earlier in config.overridden.items():
         final = config.origin.get(path)
         for location in earlier:
-            if final is not None and location.rank < SET_RANK:
+            # Only files shadowing files: a --set overriding a file is what --set is for.
+            if final is not None and location.rank < SET_RANK and final.rank < SET_RANK:
                 replaced.setdefault(location.rank, []).append((location, path, final))
     for rank, items in sorted(replaced.items()):
         if rank in surviving:
             continue
         first, path, final = min(items, key=lambda item: item[0])
-        name = ".".join(str(p) for p in path)
+        name = dotted(path)
         work.warnings.append(
             Problem(
                 first,
