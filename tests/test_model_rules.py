@@ -649,3 +649,15 @@ def test_explain_cites_the_rules_that_read_a_value(tmp_path: Path) -> None:
     )
     summary = satc(*argv, cwd=tmp_path)
     assert "  model: CogVideoX-5B (CogVideoX 1.0 rules)\n" in summary.stdout
+
+
+def test_a_set_over_a_file_is_no_shadowed_layer(tmp_path: Path) -> None:
+    shadowed = next(c for c in CASES if c.name == "shadowed-layer")
+    code, stderr = _run(
+        Case("", ("cogvideox_5b_lora.yaml", "sft.yaml", "layer.yaml"), shadowed.layer, 0, "", "", "", ""),
+        tmp_path,
+        "--set",
+        "args.train_iters=7",
+    )
+    assert code == 0, stderr
+    assert "[L1]" not in stderr
