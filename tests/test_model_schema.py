@@ -137,3 +137,16 @@ def test_schema_and_compile_agree(name: str, tmp_path: Path) -> None:
 def test_the_editor_schema_accepts_every_official_model(model: str) -> None:
     configs = cogvideo_sat() / "configs"
     assert _editor_errors([configs / model, configs / "sft.yaml"]) == set()
+
+
+def test_the_editor_schema_is_a_valid_json_schema() -> None:
+    schema = json.loads(resources.editor_schema_text())
+    Draft202012Validator.check_schema(schema)
+    params = schema["$defs"]["satc-target-node"]["allOf"]
+    lora = next(
+        b for b in params if b["if"]["properties"]["target"]["const"] == "sat.model.finetune.lora2.LoraMixin"
+    )
+    assert lora["then"]["properties"]["params"]["additionalProperties"] is False
+    assert "layer_num" not in lora["then"]["properties"]["params"].get(
+        "required", []
+    )  # DiffusionTransformer passes it
