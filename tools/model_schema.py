@@ -502,28 +502,25 @@ def item_keys(func: ast.FunctionDef) -> dict[str, list[str]]:
     return out
 
 
-def describe(sources: Sources, found: Found) -> dict[str, Any] | None:
+def _entry(sources: Sources, found: Found) -> tuple[Found, ast.FunctionDef, int] | str | None:
+    """The function a target's params go to, and how many positional arguments the caller
+    fills first: a data target's `create_dataset_function(path, args, **params)`
+    (train_video.py), else the class's `__init__`."""
     node = found.node
-    entry_skip = 0
-    init: tuple[Found, ast.FunctionDef] | str | None
-    if isinstance(node, ast.ClassDef) and any(
-        isinstance(item, ast.FunctionDef) and item.name == "create_dataset_function" for item in node.body
-    ):
-        # A data target: train_video.py calls create_dataset_function(path, args, **params).
-        method = next(
-            item
-            for item in node.body
-            if isinstance(item, ast.FunctionDef) and item.name == "create_dataset_function"
-        )
-        init, entry_skip = (found, method), 2
-    else:
-        init = _init(sources, found)
-    if not isinstance(init, tuple):
-        return None if init is None or init not in CLOSED_BASES else {"source": found.line(), "params": {}}
-    owner, func = init
-    sig = signature(sources, owner if owner.node is not func else found, func, entry_skip)
-    if isinstance(node, ast.ClassDef) and entry_skip:
-        sig = signature(sources, found, func, entry_skip)
+    if isinstance(node, ast.ClassDef):
+        for item in node.body:
+            if isinstance(item, ast.FunctionDef) and item.name == "create_dataset_function":
+                return found, item, 2
+    init = _init(sources, found)
+    return (*init, 0) if isinstance(init, tuple) else init
+
+
+def describe(sources: Sources, found: Found) -> dict[str, Any] | None:
+    entry = _entry(sources, found)
+    if not isinstance(entry, tuple):
+        return {"source": found.line(), "params": {}} if entry in CLOSED_BASES else None
+    owner, func, skip = entry
+    sig = signature(sources, owner, func, skip)
     out: dict[str, Any] = {"source": found.line(), "params": dict(sorted(sig.params.items()))}
     if sig.open:
         out["open"] = sig.open
