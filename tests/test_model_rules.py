@@ -105,6 +105,17 @@ CASES = [
         "delete it: the parent computes it",
     ),
     case(
+        "param-the-engine-sets",
+        "cogvideox_5b_lora.yaml sft.yaml layer.yaml",
+        "model:\n  network_config:\n    params:\n      dtype: fp16\n",
+        0,
+        "layer.yaml:4:7",
+        "model.network_config.params.dtype",
+        "SATVideoDiffusionEngine passes dtype to DiffusionTransformer itself (diffusion_video.py:74): "
+        "your value is replaced [M4]",
+        "delete it",
+    ),
+    case(
         "engine-key-typo",
         "cogvideox_5b_lora.yaml sft.yaml layer.yaml",
         "model:\n  latent_imput: true\n",

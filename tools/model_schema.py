@@ -599,9 +599,9 @@ def engine(sources: Sources) -> dict[str, Any]:
                 ok_k, key = _literal(outer.slice)
                 section = local_key.get(inner.value.id)
                 if section and ok_p and params == "params" and ok_k and isinstance(key, str):
-                    injects.setdefault(section, {"passes": [], "source": found.line(stmt)})["passes"].append(
-                        key
-                    )
+                    injects.setdefault(
+                        section, {"passes": [], "overwrites": True, "source": found.line(stmt)}
+                    )["passes"].append(key)
     return {
         "target": ENGINE,
         "source": found.line(),

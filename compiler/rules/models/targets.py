@@ -107,19 +107,22 @@ def _child_key(path: Path) -> str | None:
     return None
 
 
-def passed_by_parent(node: Node) -> tuple[list[str], str | None]:
-    """Parameters the parent passes itself when it builds this node, and where."""
+def _child(node: Node) -> dict[str, Any]:
+    """What the parent does when it builds this node: the keywords it passes itself."""
     models = resources.models()
     if node.parent is None:
-        return [], None
+        return {}
     parent = (
         models["engine"] if node.parent == models["engine"]["target"] else models["targets"].get(node.parent)
     )
-    key = _child_key(node.path)
-    child = (parent or {}).get("children", {}).get(key or "")
-    if not child:
-        return [], None
-    return list(child["passes"]), str(child["source"])
+    child: dict[str, Any] = (parent or {}).get("children", {}).get(_child_key(node.path) or "", {})
+    return child
+
+
+def passed_by_parent(node: Node) -> tuple[list[str], str | None]:
+    """Parameters the parent passes itself when it builds this node, and where."""
+    child = _child(node)
+    return list(child.get("passes", [])), child.get("source")
 
 
 def _flow_hint(entry: dict[str, Any]) -> str:
@@ -218,12 +221,16 @@ def _unknown_target(config: LoadedConfig, node: Node) -> Problem:
 
 def _passed_twice(config: LoadedConfig, node: Node, key: str, passed_at: str | None) -> Problem:
     parent_params = resources.models()["targets"].get(node.parent or "", {}).get("params", {})
+    effect = (
+        "your value is replaced"
+        if _child(node).get("overwrites")
+        else "TypeError (multiple values) when the model is built"
+    )
     return problem(
         config,
         (*node.path, "params", key),
         "M4",
-        f"{_short(node.parent or '')} passes {key} to {_short(node.target)} itself ({passed_at}): "
-        "TypeError (multiple values) when the model is built",
+        f"{_short(node.parent or '')} passes {key} to {_short(node.target)} itself ({passed_at}): {effect}",
         f"set {dotted((*node.parent_path, 'params', key))} instead"
         if key in parent_params
         else "delete it: the parent computes it",
