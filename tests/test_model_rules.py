@@ -291,6 +291,16 @@ CASES = [
         "set args.sampling_num_frames: 22",
     ),
     case(
+        "sampling-frames-exceed-grid",
+        "cogvideox1.5_5b.yaml inference.yaml layer.yaml",
+        "model:\n  network_config:\n    params:\n      num_frames: 49\nargs:\n  sampling_num_frames: 42\n",
+        2,
+        "layer.yaml:6:3",
+        "args.sampling_num_frames",
+        "42 latent frames do not fit the network's 13 (num_frames 49) [M14]",
+        "sample at most 26 latent frames",
+    ),
+    case(
         "sampling-size-default-on-1-0",
         "cogvideox_2b.yaml inference.yaml layer.yaml",
         "args:\n  sampling_num_frames: 13\n  fp16: true\n  bf16: false\n",

@@ -38,3 +38,9 @@ class Model:
 
     def warn(self, path: Path, rule: str, message: str, hint: str | None = None) -> None:
         self.work.warnings.append(problem(self.work.config, path, rule, message, hint, "warning"))
+
+    def latent_frames(self) -> int | None:
+        """The latent frames the network's position grid covers."""
+        frames = self.int_at((*NETWORK, "num_frames"))
+        rate = self.int_at((*NETWORK, "time_compressed_rate")) or 4
+        return (frames - 1) // rate + 1 if frames and frames > 0 else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import profiles
 from .context import DATA, Model, Path
 from .profiles import NETWORK
 
@@ -148,28 +149,32 @@ def m13_video_size(model: Model) -> None:
 def m14_sampling_num_frames(model: Model) -> None:
     """M14: `sampling_num_frames` counts *latent* frames: 13, 11 or 9 for 1.0, 22 or 42
     for 1.5 (CogVideoX's SAT README and inference.yaml; sample_video.py:157 samples a
-    latent of shape (T, C, H/8, W/8))."""
-    profile = model.profile
+    latent of shape (T, C, H/8, W/8)), and they must fit the network's position grid of
+    (num_frames - 1) / 4 + 1 latent frames, patched by patch_size[0] (dit_video_concat.py:797)."""
     work = model.work
-    if profile is None or work.training:
-        return
     frames = work.args.get("sampling_num_frames")
-    if frames in profile.sampling_num_frames:
+    if work.training or not isinstance(frames, int):
         return
-    allowed = " or ".join(str(v) for v in profile.sampling_num_frames)
-    hint = f"set args.sampling_num_frames: {profile.sampling_num_frames[0]}"
-    if (
-        isinstance(frames, int)
-        and (frames - 1) % 4 == 0
-        and (frames - 1) // 4 + 1 in profile.sampling_num_frames
-    ):
-        hint += f" (it counts latent frames: {frames} video frames are {(frames - 1) // 4 + 1})"
-    model.error(
-        ("args", "sampling_num_frames"),
-        "M14",
-        f"{profile.name} samples {allowed} latent frames; got {frames}",
-        hint,
-    )
+    path = ("args", "sampling_num_frames")
+    profile = model.profile
+    if profile is not None and frames not in profile.sampling_num_frames:
+        allowed = " or ".join(str(v) for v in profile.sampling_num_frames)
+        hint = f"set args.sampling_num_frames: {profile.sampling_num_frames[0]}"
+        latent = (frames - 1) // 4 + 1
+        if (frames - 1) % 4 == 0 and latent in profile.sampling_num_frames:
+            hint += f" (it counts latent frames: {frames} video frames are {latent})"
+        model.error(path, "M14", f"{profile.name} samples {allowed} latent frames; got {frames}", hint)
+        return
+    grid = model.latent_frames()
+    patch = profiles.temporal_patch(model.params)
+    if grid is not None and frames // patch > grid:
+        network = model.int_at((*NETWORK, "num_frames"))
+        model.error(
+            path,
+            "M14",
+            f"{frames} latent frames do not fit the network's {grid} (num_frames {network})",
+            f"sample at most {grid * patch} latent frames, or raise model.network_config.params.num_frames",
+        )
 
 
 def m15_sampling_image_size(model: Model) -> None:
