@@ -486,6 +486,16 @@ CASES = [
         "replace it with the real path before launching",
     ),
     case(
+        "placeholder-prose",
+        "cogvideox_5b_lora.yaml sft.yaml layer.yaml",
+        'args:\n  train_data: [ "your train data path" ]\n',
+        0,
+        "layer.yaml:2:3",
+        "args.train_data[0]",
+        "placeholder 'your train data path' left in the value [M26]",
+        "replace it with the real path before launching",
+    ),
+    case(
         "shadowed-layer",
         "cogvideox_5b_lora.yaml sft.yaml layer.yaml sft.yaml",
         "args:\n  train_iters: 5\n",

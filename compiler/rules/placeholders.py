@@ -15,6 +15,8 @@ Path = tuple[str | int, ...]
 # `{absolute_path/to/your}` and `{your_CogVideoX-2b-sat_path}`.
 _PLACEHOLDER = re.compile(r"(?<!\$)\{([^{}]*)\}")
 _WORDY = re.compile(r"\s|your|path|folder|dir", re.IGNORECASE)
+# The README's sft.yaml: `train_data: [ "your train data path" ]`.
+_PROSE = re.compile(r"\byour\b.*\b(path|folder|dir|directory|file)\b", re.IGNORECASE)
 SECTIONS = ("args", "model", "data", "launch")
 
 
@@ -36,13 +38,18 @@ def m26_placeholders(work: Work) -> None:
         for path, text in _strings(work.config.tree.get(section), (section,)):
             match = _PLACEHOLDER.search(text)
             if match and _WORDY.search(match.group(1)):
-                work.warnings.append(
-                    problem(
-                        work.config,
-                        path,
-                        "M26",
-                        f"placeholder {match.group(0)!r} left in the value",
-                        "replace it with the real path before launching",
-                        "warning",
-                    )
+                found = match.group(0)
+            elif _PROSE.search(text):
+                found = text
+            else:
+                continue
+            work.warnings.append(
+                problem(
+                    work.config,
+                    path,
+                    "M26",
+                    f"placeholder {found!r} left in the value",
+                    "replace it with the real path before launching",
+                    "warning",
                 )
+            )
