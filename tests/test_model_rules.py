@@ -490,7 +490,7 @@ CASES = [
         "cogvideox_5b_lora.yaml sft.yaml layer.yaml",
         'args:\n  train_data: [ "your train data path" ]\n',
         0,
-        "layer.yaml:2:3",
+        "layer.yaml:2:17",
         "args.train_data[0]",
         "placeholder 'your train data path' left in the value [M26]",
         "replace it with the real path before launching",
