@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: example test bench schema
+.PHONY: example test bench schema model-schema
 
 # Compile the bundled CogVideoX example; needs only satc's light dependencies.
 example: $(VENV)/.satc-core
@@ -25,3 +25,8 @@ bench:
 # Regenerate schemas/satc.schema.json from the installed SAT / DeepSpeed / CogVideoX parsers.
 schema:
 	$(PY) tools/gen_schema.py
+
+# Regenerate schemas/models.json from CogVideoX's sat/ folder and the installed SAT:
+# make model-schema SATC_COGVIDEO_SAT=/path/to/CogVideo/sat
+model-schema:
+	$(PY) tools/model_schema.py $(SATC_COGVIDEO_SAT)

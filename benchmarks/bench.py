@@ -38,7 +38,11 @@ ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "tests" / "cases" / "_reference"
 COMPILE_INPUTS = [REFERENCE / "cogvideox_5b_lora.yaml", REFERENCE / "sft.yaml"]
 PEAK_RSS = ROOT / "benchmarks" / "peak_rss.py"
-SCALING_BASE = [REFERENCE / "cogvideox_5b_lora.yaml", REFERENCE / "inference.yaml"]
+SCALING_BASE = [
+    REFERENCE / "cogvideox_5b_lora.yaml",
+    REFERENCE / "inference.yaml",
+    ROOT / "benchmarks" / "sample_1_0.yaml",
+]
 SUBPROCESS_TIMEOUT = 300
 
 TARGETS = {

@@ -559,7 +559,7 @@ def schema_command() -> None:
     """Print the JSON Schema of satc configs (for editors: see README, "Editor support")."""
     from . import resources
 
-    click.echo(resources.schema_text(), nl=False)
+    click.echo(resources.editor_schema_text(), nl=False)
 
 
 @main.command("topology")

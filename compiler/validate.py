@@ -14,6 +14,7 @@ from typing import Any
 from . import credentials, resources
 from .errors import Location, Problem, dotted
 from .load import LoadedConfig
+from .rules.models import targets as model_targets
 from .suggest import closest
 from .tree import value_at, yaml_text
 
@@ -409,6 +410,7 @@ def validate(config: LoadedConfig) -> tuple[list[Problem], list[Problem]]:
     problems.extend(_annotations(config))
     problems.extend(credentials.check_tree(config.tree, config.locate))
     problems.extend(_flows_into_args(config))
+    problems.extend(model_targets.check(config))
     unique = {(p.key, p.message, p.severity): p for p in problems}
     ordered = sorted(unique.values(), key=Problem.sort_key)
     return (

@@ -24,7 +24,12 @@ BUNDLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("configs/reference/cogvideox_5b_lora.yaml", "configs/reference/sft.yaml"),
         ("launch.device=cpu",),
     ),
-    "infer": (("configs/reference/cogvideox_2b.yaml", "configs/reference/inference.yaml"), ()),
+    # The shipped inference.yaml samples like CogVideoX 1.5; a 1.0 model needs the README's
+    # 13 latent frames at 480x720 (model rules M14, M15).
+    "infer": (
+        ("configs/reference/cogvideox_2b.yaml", "configs/reference/inference.yaml"),
+        ("args.sampling_num_frames=13", "args.sampling_image_size=[480,720]"),
+    ),
 }
 
 

@@ -18,9 +18,12 @@ from support import require_tool, satc
 def test_schema_prints_the_json_schema_byte_for_byte() -> None:
     result = satc("schema")
     assert result.returncode == 0 and result.stderr == ""
-    assert result.stdout == resources.schema_text()
+    assert result.stdout == resources.editor_schema_text()
     schema = json.loads(result.stdout)
-    assert {"args", "deepspeed", "launch"} <= set(schema["properties"])
+    assert {"args", "deepspeed", "launch", "model", "data"} <= set(schema["properties"])
+    assert {k: v for k, v in schema.items() if k not in ("properties", "$defs")} == {
+        k: v for k, v in resources.schema().items() if k not in ("properties", "$defs")
+    }
 
 
 @pytest.mark.parametrize("command", ["check", "explain", "diff", "schema"])

@@ -52,7 +52,12 @@ def test_compiling_cogvideox_imports_nothing_heavy_and_no_omegaconf(tmp_path: Pa
 
 def test_interpolation_brings_in_omegaconf_but_still_nothing_heavy(tmp_path: Path) -> None:
     layer = tmp_path / "interp.yaml"
-    layer.write_text("args:\n  experiment_name: run-${args.seed}\n  seed: 7\n", "utf-8")
+    # 13 latent frames at 480x720: the shipped inference.yaml samples like CogVideoX 1.5.
+    layer.write_text(
+        "args:\n  experiment_name: run-${args.seed}\n  seed: 7\n"
+        "  sampling_num_frames: 13\n  sampling_image_size: [480, 720]\n",
+        "utf-8",
+    )
     roots = _modules_after_compile(
         tmp_path,
         str(REFERENCE / "cogvideox_5b_lora.yaml"),

@@ -24,6 +24,9 @@ GOLDEN = {
     "2b-inference": ["cogvideox_2b.yaml", "inference.yaml"],
     "5b-lora-inference": ["cogvideox_5b_lora.yaml", "inference.yaml"],
 }
+# The shipped inference.yaml samples like CogVideoX 1.5; the 1.0 models need the README's
+# 13 latent frames at 480x720 (model rules M14, M15).
+SAMPLING_1_0 = ("args.sampling_num_frames=13", "args.sampling_image_size=[480,720]")
 # What get_args adds to the parser's dests on every rank (seed: get_args and
 # initialize_distributed).
 PER_PROCESS = {"cuda", "rank", "world_size", "local_rank", "device", "master_ip", "master_port"}
@@ -57,7 +60,12 @@ def _compile(out: Path, *configs: Path, sets: tuple[str, ...] = ()) -> Path:
 @pytest.fixture(scope="module")
 def bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("golden")
-    return {name: _compile(root / name, *(REFERENCE / f for f in files)) for name, files in GOLDEN.items()}
+    return {
+        name: _compile(
+            root / name, *(REFERENCE / f for f in files), sets=SAMPLING_1_0 if "inference" in name else ()
+        )
+        for name, files in GOLDEN.items()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +74,8 @@ def cpu4(tmp_path_factory: pytest.TempPathFactory) -> Path:
     layer = tmp_path_factory.mktemp("cpu4") / "cpu.yaml"
     layer.write_text(
         "launch:\n  device: cpu\n  gpus_per_node: 4\n  master_port: 29511\n"
-        "args:\n  model_parallel_size: 2\n  seed: 1234\n",
+        "args:\n  model_parallel_size: 2\n  seed: 1234\n"
+        "  sampling_num_frames: 13\n  sampling_image_size: [480, 720]\n",
         encoding="utf-8",
     )
     return _compile(

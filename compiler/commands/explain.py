@@ -8,6 +8,7 @@ set, both are shown; the earlier layers a value overrode are listed too.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from typing import Any
 from ..errors import ConfigError, Location, Problem
 from ..load import LoadedConfig
 from ..plan import Derivation, Plan
+from ..rules.models.cogvideox import checks_for as model_checks
+from ..rules.models.targets import parameter_of
 from ..suggest import closest
 from .summary import describe, precision
 
@@ -89,6 +92,7 @@ class Explanation:
     given_value: Any = None
     overrode: tuple[str, ...] = ()  # earlier layers that set it
     earlier_rules: tuple[Derivation, ...] = ()
+    checks: tuple[str, ...] = ()  # model rules that read this value (docs/model-rules.md)
 
     def as_dict(self) -> dict[str, Any]:
         item: dict[str, Any] = {
@@ -101,6 +105,8 @@ class Explanation:
             item["given"] = {**self.given.as_dict(), "value": self.given_value}
         if self.earlier_rules:
             item["earlier_rules"] = [{"rule": d.rule, "reason": d.reason} for d in self.earlier_rules]
+        if self.checks:
+            item["checked_by"] = list(self.checks)
         return item
 
 
@@ -263,6 +269,13 @@ class Explainer:
         return Source("rule", derivation.rule, derivation.reason, tuple(inputs))
 
     def explain(self, key: str, nested: bool = False) -> Explanation:
+        found = self._explain(key, nested)
+        checks = tuple(
+            parameter_of(self.config, parse_key(found.key)) + model_checks(found.key, self.config.tree)
+        )
+        return dataclasses.replace(found, checks=checks) if checks else found
+
+    def _explain(self, key: str, nested: bool = False) -> Explanation:
         path = parse_key(key)
         _, value = self.value(path)
         config_path = _config_path(path)
@@ -386,6 +399,8 @@ def render_text(explanations: list[Explanation]) -> str:
             lines.append(f"  also rule {derivation.rule}: {derivation.reason}")
         if item.overrode:
             lines.append(f"  overrode {', '.join(item.overrode)}")
+        for check in item.checks:
+            lines.append(f"  checked by {check}")
     return "\n".join(lines) + "\n"
 
 

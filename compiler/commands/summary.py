@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..plan import Plan
+from ..rules.models.cogvideox import profile_line
 
 
 def precision(args: Mapping[str, Any]) -> str:
@@ -32,4 +33,7 @@ def describe(plan: Plan) -> str:
             f"{topology.data_parallel_size} (micro x grad_accum x dp)"
         )
     lines.append(f"  launch: {plan.launch['target']} -> {plan.launch['entrypoint']}")
+    model = profile_line(plan.model_config)
+    if model:
+        lines.append(model)
     return "\n".join(lines)

@@ -9,7 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import batch, deepspeed, inputs, iterations, launch, launch_time, precision, seed, slurm, topology
+from . import (
+    batch,
+    deepspeed,
+    inputs,
+    iterations,
+    launch,
+    launch_time,
+    layers,
+    placeholders,
+    precision,
+    seed,
+    slurm,
+    topology,
+)
+from .models import cogvideox
 from .work import Work
 
 Rule = Callable[[Work], None]
@@ -27,6 +41,7 @@ ORDER: tuple[Rule, ...] = (
     deepspeed.r5_args_into_preset,
     deepspeed.r6_deepspeed_section_wins,
     deepspeed.d3_zero_stage_sync,
+    cogvideox.cogvideox_parallel_rules,
     topology.r11_r12_topology,
     batch.b1_global_batch,
     batch.d4_batch_triad,
@@ -38,6 +53,9 @@ ORDER: tuple[Rule, ...] = (
     launch_time.l1_args_from_env,
     slurm.slurm_resources,
     inputs.record_inputs,
+    layers.l1_shadowed_layer,
+    placeholders.m26_placeholders,
+    cogvideox.cogvideox_rules,
 )
 
 # Later rules read the topology: stop after it when it is invalid.

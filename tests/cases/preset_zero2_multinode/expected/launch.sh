@@ -3,7 +3,7 @@
 #   satc compile ../cogvideox_2b.yaml ../train.yaml -o . --set args.lr=1e-4
 # (run from this directory). Inputs (sha256):
 #   ../cogvideox_2b.yaml a8eb07aaf3ca346383099603a1a35ea4dae2edf423e44ea0df6397d45a88d104
-#   ../train.yaml 1ed8d55a05ae935bafb6c8683f86a1b2b2faa6187b4902cf815b30a313523280
+#   ../train.yaml a3e1ec2d862b92b7a26b97dca805157d8b38c808192c6893da26641dd392ce65
 # Target: torchrun, 2 node(s) x 8 rank(s) on cuda, world size 16.
 #
 # Usage: bash launch.sh [ARGS...]       ARGS go to the entrypoint after entrypoint_args.

@@ -1,0 +1,140 @@
+"""The network itself: precision per family, text length, image input, patch size."""
+
+from __future__ import annotations
+
+from ....errors import dotted
+from ...work import Work
+from .context import POS_EMBED, T5_TARGET, Model, Path
+from .profiles import NETWORK
+
+
+def _precision_path(work: Work, name: str) -> Path:
+    """Where the precision the job gets was decided: the DeepSpeed section wins (R6)."""
+    if work.given("deepspeed", name, "enabled"):
+        return ("deepspeed", name, "enabled")
+    return ("args", name)
+
+
+def m16_precision(model: Model) -> None:
+    """M16: every model but CogVideoX-2B was trained in bf16; fp16 gives black videos or
+    NaN (CogVideo #593, #637).  2B was trained in fp16 (SAT README: `fp16: True # For
+    CogVideoX-2B`)."""
+    profile = model.profile
+    args = model.work.args
+    if profile is None:
+        return
+    if profile.precision == "bf16" and args.get("fp16"):
+        model.error(
+            _precision_path(model.work, "fp16"),
+            "M16",
+            f"{profile.name} was trained in bf16: fp16 gives black videos or NaN",
+            "use bf16 (deepspeed.bf16.enabled: true, fp16.enabled: false; or args.bf16: true)",
+        )
+    elif profile.precision == "fp16" and args.get("bf16"):
+        model.warn(
+            _precision_path(model.work, "bf16"),
+            "M16",
+            f"{profile.name} was trained in fp16; CogVideoX's README runs it in fp16",
+            "use fp16 (deepspeed.fp16.enabled: true, bf16.enabled: false; or args.fp16: true)",
+        )
+
+
+def _t5(model: Model) -> tuple[Path, int] | None:
+    found, embedders = model.value(("model", "conditioner_config", "params", "emb_models"))
+    if not found or not isinstance(embedders, list):
+        return None
+    for index, item in enumerate(embedders):
+        if isinstance(item, dict) and item.get("target") == T5_TARGET:
+            path: Path = (
+                "model",
+                "conditioner_config",
+                "params",
+                "emb_models",
+                index,
+                "params",
+                "max_length",
+            )
+            length = model.int_at(path)
+            if length is not None:
+                return path, length
+            return path, 77  # FrozenT5Embedder's default
+    return None
+
+
+def m17_text_length(model: Model) -> None:
+    """M17: the position embedding's `text_length` must equal the T5 `max_length`: the
+    network splits its sequence at `context.shape[1]` (dit_video_concat.py:889) while the
+    embedding is laid out for `text_length` (dit_video_concat.py:211).  226 for 1.0, 224
+    for 1.5 (the official configs)."""
+    path = (*POS_EMBED, "text_length")
+    text_length = model.int_at(path)
+    t5 = _t5(model)
+    if text_length is None or t5 is None:
+        return
+    t5_path, max_length = t5
+    if text_length != max_length:
+        model.error(
+            path,
+            "M17",
+            f"text_length {text_length} differs from the T5 max_length {max_length} ({dotted(t5_path)})",
+            f"set both to {model.profile.text_length if model.profile else max_length}",
+        )
+    elif model.profile is not None and text_length != model.profile.text_length:
+        model.warn(
+            path,
+            "M17",
+            f"{model.profile.name} was trained with text_length {model.profile.text_length}",
+            f"use {model.profile.text_length} here and in the T5 max_length",
+        )
+
+
+def m24_image_to_video(model: Model) -> None:
+    """M24: an image-to-video network takes the noised image latents concatenated to the
+    video latents (diffusion_video.py:172): in_channels = 2 x out_channels exactly when
+    `noised_image_input` is true; sampling it needs `args.image2video` (sample_video.py:160)."""
+    _, noised = model.value(("model", "noised_image_input"))
+    in_channels = model.int_at((*NETWORK, "in_channels"))
+    out_channels = model.int_at((*NETWORK, "out_channels"))
+    if in_channels is not None and out_channels is not None:
+        doubled = in_channels == 2 * out_channels
+        if doubled != (noised is True):
+            want = 2 * out_channels if noised is True else out_channels
+            model.error(
+                (*NETWORK, "in_channels"),
+                "M24",
+                f"in_channels {in_channels} with noised_image_input {str(noised is True).lower()}: "
+                f"the network gets {want} channels",
+                f"set in_channels: {want}",
+            )
+    work = model.work
+    if work.training or model.profile is None:
+        return
+    wants = model.profile.image_to_video
+    if wants and not work.args.get("image2video"):
+        model.error(
+            ("args", "image2video"),
+            "M24",
+            f"{model.profile.name} is an image-to-video model: sampling it without args.image2video "
+            "feeds it text-to-video latents",
+            "set args.image2video: true (and give prompts as 'text@@image_path')",
+        )
+    elif not wants and work.args.get("image2video"):
+        model.error(
+            ("args", "image2video"),
+            "M24",
+            f"{model.profile.name} is a text-to-video model",
+            "remove args.image2video, or use an I2V model",
+        )
+
+
+def m25_patch_size_list(model: Model) -> None:
+    """M25: this version of dit_video_concat.py reads `patch_size` as [t, h, w]
+    (`patch_size[1:]`, dit_video_concat.py:695); an integer fails when the model is built."""
+    found, patch = model.value((*NETWORK, "patch_size"))
+    if found and isinstance(patch, int) and not isinstance(patch, bool):
+        model.warn(
+            (*NETWORK, "patch_size"),
+            "M25",
+            f"patch_size {patch}: this dit_video_concat.py indexes patch_size[1:] and needs [t, h, w]",
+            f"write [1, {patch}, {patch}] (CogVideoX 1.0's own release takes the integer)",
+        )

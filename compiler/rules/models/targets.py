@@ -1,0 +1,408 @@
+"""Generic checks of `model:` and `data:` trees against the generated target parameters.
+
+Every mapping with a `target` is built by CogVideoX's `instantiate_from_config`
+(`target(**params)`); `schemas/models.json` says what each known target accepts,
+generated from the real code by tools/model_schema.py.  These checks know no model
+family: a user's own model gets exactly these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ... import resources
+from ...errors import Problem, dotted
+from ...load import LoadedConfig
+from ...suggest import closest
+from ...tree import value_at
+
+Path = tuple[str | int, ...]
+BUILDER_KEYS = ("target", "params")
+
+
+@dataclass(frozen=True)
+class Node:
+    """One `target`/`params` mapping in the tree, with the target that builds it."""
+
+    path: Path
+    target: str
+    params: dict[str, Any]
+    parent: str | None  # the enclosing target (or the engine, for model.*_config)
+    parent_path: Path
+    item_keys: tuple[str, ...] = ()  # keys the parent reads beside target/params
+
+
+def _short(target: str) -> str:
+    return target.rsplit(".", 1)[-1]
+
+
+def problem(
+    config: LoadedConfig,
+    path: Path,
+    rule: str,
+    message: str,
+    hint: str | None = None,
+    severity: str = "error",
+) -> Problem:
+    """A located model problem; the rule id ends the message so docs/model-rules.md finds it."""
+    return Problem(
+        config.locate(path),
+        dotted(path),
+        f"{message} [{rule}]",
+        severity="warning" if severity == "warning" else "error",
+        hint=hint,
+    )
+
+
+def nodes(config: LoadedConfig) -> Iterator[Node]:
+    """Every target node under `model:` and `data:`, outermost first."""
+    models = resources.models()
+    engine = models["engine"]["target"]
+
+    def walk(
+        value: Any, path: Path, parent: tuple[str, Path] | None, item_keys: tuple[str, ...]
+    ) -> Iterator[Node]:
+        if isinstance(value, dict):
+            here = parent
+            keys: dict[str, list[str]] = {}
+            target = value.get("target")
+            if isinstance(target, str):
+                params = value.get("params")
+                yield Node(
+                    path,
+                    target,
+                    params if isinstance(params, dict) else {},
+                    parent[0] if parent else None,
+                    parent[1] if parent else (),
+                    item_keys,
+                )
+                here = (target, path)
+                keys = models["targets"].get(target, {}).get("item_keys", {})
+            for key, sub in value.items():
+                if key == "target":
+                    continue
+                if key == "params" and isinstance(sub, dict):
+                    for name, item in sub.items():
+                        yield from walk(item, (*path, key, name), here, tuple(keys.get(name, ())))
+                else:
+                    yield from walk(sub, (*path, key), here, ())
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                yield from walk(item, (*path, index), parent, item_keys)
+
+    tree = config.tree
+    if isinstance(tree.get("model"), dict):
+        yield from walk(tree["model"], ("model",), (engine, ("model",)), ())
+    if isinstance(tree.get("data"), dict):
+        yield from walk(tree["data"], ("data",), None, ())
+
+
+def _child_key(path: Path) -> str | None:
+    """The config key a node sits under (`pos_embed_config`), skipping list indices."""
+    for part in reversed(path):
+        if isinstance(part, str):
+            return part
+    return None
+
+
+def _child(node: Node) -> dict[str, Any]:
+    """What the parent does when it builds this node: the keywords it passes itself."""
+    models = resources.models()
+    if node.parent is None:
+        return {}
+    parent = (
+        models["engine"] if node.parent == models["engine"]["target"] else models["targets"].get(node.parent)
+    )
+    child: dict[str, Any] = (parent or {}).get("children", {}).get(_child_key(node.path) or "", {})
+    return child
+
+
+def passed_by_parent(node: Node) -> tuple[list[str], str | None]:
+    """Parameters the parent passes itself when it builds this node, and where."""
+    child = _child(node)
+    return list(child.get("passes", [])), child.get("source")
+
+
+def _flow_hint(entry: dict[str, Any]) -> str:
+    """Where **kwargs went: the classes that could have taken the key, in call order."""
+    flow = entry.get("flow", [])
+    return f"its keywords flow through {' -> '.join(_short(step) for step in flow)}" if flow else ""
+
+
+def _unknown_hint(node: Node, guess: str | None, params: list[str]) -> str | None:
+    """Did-you-mean, and the whole list when it is short (a typo can be closer to a wrong name)."""
+    listing = f"valid: {', '.join(sorted(params))}" if len(params) <= 12 else ""
+    if guess:
+        mean = f"did you mean {dotted((*node.path, 'params', guess))}?"
+        return f"{mean} ({listing})" if listing else mean
+    return listing or None
+
+
+_KINDS: tuple[tuple[type | tuple[type, ...], str], ...] = (
+    (bool, "true or false"),
+    ((int, float), "a number"),
+    (str, "a string"),
+    (list, "a list"),
+    (dict, "a mapping"),
+)
+
+
+def _kind(value: Any) -> tuple[type | tuple[type, ...], str] | None:
+    for kind, name in _KINDS:
+        if isinstance(value, kind):
+            return kind, name
+    return None
+
+
+def _wrong_type(default: Any, value: Any) -> str | None:
+    """What the default's type says the value should be, when the value is not that."""
+    expected = _kind(default)
+    if expected is None or value is None:
+        return None
+    kind, name = expected
+    if kind is bool and value in (0, 1):
+        return None  # Python takes 0 and 1 for a flag
+    bad_bool = isinstance(value, bool) and kind is not bool
+    return name if bad_bool or not isinstance(value, kind) else None
+
+
+def _siblings(config: LoadedConfig, node: Node) -> list[Problem]:
+    """Keys beside `target` and `params`: ignored by instantiate_from_config, or (in an
+    `emb_models` item) read by the parent under their own names."""
+    found: list[Problem] = []
+    allowed = sorted(node.item_keys or BUILDER_KEYS)
+    _, value = value_at(config.tree, node.path)
+    for key in value if isinstance(value, dict) else ():
+        if key in allowed:
+            continue
+        guess = closest(str(key), allowed)
+        path = (*node.path, key)
+        if node.item_keys:
+            found.append(
+                problem(
+                    config,
+                    path,
+                    "M6",
+                    f"{_short(node.parent or '')} never reads this key of an item of {_child_key(node.path[:-1])}",
+                    f"did you mean {guess}?" if guess else f"valid keys: {', '.join(allowed)}",
+                )
+            )
+        else:
+            found.append(
+                problem(
+                    config,
+                    path,
+                    "M5",
+                    "instantiate_from_config reads only target and params here; this key is ignored",
+                    f"did you mean {guess}?" if guess else "move it under params",
+                    "error" if guess else "warning",
+                )
+            )
+    return found
+
+
+def _unknown_target(config: LoadedConfig, node: Node) -> Problem:
+    known = list(resources.models()["targets"])
+    guess = closest(node.target, known)
+    if guess is None:
+        short = closest(_short(node.target), [_short(k) for k in known])
+        guess = next((k for k in known if _short(k) == short), None) if short else None
+    return problem(
+        config,
+        (*node.path, "target"),
+        "M2",
+        f"unknown target {node.target!r}: satc cannot check its params",
+        f"did you mean {guess}?" if guess else "fine for your own class; satc checks only known targets",
+        "warning",
+    )
+
+
+def _passed_twice(config: LoadedConfig, node: Node, key: str, passed_at: str | None) -> Problem:
+    parent_params = resources.models()["targets"].get(node.parent or "", {}).get("params", {})
+    effect = (
+        "your value is replaced"
+        if _child(node).get("overwrites")
+        else "TypeError (multiple values) when the model is built"
+    )
+    return problem(
+        config,
+        (*node.path, "params", key),
+        "M4",
+        f"{_short(node.parent or '')} passes {key} to {_short(node.target)} itself ({passed_at}): {effect}",
+        f"set {dotted((*node.parent_path, 'params', key))} instead"
+        if key in parent_params
+        else "delete it: the parent computes it",
+        "warning",
+    )
+
+
+def _typed(config: LoadedConfig, node: Node, key: str, param: dict[str, Any]) -> Problem | None:
+    expected = _wrong_type(param["default"], node.params[key]) if "default" in param else None
+    if expected is None:
+        return None
+    return problem(
+        config,
+        (*node.path, "params", key),
+        "M8",
+        f"expected {expected} (the default of {_short(param['from'])}.{key} is {param['default']!r}, "
+        f"{param['source']}), got {node.params[key]!r}",
+    )
+
+
+def _unknown_param(
+    config: LoadedConfig, node: Node, entry: dict[str, Any], key: str, settable: list[str]
+) -> Problem:
+    path = (*node.path, "params", key)
+    guess = closest(str(key), settable)
+    if "swallows" in entry:
+        return problem(
+            config,
+            path,
+            "M7",
+            f"ignored by {node.target}: {entry['swallows']}",
+            f"did you mean {dotted((*node.path, 'params', guess))}?" if guess else "delete it",
+            "warning",
+        )
+    flow = _flow_hint(entry)
+    where = f"{_short(node.target)} ({entry['source']}) takes no parameter {key!r}"
+    return problem(
+        config,
+        path,
+        "M1",
+        f"unknown parameter of {node.target}: {where}" + (f"; {flow}" if flow else ""),
+        _unknown_hint(node, guess, settable),
+    )
+
+
+def _missing(config: LoadedConfig, node: Node, entry: dict[str, Any], passed: list[str]) -> list[Problem]:
+    models = resources.models()
+    # Under a target satc does not know, what the parent passes its children is unknown too.
+    if (
+        node.parent is not None
+        and node.parent != models["engine"]["target"]
+        and node.parent not in models["targets"]
+    ):
+        return []
+    params_path = (*node.path, "params")
+    where = params_path if params_path in config.origin else (*node.path, "target")
+    return [
+        problem(
+            config,
+            where,
+            "M3",
+            f"missing required parameter {key!r} of {node.target} ({param['source']})",
+            f"add {dotted((*params_path, key))}",
+        )
+        for key, param in sorted(entry["params"].items())
+        if param.get("required") and key not in node.params and key not in passed
+    ]
+
+
+def check_node(config: LoadedConfig, node: Node) -> list[Problem]:
+    found = _siblings(config, node)
+    entry = resources.models()["targets"].get(node.target)
+    if entry is None:
+        return [*found, _unknown_target(config, node)]
+    params = entry["params"]
+    passed, passed_at = passed_by_parent(node)
+    settable = [name for name in params if name not in passed]
+    for key in node.params:
+        if key in passed:
+            found.append(_passed_twice(config, node, key, passed_at))
+        elif key in params:
+            typed = _typed(config, node, key, params[key])
+            found.extend([typed] if typed else [])
+        elif "open" not in entry:
+            found.append(_unknown_param(config, node, entry, key, settable))
+    found.extend(_missing(config, node, entry, passed))
+    found.extend(_namespaces(config, node, entry))
+    return found
+
+
+def _namespaces(config: LoadedConfig, node: Node, entry: dict[str, Any]) -> list[Problem]:
+    """Parameters read as attributes (`transformer_args.checkpoint_activations`): a key
+    nobody reads is silently dropped, so a typo there is an error."""
+    found: list[Problem] = []
+    for name, space in entry.get("namespaces", {}).items():
+        given = node.params.get(name)
+        if not isinstance(given, dict):
+            continue
+        reads = list(space["reads"])
+        for key in given:
+            path = (*node.path, "params", name, key)
+            if key in space["set_by_class"]:
+                found.append(
+                    problem(
+                        config,
+                        path,
+                        "M6",
+                        f"{_short(node.target)} overwrites {name}.{key} with its own {key}",
+                        f"set {dotted((*node.path, 'params', key))} instead",
+                        "warning",
+                    )
+                )
+            elif key not in reads:
+                guess = closest(str(key), reads)
+                found.append(
+                    problem(
+                        config,
+                        path,
+                        "M6",
+                        f"{_short(node.target)} and SAT's BaseModel never read {name}.{key}: it would be ignored",
+                        f"did you mean {dotted((*node.path, 'params', name, guess))}?" if guess else None,
+                    )
+                )
+    return found
+
+
+def check_engine(config: LoadedConfig) -> list[Problem]:
+    """`model:` itself is read key by key by CogVideoX's engine (when it configures one: it
+    has a `network_config`): an unread key is ignored."""
+    model = config.tree.get("model")
+    if not isinstance(model, dict):
+        return []
+    engine = resources.models()["engine"]
+    keys = engine["keys"]
+    if "network_config" not in model:
+        return []  # not CogVideoX's engine config: the model section of another SAT model
+    found = []
+    for key in model:
+        if key in keys:
+            continue
+        guess = closest(str(key), list(keys))
+        # A near miss of a key the engine reads is a typo that silently drops the setting.
+        found.append(
+            problem(
+                config,
+                ("model", key),
+                "M5",
+                f"{_short(engine['target'])} ({engine['source']}) never reads model.{key}: it is ignored",
+                f"did you mean model.{guess}?" if guess else "delete it, or read it in your own engine",
+                "error" if guess else "warning",
+            )
+        )
+    return found
+
+
+def check(config: LoadedConfig) -> list[Problem]:
+    found = check_engine(config)
+    for node in nodes(config):
+        found.extend(check_node(config, node))
+    return found
+
+
+def parameter_of(config: LoadedConfig, path: Path) -> list[str]:
+    """For `satc explain`: the class that takes a `params` key, and where in its code."""
+    if len(path) < 2 or path[-2] != "params":
+        return []
+    for node in nodes(config):
+        if node.path == path[:-2]:
+            entry = resources.models()["targets"].get(node.target)
+            param = (entry or {}).get("params", {}).get(path[-1])
+            if param is None:
+                return []
+            owner = f"{param['from']}" + (f" (via {node.target})" if param["from"] != node.target else "")
+            return [f"M1: a parameter of {owner}, {param['source']}"]
+    return []
