@@ -7,6 +7,7 @@ this module only inside the command: compile, check, explain and schema stay tor
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -49,15 +50,15 @@ def scenario(bundle: str, world: int | None) -> Scenario:
     if size < 1 or size % per_node or size % mp:
         raise DryRunError(
             f"--world {size}: expected a multiple of launch.gpus_per_node ({per_node}) and of "
-            f"args.model_parallel_size ({mp}), e.g. --world {per_node * mp // _gcd(per_node, mp) * 2}"
+            f"args.model_parallel_size ({mp}), e.g. --world {_next_multiple(max(size, 1), per_node, mp)}"
         )
     return Scenario(bundle, size, size // per_node, per_node, mp, groups.context_parallel_size(mp))
 
 
-def _gcd(a: int, b: int) -> int:
-    while b:
-        a, b = b, a % b
-    return a
+def _next_multiple(size: int, *factors: int) -> int:
+    """The smallest world >= size that every factor divides."""
+    lcm = math.lcm(*factors)
+    return -(-size // lcm) * lcm
 
 
 def run(plan: Scenario) -> Any:
@@ -70,9 +71,20 @@ def run(plan: Scenario) -> Any:
     return dryrun.check(dryrun.simulate(plan.world_size, build))
 
 
+def _step(members: tuple[int, ...]) -> int | None:
+    """The common difference of an arithmetic run of more than two members."""
+    if len(members) < 3:
+        return None
+    step = members[1] - members[0]
+    return step if all(b - a == step for a, b in zip(members, members[1:], strict=False)) else None
+
+
 def span(members: tuple[int, ...]) -> str:
-    """Members compactly: an arithmetic run of more than three as first,second,...,last."""
-    if len(members) > 3 and all(b - a == members[1] - members[0] for a, b in zip(members, members[1:])):
+    """Members compactly: [0-7] for a block, [1,5,...,4093] for a stride."""
+    step = _step(members)
+    if step == 1:
+        return f"[{members[0]}-{members[-1]}]"
+    if step is not None and len(members) > 3:
         return f"[{members[0]},{members[1]},...,{members[-1]}]"
     return "[" + ",".join(map(str, members)) + "]"
 
@@ -128,13 +140,17 @@ def render_text(plan: Scenario, report: Any, quiet: bool) -> str:
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         lines.append("")
         lines.append("each group reads rank-in-group@[members]")
-        lines.extend("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+        lines.extend(
+            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows
+        )
     return "\n".join(lines) + "\n"
 
 
 def _members_json(members: tuple[int, ...]) -> Any:
-    if len(members) > 3 and all(b - a == members[1] - members[0] for a, b in zip(members, members[1:])):
-        return {"start": members[0], "stop": members[-1] + 1, "step": members[1] - members[0]}
+    """A list, or python's range(start, stop, step) for an arithmetic run of more than 8."""
+    step = _step(members)
+    if step is not None and len(members) > 8:
+        return {"start": members[0], "stop": members[-1] + 1, "step": step}
     return list(members)
 
 
