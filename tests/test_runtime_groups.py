@@ -36,7 +36,9 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @cache
 def _launch(workdir: Path, world: int) -> dict[int, dict]:
-    bundles = {str(mp): str(harness.compile_bundle(workdir / f"w{world}-mp{mp}", world, mp)) for mp in WORLDS[world]}
+    bundles = {
+        str(mp): str(harness.compile_bundle(workdir / f"w{world}-mp{mp}", world, mp)) for mp in WORLDS[world]
+    }
     out = workdir / f"w{world}-out"
     started = time.monotonic()
     result = subprocess.run(

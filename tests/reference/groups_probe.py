@@ -117,7 +117,14 @@ def main() -> int:
     rank, world = dist.get_rank(), dist.get_world_size()
     local_world = int(os.environ["LOCAL_WORLD_SIZE"])
     cp_modules = (context_parallel, sgm.util)
-    report = {"rank": rank, "world": world, "init_mp": int(init_mp), "init_calls": calls, "satc": {}, "reference": {}}
+    report = {
+        "rank": rank,
+        "world": world,
+        "init_mp": int(init_mp),
+        "init_calls": calls,
+        "satc": {},
+        "reference": {},
+    }
 
     def satc_view(seed):
         ranks = dist.get_process_group_ranks(context_parallel.get_context_parallel_group())
