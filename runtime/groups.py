@@ -133,8 +133,9 @@ def create(plan: Layout, timeout: timedelta | None) -> Groups:
 def check_sat(initialize: ModuleType) -> None:
     """Refuse a SAT whose mpu keeps other globals than the ones satc fills.
 
-    Read from the bytecode of SAT's own setters, so a SAT that adds, renames or drops a
-    group fails here, on every rank alike, instead of in a get_* call hours later.
+    Read from the bytecode of SAT's own setters and getters, so a SAT that adds, renames
+    or drops a group fails here, on every rank alike, instead of in a get_* call hours
+    later.
     """
     expected = set(SAT_GLOBALS.values())
     for name in SAT_SETTERS:
@@ -149,9 +150,31 @@ def check_sat(initialize: ModuleType) -> None:
                 f"(SwissArmyTransformer 0.4.x) or a satc that knows this one"
             )
 
+    for name, function in sorted(vars(initialize).items()):
+        if not (name.startswith("get_") and callable(function)):
+            continue
+        unknown = _read_groups(function) - expected
+        if unknown:
+            raise RuntimeConfigError(
+                f"{initialize.__name__}.{name} reads {sorted(unknown)}, which satc.runtime does "
+                f"not fill (it fills {sorted(expected)}): install the SwissArmyTransformer "
+                f"version satc supports (0.4.x) or a satc that knows this one"
+            )
+
 
 def _assigned_globals(function: Callable[..., Any]) -> set[str]:
     return {ins.argval for ins in dis.get_instructions(function) if ins.opname == "STORE_GLOBAL"}
+
+
+def _read_groups(function: Callable[..., Any]) -> set[str]:
+    """Module-level group globals a getter reads (``_SOMETHING_GROUP``)."""
+    return {
+        ins.argval
+        for ins in dis.get_instructions(function)
+        if ins.opname == "LOAD_GLOBAL"
+        and str(ins.argval).startswith("_")
+        and str(ins.argval).endswith("_GROUP")
+    }
 
 
 def publish(groups: Groups, mpu_initialize: ModuleType) -> None:
