@@ -213,7 +213,7 @@ def dry_counts(worlds: list[int], mp: int, reference: bool) -> list[dict[str, An
             "satc_all_ranks_seconds": time.perf_counter() - started,
         }
         if reference:
-            ref = dryrun.simulate(world, _reference_build(mp, local_world), ranks=iter(sample))
+            ref = dryrun.simulate(world, _reference_build(mp, local_world), ranks=sample)
             row["reference"] = [len(run.calls) for run in ref.runs]
         rows.append(row)
     return rows

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -112,7 +112,7 @@ def _recording(
         dist.new_group = original
 
 
-def simulate(world_size: int, build: Build, ranks: Iterator[int] | range | None = None) -> Report:
+def simulate(world_size: int, build: Build, ranks: Iterable[int] | None = None) -> Report:
     """``build(rank)`` on a fake process group of ``world_size`` for each rank; it
     returns its groups by kind (a value may be None for a rank outside that kind)."""
     import torch.distributed as dist
