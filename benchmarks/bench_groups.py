@@ -240,6 +240,8 @@ def main() -> int:
         worker(int(rank), int(world), int(mp), int(port), Path(out))
         return 0
 
+    if not options.no_reference and not os.environ.get("SATC_COGVIDEO_SAT"):
+        parser.error("set SATC_COGVIDEO_SAT to CogVideoX's sat/ folder, or pass --no-reference")
     print(f"real CPU ranks (gloo), model-parallel {options.mp}; per rank, slowest rank's wall time")
     print(
         f"{'ranks':>5} {'TORCH_DIST_INIT_BARRIER':>23}  {'new_group satc':>14} {'SAT':>5}"
