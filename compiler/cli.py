@@ -355,6 +355,7 @@ def topology_command(configs: tuple[str, ...], overrides: tuple[str, ...]) -> No
 @click.option("--world", type=click.IntRange(min=1), help="Simulate this many ranks (same ranks per node).")
 @click.option("--format", "output_format", type=_FORMATS, default="text", show_default=True)
 @click.option("-q", "--quiet", is_flag=True, help="Only the verdict, not the per-rank table.")
+@reports_problems
 def dryrun_command(bundle: str, world: int | None, output_format: str, quiet: bool) -> None:
     """Build every rank's process groups with the runtime's own code, in one process
     (torch's fake process group), and report each rank's groups and new_group calls.
@@ -364,10 +365,10 @@ def dryrun_command(bundle: str, world: int | None, output_format: str, quiet: bo
 
     try:
         plan = dryrun.scenario(bundle, world)
+        report = dryrun.run(plan)
     except dryrun.DryRunError as exc:
         click.echo(f"satc dryrun: error: {exc}", err=True)
         sys.exit(EXIT_INVALID)
-    report = dryrun.run(plan)
     text = (
         dryrun.render_json(plan, report)
         if output_format == "json"

@@ -63,6 +63,14 @@ def _next_multiple(size: int, *factors: int) -> int:
 
 def run(plan: Scenario) -> Any:
     """Simulate every rank with satc.runtime's group code; returns a checked report."""
+    try:
+        import torch.distributed  # noqa: F401
+        import torch.testing._internal.distributed.fake_pg  # noqa: F401
+    except ImportError as exc:
+        raise DryRunError(
+            f"the dry run runs torch.distributed's own code and needs torch with its fake "
+            f"process group ({exc}); install the runtime's dependencies (pip install torch)"
+        ) from None
     from ...runtime import dryrun
 
     build = dryrun.satc_build(
