@@ -174,3 +174,19 @@ def test_a_sat_that_keeps_other_globals_fails_loudly() -> None:
     )
     with pytest.raises(RuntimeConfigError, match=r"_PIPELINE_GROUP.*satc.runtime fills exactly"):
         groups.check_sat(module)
+
+
+def test_without_torch_it_says_so(tmp_path: Path) -> None:
+    import subprocess
+
+    bundle = _bundle(tmp_path, mp=1, per_node=1)
+    code = (
+        "import sys; sys.modules['torch'] = None\n"
+        "from satc.compiler.cli import main\n"
+        f"main(['dryrun', {str(bundle)!r}])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 2, result.stderr
+    assert "needs torch" in result.stderr and "Traceback" not in result.stderr
