@@ -641,3 +641,31 @@ def _write_text(path: str, text: str) -> None:
                 )
             ]
         ) from None
+
+
+@main.command("dryrun")
+@click.argument("bundle", type=click.Path())
+@click.option("--world", type=click.IntRange(min=1), help="Simulate this many ranks (same ranks per node).")
+@click.option("--format", "output_format", type=_FORMATS, default="text", show_default=True)
+@click.option("-q", "--quiet", is_flag=True, help="Only the verdict, not the per-rank table.")
+@reports_problems
+def dryrun_command(bundle: str, world: int | None, output_format: str, quiet: bool) -> None:
+    """Build every rank's process groups with the runtime's own code, in one process
+    (torch's fake process group), and report each rank's groups and new_group calls.
+    Exit 0 when every group completes and all ranks agree, 1 when a rank would hang or
+    its sequence differs, 2 for a bad bundle or --world."""
+    from .commands import dryrun
+
+    try:
+        plan = dryrun.scenario(bundle, world)
+        report = dryrun.run(plan)
+    except dryrun.DryRunError as exc:
+        click.echo(f"satc dryrun: error: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
+    text = (
+        dryrun.render_json(plan, report)
+        if output_format == "json"
+        else dryrun.render_text(plan, report, quiet)
+    )
+    _echo(text, nl=False)
+    sys.exit(0 if report.ok else 1)

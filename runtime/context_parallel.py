@@ -3,9 +3,10 @@
 VAE code switches one import (`from sgm.util import ...` ->
 `from satc.runtime.context_parallel import ...`).  Semantics match sgm.util:
 rank in group = global rank % size, group index = global rank // size.  The one
-difference is D7: `initialize_context_parallel` enters `new_group` for *every*
-group on every rank (torch.distributed's rule); sgm.util stops after its own group,
-which desynchronises group names on later ranks.
+difference is D7: `initialize_context_parallel` creates the rank's own group with
+``use_local_synchronization=True``, which only its members enter; sgm.util enters
+plain `new_group` for the groups up to its own and stops, which desynchronises
+group names on later ranks.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ def set_context_parallel_group(size: int, group: Any) -> None:
 
 
 def initialize_context_parallel(context_parallel_size: int, timeout: timedelta | None = None) -> None:
-    """Consecutive blocks of ``context_parallel_size`` ranks; every rank creates all (D7)."""
+    """This rank's block of ``context_parallel_size`` consecutive ranks (D7: only its
+    members create it, so no rank waits on groups it is not in)."""
     import torch.distributed as dist
 
     global _CONTEXT_PARALLEL_GROUP, _CONTEXT_PARALLEL_SIZE, _CONTEXT_PARALLEL_RANKS
@@ -44,12 +46,10 @@ def initialize_context_parallel(context_parallel_size: int, timeout: timedelta |
         raise ValueError(
             f"context-parallel size {context_parallel_size} does not divide world size {world_size}"
         )
-    for start in range(0, world_size, context_parallel_size):
-        ranks = list(range(start, start + context_parallel_size))
-        group = dist.new_group(ranks, timeout=timeout)
-        if rank in ranks:
-            _CONTEXT_PARALLEL_GROUP = group
-            _CONTEXT_PARALLEL_RANKS = tuple(ranks)
+    start = rank - rank % context_parallel_size
+    ranks = list(range(start, start + context_parallel_size))
+    _CONTEXT_PARALLEL_GROUP = dist.new_group(ranks, timeout=timeout, use_local_synchronization=True)
+    _CONTEXT_PARALLEL_RANKS = tuple(ranks)
     _CONTEXT_PARALLEL_SIZE = context_parallel_size
 
 

@@ -13,12 +13,11 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
 
-from . import context_parallel
+from . import groups
 from .bundle import Bundle
 from .checks import check_device
 from .errors import BundleError, RendezvousError, RuntimeConfigError, TopologyError
@@ -50,26 +49,6 @@ def _stage(what: str, ns: argparse.Namespace, timeout_s: int) -> Iterator[None]:
         ) from exc
 
 
-@contextmanager
-def _bounded_new_group(timeout: timedelta) -> Iterator[None]:
-    """SAT's mpu calls torch.distributed.new_group(ranks) with torch's 30-minute default;
-    give those calls init_timeout for the duration of mpu's setup."""
-    import torch.distributed as dist
-
-    original: Callable[..., Any] = dist.new_group
-
-    def new_group(*args: Any, **kwargs: Any) -> Any:
-        if len(args) < 2 and kwargs.get("timeout") is None:
-            kwargs["timeout"] = timeout
-        return original(*args, **kwargs)
-
-    dist.new_group = new_group
-    try:
-        yield
-    finally:
-        dist.new_group = original
-
-
 def _export_env(ns: argparse.Namespace, local_world_size: int) -> None:
     """SAT (LOCAL_WORLD_SIZE, D6) and DeepSpeed read torchrun's names; give them the values
     resolved from whichever launcher started us (D9)."""
@@ -81,11 +60,6 @@ def _export_env(ns: argparse.Namespace, local_world_size: int) -> None:
         MASTER_ADDR=str(ns.master_ip),
         MASTER_PORT=str(ns.master_port),
     )
-
-
-def context_parallel_size(model_parallel_size: int) -> int:
-    """R12: the model-parallel group when mp <= 2, else pairs of consecutive ranks."""
-    return min(model_parallel_size, 2)
 
 
 def _await_rendezvous_host(ns: argparse.Namespace, deadline: float, timeout_s: int) -> None:
@@ -247,54 +221,14 @@ def _set_default_group_timeout(timeout: timedelta) -> None:
     set_pg_timeout(timeout)
 
 
-def _model_parallel(mpu: Any, ns: argparse.Namespace, timeout: timedelta, timeout_s: int) -> None:
-    """R11 with SAT's own mpu; an existing setup must have the compiled size."""
-    if mpu.model_parallel_is_initialized():
-        if mpu.get_model_parallel_world_size() != ns.model_parallel_size:
-            raise TopologyError(
-                f"model-parallel groups already exist with size "
-                f"{mpu.get_model_parallel_world_size()}, the bundle says "
-                f"{ns.model_parallel_size}; SAT cannot change it in one process"
-            )
-    else:
-        with _stage("model-parallel groups (sat.mpu)", ns, timeout_s), _bounded_new_group(timeout):
-            mpu.initialize_model_parallel(ns.model_parallel_size)
-
-
-def _context_parallel(
-    bundle: Bundle, ns: argparse.Namespace, mpu: Any, timeout: timedelta, timeout_s: int
-) -> None:
-    mp = ns.model_parallel_size
-    size = context_parallel_size(mp)
+def _check_context_parallel_size(bundle: Bundle, ns: argparse.Namespace) -> None:
+    size = groups.context_parallel_size(ns.model_parallel_size)
     if bundle.topology.context_parallel_size != size:
         raise BundleError(
             f"{bundle.path}: topology.context_parallel_size "
             f"{bundle.topology.context_parallel_size} but R12 gives {size} for "
-            f"model-parallel size {mp}; recompile the bundle"
+            f"model-parallel size {ns.model_parallel_size}; recompile the bundle"
         )
-    if context_parallel.is_context_parallel_initialized():
-        return
-    with _stage("context-parallel groups", ns, timeout_s):
-        if mp <= 2:
-            context_parallel.set_context_parallel_group(mp, mpu.get_model_parallel_group())
-        else:
-            context_parallel.initialize_context_parallel(size, timeout)
-    _publish_to_sgm(size)
-
-
-def _publish_to_sgm(size: int) -> None:
-    """CogVideoX's VAE reads its group from `sgm.util`: fill it too when that is importable,
-    so the one-line swap get_args -> init() leaves the VAE code untouched."""
-    import importlib.util
-
-    if importlib.util.find_spec("sgm") is None:
-        return
-    try:
-        import sgm.util
-    except ImportError:
-        return
-    if not sgm.util.is_context_parallel_initialized():
-        sgm.util.set_context_parallel_group(size, context_parallel.get_context_parallel_group())
 
 
 def _everyone_arrived(ns: argparse.Namespace, timeout: timedelta, timeout_s: int) -> None:
@@ -357,13 +291,14 @@ def initialize(bundle: Bundle, ns: argparse.Namespace, local_world_size: int) ->
         torch.cuda.set_device(ns.device)
     init_method = f"tcp://{ns.master_ip}:{ns.master_port}"
     _process_group(ns, init_method, timeout, timeout_s)
-    _model_parallel(mpu, ns, timeout, timeout_s)
+    _check_context_parallel_size(bundle, ns)
+    with _stage("process groups (model-, data-, context-parallel, node)", ns, timeout_s):
+        groups.initialize(ns.rank, ns.world_size, ns.model_parallel_size, local_world_size, timeout)
     if mpu.get_data_parallel_rank() != ns.rank // ns.model_parallel_size:
         raise TopologyError(
             f"sat.mpu placed rank {ns.rank} at data-parallel rank "
             f"{mpu.get_data_parallel_rank()}, not {ns.rank // ns.model_parallel_size} (R11)"
         )
-    _context_parallel(bundle, ns, mpu, timeout, timeout_s)
     _everyone_arrived(ns, timeout, timeout_s)
     _deepspeed_or_rng_tracker(ns, init_method, timeout)
     if ns.seed is not None:

@@ -105,11 +105,12 @@ def test_a_rank_that_never_starts(tmp_path: Path) -> None:
 
 
 def test_a_rank_killed_during_init(tmp_path: Path) -> None:
-    """Rank 1 dies (SIGKILL) after the rendezvous, as sat.mpu starts making groups."""
+    """Rank 1 dies (SIGKILL) after the rendezvous, as init() starts making groups: rank 0
+    waits only in its data-parallel group with rank 1, bounded by init_timeout."""
     (rank0, rank1), seconds = _two_ranks(tmp_path, rank1={"PROBE_KILL_AT": "1"}, rank0={"PROBE_KILL_AT": "1"})
     assert rank1.returncode == -9
     assert rank0.returncode == 3
-    _named_timeout(rank0.stdout, "model-parallel groups (sat.mpu)")
+    _named_timeout(rank0.stdout, "process groups (model-, data-, context-parallel, node)")
     assert seconds < BOUND
 
 

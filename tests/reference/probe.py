@@ -5,7 +5,8 @@ this rank sees (groups, context parallel, seed, group sums) as JSON.
     torchrun ... probe.py reference OUT_DIR CONFIG...  # CogVideoX's get_args(--base ...)
 
 Test instrumentation only: it records every torch.distributed.new_group call this
-rank makes, so tests can compare the sequences across ranks (D7).
+rank makes (members, and whether only members enter it), so tests can compare the
+sequences across ranks (D7).
 """
 
 import json
@@ -30,18 +31,18 @@ START = _process_start()
 
 def _maybe_die_in_init() -> None:
     """PROBE_KILL_AT=RANK: that rank SIGKILLs itself once its process group is up, when
-    sat.mpu starts creating groups (a rank dying mid-init, for the failure tests)."""
+    init() starts creating groups (a rank dying mid-init, for the failure tests)."""
     victim = os.environ.get("PROBE_KILL_AT")
     if victim is None or victim != os.environ.get("RANK"):
         return
     import signal
 
-    from sat import mpu
+    from satc.runtime import groups
 
     def die(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGKILL)
 
-    mpu.initialize_model_parallel = die
+    groups.initialize = die
 
 
 def main() -> int:
@@ -54,7 +55,8 @@ def main() -> int:
     original_new_group = dist.new_group
 
     def recording_new_group(ranks=None, *args, **kwargs):
-        calls.append(sorted(ranks) if ranks is not None else None)
+        members = sorted(ranks) if ranks is not None else None
+        calls.append({"ranks": members, "local": bool(kwargs.get("use_local_synchronization"))})
         return original_new_group(ranks, *args, **kwargs)
 
     dist.new_group = recording_new_group
