@@ -44,7 +44,7 @@ def compile_bundle(configs: list[str], overrides: list[str], out_dir: Path, stri
         inputs=tuple(zip(names, (item.sha256 for item in config.inputs), strict=True)),
         overrides=tuple(f"{o.key}={o.value_text}" for o in config.overrides),
     )
-    files = render(plan, provenance)
+    files = render(plan, provenance, config.tree)
     credentials.scan_outputs(files)
     return Bundle(config, plan, files, all_warnings)
 

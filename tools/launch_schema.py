@@ -79,7 +79,8 @@ def build() -> dict[str, Any]:
             },
             "entrypoint": _text(
                 "The training or sampling script each rank runs (relative to the directory "
-                "launch.sh is started from).",
+                "launch.sh is started from). Default: train_video.py; sample_video.py in "
+                "inference mode (rule L1).",
                 "train_video.py",
                 pattern=ENTRYPOINT,
             ),

@@ -33,6 +33,7 @@ ORDER: tuple[Rule, ...] = (
     topology.d8_cpu_backend,
     topology.r9_device,
     launch.launch_rendezvous,
+    launch.entrypoint_by_mode,
     launch.launch_environment,
     inputs.record_inputs,
 )

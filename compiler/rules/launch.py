@@ -30,6 +30,19 @@ RESERVED_ENV = {
 }
 
 
+def entrypoint_by_mode(work: Work) -> None:
+    """L1: inference bundles run CogVideoX's sampler unless the configs name an entrypoint."""
+    if work.training or work.given("launch", "entrypoint"):
+        return
+    work.derive(
+        "launch.entrypoint",
+        "sample_video.py",
+        "L1",
+        "mode is inference: CogVideoX samples with sample_video.py",
+        "args.mode",
+    )
+
+
 def launch_environment(work: Work) -> None:
     """launch.env may not set what the script exports itself, nor a passthrough name."""
     passthrough = set(work.launch["env_passthrough"])
