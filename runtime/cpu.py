@@ -19,8 +19,14 @@ from typing import Any
 _MARK = "_satc_cpu_safe"
 
 
-def _no_op(*_args: Any, **_kwargs: Any) -> None:
-    return None
+def _no_op() -> Callable[..., None]:
+    """A fresh function each time: torch._dynamo keeps one rule per function object, and
+    two torch functions sharing one object fail its lookup table."""
+
+    def no_op(*_args: Any, **_kwargs: Any) -> None:
+        return None
+
+    return _marked(no_op)
 
 
 def _marked(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -41,9 +47,9 @@ def _patch_torch_cuda() -> None:
 
     if torch.cuda.is_available() or getattr(torch.cuda.synchronize, _MARK, False):
         return
-    torch.cuda.synchronize = _marked(_no_op)
+    torch.cuda.synchronize = _no_op()
     torch.cuda.get_rng_state = _marked(_empty_rng_state)
-    torch.cuda.set_rng_state = _marked(_no_op)
+    torch.cuda.set_rng_state = _no_op()
 
 
 def cpu_ema_adam() -> type:

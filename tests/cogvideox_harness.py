@@ -36,8 +36,11 @@ CONFIGS = ("configs/cogvideox_5b_lora.yaml", "configs/sft.yaml")
 # args.device ('cpu', no GPU) differs from args.local_rank (0), so both say 'cpu'
 # (DeepSpeed resets args.local_rank from LOCAL_RANK later). satc needs none of this.
 REFERENCE_LAYER = "args:\n  device: cpu\n  local_rank: cpu\n  distributed_backend: gloo\n"
+# Sampling needs only the backend (the reference defaults to nccl; satc's D8 picks gloo).
+REFERENCE_SAMPLING_LAYER = "args:\n  distributed_backend: gloo\n"
 WORDS = "a tiny clip of a red square moving over a blue field while the camera pans".split()
-LOSS = re.compile(r"iteration\s+(\d+)/\s*\d+ \|.*? loss ([0-9.Ee+-]+)")
+# SAT's log line: "iteration 1/ 2 | ... | total loss 1.155447E+00 | loss 1.155447E+00 |..."
+LOSS = re.compile(r"iteration\s+(\d+)/\s*\d+ \|.*?\| loss ([0-9.Ee+-]+)")
 
 
 def require_cogvideox_stack() -> None:
@@ -158,7 +161,14 @@ def reference_workspace(directory: Path, assets: Path) -> Path:
     sat = _copy_sat(directory / "sat")
     _tiny_assets(sat, assets)
     (sat / "reference_cpu.yaml").write_text(REFERENCE_LAYER, encoding="utf-8")
+    (sat / "reference_gloo.yaml").write_text(REFERENCE_SAMPLING_LAYER, encoding="utf-8")
     return sat
+
+
+def model_report(path: Path) -> dict[str, object]:
+    import json
+
+    return dict(json.loads(path.read_text(encoding="utf-8")))
 
 
 def harness_env(reference: bool = False, **extra: str) -> dict[str, str]:
@@ -213,11 +223,13 @@ def _run(command: list[str], cwd: Path, env: dict[str, str], timeout: float) -> 
     return Run(result.returncode, result.stdout, losses)
 
 
-def run_satc(sat: Path, bundle: str, *argv: str, timeout: float = 600) -> Run:
-    return _run(["bash", f"{bundle}/launch.sh", *argv], sat, harness_env(), timeout)
+def run_satc(sat: Path, bundle: str, *argv: str, timeout: float = 600, **env: str) -> Run:
+    return _run(["bash", f"{bundle}/launch.sh", *argv], sat, harness_env(**env), timeout)
 
 
-def run_reference(sat: Path, script: str, ranks: int, timeout: float = 600) -> Run:
+def run_reference(
+    sat: Path, script: str, ranks: int, *configs: str, timeout: float = 600, **env: str
+) -> Run:
     from reference.harness import free_port, torchrun
 
     command = [
@@ -227,11 +239,9 @@ def run_reference(sat: Path, script: str, ranks: int, timeout: float = 600) -> R
         f"--master-port={free_port()}",
         script,
         "--base",
-        *CONFIGS,
-        str(TINY_LAYER),
-        "reference_cpu.yaml",
+        *(configs or (*CONFIGS, str(TINY_LAYER), "reference_cpu.yaml")),
     ]
-    return _run(command, sat, harness_env(reference=True, LOCAL_WORLD_SIZE=str(ranks)), timeout)
+    return _run(command, sat, harness_env(reference=True, LOCAL_WORLD_SIZE=str(ranks), **env), timeout)
 
 
 def checkpoint(sat: Path, save: str = "ckpts_tiny") -> dict[str, object]:
