@@ -204,7 +204,9 @@ def _check_config_file(where: Path, document: Mapping[str, Any]) -> None:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise BundleError(f"{path}: cannot read the bundle's merged config: {exc.strerror}; {RECOMPILE}") from None
+        raise BundleError(
+            f"{path}: cannot read the bundle's merged config: {exc.strerror}; {RECOMPILE}"
+        ) from None
     if hashlib.sha256(data).hexdigest() != record.get("sha256"):
         raise BundleError(
             f"{path}: does not match the sha256 recorded in {where.name}; it was edited after "

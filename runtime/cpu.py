@@ -110,7 +110,7 @@ def cpu_ema_adam() -> type:
             for c_param, param in zip(self.collected_params, parameters, strict=False):
                 param.data.copy_(c_param.data)
 
-        @torch.no_grad()  # type: ignore[untyped-decorator]
+        @torch.no_grad()
         def step(self, closure: Callable[[], Any] | None = None) -> Any:
             loss = closure() if closure is not None else None
             ema_decay = self.ema_decay

@@ -38,14 +38,33 @@ CONFIGS = ("configs/cogvideox_5b_lora.yaml", "configs/sft.yaml")
 REFERENCE_LAYER = "args:\n  device: cpu\n  local_rank: cpu\n  distributed_backend: gloo\n"
 # Sampling needs only the backend (the reference defaults to nccl; satc's D8 picks gloo).
 REFERENCE_SAMPLING_LAYER = "args:\n  distributed_backend: gloo\n"
-WORDS = "a tiny clip of a red square moving over a blue field while the camera pans".split()
+WORDS = [
+    "a",
+    "tiny",
+    "clip",
+    "of",
+    "a",
+    "red",
+    "square",
+    "moving",
+    "over",
+    "a",
+    "blue",
+    "field",
+    "while",
+    "the",
+    "camera",
+    "pans",
+]
 # SAT's log line: "iteration 1/ 2 | ... | total loss 1.155447E+00 | loss 1.155447E+00 |..."
 LOSS = re.compile(r"iteration\s+(\d+)/\s*\d+ \|.*?\| loss ([0-9.Ee+-]+)")
 
 
 def require_cogvideox_stack() -> None:
     for package in ("torchvision", "av"):
-        require(EXTRA_SITE.joinpath(package).is_dir(), f"{package} not installed in {EXTRA_SITE} (ci/test.sh)")
+        require(
+            EXTRA_SITE.joinpath(package).is_dir(), f"{package} not installed in {EXTRA_SITE} (ci/test.sh)"
+        )
     for module in ("decord", "sentencepiece", "transformers"):
         require(_importable(module), f"python module {module} not installed")
 
@@ -217,7 +236,13 @@ class Run:
 
 def _run(command: list[str], cwd: Path, env: dict[str, str], timeout: float) -> Run:
     result = subprocess.run(
-        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
     )
     losses = {int(step): float(loss) for step, loss in LOSS.findall(result.stdout)}
     return Run(result.returncode, result.stdout, losses)
@@ -227,9 +252,7 @@ def run_satc(sat: Path, bundle: str, *argv: str, timeout: float = 600, **env: st
     return _run(["bash", f"{bundle}/launch.sh", *argv], sat, harness_env(**env), timeout)
 
 
-def run_reference(
-    sat: Path, script: str, ranks: int, *configs: str, timeout: float = 600, **env: str
-) -> Run:
+def run_reference(sat: Path, script: str, ranks: int, *configs: str, timeout: float = 600, **env: str) -> Run:
     from reference.harness import free_port, torchrun
 
     command = [

@@ -125,7 +125,10 @@ def test_missing_and_extra_artifacts_are_drift(repo: Path, monkeypatch: pytest.M
     shutil.rmtree(repo / "bundles" / "exp")
     code, out, _ = run(repo, monkeypatch, *explicit("exp"))
     assert code == 1
-    assert "  args.json: missing\n  config.yaml: missing\n  ds_config.json: missing\n  launch.sh: missing\n" in out
+    assert (
+        "  args.json: missing\n  config.yaml: missing\n  ds_config.json: missing\n  launch.sh: missing\n"
+        in out
+    )
     # Without its inputs there is nothing to recompile: no bundle is invalid input.
     code, out, err = run(repo, monkeypatch, "-o", "bundles/exp")
     assert (code, out) == (2, "") and "bundles/exp: error: no such directory" in err
