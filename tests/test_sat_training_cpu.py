@@ -18,11 +18,6 @@ CONFIG = """\
 args:
   mode: finetune
   experiment_name: tiny-sat
-  num_layers: 1
-  hidden_size: 16
-  num_attention_heads: 2
-  vocab_size: 32
-  max_sequence_length: 17
   train_iters: 2
   save_interval: 2
   eval_interval: 1000
@@ -32,6 +27,12 @@ args:
   split: "1"
   num_workers: 0
   seed: 7
+model:
+  num_layers: 1
+  hidden_size: 16
+  num_attention_heads: 2
+  vocab_size: 32
+  max_sequence_length: 17
 deepspeed:
   train_micro_batch_size_per_gpu: 2
   gradient_accumulation_steps: 1
@@ -78,7 +79,8 @@ def test_training_main_of_sat_runs_on_a_cpu_bundle(tmp_path: Path, ranks: int) -
     )
     assert result.returncode == 0, result.stdout[-6000:]
     assert "Using optimizer sat.ops.FusedEmaAdam from sat." in result.stdout
-    assert result.stdout.count("| loss ") == 2, result.stdout[-4000:]
+    assert result.stdout.count("| total loss ") == 2, result.stdout[-4000:]
+    assert "Saving Ema Model..." in result.stdout  # SAT saves the optimizer's EMA weights too
     [saved] = list(tmp_path.glob("ckpts/tiny-sat-*/2/mp_rank_00_model_states.pt"))
     state = torch.load(saved, map_location="cpu", weights_only=False)
     assert state["iteration"] == 2
