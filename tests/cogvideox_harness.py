@@ -267,11 +267,11 @@ def run_reference(sat: Path, script: str, ranks: int, *configs: str, timeout: fl
     return _run(command, sat, harness_env(reference=True, LOCAL_WORLD_SIZE=str(ranks), **env), timeout)
 
 
-def checkpoint(sat: Path, save: str = "ckpts_tiny") -> dict[str, object]:
-    """The tensors of the one checkpoint under sat/SAVE (its folder name has a timestamp)."""
+def checkpoint(sat: Path, tag: str = "2", save: str = "ckpts_tiny") -> dict[str, object]:
+    """The tensors of checkpoint TAG under sat/SAVE (SAT adds a timestamp to the folder)."""
     import torch
 
-    found = sorted((sat / save).glob("*/2/mp_rank_00_model_states.pt"))
+    found = sorted((sat / save).glob(f"*/{tag}/mp_rank_00_model_states.pt"))
     assert len(found) == 1, f"expected one checkpoint under {sat / save}, found {found}"
     state = torch.load(found[0], map_location="cpu", weights_only=False)
     return dict(state["module"])

@@ -136,3 +136,18 @@ def test_the_runtime_extra_takes_ranges_that_the_tested_versions_satisfy() -> No
         assert specifier and all(spec.operator not in ("==", "===") for spec in specifier), specifier
         installed = version(name).split("+")[0]
         assert specifier.contains(installed), f"{name} {installed} does not satisfy {specifier}"
+
+
+def test_a_bad_bundle_ends_get_args_like_argparse_not_with_a_traceback(tmp_path: Path) -> None:
+    code = "from satc.runtime import get_args; get_args([])"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "SATC_BUNDLE": str(tmp_path / "nowhere" / "args.json")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("satc.runtime.get_args: error: ")
+    assert "nowhere/args.json: no such bundle file" in result.stderr
