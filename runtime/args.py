@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
+from .bundle import read_bundle
 from .errors import RuntimeConfigError
 
 PROG = "satc.runtime.get_args"
@@ -42,21 +44,24 @@ def _suggestion(dest: str, value: str | None, args: Mapping[str, Any]) -> str:
         return "it is not an argument of this bundle; pass it to your own script another way"
     return (
         f"the bundle has args.{dest} = {args[dest]!r}; to change it, recompile: "
-        f"satc compile CONFIG... -o DIR --set args.{dest}={shown}"
+        f"satc compile CONFIG... -o DIR --set {shlex.quote(f'args.{dest}={shown}')}"
     )
 
 
 def refused_flags(tokens: Sequence[str], args: Mapping[str, Any]) -> list[str]:
-    """One line per command-line flag (with the compile-time way to set it); [] if none."""
+    """One line per command-line flag, with the compile-time way to set it (``args``: the
+    bundle's frozen arguments); words after a flag are its values, words before any
+    flag are positional arguments."""
     lines = []
+    seen_flag = False
     for index, token in enumerate(tokens):
-        if not token.startswith("-") or token in ("-", "--"):
-            if index == 0 or not tokens[index - 1].startswith("-") or "=" in tokens[index - 1]:
-                lines.append(f"  {token!r}: a positional argument; the bundle takes none")
-            continue
-        flag = _flag_name(token)
-        dest = flag.lstrip("-").replace("-", "_")
-        lines.append(f"  {flag}: {_suggestion(dest, _value_after(tokens, index), args)}")
+        if token.startswith("-") and token not in ("-", "--"):
+            seen_flag = True
+            flag = _flag_name(token)
+            dest = flag.lstrip("-").replace("-", "_")
+            lines.append(f"  {flag}: {_suggestion(dest, _value_after(tokens, index), args)}")
+        elif not seen_flag and token != "--":
+            lines.append(f"  {token!r}: a positional argument; CogVideoX's get_args takes none")
     return lines
 
 
@@ -74,12 +79,12 @@ def get_args(args_list: Sequence[str] | None = None) -> argparse.Namespace:
     empty: a flag is refused, never ignored.  Any problem with the bundle or the launch
     ends the process with a one-paragraph message and exit status 2, as argparse does.
     """
-    from . import init, load
+    from . import init
 
     tokens = list(sys.argv[1:] if args_list is None else args_list)
     try:
         if tokens:
-            lines = refused_flags(tokens, vars(load()))
+            lines = refused_flags(tokens, read_bundle().args)
             _exit(
                 "command-line arguments are not read: the bundle "
                 f"{os.environ.get('SATC_BUNDLE', '')} froze every argument at compile time.\n"

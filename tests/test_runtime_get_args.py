@@ -87,7 +87,19 @@ def test_flags_are_refused_by_name_with_the_compile_time_way(tmp_path: Path) -> 
     bundle = _compile(tmp_path)
     code = "from satc.runtime import get_args; get_args()"
     result = subprocess.run(
-        [sys.executable, "-c", code, "--seed", "4242", "--lr=0.1", "--base", "x.yaml", "--no-such"],
+        [
+            sys.executable,
+            "-c",
+            code,
+            "oops",
+            "--seed",
+            "4242",
+            "--lr=0.1",
+            "--base",
+            "x.yaml",
+            "y.yaml",
+            "--no-such",
+        ],
         env={**os.environ, "SATC_BUNDLE": str(bundle / "args.json")},
         capture_output=True,
         text=True,
@@ -99,6 +111,7 @@ def test_flags_are_refused_by_name_with_the_compile_time_way(tmp_path: Path) -> 
     assert lines[0].startswith("satc.runtime.get_args: error: command-line arguments are not read")
     seed = json.loads((bundle / "args.json").read_text())["args"]["seed"]
     assert lines[1:] == [
+        "  'oops': a positional argument; CogVideoX's get_args takes none",
         f"  --seed: the bundle has args.seed = {seed}; to change it, recompile: "
         "satc compile CONFIG... -o DIR --set args.seed=4242",
         "  --lr: the bundle has args.lr = 0.0001; to change it, recompile: "
