@@ -1,7 +1,7 @@
 """Load stage: YAML layers + --set overrides -> one resolved plain tree with origins.
 
 Layers merge exactly as OmegaConf merges them (later wins, mappings merge deeply,
-lists are replaced); ``--set`` overrides come last (SPEC D2).  Alongside the tree we
+lists are replaced); ``--set`` overrides come last (D2).  Alongside the tree we
 keep, for every key, the file:line that set its final value and the layers it
 overrode, so validation errors and ``explain`` can point at the source.
 """

@@ -48,7 +48,7 @@ def compile_bundle(configs: list[str], overrides: list[str], out_dir: Path, stri
         overrides=tuple(f"{o.key}={o.value_text}" for o in config.overrides),
         accepted_warnings=tuple(sorted({w.key for w in accepted})),
     )
-    files = render(plan, provenance)
+    files = render(plan, provenance, config.tree)
     credentials.scan_outputs(files)
     return Bundle(config, plan, files, all_warnings, accepted)
 

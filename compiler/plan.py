@@ -11,7 +11,7 @@ from .errors import Problem
 
 @dataclass(frozen=True)
 class Derivation:
-    """Why satc set a value: the rule (SPEC R*/D*), a sentence, and the keys it read."""
+    """Why satc set a value: the rule (docs/rules.md: R*/D*), a sentence, and the keys it read."""
 
     key: str
     rule: str

@@ -1,4 +1,4 @@
-"""DeepSpeed presets used when a training config has no `deepspeed:` section (SPEC R5).
+"""DeepSpeed presets used when a training config has no `deepspeed:` section (docs/rules.md, R5).
 
 Stages 0-2 are SAT's own ``sat/training/deepspeed_zero{0,1,2}.json`` value for value
 (tests compare them with the installed SAT), quirks included: stage 1 carries the
@@ -6,7 +6,7 @@ deprecated ``cpu_offload`` and stage 2 a top-level ``offload_optimizer`` that De
 never reads.  One exception: SAT's stage 0 sets ``fp16.min_loss_scale: 0.01``, which
 DeepSpeed 0.19.8 refuses (the field is an integer), so a reference run with that preset
 fails in ``deepspeed.initialize``; satc emits 1, DeepSpeed's own default.
-Stage 3 is satc's (SPEC D3): SAT ships none.
+Stage 3 is satc's (docs/rules.md, D3): SAT ships none.
 """
 
 from __future__ import annotations

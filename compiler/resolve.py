@@ -1,4 +1,4 @@
-"""Resolve stage: a validated tree -> a frozen Plan, by the rules of SPEC R1-R8, D1-D8."""
+"""Resolve stage: a validated tree -> a frozen Plan, by the rules R1-R8, D1-D8 (docs/rules.md)."""
 
 from __future__ import annotations
 

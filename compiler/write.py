@@ -44,7 +44,7 @@ def _output_problem(out_dir: Path, message: str, hint: str | None = None) -> Con
     return ConfigError([Problem(Location(rank=0, label=f"-o {shown}"), "", message, hint=hint)])
 
 
-BUNDLE_FILES = frozenset({"args.json", "ds_config.json", "launch.sh", "hostfile"})
+BUNDLE_FILES = frozenset({"args.json", "config.yaml", "ds_config.json", "launch.sh", "hostfile"})
 
 
 def _foreign_entries(directory: Path, names: set[str]) -> list[str] | None:

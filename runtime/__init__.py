@@ -1,6 +1,7 @@
 """satc's runtime: a frozen bundle -> the initialised SAT job CogVideoX's get_args builds.
 
-    args = satc.runtime.init()   # replaces `args = get_args(args_list)`
+    from satc.runtime import get_args   # replaces `from arguments import get_args`
+    args = satc.runtime.init()            # or, explicitly, from $SATC_BUNDLE
 
 Importing this package imports no torch, DeepSpeed or SAT, and nothing from
 satc.compiler; init() imports them when it runs.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from .args import get_args
 from .bundle import BUNDLE_ENV, Bundle, bundle_path, read_bundle
 from .checks import check_topology
 from .environment import ProcessEnv, detect
@@ -24,6 +26,7 @@ __all__ = [
     "RuntimeConfigError",
     "TopologyError",
     "bundle_path",
+    "get_args",
     "init",
     "load",
 ]
@@ -48,6 +51,10 @@ def init(path: str | os.PathLike[str] | None = None) -> argparse.Namespace:
     proc: ProcessEnv = detect()
     check_topology(bundle, proc)
     namespace = build_namespace(bundle, proc)
+    if bundle.device == "cpu":
+        from .cpu import make_sat_cpu_safe
+
+        make_sat_cpu_safe()  # D8: SAT's training loop on a CPU-only torch
     from .distributed import initialize
 
     initialize(bundle, namespace, proc.local_world_size or bundle.topology.gpus_per_node)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -70,6 +71,11 @@ class Bundle:
     @property
     def device(self) -> str:
         return str(self.launch.get("device", "cuda"))
+
+    @property
+    def config_file(self) -> Path:
+        """The bundle's merged config (absolute): what args.base names at run time."""
+        return self.path.resolve().parent / str(self.document["config_file"]["path"])
 
 
 def bundle_path(path: str | os.PathLike[str] | None) -> Path:
@@ -247,6 +253,25 @@ def _check_ds_config(where: Path, document: Mapping[str, Any]) -> None:
         )
 
 
+def _check_config_file(where: Path, document: Mapping[str, Any]) -> None:
+    """The merged config beside args.json is the one args.json recorded, unedited."""
+    record = document.get("config_file")
+    if not isinstance(record, dict) or not isinstance(record.get("path"), str):
+        raise BundleError(f"{where}: config_file is missing or not an object; {RECOMPILE}")
+    path = where.parent / record["path"]
+    try:
+        data = _read_regular(path, "the bundle's merged config").encode("utf-8")
+    except OSError as exc:
+        raise BundleError(
+            f"{path}: cannot read the bundle's merged config: {exc.strerror}; {RECOMPILE}"
+        ) from None
+    if hashlib.sha256(data).hexdigest() != record.get("sha256"):
+        raise BundleError(
+            f"{path}: does not match the sha256 recorded in {where.name}; it was edited after "
+            f"compile: change the configs and {RECOMPILE}"
+        )
+
+
 def _topology(where: Path, document: Mapping[str, Any]) -> Topology:
     for section in ("args", "topology", "launch"):
         if not isinstance(document.get(section), dict):
@@ -305,6 +330,7 @@ def read_bundle(path: str | os.PathLike[str] | None = None) -> Bundle:
     _check_compatible(where, document)
     _check_digest(where, document)
     _check_ds_config(where, document)
+    _check_config_file(where, document)
     topology = _topology(where, document)
     _check_values(where, document, topology)
     return Bundle(path=where, document=document, topology=topology)

@@ -66,7 +66,9 @@ def test_an_edited_input_is_drift_naming_the_key(repo: Path, monkeypatch: pytest
     experiment.write_text(experiment.read_text().replace("lr: 0.0001", "lr: 0.0003"))
     code, out, _ = run(repo, monkeypatch, *explicit("exp"))
     assert code == 1
-    assert out.startswith("bundles/exp: DRIFT\n  args.json: changed\n  ds_config.json: changed\n")
+    assert out.startswith(
+        "bundles/exp: DRIFT\n  args.json: changed\n  config.yaml: changed\n  ds_config.json: changed\n"
+    )
     assert "    args.lr: 0.0001 -> 0.0003\n" in out
     assert "    deepspeed.optimizer.params.lr: 0.0001 -> 0.0003\n" in out
     # A unified diff per drifted file, committed -> recompiled.
@@ -123,7 +125,10 @@ def test_missing_and_extra_artifacts_are_drift(repo: Path, monkeypatch: pytest.M
     shutil.rmtree(repo / "bundles" / "exp")
     code, out, _ = run(repo, monkeypatch, *explicit("exp"))
     assert code == 1
-    assert "  args.json: missing\n  ds_config.json: missing\n  launch.sh: missing\n" in out
+    assert (
+        "  args.json: missing\n  config.yaml: missing\n  ds_config.json: missing\n  launch.sh: missing\n"
+        in out
+    )
     # Without its inputs there is nothing to recompile: no bundle is invalid input.
     code, out, err = run(repo, monkeypatch, "-o", "bundles/exp")
     assert (code, out) == (2, "") and "bundles/exp: error: no such directory" in err

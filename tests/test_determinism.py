@@ -15,7 +15,7 @@ def test_bundles_are_byte_identical_across_cwds_paths_checkouts_and_key_order(tm
     compile_all(first)
     expected = file_hashes(first / "bundles")
     assert sorted({name.split("/")[0] for name in expected}) == sorted(BUNDLES)
-    assert len(expected) == 11  # args.json + launch.sh each, ds_config.json for training
+    assert len(expected) == 15  # args.json, config.yaml, launch.sh each, ds_config.json for training
 
     # A second checkout elsewhere, its inputs rewritten with every key order reversed,
     # compiled from a subdirectory through `../` paths, in another environment.

@@ -65,6 +65,7 @@ def test_wheel_install_compiles_from_anywhere(tmp_path: Path) -> None:
     assert probe.stdout.strip().startswith(str(target))
     assert sorted(p.name for p in (tmp_path / "bundle").iterdir()) == [
         "args.json",
+        "config.yaml",
         "ds_config.json",
         "launch.sh",
     ]

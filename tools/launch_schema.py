@@ -1,4 +1,4 @@
-"""The ``launch:`` section: topology and launcher, new in satc (SPEC §1)."""
+"""The ``launch:`` section: topology and launcher, new in satc."""
 
 from __future__ import annotations
 
@@ -150,7 +150,8 @@ def build() -> dict[str, Any]:
             },
             "entrypoint": _text(
                 "The training or sampling script each rank runs (relative to the directory "
-                "launch.sh is started from).",
+                "launch.sh is started from). Default: train_video.py; sample_video.py in "
+                "inference mode (rule E1).",
                 "train_video.py",
                 pattern=ENTRYPOINT,
             ),

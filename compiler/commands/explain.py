@@ -2,7 +2,7 @@
 
 A value comes from one of: a config file (file:line:col), a `--set`, a default
 (SAT's argparse default, satc's launch default, a DeepSpeed preset) or a derivation
-rule of SPEC.md (R*/D*) with its inputs.  When a rule changed a value the configs
+rule of docs/rules.md (R*/D*) with its inputs.  When a rule changed a value the configs
 set, both are shown; the earlier layers a value overrode are listed too.
 """
 

@@ -1,6 +1,6 @@
 """The rank layout of a plan: nodes x local ranks, with each rank's groups.
 
-Mirrors what the launchers and the runtime do (SPEC R11/R12): a node holds a
+Mirrors what the launchers and the runtime do (R11/R12): a node holds a
 consecutive block of ranks; model-parallel groups are consecutive blocks of mp
 ranks, data-parallel groups stride by mp, context-parallel groups are consecutive
 blocks of cp ranks.  Users read it before queuing; tests compare launched ranks to it.

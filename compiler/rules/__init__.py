@@ -49,6 +49,7 @@ ORDER: tuple[Rule, ...] = (
     topology.d8_cpu_backend,
     topology.r9_device,
     launch.launch_rendezvous,
+    launch.entrypoint_by_mode,
     launch.launch_environment,
     launch_time.l1_args_from_env,
     slurm.slurm_resources,

@@ -32,6 +32,19 @@ RESERVED_ENV = {
 }
 
 
+def entrypoint_by_mode(work: Work) -> None:
+    """E1: inference bundles run CogVideoX's sampler unless the configs name an entrypoint."""
+    if work.training or work.given("launch", "entrypoint"):
+        return
+    work.derive(
+        "launch.entrypoint",
+        "sample_video.py",
+        "E1",
+        "mode is inference: CogVideoX samples with sample_video.py",
+        "args.mode",
+    )
+
+
 def launch_environment(work: Work) -> None:
     """launch.env may not set what the script exports or uses itself, nor a passthrough name."""
     passthrough = set(work.launch["env_passthrough"])

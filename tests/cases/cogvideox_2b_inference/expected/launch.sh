@@ -14,7 +14,7 @@ NNODES=1
 NPROC_PER_NODE=1
 MAX_RESTARTS=0
 RDZV_TIMEOUT=900
-ENTRYPOINT=train_video.py
+ENTRYPOINT=sample_video.py
 ENTRYPOINT_ARGS=()
 
 BUNDLE_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)"
