@@ -200,6 +200,20 @@ CASES: list[Case] = [
         "no such file",
     ),
     Case(
+        "usage-error-quotes-an-option-with-osc",
+        {"base.yaml": VALID},
+        ("compile", "base.yaml", "-o", "{out}", "--\x1b]0;pwned\x07"),
+        "Usage: satc compile",
+        "No such option '--\\x1b]0;pwned\\x07'",
+    ),
+    Case(
+        "usage-error-quotes-a-choice-with-rlo",
+        {"base.yaml": VALID},
+        ("explain", "base.yaml", "--format", "j\u202eson"),
+        "Usage: satc explain",
+        "'j\\u202eson' is not one of",
+    ),
+    Case(
         "explain-key-with-escape",
         {"base.yaml": VALID},
         ("explain", "base.yaml", "\x1b]0;pwned\x07lr"),
