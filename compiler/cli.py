@@ -7,12 +7,13 @@ else is a bug in satc, except death by SIGPIPE when the reader of stdout went aw
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -107,6 +108,27 @@ class Satc(click.Group):
             return super().main(*args, **kwargs)
         finally:
             signal.signal(signal.SIGPIPE, previous)
+
+    # click's usage errors quote the command line (`No such option: --...`, an invalid
+    # choice): escape them like every other message before click prints them.
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        with _escaped_usage_errors():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _escaped_usage_errors():
+            return super().invoke(ctx)
+
+
+@contextlib.contextmanager
+def _escaped_usage_errors() -> Iterator[None]:
+    from .credentials import terminal_text
+
+    try:
+        yield
+    except click.ClickException as exc:
+        exc.message = terminal_text(exc.message)  # type: ignore[misc]  # Final in the stubs only
+        raise
 
 
 @click.group(cls=Satc, context_settings={"help_option_names": ["-h", "--help"]})

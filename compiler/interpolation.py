@@ -4,6 +4,11 @@ OmegaConf resolves lazily and without limits: a cycle or a missing key only fail
 when touched, and a 290-byte "string bomb" (``k2: ${k1}${k1}`` ...) ran 83 s
 (RELIABILITY.md).  We size every interpolated value first, so cycles, missing keys,
 disallowed resolvers and runaway sizes become located errors before anything runs.
+
+Strings are split by OmegaConf's own grammar, never by a regex of ours: an escaped
+backslash (``\\\\${oc.env:X}``) before a live resolver, relative keys and keys that
+look like numbers mean exactly what OmegaConf makes of them
+(tests/test_interpolation_omegaconf.py compares the two).
 """
 
 from __future__ import annotations

@@ -180,6 +180,12 @@ def write_bundle(out_dir: Path, files: Mapping[str, str]) -> None:
         _test_hook_step()
         _fsync_dir(parent)
         _test_hook_step()
+    except OSError as exc:  # a full disk, a quota, a file size limit
+        raise _output_problem(
+            out_dir,
+            f"cannot write the bundle: {exc.strerror or exc}",
+            "nothing was replaced: the previous bundle, if any, is intact",
+        ) from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(staging)

@@ -200,6 +200,20 @@ CASES: list[Case] = [
         "no such file",
     ),
     Case(
+        "usage-error-quotes-an-option-with-osc",
+        {"base.yaml": VALID},
+        ("compile", "base.yaml", "-o", "{out}", "--\x1b]0;pwned\x07"),
+        "Usage: satc compile",
+        "No such option '--\\x1b]0;pwned\\x07'",
+    ),
+    Case(
+        "usage-error-quotes-a-choice-with-rlo",
+        {"base.yaml": VALID},
+        ("explain", "base.yaml", "--format", "j\u202eson"),
+        "Usage: satc explain",
+        "'j\\u202eson' is not one of",
+    ),
+    Case(
         "explain-key-with-escape",
         {"base.yaml": VALID},
         ("explain", "base.yaml", "\x1b]0;pwned\x07lr"),
@@ -622,3 +636,34 @@ def test_a_symlinked_output_replaces_the_bundle_it_points_to(tmp_path: Path, bun
     assert '"gpus_per_node": 2' in (tmp_path / "v1" / "args.json").read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["base.yaml", "current", "v1"]
     assert satc("check", "-o", "current", cwd=tmp_path).returncode == 0
+
+
+def test_a_write_that_fails_midway_leaves_the_old_bundle_and_no_temporaries(
+    tmp_path: Path, bundle: Path
+) -> None:
+    """A full disk, as the file-size limit makes it: the bundle's files cannot be written."""
+    import resource
+    import signal
+    import sys
+
+    subprocess.run(["cp", "-a", str(bundle / "bundle"), str(tmp_path / "out")], check=True)
+    (tmp_path / "base.yaml").write_text(VALID + "  gpus_per_node: 2\n")
+    before = tree_digest(tmp_path / "out")
+
+    def limit_file_size() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a core dump
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200, 200))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "satc", "compile", "base.yaml", "-o", "out"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=limit_file_size,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("-o out: error: cannot write the bundle: File too large"), result.stderr
+    assert "Traceback" not in result.stderr and result.stderr.rstrip().endswith("nothing written")
+    assert tree_digest(tmp_path / "out") == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["base.yaml", "out"]
