@@ -26,15 +26,15 @@ VENV="${VENV:-.venv}"
 "${VENV}/bin/python" -m pip install -q --upgrade pip
 "${VENV}/bin/python" -m pip install -q torch==2.13.0
 "${VENV}/bin/python" -m pip install -q -e ".[runtime,dev]"
-# CogVideoX's data_video.py imports torchvision's transforms and video IO (gone after
-# 0.24), and the test clips are written with PyAV. PyPI's torchvision wheels are CUDA
-# builds that break `import transformers` on CPU torch, so they go beside the venv, on
-# the path of the CogVideoX test processes only (tests/cogvideox_harness.py).
 # CogVideoX's own requirements (its sat/requirements.txt) and what its T5 embedder imports.
 if [[ -n "${SATC_COGVIDEO_SAT:-}" && -f "${SATC_COGVIDEO_SAT}/requirements.txt" ]]; then
   "${VENV}/bin/python" -m pip install -q -r "${SATC_COGVIDEO_SAT}/requirements.txt" \
     "transformers>=4.44" sentencepiece einops imageio
 fi
+# CogVideoX's data_video.py imports torchvision's transforms and video IO (gone after
+# 0.24), and the test clips are written with PyAV. PyPI's torchvision wheels are CUDA
+# builds that break `import transformers` on CPU torch, so they go beside the venv, on
+# the path of the CogVideoX test processes only (tests/cogvideox_harness.py).
 "${VENV}/bin/python" -m pip install -q --no-deps --upgrade --target "${VENV}/cogvideox-extra" \
   torchvision==0.24.1 av==18.1.0
 export PATH="${PWD}/${VENV}/bin:${PATH}"
