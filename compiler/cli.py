@@ -312,7 +312,7 @@ def compile_command(configs: tuple[str, ...], output: str, overrides: tuple[str,
     """Compile CONFIG... (merged left to right) into a bundle in -o DIR.
 
     A committed bundle directory may stand for its configs and overrides: with --set it
-    is retargeted (e.g. --set launch.nodes=4), keeping its global batch."""
+    is retargeted (e.g. --set launch.gpus_per_node=8), keeping its global batch."""
     from .commands.summary import describe
     from .pipeline import compile_bundle
     from .write import check_target, write_bundle

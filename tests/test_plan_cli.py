@@ -43,7 +43,15 @@ def test_a_misspelt_gpu_is_a_located_error_with_a_suggestion() -> None:
 
 
 def test_sampling_has_no_optimizer_and_one_layer_of_activations() -> None:
-    doc = _plan(str(REFERENCE / "cogvideox_2b.yaml"), str(REFERENCE / "inference.yaml"))
+    # CogVideoX-2B samples 13 latent frames at 480x720 (the shipped inference.yaml is 1.5's).
+    doc = _plan(
+        str(REFERENCE / "cogvideox_2b.yaml"),
+        str(REFERENCE / "inference.yaml"),
+        "--set",
+        "args.sampling_num_frames=13",
+        "--set",
+        "args.sampling_image_size=[480,720]",
+    )
     components = doc["memory"]["components"]
     assert "optimizer_states" not in components and components["dit_activations"] < 2
     assert doc["model"]["trainable_params"] == 0 and doc["batch"]["grad_accum"] == 1
