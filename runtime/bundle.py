@@ -330,7 +330,7 @@ def read_bundle(path: str | os.PathLike[str] | None = None) -> Bundle:
     _check_compatible(where, document)
     _check_digest(where, document)
     _check_ds_config(where, document)
-    _check_config_file(where, document)
     topology = _topology(where, document)
     _check_values(where, document, topology)
+    _check_config_file(where, document)
     return Bundle(path=where, document=document, topology=topology)
