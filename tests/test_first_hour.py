@@ -73,7 +73,7 @@ def test_missing_config_gets_a_did_you_mean(tmp_path: Path) -> None:
 
 def test_compile_help_example_works(tmp_path: Path) -> None:
     help_text = support.satc("compile", "--help").stdout
-    example = re.search(r"e\.g\. (--set \S+?)\)", " ".join(help_text.split()))
+    example = re.search(r"after all files \(e\.g\. (--set \S+?)\)", " ".join(help_text.split()))
     assert example, help_text
     result = support.satc("compile", *_official(), "-o", str(tmp_path / "b"), *shlex.split(example.group(1)))
     assert result.returncode == 0, result.stderr
@@ -107,7 +107,10 @@ def test_check_accept_command_works_for_a_foreign_file(tmp_path: Path) -> None:
 
 ACCEPT = (
     "satc:\n  accept_warnings: [deepspeed.loss_scale, deepspeed.loss_scale_window, deepspeed.hysteresis,\n"
-    "    deepspeed.min_loss_scale, deepspeed.zero_optimization.cpu_offload]\n"
+    "    deepspeed.min_loss_scale, deepspeed.zero_optimization.cpu_offload,\n"
+    "    model.network_config.params.patch_size,\n"
+    "    model.first_stage_config.params.decoder_config.params.double_z]\n"
+    "launch:\n  args_from_env: {load: PRETRAINED}\n"
 )
 
 
@@ -118,9 +121,9 @@ def test_accepted_warnings_make_strict_usable_on_the_official_sft(tmp_path: Path
     accept = _write(tmp_path / "accept.yaml", ACCEPT)
     result = support.satc("compile", model, sft, accept, "-o", str(out), "--strict")
     assert result.returncode == 0, result.stderr
-    assert "warning:" not in result.stderr and "5 warning(s) accepted" in result.stderr
+    assert "warning:" not in result.stderr and "7 warning(s) accepted" in result.stderr
     document = json.loads((out / "args.json").read_text())
-    assert len(document["provenance"]["accepted_warnings"]) == 5
+    assert len(document["provenance"]["accepted_warnings"]) == 7
     assert support.satc("check", "-o", str(out)).returncode == 0
     stale = _write(tmp_path / "stale.yaml", "satc:\n  accept_warnings: [deepspeed.nothing_here]\n")
     out2 = tmp_path / "b2"
