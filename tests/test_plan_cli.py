@@ -43,7 +43,9 @@ def test_a_misspelt_gpu_is_a_located_error_with_a_suggestion() -> None:
 
 
 def test_sampling_has_no_optimizer_and_one_layer_of_activations() -> None:
-    doc = _plan(str(REFERENCE / "cogvideox_2b.yaml"), str(REFERENCE / "inference.yaml"))
+    # inference.yaml is set up for 1.5; a 1.0 model samples 13 latent frames at 480 x 720 (M14, M15).
+    sample_1_0 = ("--set", "args.sampling_num_frames=13", "--set", "args.sampling_image_size=[480,720]")
+    doc = _plan(str(REFERENCE / "cogvideox_2b.yaml"), str(REFERENCE / "inference.yaml"), *sample_1_0)
     components = doc["memory"]["components"]
     assert "optimizer_states" not in components and components["dit_activations"] < 2
     assert doc["model"]["trainable_params"] == 0 and doc["batch"]["grad_accum"] == 1
