@@ -693,3 +693,10 @@ def test_a_set_over_a_file_is_no_shadowed_layer(tmp_path: Path) -> None:
     )
     assert code == 0, stderr
     assert "[S1]" not in stderr
+
+
+def test_a_spanning_model_parallel_group_is_one_warning(tmp_path: Path) -> None:
+    spans = next(c for c in CASES if c.name == "mp-spans-nodes")
+    code, stderr = _run(spans, tmp_path)
+    assert code == 0
+    assert stderr.count("warning: args.model_parallel_size:") == 1, stderr
