@@ -278,3 +278,13 @@ def test_readme_lists_every_launch_key() -> None:
     schema = json.loads(support.satc("schema").stdout)
     for key in schema["properties"]["launch"]["properties"]:
         assert f"`{key}`" in readme, key
+
+
+def test_readme_topology_example_prints_what_the_readme_shows(tmp_path: Path) -> None:
+    readme = (support.ROOT / "README.md").read_text()
+    block = re.search(r"```console\n(\$ printf .*?\n)\$ (satc topology \S+)\n(.*?)```", readme, re.S)
+    assert block, "the README's topology example"
+    subprocess.run(block.group(1)[2:], shell=True, cwd=tmp_path, check=True)
+    result = support.satc(*shlex.split(block.group(2))[1:], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == block.group(3)
