@@ -198,7 +198,7 @@ CASES = [
         "layer.yaml:7:13",
         "model.network_config.params.modules.lora_config.params.lora_dropout",
         "expected a number (the default of LoraMixin.lora_dropout is 0.0",
-        "",
+        "write a number",
     ),
     case(
         "network-shape-type",
@@ -208,7 +208,17 @@ CASES = [
         "layer.yaml:4:7",
         "model.network_config.params.num_frames",
         "expected a positive integer, got '49' [M9]",
-        "",
+        "write a positive integer",
+    ),
+    case(
+        "frames-yaml-boolean",
+        "cogvideox_5b_lora.yaml sft.yaml layer.yaml",
+        "data:\n  params:\n    max_num_frames: yes\n",
+        2,
+        "layer.yaml:3:5",
+        "data.params.max_num_frames",
+        "expected a positive integer, got true [M9]",
+        "write a positive integer",
     ),
     case(
         "video-size-shape",
@@ -218,7 +228,7 @@ CASES = [
         "layer.yaml:3:5",
         "data.params.video_size",
         "expected [height, width], two positive integers, got 480 [M9]",
-        "",
+        "write [height, width], two positive integers",
     ),
     case(
         "frames-not-4k-plus-1",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ....tree import yaml_text
 from . import profiles
 from .context import DATA, Model, Path
 from .profiles import NETWORK
@@ -53,7 +54,7 @@ def m9_shapes(model: Model) -> None:
     if found and not (isinstance(size, list) and len(size) == 2 and all(map(_positive_int, size))):
         checks.append(((*DATA, "video_size"), size, "[height, width], two positive integers"))
     for path, value, expected in checks:
-        model.error(path, "M9", f"expected {expected}, got {value!r}")
+        model.error(path, "M9", f"expected {expected}, got {yaml_text(value)}", f"write {expected}")
 
 
 def m10_frames_4k_plus_1(model: Model) -> None:
