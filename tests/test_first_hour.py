@@ -73,7 +73,7 @@ def test_missing_config_gets_a_did_you_mean(tmp_path: Path) -> None:
 
 def test_compile_help_example_works(tmp_path: Path) -> None:
     help_text = support.satc("compile", "--help").stdout
-    example = re.search(r"e\.g\. (--set \S+?)\)", " ".join(help_text.split()))
+    example = re.search(r"after all files \(e\.g\. (--set \S+?)\)", " ".join(help_text.split()))
     assert example, help_text
     result = support.satc("compile", *_official(), "-o", str(tmp_path / "b"), *shlex.split(example.group(1)))
     assert result.returncode == 0, result.stderr
@@ -109,7 +109,8 @@ ACCEPT = (
     "satc:\n  accept_warnings: [deepspeed.loss_scale, deepspeed.loss_scale_window, deepspeed.hysteresis,\n"
     "    deepspeed.min_loss_scale, deepspeed.zero_optimization.cpu_offload,\n"
     "    model.network_config.params.patch_size,\n"
-    "    model.first_stage_config.params.decoder_config.params.double_z, args.load]\n"
+    "    model.first_stage_config.params.decoder_config.params.double_z]\n"
+    "launch:\n  args_from_env: {load: PRETRAINED}\n"
 )
 
 
@@ -120,9 +121,9 @@ def test_accepted_warnings_make_strict_usable_on_the_official_sft(tmp_path: Path
     accept = _write(tmp_path / "accept.yaml", ACCEPT)
     result = support.satc("compile", model, sft, accept, "-o", str(out), "--strict")
     assert result.returncode == 0, result.stderr
-    assert "warning:" not in result.stderr and "8 warning(s) accepted" in result.stderr
+    assert "warning:" not in result.stderr and "7 warning(s) accepted" in result.stderr
     document = json.loads((out / "args.json").read_text())
-    assert len(document["provenance"]["accepted_warnings"]) == 8
+    assert len(document["provenance"]["accepted_warnings"]) == 7
     assert support.satc("check", "-o", str(out)).returncode == 0
     stale = _write(tmp_path / "stale.yaml", "satc:\n  accept_warnings: [deepspeed.nothing_here]\n")
     out2 = tmp_path / "b2"
@@ -277,3 +278,13 @@ def test_readme_lists_every_launch_key() -> None:
     schema = json.loads(support.satc("schema").stdout)
     for key in schema["properties"]["launch"]["properties"]:
         assert f"`{key}`" in readme, key
+
+
+def test_readme_topology_example_prints_what_the_readme_shows(tmp_path: Path) -> None:
+    readme = (support.ROOT / "README.md").read_text()
+    block = re.search(r"```console\n(\$ printf .*?\n)\$ (satc topology \S+)\n(.*?)```", readme, re.S)
+    assert block, "the README's topology example"
+    subprocess.run(block.group(1)[2:], shell=True, cwd=tmp_path, check=True)
+    result = support.satc(*shlex.split(block.group(2))[1:], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == block.group(3)

@@ -198,7 +198,7 @@ CASES = [
         "layer.yaml:7:13",
         "model.network_config.params.modules.lora_config.params.lora_dropout",
         "expected a number (the default of LoraMixin.lora_dropout is 0.0",
-        "",
+        "write a number",
     ),
     case(
         "network-shape-type",
@@ -208,7 +208,17 @@ CASES = [
         "layer.yaml:4:7",
         "model.network_config.params.num_frames",
         "expected a positive integer, got '49' [M9]",
-        "",
+        "write a positive integer",
+    ),
+    case(
+        "frames-yaml-boolean",
+        "cogvideox_5b_lora.yaml sft.yaml layer.yaml",
+        "data:\n  params:\n    max_num_frames: yes\n",
+        2,
+        "layer.yaml:3:5",
+        "data.params.max_num_frames",
+        "expected a positive integer, got true [M9]",
+        "write a positive integer",
     ),
     case(
         "video-size-shape",
@@ -218,7 +228,7 @@ CASES = [
         "layer.yaml:3:5",
         "data.params.video_size",
         "expected [height, width], two positive integers, got 480 [M9]",
-        "",
+        "write [height, width], two positive integers",
     ),
     case(
         "frames-not-4k-plus-1",
@@ -476,6 +486,26 @@ CASES = [
         "write [1, 2, 2]",
     ),
     case(
+        "video-size-not-16",
+        "cogvideox1.5_5b_i2v.yaml sft.yaml layer.yaml",
+        "data:\n  params:\n    video_size: [770, 1360]\n",
+        2,
+        "layer.yaml:3:5",
+        "data.params.video_size",
+        "770x1360: both sides must be multiples of 16 (VAE 8x, patch 2) [M13]",
+        "use video_size: [768, 1360]",
+    ),
+    case(
+        "sampling-size-not-16",
+        "cogvideox1.5_5b.yaml inference.yaml layer.yaml",
+        "args:\n  sampling_image_size: [770, 1360]\n",
+        2,
+        "layer.yaml:2:3",
+        "args.sampling_image_size",
+        "770x1360: both sides must be multiples of 16 [M15]",
+        "set args.sampling_image_size: [768, 1360]",
+    ),
+    case(
         "placeholder",
         "cogvideox_5b_lora.yaml sft.yaml",
         "",
@@ -657,8 +687,8 @@ def test_every_model_rule_id_is_documented() -> None:
     source = "".join(p.read_text("utf-8") for p in sorted((ROOT / "compiler" / "rules").rglob("*.py")))
     ids = set(re.findall(r'"((?:M|S)\d+)"', source)) | set(re.findall(r"\[(S\d+)\]", source))
     docs = (ROOT / "docs" / "model-rules.md").read_text("utf-8")
-    assert len(ids) >= 25
     headings = set(re.findall(r"^### ([A-Z]+\d+)$", docs, re.M))
+    assert len(ids) >= 25
     assert ids - headings == set()
 
 
@@ -693,3 +723,10 @@ def test_a_set_over_a_file_is_no_shadowed_layer(tmp_path: Path) -> None:
     )
     assert code == 0, stderr
     assert "[S1]" not in stderr
+
+
+def test_a_spanning_model_parallel_group_is_one_warning(tmp_path: Path) -> None:
+    spans = next(c for c in CASES if c.name == "mp-spans-nodes")
+    code, stderr = _run(spans, tmp_path)
+    assert code == 0
+    assert stderr.count("warning: args.model_parallel_size:") == 1, stderr

@@ -15,9 +15,11 @@ from pathlib import Path
 import support
 
 RULE_ID = re.compile(r"\b[A-Z]{1,3}[0-9]{1,3}\b")
-# Tokens of that shape that are not rules (hardware and model names, bash prompt variables, a metavar).
+# Tokens of that shape that are not rules (hardware and model names, bash prompt variables,
+# the sweep's `KEY=V1,V2,...` metavar).
 NOT_RULES = frozenset(
-    {"T5", "A100", "H100", "H200", "V100", "A10", "A800", "H800", "PS1", "PS2", "PS3", "PS4", "V1", "V2"}
+    {"T5", "A100", "H100", "H200", "V100", "A10", "A800", "H800", "PS1", "PS2", "PS3", "PS4"}
+    | {"H20", "B200", "L40", "A40", "A6000", "L4", "V1", "V2"}
 )
 HEADING = re.compile(r"^#{2,4}\s+([A-Z]{1,3}[0-9]{1,3})\b", re.M)
 
@@ -31,16 +33,9 @@ def printed_ids() -> dict[str, str]:
             if token.type != tokenize.STRING and getattr(tokenize, "FSTRING_MIDDLE", None) != token.type:
                 continue
             for rule in RULE_ID.findall(token.string):
-                if rule not in NOT_RULES and rule not in _gpu_name_parts():
+                if rule not in NOT_RULES:
                     found.setdefault(rule, f"{path.relative_to(support.ROOT)}:{token.start[0]}")
     return found
-
-
-def _gpu_name_parts() -> set[str]:
-    """Tokens of satc's GPU names (H20, L40S, B200, ...): card names, not rules."""
-    from satc.compiler.memory.gpus import GPU_GIB
-
-    return {part for name in GPU_GIB for part in RULE_ID.findall(name)}
 
 
 def documented_ids() -> set[str]:

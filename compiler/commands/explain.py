@@ -44,6 +44,9 @@ RECORDED = {
     "args.base": "the input configs, relative to the bundle (CogVideoX's --base)",
     "args.deepspeed_config": "the emitted DeepSpeed config (see the deepspeed.* keys)",
 }
+# Rules that set a value whatever the configs say (B1 derives the accumulation from the
+# pinned global batch): they are the source even when a config happens to agree.
+DECIDES = frozenset({"B1"})
 SUMMARY_KEYS = (
     "args.mode",
     "args.fp16",
@@ -287,7 +290,7 @@ class Explainer:
             earlier = tuple(rules[:-1])
             if origin is not None:
                 given_found, given_value = _lookup(self.config.tree, config_path or ())
-                if given_found and _same(given_value, value):
+                if given_found and _same(given_value, value) and last.rule not in DECIDES:
                     # The configs chose it; the rule only agreed (e.g. R4 on deepspeed: true).
                     return Explanation(
                         key, value, _location_source(origin), overrode=overrode, earlier_rules=tuple(rules)

@@ -13,6 +13,7 @@ from ..memory.estimate import Estimate, Setup, estimate, with_changes
 from ..memory.gpus import SAFE_FRACTION
 from ..memory.inputs import setup
 from ..plan import Plan
+from ..rules.models.cogvideox.context import PIXEL_DATASETS
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,12 @@ class Report:
         }
 
 
-def _candidates(s: Setup, pinned: bool, legacy_offload: bool) -> list[tuple[str, tuple[str, ...], Setup]]:
-    """Changes that lower a rank's memory, cheapest in throughput first."""
+def _candidates(
+    s: Setup, pinned: bool, legacy_offload: bool, pixel_data: bool = False
+) -> list[tuple[str, tuple[str, ...], Setup]]:
+    """Changes that lower a rank's memory, cheapest in throughput first; each `--set` is
+    one that compiles (a dataset that yields frames cannot feed latents, M21; one node
+    grows by its GPUs first, since more nodes need a rendezvous host)."""
     out: list[tuple[str, tuple[str, ...], Setup]] = []
     if s.training and not s.checkpointed:
         out.append(
@@ -101,14 +106,16 @@ def _candidates(s: Setup, pinned: bool, legacy_offload: bool) -> list[tuple[str,
         )
     if s.training and s.stage >= 1 and not s.offload_optimizer:
         nodes = max(1, s.world // s.gpus_per_node) * 2
+        one_node = nodes == 2 and s.gpus_per_node < 8
+        shape = f"1 node x {s.gpus_per_node * 2}" if one_node else f"{nodes} nodes x {s.gpus_per_node}"
         out.append(
             (
-                f"twice the GPUs ({nodes} nodes x {s.gpus_per_node}; ZeRO partitions over dp {s.data_parallel * 2})",
-                (f"launch.nodes={nodes}",),
+                f"twice the GPUs ({shape}; ZeRO partitions over dp {s.data_parallel * 2})",
+                (f"launch.gpus_per_node={s.gpus_per_node * 2}",) if one_node else (f"launch.nodes={nodes}",),
                 with_changes(s, data_parallel=s.data_parallel * 2, world=s.world * 2),
             )
         )
-    if s.training and s.vae_encodes:
+    if s.training and s.vae_encodes and not pixel_data:
         out.append(
             (
                 "encode the videos ahead of time (the data loader then yields latents)",
@@ -170,8 +177,12 @@ def report(plan: Plan) -> Report:
     current = estimate(base, model)
     suggestions: list[Suggestion] = []
     if current.fits is False:
+        data = plan.data_config if isinstance(plan.data_config, dict) else {}
         for change, overrides, changed in _candidates(
-            base, plan.launch.get("global_batch_size") is not None, _has_cpu_offload(plan)
+            base,
+            plan.launch.get("global_batch_size") is not None,
+            _has_cpu_offload(plan),
+            data.get("target") in PIXEL_DATASETS,
         ):
             option = estimate(changed, model)
             if option.total < current.total:

@@ -33,9 +33,13 @@ def _strings(node: Any, path: Path) -> Iterator[tuple[Path, str]]:
 
 def m26_placeholders(work: Work) -> None:
     """M26: a placeholder left in a path fails only on the cluster, when the job opens it
-    (the official sft.yaml and inference.yaml ship `load: "{your CogVideoX SAT folder}/..."`)."""
+    (the official sft.yaml and inference.yaml ship `load: "{your CogVideoX SAT folder}/..."`).
+    An arg that `launch.args_from_env` defers is read at launch time: its value is dropped."""
+    deferred = {("args", dest) for dest in work.launch.get("args_from_env") or {}}
     for section in SECTIONS:
         for path, text in _strings(work.config.tree.get(section), (section,)):
+            if path[:2] in deferred:
+                continue
             match = _PLACEHOLDER.search(text)
             if match and _WORDY.search(match.group(1)):
                 found = match.group(0)

@@ -16,7 +16,7 @@ from ... import resources
 from ...errors import Problem, dotted
 from ...load import LoadedConfig
 from ...suggest import closest
-from ...tree import value_at
+from ...tree import value_at, yaml_text
 
 Path = tuple[str | int, ...]
 BUILDER_KEYS = ("target", "params")
@@ -246,8 +246,9 @@ def _typed(config: LoadedConfig, node: Node, key: str, param: dict[str, Any]) ->
         config,
         (*node.path, "params", key),
         "M8",
-        f"expected {expected} (the default of {_short(param['from'])}.{key} is {param['default']!r}, "
-        f"{param['source']}), got {node.params[key]!r}",
+        f"expected {expected} (the default of {_short(param['from'])}.{key} is {yaml_text(param['default'])}, "
+        f"{param['source']}), got {yaml_text(node.params[key])}",
+        f"write {expected}",
     )
 
 

@@ -33,6 +33,12 @@ def m19_mp_within_node(model: Model) -> None:
     mp = topology.get("model_parallel_size", 1)
     per_node = topology.get("gpus_per_node", 1)
     if mp > 1 and topology.get("nodes", 1) > 1 and (mp > per_node or per_node % mp):
+        # It replaces the generic topology warning on the same key (R11 warns for any model).
+        model.work.warnings[:] = [
+            w
+            for w in model.work.warnings
+            if not (w.key == "args.model_parallel_size" and "span nodes" in w.message)
+        ]
         model.warn(
             ("args", "model_parallel_size"),
             "M19",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ....tree import yaml_text
 from . import profiles
 from .context import DATA, Model, Path
 from .profiles import NETWORK
@@ -53,7 +54,7 @@ def m9_shapes(model: Model) -> None:
     if found and not (isinstance(size, list) and len(size) == 2 and all(map(_positive_int, size))):
         checks.append(((*DATA, "video_size"), size, "[height, width], two positive integers"))
     for path, value, expected in checks:
-        model.error(path, "M9", f"expected {expected}, got {value!r}")
+        model.error(path, "M9", f"expected {expected}, got {yaml_text(value)}", f"write {expected}")
 
 
 def m10_frames_4k_plus_1(model: Model) -> None:
@@ -124,7 +125,14 @@ def m13_video_size(model: Model) -> None:
     latent_h = model.int_at((*NETWORK, "latent_height"))
     latent_w = model.int_at((*NETWORK, "latent_width"))
     if height % 16 or width % 16:
-        model.error(path, "M13", f"{height}x{width}: both sides must be multiples of 16 (VAE 8x, patch 2)")
+        fixed_size = model.profile.fixed_size if model.profile is not None else None
+        near = list(fixed_size) if fixed_size else [_near16(height), _near16(width)]
+        model.error(
+            path,
+            "M13",
+            f"{height}x{width}: both sides must be multiples of 16 (VAE 8x, patch 2)",
+            f"use video_size: {near}",
+        )
         return
     if latent_h is None or latent_w is None:
         return
@@ -215,9 +223,19 @@ def m15_sampling_image_size(model: Model) -> None:
             )
         return
     if height % 16 or width % 16:
-        model.error(path, "M15", f"{height}x{width}{given}: both sides must be multiples of 16")
+        model.error(
+            path,
+            "M15",
+            f"{height}x{width}{given}: both sides must be multiples of 16",
+            f"set args.sampling_image_size: [{_near16(height)}, {_near16(width)}]",
+        )
     elif latent_h and latent_w and (height // 8 > latent_h or width // 8 > latent_w):
-        model.error(path, "M15", f"{height}x{width}{given} exceeds the latent grid {latent_h}x{latent_w}")
+        model.error(
+            path,
+            "M15",
+            f"{height}x{width}{given} exceeds the latent grid {latent_h}x{latent_w}",
+            f"at most {latent_h * 8}x{latent_w * 8} (latent grid x 8)",
+        )
 
 
 def m27_latent_channels(model: Model) -> None:
@@ -236,3 +254,8 @@ def m27_latent_channels(model: Model) -> None:
         f"latent_channels {channels}{given} differs from the network's out_channels {out_channels}",
         f"set args.latent_channels: {out_channels}",
     )
+
+
+def _near16(side: int) -> int:
+    """The multiple of 16 nearest a side (at least 16)."""
+    return max(16, (side + 8) // 16 * 16)
