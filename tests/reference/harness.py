@@ -76,7 +76,9 @@ def overlay(
     path = directory / f"overlay-w{world}-mp{mp}.yaml"
     path.write_text(
         "launch:\n" + "\n".join(launch) + "\n"
-        f"args:\n  model_parallel_size: {mp}\n  seed: {SEED}\n  distributed_backend: gloo\n",
+        f"args:\n  model_parallel_size: {mp}\n  seed: {SEED}\n  distributed_backend: gloo\n"
+        # inference.yaml samples like CogVideoX 1.5; the 2B's own values (M14, M15).
+        "  sampling_image_size: [480, 720]\n  sampling_num_frames: 13\n",
         encoding="utf-8",
     )
     return path
