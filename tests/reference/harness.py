@@ -78,7 +78,9 @@ def overlay(
         "launch:\n" + "\n".join(launch) + "\n"
         f"args:\n  model_parallel_size: {mp}\n  seed: {SEED}\n  distributed_backend: gloo\n"
         # inference.yaml samples like CogVideoX 1.5; the 2B's own values (M14, M15).
-        "  sampling_image_size: [480, 720]\n  sampling_num_frames: 13\n",
+        "  sampling_image_size: [480, 720]\n  sampling_num_frames: 13\n"
+        # The 2B's 30 heads do not split 4 or 8 ways (M18); 32 heads of 60 do.
+        + ("" if 30 % mp == 0 else "model:\n  network_config:\n    params:\n      num_attention_heads: 32\n"),
         encoding="utf-8",
     )
     return path
