@@ -28,6 +28,10 @@ class NotRegularFile(OSError):
         super().__init__(f"is {kind}, not a regular file")
         self.filename = os.fspath(path)
         self.kind = kind
+        self.strerror = self.args[0]
+
+    def __str__(self) -> str:  # not OSError's "[Errno None] None: 'path'"
+        return str(self.args[0])
 
 
 class TooLarge(OSError):
@@ -35,6 +39,10 @@ class TooLarge(OSError):
         super().__init__(f"is larger than {limit:,} bytes")
         self.filename = os.fspath(path)
         self.limit = limit
+        self.strerror = self.args[0]
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 def _kind(mode: int) -> str:

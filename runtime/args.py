@@ -36,8 +36,17 @@ def _value_after(tokens: Sequence[str], index: int) -> str | None:
     return following if following is not None and not following.startswith("-") else None
 
 
+def _safe(text: str) -> str:
+    """A command-line word for a message: tokens redacted, control characters and
+    newlines escaped (a newline in a flag would otherwise forge a line of its own)."""
+    from ..compiler.credentials import redact
+    from ..compiler.errors import escape
+
+    return escape(redact(text))
+
+
 def _suggestion(dest: str, value: str | None, args: Mapping[str, Any]) -> str:
-    shown = value if value is not None else "VALUE"
+    shown = _safe(value) if value is not None else "VALUE"
     if dest in ("base", "deepspeed_config", "local_rank"):
         return f"satc sets args.{dest} itself; change the configs and recompile"
     if dest not in args:
@@ -59,16 +68,20 @@ def refused_flags(tokens: Sequence[str], args: Mapping[str, Any]) -> list[str]:
             seen_flag = True
             flag = _flag_name(token)
             dest = flag.lstrip("-").replace("-", "_")
-            lines.append(f"  {flag}: {_suggestion(dest, _value_after(tokens, index), args)}")
+            lines.append(f"  {_safe(flag)}: {_suggestion(dest, _value_after(tokens, index), args)}")
         elif not seen_flag and token != "--":
-            lines.append(f"  {token!r}: a positional argument; CogVideoX's get_args takes none")
+            lines.append(f"  {_safe(repr(token))}: a positional argument; CogVideoX's get_args takes none")
     return lines
 
 
 def _exit(message: str) -> NoReturn:
+    # Flags, their values and the bundle path are the user's text: tokens redacted, and
+    # escape sequences, bidi overrides and newlines shown escaped, as satc's CLI does.
+    from ..compiler.credentials import terminal_text
+
     rank = os.environ.get("RANK") or os.environ.get("SLURM_PROCID")
     where = f" (rank {rank})" if rank is not None else ""
-    print(f"{PROG}{where}: error: {message}", file=sys.stderr, flush=True)
+    print(terminal_text(f"{PROG}{where}: error: {message}"), file=sys.stderr, flush=True)
     raise SystemExit(2)
 
 

@@ -93,8 +93,10 @@ def bundle_path(path: str | os.PathLike[str] | None) -> Path:
 
 
 def _short(value: object) -> str:
+    from ..compiler.credentials import redact  # light (re only); not at import time
+
     shown = (
-        json.dumps(value)
+        redact(json.dumps(value))  # before cutting: a cut token is no longer recognised
         if isinstance(value, str | int | float | bool) or value is None
         else type(value).__name__
     )

@@ -71,6 +71,9 @@ def test_a_world_that_does_not_fit_is_refused(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "--world 20: expected a multiple of launch.gpus_per_node (8)" in result.stderr
     assert "e.g. --world 24" in result.stderr and "Traceback" not in result.stderr
+    huge = satc("dryrun", str(bundle), "--world", "100000000", timeout=60)
+    assert huge.returncode == 2 and "Traceback" not in huge.stderr, huge.stderr
+    assert "12500000 nodes of 8; launch.nodes is at most 4096" in huge.stderr
     missing = satc("dryrun", str(tmp_path / "nowhere"))
     assert missing.returncode == 2 and "no such bundle file" in missing.stderr
 

@@ -293,7 +293,7 @@ CASES: list[Case] = [
         {},
         ("diff", "{out}", "fifobundle"),
         "fifobundle",
-        "cannot be read",
+        "cannot be read: is a named pipe (FIFO), not a regular file",
         special="fifo:fifobundle/args.json",
     ),
     Case(

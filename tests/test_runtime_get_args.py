@@ -13,19 +13,18 @@ from pathlib import Path
 
 import pytest
 import tomllib
-from support import CASES, REFERENCE, ROOT, satc
+from support import REFERENCE, ROOT, satc
 
-# CogVideoX-2B sampled as its README says (the shipped inference.yaml is 1.5's: M14, M15).
-GOLDEN = [
-    REFERENCE / "cogvideox_2b.yaml",
-    REFERENCE / "inference.yaml",
-    CASES / "cogvideox_2b_inference" / "inference_2b.yaml",
-]
+GOLDEN = [REFERENCE / "cogvideox_2b.yaml", REFERENCE / "inference.yaml"]
+# inference.yaml samples CogVideoX-1.5's 768x1360 and 22 latent frames, which CogVideoX-2B
+# refuses (M14, M15): the 2B's own values.
+FITS_2B = ["args.sampling_image_size=[480,720]", "args.sampling_num_frames=13"]
 
 
 def _compile(tmp_path: Path, *extra: str) -> Path:
     out = tmp_path / "bundle"
-    result = satc("compile", *map(str, GOLDEN), "-o", str(out), "--set", "launch.device=cpu", *extra)
+    sets = [part for item in FITS_2B for part in ("--set", item)]
+    result = satc("compile", *map(str, GOLDEN), "-o", str(out), "--set", "launch.device=cpu", *sets, *extra)
     assert result.returncode == 0, result.stderr
     return out
 
@@ -61,9 +60,7 @@ def test_base_is_the_bundles_merged_config_from_any_directory(tmp_path: Path) ->
     assert base == str((bundle / "config.yaml").resolve()) and Path(base).is_absolute()
     # CogVideoX re-reads args.base for log_config / training_config.yaml: the merged
     # inputs, --set included, exactly as OmegaConf merges the original files.
-    merged = OmegaConf.merge(
-        *map(OmegaConf.load, GOLDEN), OmegaConf.from_dotlist(["args.sampling_num_frames=13"])
-    )
+    merged = OmegaConf.merge(*map(OmegaConf.load, GOLDEN), OmegaConf.from_dotlist(FITS_2B))
     merged.launch = {"device": "cpu"}
     assert OmegaConf.to_container(OmegaConf.load(base)) == OmegaConf.to_container(merged)
     recorded = json.loads((bundle / "args.json").read_text())["args"]["base"]
@@ -75,9 +72,7 @@ def test_an_edited_merged_config_is_refused(tmp_path: Path) -> None:
 
     bundle = _compile(tmp_path)
     config = bundle / "config.yaml"
-    text = config.read_text()
-    assert "sampling_fps: 8" in text
-    config.write_text(text.replace("sampling_fps: 8", "sampling_fps: 9"))
+    config.write_text(config.read_text().replace("sampling_fps: 16", "sampling_fps: 9"))
     with pytest.raises(BundleError, match="config.yaml: does not match the sha256 recorded in args.json"):
         load(bundle)
 
@@ -128,17 +123,54 @@ def test_flags_are_refused_by_name_with_the_compile_time_way(tmp_path: Path) -> 
     ]
 
 
+def test_refused_flags_and_bad_values_are_printed_escaped_and_redacted(tmp_path: Path) -> None:
+    token = "hf_" + "Qw7e" * 9
+    bundle = _compile(tmp_path)
+    document = json.loads((bundle / "args.json").read_text())
+    code = "from satc.runtime import get_args; get_args()"
+    argv = ["--x\x1b]0;pwn\x07\nfake.yaml:1:1: error: forged", "--seed", f"\x1b[2J {token}"]
+    env = {**os.environ, "SATC_BUNDLE": str(bundle / "args.json")}
+    result = subprocess.run(
+        [sys.executable, "-c", code, *argv], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "\x1b" not in result.stderr and token not in result.stderr, result.stderr
+    assert "\nfake.yaml:1:1" not in result.stderr and "\\x1b]0;pwn\\x07\\nfake.yaml" in result.stderr
+    # A value the runtime refuses is redacted before it is shortened.
+    document["args"]["seed"] = token[:36]
+    from satc.bundle_format import canonical_digest
+
+    document["digest"] = canonical_digest(document)
+    (bundle / "args.json").write_text(json.dumps(document))
+    result = subprocess.run(
+        [sys.executable, "-c", "from satc.runtime import get_args; get_args([])"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2 and "args.seed must be an integer" in result.stderr, result.stderr
+    assert token[:20] not in result.stderr and "[REDACTED]" in result.stderr
+
+
 def test_inference_bundles_default_to_sample_video_and_keep_an_explicit_entrypoint(tmp_path: Path) -> None:
     default = json.loads((_compile(tmp_path) / "args.json").read_text())["launch"]["entrypoint"]
     assert default == "sample_video.py"
     explicit = satc(
-        "compile", *map(str, GOLDEN), "-o", str(tmp_path / "mine"), "--set", "launch.entrypoint=my_sampler.py"
+        "compile",
+        *map(str, GOLDEN),
+        "-o",
+        str(tmp_path / "mine"),
+        "--set",
+        "launch.entrypoint=my_sampler.py",
+        *(part for item in FITS_2B for part in ("--set", item)),
     )
     assert explicit.returncode == 0, explicit.stderr
     assert (
         json.loads((tmp_path / "mine" / "args.json").read_text())["launch"]["entrypoint"] == "my_sampler.py"
     )
-    explained = satc("explain", *map(str, GOLDEN), "launch.entrypoint")
+    sets = [part for item in FITS_2B for part in ("--set", item)]
+    explained = satc("explain", *map(str, GOLDEN), *sets, "launch.entrypoint")
     assert "from rule E1: mode is inference" in explained.stdout
 
 

@@ -37,6 +37,9 @@ def _copy(bundle: Path, tmp_path: Path, edit: Callable[[dict[str, Any]], None] |
     if edit is not None:
         edit(document)
         document["digest"] = canonical_digest(document)
+    for name in ("config.yaml", "ds_config.json"):  # what load() reads beside args.json
+        if (bundle / name).is_file():
+            (tmp_path / name).write_bytes((bundle / name).read_bytes())
     target = tmp_path / "args.json"
     target.write_text(json.dumps(document), encoding="utf-8")
     return target

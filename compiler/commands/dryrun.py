@@ -35,6 +35,10 @@ class DryRunError(Exception):
     """The bundle cannot be read, or --world does not fit its topology."""
 
 
+# launch.nodes' maximum in schemas/satc.schema.json: a larger --world ran for minutes, in GBs.
+MAX_NODES = 4096
+
+
 def scenario(bundle: str, world: int | None) -> Scenario:
     """The bundle's topology, or the same layout per node at ``world`` ranks."""
     from ...runtime import groups
@@ -52,7 +56,18 @@ def scenario(bundle: str, world: int | None) -> Scenario:
             f"--world {size}: expected a multiple of launch.gpus_per_node ({per_node}) and of "
             f"args.model_parallel_size ({mp}), e.g. --world {_next_multiple(max(size, 1), per_node, mp)}"
         )
+    if size // per_node > MAX_NODES:
+        raise DryRunError(
+            f"--world {size}: {size // per_node} nodes of {per_node}; launch.nodes is at most "
+            f"{MAX_NODES} (satc compile refuses more), e.g. --world {_largest_fit(MAX_NODES * per_node, per_node, mp)}"
+        )
     return Scenario(bundle, size, size // per_node, per_node, mp, groups.context_parallel_size(mp))
+
+
+def _largest_fit(size: int, *factors: int) -> int:
+    """The largest world <= size that every factor divides (at least their lcm)."""
+    lcm = math.lcm(*factors)
+    return max(size // lcm, 1) * lcm
 
 
 def _next_multiple(size: int, *factors: int) -> int:

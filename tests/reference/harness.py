@@ -77,12 +77,10 @@ def overlay(
     path.write_text(
         "launch:\n" + "\n".join(launch) + "\n"
         f"args:\n  model_parallel_size: {mp}\n  seed: {SEED}\n  distributed_backend: gloo\n"
-        # The shipped inference.yaml samples like CogVideoX 1.5; CogVideoX-2B takes the
-        # README's 13 latent frames at 480x720 (model rules M14, M15).
-        "  sampling_num_frames: 13\n  sampling_image_size: [480, 720]\n"
-        # 2B's 30 heads do not split 4 ways (M18); the runtime never builds the model, so
-        # the layout tests give it 48 heads of 40 (hidden 1920) to reach every mp.
-        "model:\n  network_config:\n    params:\n      num_attention_heads: 48\n",
+        # inference.yaml samples like CogVideoX 1.5; the 2B's own values (M14, M15).
+        "  sampling_image_size: [480, 720]\n  sampling_num_frames: 13\n"
+        # The 2B's 30 heads do not split 4 or 8 ways (M18); 32 heads of 60 do.
+        + ("" if 30 % mp == 0 else "model:\n  network_config:\n    params:\n      num_attention_heads: 32\n"),
         encoding="utf-8",
     )
     return path
