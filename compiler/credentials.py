@@ -6,18 +6,10 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .errors import ConfigError, Location, Problem, derived_location, dotted, escape
-
-TOKEN_PATTERNS = {
-    "AWS access key": re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"),
-    "Hugging Face token": re.compile(r"\bhf_[A-Za-z0-9]{30,}\b"),
-    "GitHub token": re.compile(r"\b(ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,}\b|\bgithub_pat_[A-Za-z0-9_]{60,}"),
-    "Slack token": re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
-    "OpenAI-style key": re.compile(r"\bsk-[A-Za-z0-9_-]{32,}"),
-    "private key": re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
-    "password in a URL": re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@"),
-}
-
+from ..scrub import TOKEN_PATTERNS as TOKEN_PATTERNS
+from ..scrub import redact as redact
+from ..scrub import terminal_text as terminal_text
+from .errors import ConfigError, Location, Problem, derived_location, dotted
 
 # Keys that name a credential.  Anchored at the end so `password_file: /run/secrets/db`
 # (where a secret lives) and `pad_token: "<pad>"` (a tokenizer setting) stay allowed.
@@ -144,23 +136,11 @@ def find_tokens(text: str) -> list[str]:
     return [name for name, pattern in TOKEN_PATTERNS.items() if pattern.search(text)]
 
 
-def redact(text: str) -> str:
-    for pattern in TOKEN_PATTERNS.values():
-        text = pattern.sub("[REDACTED]", text)
-    return text
-
-
 def shown(text: str, limit: int = 60) -> str:
     """``text`` for a message: tokens redacted *before* it is cut to ``limit``
     characters, so a cut can never leave a token too short to be recognised."""
     text = redact(text)
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def terminal_text(text: str) -> str:
-    """What satc prints on any output path: tokens redacted and, line by line, every
-    character a terminal would act on escaped."""
-    return "\n".join(escape(line) for line in redact(text).split("\n"))
 
 
 def scan_outputs(files: Mapping[str, str]) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Literal
+
+from ..scrub import escape as escape
 
 Severity = Literal["error", "warning"]
 
@@ -12,28 +13,6 @@ Severity = Literal["error", "warning"]
 # own derivations, so problems sort the way a user reads their configs.
 SET_RANK = 1_000_000
 DERIVED_RANK = 2_000_000
-
-
-# What a terminal or a log reader would act on instead of showing: C0/C1 controls (ESC
-# starts colour and OSC title/hyperlink sequences), DEL, line and paragraph separators
-# (a newline in a key would forge a whole `file:line: error:` line), and the bidi
-# controls that reorder what is displayed (U+202E "right-to-left override").
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
-_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def _visible(match: re.Match[str]) -> str:
-    char = match.group()
-    if char in _NAMED:
-        return _NAMED[char]
-    # \u for DEL and above, so JSON output (which escapes only C0 itself) stays JSON.
-    return f"\\x{ord(char):02x}" if ord(char) < 0x20 else f"\\u{ord(char):04x}"
-
-
-def escape(text: str) -> str:
-    """``text`` with every character a terminal would act on written as a visible escape
-    (``\\x1b``, ``\\n``, ``\\u202e``); everything else is left as it was."""
-    return _UNSAFE.sub(_visible, text) if _UNSAFE.search(text) else text
 
 
 @dataclass(frozen=True, order=True)

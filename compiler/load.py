@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
 
-from . import files, interpolation, yaml_reader
+from .. import files
+from . import interpolation, yaml_reader
 from .errors import SET_RANK, ConfigError, Location, Problem, dotted, file_location
 from .tree import value_at
 

@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from . import files
+from .. import files
 from .errors import ConfigError, Location, Problem
 
 _TMP_PREFIX = ".satc-tmp-"

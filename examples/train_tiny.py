@@ -32,8 +32,11 @@ def main(argv: list[str]) -> int:
     ds_config_path = bundle_dir / "ds_config.json"
     ds_config = json.loads(ds_config_path.read_text(encoding="utf-8"))
     if ds_config != args.deepspeed_config:
-        print(f"train_tiny: {ds_config_path} differs from args.deepspeed_config in "
-              f"args.json; recompile the bundle", file=sys.stderr)
+        print(
+            f"train_tiny: {ds_config_path} differs from args.deepspeed_config in "
+            f"args.json; recompile the bundle",
+            file=sys.stderr,
+        )
         return 2
 
     model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
@@ -55,9 +58,13 @@ def main(argv: list[str]) -> int:
         loss = torch.nn.functional.mse_loss(engine(inputs.to(dtype)).float(), labels)
         engine.backward(loss)
         engine.step()
-        report = {"step": step, "rank": args.rank, "loss": loss.item(),
-                  "zero_stage": engine.zero_optimization_stage(),
-                  "dp_world": mpu.get_data_parallel_world_size()}
+        report = {
+            "step": step,
+            "rank": args.rank,
+            "loss": loss.item(),
+            "zero_stage": engine.zero_optimization_stage(),
+            "dp_world": mpu.get_data_parallel_world_size(),
+        }
         # One write per line: both ranks share the launcher's stdout.
         sys.stdout.write("train_tiny " + json.dumps(report, sort_keys=True) + "\n")
         sys.stdout.flush()

@@ -39,8 +39,7 @@ def _value_after(tokens: Sequence[str], index: int) -> str | None:
 def _safe(text: str) -> str:
     """A command-line word for a message: tokens redacted, control characters and
     newlines escaped (a newline in a flag would otherwise forge a line of its own)."""
-    from ..compiler.credentials import redact
-    from ..compiler.errors import escape
+    from ..scrub import escape, redact
 
     return escape(redact(text))
 
@@ -77,7 +76,7 @@ def refused_flags(tokens: Sequence[str], args: Mapping[str, Any]) -> list[str]:
 def _exit(message: str) -> NoReturn:
     # Flags, their values and the bundle path are the user's text: tokens redacted, and
     # escape sequences, bidi overrides and newlines shown escaped, as satc's CLI does.
-    from ..compiler.credentials import terminal_text
+    from ..scrub import terminal_text
 
     rank = os.environ.get("RANK") or os.environ.get("SLURM_PROCID")
     where = f" (rank {rank})" if rank is not None else ""

@@ -5,13 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from .. import __version__, files
 from ..bundle_format import FORMAT, FORMAT_MAJOR, canonical_digest, format_major
 from .errors import BundleError
 
@@ -93,7 +92,7 @@ def bundle_path(path: str | os.PathLike[str] | None) -> Path:
 
 
 def _short(value: object) -> str:
-    from ..compiler.credentials import redact  # light (re only); not at import time
+    from ..scrub import redact
 
     shown = (
         redact(json.dumps(value))  # before cutting: a cut token is no longer recognised
@@ -104,29 +103,16 @@ def _short(value: object) -> str:
 
 
 def _read_regular(path: Path, what: str) -> str:
-    """The text of a regular file, bounded.  A FIFO would block open() forever and
-    /dev/zero read until memory runs out: opened without blocking, checked on the open
-    descriptor, read up to MAX_BYTES."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    """The text of a regular file, bounded (a FIFO would block open() forever, /dev/zero
+    read until memory runs out): satc's one reader, with the runtime's messages."""
     try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            kind = "a directory" if stat.S_ISDIR(mode) else "a pipe, device or socket"
-            raise BundleError(f"{path}: is {kind}, not {what}; {RECOMPILE}")
-        chunks = []
-        size = 0
-        while size <= MAX_BYTES:
-            chunk = os.read(fd, min(1 << 20, MAX_BYTES + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-    finally:
-        os.close(fd)
-    if size > MAX_BYTES:
-        raise BundleError(f"{path}: more than {MAX_BYTES} bytes is not {what} (limit {MAX_BYTES})")
+        data = files.read_regular(path, MAX_BYTES)
+    except files.NotRegularFile as exc:
+        raise BundleError(f"{path}: is {exc.kind}, not {what}; {RECOMPILE}") from None
+    except files.TooLarge:
+        raise BundleError(f"{path}: more than {MAX_BYTES} bytes is not {what} (limit {MAX_BYTES})") from None
     try:
-        return b"".join(chunks).decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BundleError(f"{path}: cannot read it: not UTF-8 ({exc.reason} at byte {exc.start})") from None
 

@@ -98,8 +98,8 @@ def _deep_object(path: Path) -> None:
 @pytest.mark.parametrize(
     "make,fragment",
     [
-        (_fifo, "is a pipe, device or socket"),
-        (_dev_zero, "is a pipe, device or socket"),
+        (_fifo, "is a named pipe (FIFO)"),
+        (_dev_zero, "is a device"),
         (_deep, "nested deeper than 64 levels"),
         (_deep_object, "nested deeper than 64 levels"),
     ],

@@ -5,6 +5,7 @@ lines from different ranks do not interleave) containing the distributed env
 vars, argv and cwd, then runs a gloo all_reduce of (rank + 1) via
 ``init_method="env://"``; ``allreduce`` must equal W*(W+1)/2.
 """
+
 import json
 import os
 import sys
@@ -13,10 +14,25 @@ import torch
 import torch.distributed as dist
 
 KEYS = (
-    "RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_SIZE", "LOCAL_WORLD_SIZE",
-    "MASTER_ADDR", "MASTER_PORT", "CROSS_RANK", "CROSS_SIZE", "NODE_RANK", "GROUP_RANK",
-    "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS", "PYTHONPATH", "PATH", "VIRTUAL_ENV",
-    "SLURM_PROCID", "SLURM_LOCALID", "SLURM_NTASKS",
+    "RANK",
+    "LOCAL_RANK",
+    "WORLD_SIZE",
+    "LOCAL_SIZE",
+    "LOCAL_WORLD_SIZE",
+    "MASTER_ADDR",
+    "MASTER_PORT",
+    "CROSS_RANK",
+    "CROSS_SIZE",
+    "NODE_RANK",
+    "GROUP_RANK",
+    "CUDA_VISIBLE_DEVICES",
+    "OMP_NUM_THREADS",
+    "PYTHONPATH",
+    "PATH",
+    "VIRTUAL_ENV",
+    "SLURM_PROCID",
+    "SLURM_LOCALID",
+    "SLURM_NTASKS",
 )
 
 

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ... import __version__
-from .. import files
+from ... import __version__, files
 from ..errors import ConfigError, Location, Problem
 from ..pipeline import compile_bundle
 from . import committed, diff

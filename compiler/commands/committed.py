@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import files
+from ... import files
 
 ARGS = "args.json"
 _FORMAT_PREFIX = "satc.args/"

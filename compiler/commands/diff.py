@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import files
+from ... import files
 from ..errors import ConfigError, Location, Problem
 from . import committed
 from .summary import precision
