@@ -49,10 +49,12 @@ class _Parsed:
 def _parse(value: str, path: Path) -> _Parsed:
     """Split a string the way OmegaConf's own grammar does (its parser, not a regex):
     ``\\${`` is a literal ``${``, but ``\\\\${x}`` is a backslash and a live ``${x}``."""
-    from antlr4 import Token  # omegaconf's own dependency
     from omegaconf import grammar_parser
     from omegaconf.errors import GrammarParseError
     from omegaconf.grammar.gen.OmegaConfGrammarLexer import OmegaConfGrammarLexer as Lexer
+
+    # omegaconf 2.4 vendors its ANTLR runtime (no `antlr4` package is installed with it).
+    from omegaconf.vendor.antlr4 import Token  # type: ignore[attr-defined]
 
     try:
         tree = grammar_parser.parse(value, lexer_mode="DEFAULT_MODE")
