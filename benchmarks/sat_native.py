@@ -1,7 +1,6 @@
 """The SAT-native way to read a config, timed by bench.py as the baseline.
 
-What every CogVideoX process does before it can start (its sat/arguments.py, see
-/work/shared/seed): merge the ``--base`` YAML files with OmegaConf, hand the ``args:``
+What every CogVideoX process does before it can start (its sat/arguments.py): merge the ``--base`` YAML files with OmegaConf, hand the ``args:``
 section to SwissArmyTransformer's argparse, and let ``sat.arguments.get_args`` import
 torch and DeepSpeed, derive its settings and initialise torch.distributed.  Here the
 section becomes SAT's own command-line flags, in inference mode (no GPU is needed),

@@ -1,8 +1,10 @@
 """The argparse parser CogVideoX's ``sat/arguments.py:get_args`` builds.
 
-A faithful copy of CogVideoX's two parser functions (see ../shared/seed/) on top of
-SAT's and DeepSpeed's own, so the schema generator and the reference-equality tests
-read argument names, types and defaults from the real thing.  Dev-time only: it
+CogVideoX's two parser functions (``add_model_config_args`` and
+``add_sampling_config_args`` of its sat/arguments.py, retyped; ``sampling_image_size``
+is two ints here where upstream declares ``type=list``) on top of SAT's and DeepSpeed's
+own, so the schema generator and the reference-equality tests read argument names,
+types and defaults from the real thing.  Dev-time only: it
 imports SAT and DeepSpeed.
 """
 
