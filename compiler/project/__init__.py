@@ -1,0 +1,1 @@
+"""The project satc compiles for, read statically (facts.py)."""

@@ -1,0 +1,104 @@
+"""What satc knows about the project it compiles for: plain, frozen, JSON-able data.
+
+One place (``compiler.project.read``) reads a project's tree statically -- its
+``arguments.py`` parser, the SAT it imports, DeepSpeed's config arguments, the sections
+its ``process_config_to_args`` accepts, what its ``get_args`` does beyond parsing, and
+every class a ``target:`` names -- into these records.  The stages and rules consume
+them and never open project files themselves.  Every fact carries the ``source``
+(``file:line``) it was read from, so a message can cite the code that decides it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+FORMAT = "satc.project/1"
+
+
+@dataclass(frozen=True)
+class Argument:
+    """One ``parser.add_argument`` the project's ``get_args`` ends up calling."""
+
+    dest: str
+    flags: tuple[str, ...]  # ("--model-parallel-size",)
+    action: str  # store | store_true | store_false | store_const | append | count | other
+    type: str | None  # int | float | str | bool | list | None (no type=) | "expr:<source>"
+    nargs: str | int | None  # None, "?", "*", "+", or a count
+    default: Any  # a JSON value (None when absent or not a literal)
+    default_expr: str | None  # the default's source text when it is not a literal
+    const: Any
+    choices: tuple[Any, ...] | None
+    help: str
+    group: str  # the argument group's title, "" when added to the parser itself
+    source: str  # "arguments.py:42" or "sat/arguments.py:120"
+
+
+@dataclass(frozen=True)
+class Section:
+    """A top-level key of the merged YAML and what the project's code does with it."""
+
+    name: str  # "args", "model", "data", "deepspeed", or a project's own ("second", ...)
+    kind: str  # "namespace": each key set on args (when hasattr) | "attribute": the subtree becomes args.<dest>
+    dest: str | None  # "model_config", "data_config", "deepspeed_config", ...; None for "namespace"
+    converts: str  # "omegaconf" (stays a DictConfig) | "object" (OmegaConf.to_object) | "raw"
+    source: str
+
+
+@dataclass(frozen=True)
+class GetArgs:
+    """What the project's ``get_args`` does beyond parsing, as far as satc can tell."""
+
+    source: str
+    args_assignment: str  # "hasattr": an args key the namespace lacks is dropped (CogVideoX) | "setattr" | "unknown"
+    seed_rule: str  # "data_parallel_rank" | "data_parallel_rank_unless_inference" | "global_rank" | "none" | "unknown"
+    model_parallel: str  # "model_parallel_size" | "fixed:1" | "unknown": what initialize_model_parallel gets
+    context_parallel: str  # "cogvideox" (mp<=2 -> the mp group, else 2) | "none" | "unknown"
+    # {dest in model_config: {"from": "args.<name>" or literal text, "source": "file:line"}}
+    injects_model_config: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
+    # A second config stack (``--second``): {"flag": ..., "dest": ..., "source": ...} or None
+    second_stack: Mapping[str, Any] | None = None
+    # Statements satc cannot reproduce statically: "file:line: what it does"
+    unsupported: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Sat:
+    """The SAT the project will import."""
+
+    where: str  # "vendored" | "installed" | "snapshot" (satc's bundled facts of the pinned SAT)
+    path: str  # label: "modules/SwissArmyTransformer/sat" relative to the project, or the site folder
+    version: str | None
+    # The parallel dimensions its mpu.initialize_model_parallel creates, in rank order:
+    # ("model", "data") for SAT 0.4; ("model", "sequence", "sequence_data", "data") where
+    # a vendored mpu adds sequence parallelism (with "source" of the formula).
+    mpu_dimensions: tuple[str, ...] = ("model", "data")
+    mpu_source: str = ""
+
+
+@dataclass(frozen=True)
+class Project:
+    """Everything the compiler knows about the code that will run a config."""
+
+    root: str | None  # absolute path of the entrypoint folder; None for the built-in profile
+    origin: str  # "scanned" | "builtin" (no project found: satc's bundled CogVideoX profile)
+    label: str  # how messages name the project
+    arguments: Mapping[str, Argument]
+    sections: Mapping[str, Section]
+    get_args: GetArgs
+    sat: Sat
+    # In the format of the former schemas/models.json: the engine's `model:` keys and one
+    # entry per target (params with defaults/required/source, open/swallows/flow,
+    # children, namespaces, item_keys) plus "uses": {param: {"indexed": "file:line"}}.
+    engine: Mapping[str, Any] | None
+    targets: Mapping[str, Mapping[str, Any]]
+    # Every file read, as (label, sha256): recorded in the bundle, re-hashed by `satc check`.
+    files: tuple[tuple[str, str], ...]
+
+
+# The reader's entry point (compiler/project/__init__.py):
+#   read_project(root: str | None, targets: Iterable[str]) -> Project
+# root None -> the built-in profile; ``targets`` are the dotted `target:` names the
+# configs hold (the reader also describes their module siblings, for did-you-mean).
