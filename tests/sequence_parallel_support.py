@@ -33,7 +33,9 @@ from support import REFERENCE
 CITATION = "zai-org/SCAIL@563652d864dbb68a306d9cd779c38a95123e36d2:sat/mpu/initialize.py"
 
 
-def vendored_layout(world: int, model_parallel: int, sequence_parallel: int) -> dict[int, dict[str, tuple[int, ...]]]:
+def vendored_layout(
+    world: int, model_parallel: int, sequence_parallel: int
+) -> dict[int, dict[str, tuple[int, ...]]]:
     """rank -> kind -> members, by enumerating every group the way the vendored SAT does."""
     mp = min(model_parallel, world)
     sp = max(sequence_parallel, 1)
@@ -61,6 +63,7 @@ def vendored_layout(world: int, model_parallel: int, sequence_parallel: int) -> 
 
 
 def overlay(directory: Path, *, nodes: int, per_node: int, mp: int, sp: Any, timeout: int = 60) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"overlay-n{nodes}x{per_node}-mp{mp}-sp{sp}.yaml"
     path.write_text(
         "launch:\n  device: cpu\n"
@@ -76,7 +79,11 @@ def overlay(directory: Path, *, nodes: int, per_node: int, mp: int, sp: Any, tim
 
 
 def configs(directory: Path, **topology: Any) -> list[str]:
-    return [str(REFERENCE / "cogvideox_2b.yaml"), str(REFERENCE / "inference.yaml"), str(overlay(directory, **topology))]
+    return [
+        str(REFERENCE / "cogvideox_2b.yaml"),
+        str(REFERENCE / "inference.yaml"),
+        str(overlay(directory, **topology)),
+    ]
 
 
 def resolve(directory: Path, **topology: Any) -> Any:
