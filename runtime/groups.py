@@ -49,8 +49,6 @@ KINDS = (
     "sequence_data_parallel",
     "node",
 )
-# The kinds only a sequence-parallel layout (SP1) has.
-SEQUENCE_KINDS = ("sequence_parallel", "data_broadcast", "sequence_data_parallel")
 
 # What SAT 0.4.x's sat/mpu/initialize.py keeps: the globals initialize_model_parallel
 # and destroy_model_parallel assign, which every get_* function reads.
