@@ -10,11 +10,13 @@ stand-in vendored SAT (sequence_parallel_sat) first on the path.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import subprocess
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sequence_parallel_sat
@@ -257,3 +259,85 @@ def test_real_gloo_ranks_build_the_vendored_groups(tmp_path: Path, world: int) -
                 # A collective over the group reaches exactly its members (ranks count from 1).
                 assert ours["sum"] == float(sum(r + 1 for r in want[kind])), (key, rank, kind)
             assert report["satc"][key]["node"] == report["vendored"][key]["node"] == list(range(world))
+
+
+def _standin_mpu(tmp_path: Path, edit: tuple[str, str] | None = None) -> Any:
+    """The stand-in vendored mpu as a module, optionally with one text replaced."""
+    require_module("torch")
+    text = sequence_parallel_sat.INITIALIZE
+    if edit is not None:
+        assert edit[0] in text
+        text = text.replace(*edit)
+    path = tmp_path / "initialize.py"
+    path.write_text(text, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("standin_mpu_initialize", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_check_sat_knows_the_sequence_parallel_mpu(tmp_path: Path) -> None:
+    from satc.runtime import groups
+
+    filled = groups.check_sat(_standin_mpu(tmp_path))
+    assert filled == groups.SEQUENCE_SAT_GLOBALS
+    # A destroy that also resets state that is no group (a fork's FSDP2 mesh) is fine.
+    mesh = _standin_mpu(
+        tmp_path,
+        (
+            "    _NODE_GROUP = None\n\n\ndef model_parallel_is_initialized",
+            "    _NODE_GROUP = None\n    global _FSDP2_DEVICE_MESH\n    _FSDP2_DEVICE_MESH = None\n\n\n"
+            "def model_parallel_is_initialized",
+        ),
+    )
+    assert groups.check_sat(mesh) == groups.SEQUENCE_SAT_GLOBALS
+
+
+def test_check_sat_refuses_a_group_it_would_leave_unfilled(tmp_path: Path) -> None:
+    """The GQA getter's group is accepted only while no function of the mpu assigns it."""
+    from satc.runtime import RuntimeConfigError, groups
+
+    setter = (
+        "def destroy_model_parallel():",
+        "def initialize_gqa():\n    global _SEQUENCE_PARALLEL_GQA_GROUP\n"
+        "    _SEQUENCE_PARALLEL_GQA_GROUP = object()\n\n\ndef destroy_model_parallel():",
+    )
+    with pytest.raises(
+        RuntimeConfigError, match=r"get_sequence_parallel_gqa_group reads \['_SEQUENCE_PARALLEL_GQA_GROUP'\]"
+    ):
+        groups.check_sat(_standin_mpu(tmp_path, setter))
+    extra = (
+        "    global _SEQUENCE_PARALLEL_GROUP,",
+        "    global _PIPELINE_GROUP\n    _PIPELINE_GROUP = None\n    global _SEQUENCE_PARALLEL_GROUP,",
+    )
+    with pytest.raises(RuntimeConfigError, match=r"_PIPELINE_GROUP.*satc.runtime fills exactly"):
+        groups.check_sat(_standin_mpu(tmp_path, extra))
+
+
+def test_a_sat_without_sequence_parallelism_refuses_such_a_bundle() -> None:
+    """SAT 0.4.x (installed) cannot build sequence-parallel groups: init() says so before
+    creating any group."""
+    require_module("sat")
+    from satc.runtime import RuntimeConfigError, groups
+
+    with pytest.raises(
+        RuntimeConfigError, match=r"sequence_parallel_size 2.*has no sequence-parallel groups \(SP1\)"
+    ):
+        groups.initialize(0, 4, 1, 4, timedelta(seconds=5), 2)
+
+
+def test_a_bundle_with_half_the_sequence_topology_is_refused(tmp_path: Path) -> None:
+    from satc.bundle_format import canonical_digest
+    from satc.runtime import BundleError
+    from satc.runtime.bundle import read_bundle
+
+    bundle = sps.compile_bundle(tmp_path, nodes=1, per_node=4, mp=1, sp=2)
+    assert read_bundle(bundle).topology.sequence_parallel_size == 2
+    args = bundle / "args.json"
+    document = json.loads(args.read_text(encoding="utf-8"))
+    del document["topology"]["sequence_data_parallel_size"]
+    document["digest"] = canonical_digest(document)
+    args.write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(BundleError, match="sequence_parallel_size without sequence_data_parallel_size"):
+        read_bundle(bundle)
