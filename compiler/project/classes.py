@@ -16,6 +16,9 @@ from typing import Any
 
 from .sources import Found, Module, Sources, absolute, literal, resolve_dotted, resolve_name, walk
 
+# Keys of a snapshot entry that only the reader uses (what a caller's positional
+# arguments fill, the attributes read from a namespace parameter).
+SNAPSHOT_ONLY = ("positional", "namespace_reads")
 CLOSED_BASES = frozenset(
     {
         "object",
@@ -332,6 +335,9 @@ def namespaces(sources: Sources, found: Found, func: ast.FunctionDef) -> dict[st
                     if isinstance(callee, tuple):
                         inner_reads = _namespace_reads(sources, callee[0], callee[1], keyword.arg)
                         reads |= inner_reads
+                    elif isinstance(callee, str) and callee in sources.snapshot_targets:
+                        known = sources.snapshot_targets[callee].get("namespace_reads", {})
+                        reads |= set(known.get(keyword.arg, []))
         out[arg.arg] = {"reads": sorted(reads | stores), "set_by_class": sorted(stores)}
     return out
 
@@ -421,7 +427,7 @@ def describe(sources: Sources, found: Found) -> dict[str, Any] | None:
             return {"source": found.line(), "params": {}}
         if isinstance(entry, str) and entry in sources.snapshot_targets:
             known = sources.snapshot_targets[entry]
-            out = {k: v for k, v in known.items() if k not in ("positional", "source")}
+            out = {k: v for k, v in known.items() if k not in (*SNAPSHOT_ONLY, "source")}
             out["source"] = found.line()
             out["flow"] = [found.dotted, *known.get("flow", [entry])]
             return out
@@ -589,7 +595,7 @@ def wanted(sources: Sources, targets: list[str]) -> tuple[set[str], set[str]]:
     out = set(named)
     for dotted in named:
         module_name = dotted.rsplit(".", 1)[0]
-        if "." not in dotted or module_name.split(".")[0] in ("torch", "deepspeed"):
+        if "." not in dotted or module_name.split(".")[0] in ("sat", "torch", "deepspeed"):
             continue
         module = sources.module(module_name)
         if module is not None:
@@ -605,7 +611,7 @@ def describe_targets(sources: Sources, targets: list[str]) -> dict[str, dict[str
     for dotted in sorted(every):
         found = resolve_dotted(sources, dotted)
         if isinstance(found, str) and found in sources.snapshot_targets:
-            out[dotted] = {k: v for k, v in sources.snapshot_targets[found].items() if k != "positional"}
+            out[dotted] = {k: v for k, v in sources.snapshot_targets[found].items() if k not in SNAPSHOT_ONLY}
             continue
         if not isinstance(found, Found):
             continue

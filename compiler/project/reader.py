@@ -29,11 +29,8 @@ def snapshot() -> Mapping[str, Any]:
     return json.loads(text)
 
 
-@lru_cache(maxsize=1)
 def _deepspeed_installed() -> bool:
-    from .sources import installed
-
-    return installed("deepspeed") is not None
+    return sources_module.installed("deepspeed") is not None
 
 
 def open_sources(root: Path) -> tuple[Sources, str, Path | None]:

@@ -12,7 +12,8 @@ import os
 import re
 from pathlib import Path
 
-from .sources import Sources, installed
+from . import sources as _sources
+from .sources import Sources
 
 VENDOR_DIR = "SwissArmyTransformer"
 # How deep below the project (and below its parent) a vendored SwissArmyTransformer may sit.
@@ -61,7 +62,7 @@ def locate(root: Path | None) -> tuple[str, Path | None]:
         found = _search(root, DEPTH_INSIDE, None) or _search(root.parent, DEPTH_BESIDE, root)
         if found is not None:
             return "vendored", found
-    site = installed("sat")
+    site = _sources.installed("sat")
     if site is not None and _is_sat(site / "sat"):
         return "installed", site / "sat"
     return "snapshot", None
