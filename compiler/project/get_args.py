@@ -259,8 +259,9 @@ def second_stack(
     """A config stack loaded from another flag than the first (``--second a.yaml b.yaml``)."""
     if len(sections.stacks) < 2:
         return None
-    first = sections.stacks[0][0]
-    for dest, source, loader in sections.stacks[1:]:
+    main = sections.loader.node.name if sections.loader is not None else None
+    first = next((d for d, _, loader in sections.stacks if loader == main), sections.stacks[0][0])
+    for dest, source, loader in sections.stacks:
         if dest == first:
             continue
         argument = arguments.get(dest)
@@ -287,5 +288,8 @@ def build(facts: Facts, get_args: Found | None, sections: Read, second: dict[str
         context_parallel=facts.context_parallel,
         injects_model_config=dict(sorted(facts.injects.items())),
         second_stack=second,
-        unsupported=tuple(facts.unsupported),
+        # the second stack's namespace is recorded above, not unsupported
+        unsupported=tuple(
+            u for u in facts.unsupported if second is None or f": args.{second['dest']} = " not in u
+        ),
     )

@@ -56,7 +56,8 @@ def argument_from_call(call: ast.Call, group: str, source: str) -> Argument | st
     if "type" in kw:
         text = ast.unparse(kw["type"])
         type_name = text if text in SIMPLE_TYPES else f"expr:{text}"
-    nargs: str | int | None = None
+    # argparse's flag actions take no value: their nargs is 0
+    nargs: str | int | None = 0 if action in ("store_true", "store_false", "store_const", "count") else None
     if "nargs" in kw:
         ok, value = literal(kw["nargs"])
         nargs = value if ok and isinstance(value, str | int) else f"expr:{ast.unparse(kw['nargs'])}"

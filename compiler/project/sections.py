@@ -115,7 +115,7 @@ def read_loader(sources: Sources, found: Found, out: Read) -> None:
                 )
                 out.handled.add(id(node))
     for var, (key, _conv, source) in local.items():
-        if key not in out.sections:
+        if key not in out.sections and (out.loader is None or out.loader.dotted == found.dotted):
             _namespace_loop(found, func, var, key, source, out)
 
 
@@ -137,7 +137,7 @@ def read(sources: Sources, get_args: Found | None) -> Read:
             ):
                 candidates.append(target)
     for found in candidates:
-        read_loader(sources, found, out)
-        if out.loader is None and found is not get_args:
+        if out.loader is None and (found is not get_args or len(candidates) == 1):
             out.loader = found
+        read_loader(sources, found, out)
     return out
