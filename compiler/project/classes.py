@@ -14,7 +14,17 @@ import ast
 from dataclasses import dataclass, field
 from typing import Any
 
-from .sources import Found, Module, Sources, absolute, literal, resolve_dotted, resolve_name, walk
+from .sources import (
+    Found,
+    Module,
+    Sources,
+    absolute,
+    dotted_name,
+    literal,
+    resolve_dotted,
+    resolve_name,
+    walk,
+)
 
 # Keys of a snapshot entry that only the reader uses (what a caller's positional
 # arguments fill, the attributes read from a namespace parameter).
@@ -276,13 +286,13 @@ def _config_key(func: ast.FunctionDef, name: str) -> str | None:
 def children(found: Found) -> dict[str, dict[str, Any]]:
     """Child configs a class instantiates itself, and the keywords it passes them."""
     out: dict[str, dict[str, Any]] = {}
-    if not isinstance(found.node, ast.ClassDef):
+    if not isinstance(found.node, ast.ClassDef) or "instantiate_from_config" not in found.module.text:
         return out
     for method in found.node.body:
         if not isinstance(method, ast.FunctionDef):
             continue
         for node in walk(method):
-            if not (isinstance(node, ast.Call) and ast.unparse(node.func) == "instantiate_from_config"):
+            if not (isinstance(node, ast.Call) and dotted_name(node.func) == "instantiate_from_config"):
                 continue
             if not node.args:
                 continue
@@ -307,7 +317,7 @@ def _attribute_reads(func: ast.FunctionDef, name: str) -> tuple[set[str], set[st
             (stores if isinstance(node.ctx, ast.Store) else reads).add(node.attr)
         if (
             isinstance(node, ast.Call)
-            and ast.unparse(node.func) in ("getattr", "hasattr")
+            and dotted_name(node.func) in ("getattr", "hasattr")
             and len(node.args) >= 2
             and isinstance(node.args[0], ast.Name)
             and node.args[0].id == name
@@ -368,7 +378,7 @@ def item_keys(func: ast.FunctionDef) -> dict[str, list[str]]:
             continue
         iterated = loop.iter
         target = loop.target
-        if isinstance(iterated, ast.Call) and ast.unparse(iterated.func) == "enumerate" and iterated.args:
+        if isinstance(iterated, ast.Call) and dotted_name(iterated.func) == "enumerate" and iterated.args:
             iterated = iterated.args[0]
             target = target.elts[1] if isinstance(target, ast.Tuple) and len(target.elts) == 2 else target
         if not (isinstance(iterated, ast.Name) and isinstance(target, ast.Name)):
@@ -467,7 +477,7 @@ def engine(sources: Sources, found: Found) -> dict[str, Any] | None:
     config_vars = {
         t.id
         for stmt in walk(func)
-        if isinstance(stmt, ast.Assign) and ast.unparse(stmt.value) == "args.model_config"
+        if isinstance(stmt, ast.Assign) and dotted_name(stmt.value) == "args.model_config"
         for t in stmt.targets
         if isinstance(t, ast.Name)
     }
@@ -535,7 +545,7 @@ def _engine_names(tree: ast.Module) -> list[str]:
     for node in walk(tree):
         if not isinstance(node, ast.Call):
             continue
-        func = ast.unparse(node.func)
+        func = dotted_name(node.func) or ""
         for keyword in node.keywords:
             if keyword.arg == "model_cls" and isinstance(keyword.value, ast.Name):
                 names.append(keyword.value.id)

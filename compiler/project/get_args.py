@@ -15,7 +15,7 @@ from typing import Any
 
 from .facts import Argument, GetArgs
 from .sections import Read
-from .sources import Found, Sources, in_order, literal, resolve_in
+from .sources import Found, Sources, dotted_name, in_order, literal, resolve_in, walk
 
 # The args attributes whose assignment satc reproduces (docs/rules.md R1-R14), and the
 # attributes the sections land on.
@@ -59,7 +59,10 @@ def _reachable(sources: Sources, get_args: Found) -> list[Found]:
                 for a in [*node.args, *[k.value for k in node.keywords]]
             ):
                 continue
-            target = resolve_in(sources, found.module, func, ast.unparse(node.func))
+            name = dotted_name(node.func)
+            if name is None:
+                continue
+            target = resolve_in(sources, found.module, func, name)
             if (
                 isinstance(target, Found)
                 and isinstance(target.node, ast.FunctionDef)
@@ -156,13 +159,15 @@ def _seed(stmt: ast.stmt, tests: list[str]) -> str:
 def _context_parallel(func: ast.FunctionDef) -> str | None:
     calls = [
         n
-        for n in ast.walk(func)
+        for n in walk(func)
         if isinstance(n, ast.Call)
-        and ast.unparse(n.func).endswith(("set_context_parallel_group", "initialize_context_parallel"))
+        and (dotted_name(n.func) or "").endswith(
+            ("set_context_parallel_group", "initialize_context_parallel")
+        )
     ]
     if not calls:
         return None
-    for node in ast.walk(func):
+    for node in walk(func):
         if (
             isinstance(node, ast.If)
             and ast.unparse(node.test).replace(" ", "") == "args.model_parallel_size<=2"
@@ -190,13 +195,15 @@ def read(sources: Sources, get_args: Found | None, sections: Read) -> Facts:
         assert isinstance(func, ast.FunctionDef)
         aliases = {
             t.id
-            for stmt in ast.walk(func)
-            if isinstance(stmt, ast.Assign) and ast.unparse(stmt.value) == MODEL_CONFIG
+            for stmt in walk(func)
+            if isinstance(stmt, ast.Assign) and dotted_name(stmt.value) == MODEL_CONFIG
             for t in stmt.targets
             if isinstance(t, ast.Name)
         }
         for node in in_order(func):
-            if isinstance(node, ast.Call) and ast.unparse(node.func).endswith("initialize_model_parallel"):
+            if isinstance(node, ast.Call) and (dotted_name(node.func) or "").endswith(
+                "initialize_model_parallel"
+            ):
                 mpu_calls.append((found, node))
         cp = _context_parallel(func)
         if cp is not None:
@@ -227,9 +234,9 @@ def read(sources: Sources, get_args: Found | None, sections: Read) -> Facts:
             if (
                 isinstance(stmt, ast.Expr)
                 and isinstance(stmt.value, ast.Call)
-                and ast.unparse(stmt.value.func) == "setattr"
+                and dotted_name(stmt.value.func) == "setattr"
                 and stmt.value.args
-                and ast.unparse(stmt.value.args[0]) == "args"
+                and dotted_name(stmt.value.args[0]) == "args"
                 and (sections.loader is None or found.dotted != sections.loader.dotted)
             ):
                 facts.unsupported.append(f"{found.line(stmt)}: {_short(stmt)}")
@@ -268,7 +275,7 @@ def second_stack(
         flag = argument.flags[0] if argument is not None and argument.flags else f"--{dest}"
         namespace: str | None = None
         if get_args is not None:
-            for stmt in ast.walk(get_args.node):
+            for stmt in walk(get_args.node):
                 if (
                     isinstance(stmt, ast.Assign)
                     and isinstance(stmt.value, ast.Call)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .facts import Argument
-from .sources import Found, Sources, in_order, literal, resolve_in
+from .sources import Found, Sources, dotted_name, in_order, literal, resolve_in, walk
 
 SIMPLE_TYPES = {"int", "float", "str", "bool", "list"}
 ACTIONS = {"store", "store_true", "store_false", "store_const", "append", "count"}
@@ -122,7 +122,7 @@ class Walker:
         assert isinstance(func, ast.FunctionDef)
         groups: dict[str, str] = {}  # variable -> argument group title
         assigned: dict[int, str] = {}  # id(call) -> the name it is assigned to
-        for node in ast.walk(func):
+        for node in walk(func):
             if (
                 isinstance(node, ast.Assign)
                 and len(node.targets) == 1
@@ -138,13 +138,13 @@ class Walker:
                 if owner in parsers or owner in groups:
                     self._method(found, node, callee.attr, owner, parsers, groups, assigned)
                     continue
-            text = ast.unparse(callee)
-            if text in PARSER_FACTORIES and id(node) in assigned:
+            if dotted_name(callee) in PARSER_FACTORIES and id(node) in assigned:
                 parsers.add(assigned[id(node)])
                 continue
             position = self._parser_position(node, parsers)
             if position is None:
                 continue
+            text = dotted_name(callee) or ast.unparse(callee)
             self._call(found, node, text, position, depth)
 
     def _method(

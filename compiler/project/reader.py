@@ -64,7 +64,7 @@ def _functions_snapshot(where: str) -> Mapping[str, Any]:
 
 def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str, Any]]:
     """The facts, the sources they came from, and what the cache needs to redo a part."""
-    sources_module._WALKED.clear()
+    sources_module.forget()
     sources, where, sat_dir = open_sources(root)
     surface, found = parser_surface.read(sources, _functions_snapshot(where))
     read_sections = sections.read(sources, found)

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from . import sources as _sources
-from .sources import Sources
+from .sources import Sources, walk
 
 VENDOR_DIR = "SwissArmyTransformer"
 # How deep below the project (and below its parent) a vendored SwissArmyTransformer may sit.
@@ -95,7 +95,7 @@ def mpu_dimensions(sources: Sources) -> tuple[tuple[str, ...], str]:
         if func is None:
             continue
         declared: set[str] = set()
-        for node in ast.walk(func):
+        for node in walk(func):
             if isinstance(node, ast.Global):
                 declared |= {n.upper() for n in node.names}
         params = [a.arg for a in [*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs]]

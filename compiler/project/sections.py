@@ -12,12 +12,16 @@ import ast
 from dataclasses import dataclass, field
 
 from .facts import Section
-from .sources import Found, Sources, in_order, literal, resolve_in
+from .sources import Found, Sources, dotted_name, in_order, literal, resolve_in, walk
 
 
 def _is_config_loader(func: ast.FunctionDef) -> bool:
-    text = ast.unparse(func)
-    return "OmegaConf.load" in text or "OmegaConf.merge" in text
+    return any(
+        isinstance(n, ast.Attribute)
+        and n.attr in ("load", "merge")
+        and dotted_name(n) in ("OmegaConf.load", "OmegaConf.merge")
+        for n in walk(func)
+    )
 
 
 def _pop_key(node: ast.expr) -> tuple[str, str] | None:
@@ -43,7 +47,7 @@ def _unwrap(node: ast.expr) -> tuple[ast.expr, str]:
     """``OmegaConf.to_object(x)`` / ``OmegaConf.to_container(x)`` -> (x, "object")."""
     if (
         isinstance(node, ast.Call)
-        and ast.unparse(node.func).endswith(("to_object", "to_container"))
+        and (dotted_name(node.func) or "").endswith(("to_object", "to_container"))
         and node.args
     ):
         return node.args[0], "object"
@@ -63,13 +67,13 @@ class Read:
 
 def _namespace_loop(found: Found, func: ast.FunctionDef, var: str, key: str, source: str, out: Read) -> None:
     """``for key in args_config: ... if hasattr(args, key): setattr(args, key, value)``."""
-    for loop in ast.walk(func):
+    for loop in walk(func):
         if not (isinstance(loop, ast.For) and isinstance(loop.iter, ast.Name) and loop.iter.id == var):
             continue
         text = ast.unparse(loop)
         guarded = any(
             isinstance(n, ast.If) and "hasattr(" in ast.unparse(n.test) and "setattr(" in ast.unparse(n)
-            for n in ast.walk(loop)
+            for n in walk(loop)
         )
         converts = "object" if "to_object" in text or "to_container" in text else "raw"
         if "setattr(" in text:
@@ -128,7 +132,8 @@ def read(sources: Sources, get_args: Found | None) -> Read:
     candidates: list[Found] = [get_args] if _is_config_loader(func) else []
     for node in in_order(func):
         if isinstance(node, ast.Call) and any(isinstance(a, ast.Name) and a.id == "args" for a in node.args):
-            target = resolve_in(sources, get_args.module, func, ast.unparse(node.func))
+            name = dotted_name(node.func)
+            target = resolve_in(sources, get_args.module, func, name) if name else None
             if (
                 isinstance(target, Found)
                 and isinstance(target.node, ast.FunctionDef)

@@ -46,6 +46,7 @@ class Module:
     name: str
     label: str  # file as messages show it: relative to the project, or to site-packages
     tree: ast.Module
+    text: str = ""
 
     def classes(self) -> dict[str, ast.ClassDef]:
         return {n.name: n for n in self.tree.body if isinstance(n, ast.ClassDef)}
@@ -143,7 +144,7 @@ class Sources:
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None
         _PARSED[0] += 1
-        return Module(name, self.label(path), tree)
+        return Module(name, self.label(path), tree, text)
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -229,7 +230,7 @@ def resolve_name(
 def resolve_in(sources: Sources, module: Module, func: ast.FunctionDef, name: str) -> Found | str | None:
     """A name used inside ``func``: its own ``import`` statements first (``import deepspeed``
     inside ``get_args``), then the module's."""
-    imports = [n for n in ast.walk(func) if isinstance(n, ast.Import | ast.ImportFrom)]
+    imports = [n for n in walk(func) if isinstance(n, ast.Import | ast.ImportFrom)]
     return resolve_name(sources, module, name, local=imports)
 
 
@@ -279,7 +280,33 @@ def walk(node: ast.AST) -> list[ast.AST]:
     return nodes
 
 
+_ORDERED: dict[int, tuple[ast.AST, list[ast.AST]]] = {}
+
+
 def in_order(func: ast.AST) -> list[ast.AST]:
     """Every node under ``func`` in source order (``ast.walk`` is breadth-first)."""
-    nodes = [n for n in ast.walk(func) if hasattr(n, "lineno")]
-    return sorted(nodes, key=lambda n: (n.lineno, n.col_offset))  # type: ignore[attr-defined]
+    hit = _ORDERED.get(id(func))
+    if hit is not None and hit[0] is func:
+        return hit[1]
+    nodes = [n for n in walk(func) if hasattr(n, "lineno")]
+    ordered = sorted(nodes, key=lambda n: (n.lineno, n.col_offset))  # type: ignore[attr-defined]
+    _ORDERED[id(func)] = (func, ordered)
+    return ordered
+
+
+def forget() -> None:
+    """Drop the walk caches (one read's trees are not kept alive by the next)."""
+    _WALKED.clear()
+    _ORDERED.clear()
+
+
+def dotted_name(node: ast.AST) -> str | None:
+    """``a.b.c`` for a chain of names (what ``ast.unparse`` gives, without its cost)."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
