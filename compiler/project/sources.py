@@ -138,7 +138,10 @@ class Sources:
         path = self._file(name)
         if path is None:
             return None
-        text = self.read(path)
+        try:
+            text = self.read(path)
+        except OSError:
+            return None
         try:
             tree = ast.parse(text, filename=str(path))
         except (SyntaxError, ValueError, RecursionError, MemoryError):
