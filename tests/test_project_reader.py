@@ -469,3 +469,35 @@ def test_timing(capsys: pytest.CaptureFixture[str]) -> None:
         )
     with capsys.disabled():
         print("\n" + "\n".join(lines))
+
+
+def test_a_second_stack_through_a_copied_namespace_and_injections_before_landing(tmp_path: Path) -> None:
+    root = _copy(cogvideo_sat(), tmp_path)
+    arguments = root / "arguments.py"
+    text = arguments.read_text(encoding="utf-8")
+    text = text.replace(
+        '    group.add_argument("--image2video", action="store_true")\n',
+        '    group.add_argument("--image2video", action="store_true")\n'
+        '    group.add_argument("--second", type=str, nargs="*", default=None)\n'
+        '    group.add_argument("--use-pose", type=bool, default=False)\n',
+    )
+    text = text.replace(
+        "    args = process_config_to_args(args)\n",
+        "    args = process_config_to_args(args)\n"
+        "    if args.second:\n"
+        "        import copy\n"
+        "        second = copy.deepcopy(args)\n"
+        "        second.base = args.second\n"
+        "        args.second_namespace = process_config_to_args(second)\n",
+    )
+    text = text.replace(
+        '        model_config = config.pop("model", OmegaConf.create())\n',
+        '        model_config = config.pop("model", OmegaConf.create())\n'
+        "        model_config.network_config.params.use_pose = args.use_pose\n",
+    )
+    arguments.write_text(text, encoding="utf-8")
+    facts = read_project(root, []).get_args
+    assert facts.second_stack is not None
+    assert (facts.second_stack["flag"], facts.second_stack["dest"]) == ("--second", "second_namespace")
+    assert facts.injects_model_config["network_config.params.use_pose"]["from"] == "args.use_pose"
+    assert facts.unsupported == ()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .facts import Argument, GetArgs
-from .sections import Read
+from .sections import Read, _pop_key, _unwrap
 from .sources import Found, Sources, dotted_name, in_order, literal, resolve_in, walk
 
 # The args attributes whose assignment satc reproduces (docs/rules.md R1-R14), and the
@@ -112,6 +112,26 @@ def _args_attr(target: ast.expr) -> str | None:
     return None
 
 
+def _model_config_aliases(func: ast.FunctionDef, sections: Read) -> set[str]:
+    """Local names that hold the model config: ``model_config = args.model_config``, or the
+    popped section before it lands there (``model_config = config.pop("model")``)."""
+    model_keys = {s.name for s in sections.sections.values() if s.dest == "model_config"}
+    out: set[str] = set()
+    for stmt in walk(func):
+        if not isinstance(stmt, ast.Assign):
+            continue
+        names = [t.id for t in stmt.targets if isinstance(t, ast.Name)]
+        if not names:
+            continue
+        if dotted_name(stmt.value) == MODEL_CONFIG:
+            out.update(names)
+            continue
+        popped = _pop_key(_unwrap(stmt.value)[0])
+        if popped is not None and popped[1] in model_keys:
+            out.update(names)
+    return out
+
+
 def _model_config_path(target: ast.expr, aliases: set[str]) -> str | None:
     """``args.model_config.network_config.params.x`` / ``model_config["x"]`` -> "network_config.params.x"."""
     parts: list[str] = []
@@ -193,13 +213,7 @@ def read(sources: Sources, get_args: Found | None, sections: Read) -> Facts:
     for found in functions:
         func = found.node
         assert isinstance(func, ast.FunctionDef)
-        aliases = {
-            t.id
-            for stmt in walk(func)
-            if isinstance(stmt, ast.Assign) and dotted_name(stmt.value) == MODEL_CONFIG
-            for t in stmt.targets
-            if isinstance(t, ast.Name)
-        }
+        aliases = _model_config_aliases(func, sections)
         for node in in_order(func):
             if isinstance(node, ast.Call) and (dotted_name(node.func) or "").endswith(
                 "initialize_model_parallel"
@@ -264,10 +278,13 @@ def second_stack(
     get_args: Found | None, sections: Read, arguments: dict[str, Argument]
 ) -> dict[str, Any] | None:
     """A config stack loaded from another flag than the first (``--second a.yaml b.yaml``)."""
-    if len(sections.stacks) < 2:
+    if not sections.stacks:
         return None
     main = sections.loader.node.name if sections.loader is not None else None
     first = next((d for d, _, loader in sections.stacks if loader == main), sections.stacks[0][0])
+    copied = _copied_stack(get_args, first, arguments)
+    if copied is not None:
+        return copied
     for dest, source, loader in sections.stacks:
         if dest == first:
             continue
@@ -279,10 +296,47 @@ def second_stack(
                 if (
                     isinstance(stmt, ast.Assign)
                     and isinstance(stmt.value, ast.Call)
-                    and ast.unparse(stmt.value.func).split(".")[-1] == loader
+                    and (dotted_name(stmt.value.func) or "").split(".")[-1] == loader
                 ):
                     namespace = namespace or _args_attr(stmt.targets[0])
         return {"flag": flag, "dest": namespace or dest, "source": source}
+    return None
+
+
+def _copied_stack(
+    get_args: Found | None, first: str, arguments: dict[str, Argument]
+) -> dict[str, Any] | None:
+    """``second = copy.deepcopy(args); second.base = args.second; second =
+    process_config_to_args(second)``: the main loader run again over another flag's files."""
+    if get_args is None:
+        return None
+    for stmt in walk(get_args.node):
+        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1):
+            continue
+        target = stmt.targets[0]
+        if not (
+            isinstance(target, ast.Attribute)
+            and target.attr == first
+            and isinstance(target.value, ast.Name)
+            and target.value.id != "args"
+        ):
+            continue
+        flag_dest = _args_attr(stmt.value)
+        if flag_dest is None:
+            continue
+        local = target.value.id
+        namespace = None
+        for other in walk(get_args.node):
+            if (
+                isinstance(other, ast.Assign)
+                and _args_attr(other.targets[0]) is not None
+                and any(isinstance(n, ast.Name) and n.id == local for n in walk(other.value))
+            ):
+                namespace = _args_attr(other.targets[0])
+                break
+        argument = arguments.get(flag_dest)
+        flag = argument.flags[0] if argument is not None and argument.flags else f"--{flag_dest}"
+        return {"flag": flag, "dest": namespace or local, "source": get_args.line(stmt)}
     return None
 
 
