@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
@@ -33,7 +34,36 @@ def _deepspeed_installed() -> bool:
     return sources_module.installed("deepspeed") is not None
 
 
-def open_sources(root: Path) -> tuple[Sources, str, Path | None]:
+def _verified(top: tuple[str, ...], sources: Sources) -> bool:
+    """Whether the installed files the snapshot was made from (those under the packages
+    ``top``) are here byte for byte: then its facts are what reading them would give, and
+    they are recorded as read."""
+    files = {label: digest for label, digest in snapshot().get("files", {}).items() if label.startswith(top)}
+    if not files:
+        return False
+    found: dict[str, Path] = {}
+    for label, digest in files.items():
+        site = sources.installed_dir(label.split("/", 1)[0])
+        if site is None:
+            return False
+        path = site / label
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return False
+        if hashlib.sha256(data).hexdigest() != digest:
+            return False
+        found[label] = path
+    for label, path in found.items():
+        sources.files[label] = files[label]
+        sources.paths[label] = path
+    return True
+
+
+def open_sources(root: Path) -> tuple[Sources, str, Path | None, set[str]]:
+    """The project's sources, where its SAT is, and which packages the snapshot stands for
+    ("sat", "deepspeed"): those without source here, and installed ones identical to what
+    the snapshot was made from (their facts are then not read again)."""
     where, sat_dir = sat_source.locate(root)
     sources = Sources(
         root,
@@ -41,32 +71,30 @@ def open_sources(root: Path) -> tuple[Sources, str, Path | None]:
         sat_vendored=where == "vendored",
         opaque=classes.CLOSED_BASES,
     )
-    if where == "snapshot":
-        sources.snapshot_targets = dict(snapshot().get("targets", {}))
-    return sources, where, sat_dir
+    standing: set[str] = set()
+    if where == "snapshot" or (where == "installed" and _verified(("sat/", "torch/"), sources)):
+        standing.add("sat")
+    if not _deepspeed_installed() or _verified(("deepspeed/",), sources):
+        standing.add("deepspeed")
+    known = snapshot()
+    if "sat" in standing:
+        sources.snapshot_targets = dict(known.get("targets", {}))
+    names = {n for n in known.get("argument_functions", {}) if n.split(".")[0] in standing}
+    sources.opaque = frozenset(classes.CLOSED_BASES | names | set(sources.snapshot_targets))
+    return sources, where, sat_dir, standing
 
 
-def _functions_snapshot(where: str) -> Mapping[str, Any]:
-    """Argument functions whose source is absent here: SAT's when there is no SAT source,
-    DeepSpeed's when DeepSpeed is not installed."""
+def _functions_snapshot(standing: set[str]) -> Mapping[str, Any]:
+    """Argument functions the snapshot stands for (see open_sources)."""
     known = snapshot().get("argument_functions", {})
-    out = {}
-    for name, entries in known.items():
-        if (
-            name.startswith("sat.")
-            and where == "snapshot"
-            or name.startswith("deepspeed")
-            and not _deepspeed_installed()
-        ):
-            out[name] = entries
-    return out
+    return {name: entries for name, entries in known.items() if name.split(".")[0] in standing}
 
 
 def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str, Any]]:
     """The facts, the sources they came from, and what the cache needs to redo a part."""
     sources_module.forget()
-    sources, where, sat_dir = open_sources(root)
-    surface, found = parser_surface.read(sources, _functions_snapshot(where))
+    sources, where, sat_dir, standing = open_sources(root)
+    surface, found = parser_surface.read(sources, _functions_snapshot(standing))
     read_sections = sections.read(sources, found)
     facts = get_args.read(sources, found, read_sections)
     facts.unsupported[:0] = surface.unresolved
@@ -82,7 +110,11 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
         )
     else:
         assert sat_dir is not None
-        dims, mpu_where = sat_source.mpu_dimensions(sources)
+        if "sat" in standing:
+            pinned = snapshot().get("sat", {})
+            dims, mpu_where = tuple(pinned["mpu_dimensions"]), pinned["mpu_source"]
+        else:
+            dims, mpu_where = sat_source.mpu_dimensions(sources)
         sat = Sat(
             where=where,
             path=sources.label(sat_dir / "__init__.py").rsplit("/", 1)[0]
@@ -115,7 +147,7 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
 def add_targets(project: Project, targets: Iterable[str]) -> tuple[Project, Sources]:
     """``project`` with more targets described (a cached project meeting new `target:`s)."""
     assert project.root is not None
-    sources, _, _ = open_sources(Path(project.root))
+    sources, _, _, _ = open_sources(Path(project.root))
     described = classes.describe_targets(sources, sorted(set(targets)))
     merged = {**project.targets, **described}
     files = dict(project.files)

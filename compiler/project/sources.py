@@ -78,13 +78,16 @@ class Sources:
             self.cache[name] = self._load(name)
         return self.cache[name]
 
-    def _roots(self, top: str) -> list[Path]:
+    def installed_dir(self, top: str) -> Path | None:
         if top == "sat":
-            return [self.sat_parent] if self.sat_parent else []
-        if top in INSTALLED:
-            if top not in self._installed:
-                self._installed[top] = installed(top)
-            where = self._installed[top]
+            return self.sat_parent
+        if top not in self._installed:
+            self._installed[top] = installed(top)
+        return self._installed[top]
+
+    def _roots(self, top: str) -> list[Path]:
+        if top == "sat" or top in INSTALLED:
+            where = self.installed_dir(top)
             return [where] if where else []
         return [self.root] if self.root else []
 
