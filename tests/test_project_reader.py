@@ -501,3 +501,13 @@ def test_a_second_stack_through_a_copied_namespace_and_injections_before_landing
     assert (facts.second_stack["flag"], facts.second_stack["dest"]) == ("--second", "second_namespace")
     assert facts.injects_model_config["network_config.params.use_pose"]["from"] == "args.use_pose"
     assert facts.unsupported == ()
+
+
+def test_a_project_satc_cannot_read_says_so(tmp_path: Path) -> None:
+    (tmp_path / "arguments.py").write_text("def get_args(:\n", encoding="utf-8")
+    facts = read_project(tmp_path, ["models.Net"])
+    assert facts.get_args.unsupported == ("arguments.py:1: invalid syntax (satc cannot read it)",)
+    assert dict(facts.targets) == {}
+    assert read_project(tmp_path / "missing", []).get_args.unsupported == (
+        "arguments.py: not found in the project folder",
+    )

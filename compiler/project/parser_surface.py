@@ -276,7 +276,13 @@ def read(sources: Sources, snapshot: Mapping[str, Any]) -> tuple[Surface, Found 
     module = sources.module("arguments")
     func = module.functions().get("get_args") if module is not None else None
     if module is None or func is None:
-        walker.surface.unresolved.append("arguments.py: no get_args function")
+        why = sources.broken.get("arguments.py")
+        if why:
+            walker.surface.unresolved.append(f"{why} (satc cannot read it)")
+        elif module is None:
+            walker.surface.unresolved.append("arguments.py: not found in the project folder")
+        else:
+            walker.surface.unresolved.append("arguments.py: no get_args function")
         return walker.surface, None
     found = Found(module, func)
     params = {a.arg for a in func.args.args if "parser" in a.arg}

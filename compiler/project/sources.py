@@ -71,6 +71,7 @@ class Sources:
     paths: dict[str, Path] = field(default_factory=dict)  # label -> file
     # Files looked for in the project and not found: one appearing later changes the facts
     absent: set[Path] = field(default_factory=set)
+    broken: dict[str, str] = field(default_factory=dict)  # label -> why it could not be parsed
     _installed: dict[str, Path | None] = field(default_factory=dict)
 
     def module(self, name: str) -> Module | None:
@@ -147,7 +148,11 @@ class Sources:
             return None
         try:
             tree = ast.parse(text, filename=str(path))
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
+        except SyntaxError as error:
+            self.broken[self.label(path)] = f"{self.label(path)}:{error.lineno}: {error.msg}"
+            return None
+        except (ValueError, RecursionError, MemoryError) as error:
+            self.broken[self.label(path)] = f"{self.label(path)}: {type(error).__name__}"
             return None
         _PARSED[0] += 1
         return Module(name, self.label(path), tree, text)
