@@ -31,24 +31,26 @@ def _is_sat(folder: Path) -> bool:
 def _search(base: Path, depth: int, skip: Path | None) -> Path | None:
     """``<base>/**/SwissArmyTransformer/sat``, at most ``depth`` folders down, breadth first
     and in name order so the answer is deterministic."""
-    level = [base]
+    level = [str(base)]
+    skipped = str(skip) if skip is not None else None
     for _ in range(depth + 1):
-        following: list[Path] = []
+        following: list[str] = []
         for folder in level:
             try:
-                entries = sorted(os.scandir(folder), key=lambda e: e.name)
+                with os.scandir(folder) as listing:
+                    names = sorted(
+                        e.name
+                        for e in listing
+                        if e.name[:1] != "." and e.name not in SKIP and e.is_dir(follow_symlinks=False)
+                    )
             except OSError:
                 continue
-            for entry in entries:
-                if not entry.is_dir(follow_symlinks=False) or entry.name.startswith("."):
+            for name in names:
+                path = os.path.join(folder, name)
+                if path == skipped:
                     continue
-                if entry.name in SKIP:
-                    continue
-                path = Path(entry.path)
-                if skip is not None and path == skip:
-                    continue
-                if entry.name == VENDOR_DIR and _is_sat(path / "sat"):
-                    return path / "sat"
+                if name == VENDOR_DIR and _is_sat(Path(path) / "sat"):
+                    return Path(path) / "sat"
                 following.append(path)
         level = following
     return None
