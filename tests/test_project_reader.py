@@ -511,3 +511,24 @@ def test_a_project_satc_cannot_read_says_so(tmp_path: Path) -> None:
     assert read_project(tmp_path / "missing", []).get_args.unsupported == (
         "arguments.py: not found in the project folder",
     )
+
+
+def test_a_chained_group_and_an_attribute_section(tmp_path: Path) -> None:
+    root = _copy(cogvideo_sat(), tmp_path)
+    arguments = root / "arguments.py"
+    text = arguments.read_text(encoding="utf-8")
+    text = text.replace(
+        "    parser = add_data_args(parser)\n",
+        "    parser = add_data_args(parser)\n"
+        '    parser.add_argument_group("pose", "pose options").add_argument("--pose-dim", type=int, default=6)\n',
+    )
+    text = text.replace(
+        '    if "data" in config:\n',
+        '    if "pose" in config:\n        args.pose_config = config.pose\n    if "data" in config:\n',
+    )
+    arguments.write_text(text, encoding="utf-8")
+    project = read_project(root, [])
+    pose = project.arguments["pose_dim"]
+    assert (pose.group, pose.type, pose.default) == ("pose", "int", 6)
+    section = project.sections["pose"]
+    assert (section.kind, section.dest, section.converts) == ("attribute", "pose_config", "omegaconf")

@@ -138,6 +138,24 @@ class Walker:
                 if owner in parsers or owner in groups:
                     self._method(found, node, callee.attr, owner, parsers, groups, assigned)
                     continue
+            if (
+                isinstance(callee, ast.Attribute)
+                and callee.attr == "add_argument"
+                and isinstance(callee.value, ast.Call)
+                and isinstance(callee.value.func, ast.Attribute)
+                and callee.value.func.attr == "add_argument_group"
+                and dotted_name(callee.value.func.value) in parsers
+            ):
+                # parser.add_argument_group("title").add_argument(...)
+                ok, title = literal(callee.value.args[0] if callee.value.args else None)
+                made = argument_from_call(
+                    node, title if ok and isinstance(title, str) else "", found.line(node)
+                )
+                if isinstance(made, str):
+                    self.surface.unresolved.append(made)
+                else:
+                    self.surface.add(made)
+                continue
             if dotted_name(callee) in PARSER_FACTORIES and id(node) in assigned:
                 parsers.add(assigned[id(node)])
                 continue

@@ -24,8 +24,16 @@ def _is_config_loader(func: ast.FunctionDef) -> bool:
     )
 
 
-def _pop_key(node: ast.expr) -> tuple[str, str] | None:
-    """``config.pop("model", ...)`` / ``config["model"]`` / ``config.get("model")`` -> (var, key)."""
+def _pop_key(node: ast.expr, configs: set[str] | None = None) -> tuple[str, str] | None:
+    """``config.pop("model", ...)`` / ``config["model"]`` / ``config.get("model")`` -> (var, key);
+    ``config.model`` too where ``config`` is known to hold the merged config (``configs``)."""
+    if (
+        configs
+        and isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in configs
+    ):
+        return node.value.id, node.attr
     if (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
@@ -88,6 +96,15 @@ def read_loader(sources: Sources, found: Found, out: Read) -> None:
     func = found.node
     assert isinstance(func, ast.FunctionDef)
     local: dict[str, tuple[str, str, str]] = {}  # variable -> (section key, converts, source)
+    merged = {  # variables holding the merged config
+        t.id
+        for n in walk(func)
+        if isinstance(n, ast.Assign)
+        and isinstance(n.value, ast.Call)
+        and dotted_name(n.value.func) in ("OmegaConf.merge", "OmegaConf.load")
+        for t in n.targets
+        if isinstance(t, ast.Name)
+    }
     for node in in_order(func):
         if isinstance(node, ast.ListComp | ast.GeneratorExp) and "OmegaConf.load" in ast.unparse(node.elt):
             iterated = node.generators[0].iter
@@ -97,7 +114,7 @@ def read_loader(sources: Sources, found: Found, out: Read) -> None:
             continue
         target = node.targets[0]
         value, converts = _unwrap(node.value)
-        popped = _pop_key(value)
+        popped = _pop_key(value, merged)
         if isinstance(target, ast.Name) and popped is not None:
             local[target.id] = (popped[1], converts, found.line(node))
             continue
