@@ -216,6 +216,8 @@ def test_get_args_rules_differ_per_tree() -> None:
     assert facts["cogvideo-sat"].context_parallel == "cogvideox"
     assert facts["Tora"].context_parallel == "cogvideox"
     assert facts["CogView3"].context_parallel == "none"
+    assert facts["cogvideo-sat"].mpu_call == ("args.model_parallel_size",)
+    assert facts["CogView3"].mpu_call == ("1",)
     for fact in facts.values():
         assert fact.second_stack is None
         assert dict(fact.injects_model_config) == {}
@@ -230,6 +232,7 @@ def test_sat_per_tree() -> None:
     assert cog.sat.where in ("installed", "snapshot")
     for project in (cog, tora):
         assert project.sat.mpu_dimensions == ("model", "data")
+        assert project.sat.mpu_parameters == ("model_parallel_size_",)
 
 
 def test_cogvideox_targets_match_the_generated_models_json() -> None:
@@ -428,6 +431,7 @@ def test_a_vendored_sat_with_sequence_parallelism(tmp_path: Path) -> None:
     assert project.sat.version == "0.4.99"
     assert project.sat.mpu_dimensions == ("model", "sequence", "sequence_data", "data")
     assert project.sat.mpu_source == "../third_party/SwissArmyTransformer/sat/mpu/initialize.py:5"
+    assert project.sat.mpu_parameters == ("model_parallel_size", "sequence_parallel_size")
 
 
 # --- where the project is --------------------------------------------------------------
@@ -532,3 +536,53 @@ def test_a_chained_group_and_an_attribute_section(tmp_path: Path) -> None:
     assert (pose.group, pose.type, pose.default) == ("pose", "int", 6)
     section = project.sections["pose"]
     assert (section.kind, section.dest, section.converts) == ("attribute", "pose_config", "omegaconf")
+
+
+def test_a_sat_copied_into_the_project_with_sequence_parallelism(tmp_path: Path) -> None:
+    """As 2025's 14B projects ship: ``sat/`` inside the entrypoint folder, its mpu taking a
+    sequence-parallel size, get_args passing it and a fixed VAE context-parallel size."""
+    require_module("sat")
+    root = _copy(cogvideo_sat(), tmp_path)
+    site = sources.installed("sat")
+    assert site is not None
+    shutil.copytree(site / "sat", root / "sat", ignore=shutil.ignore_patterns("__pycache__", "*.so", "csrc"))
+    initialize = root / "sat" / "mpu" / "initialize.py"
+    code = initialize.read_text(encoding="utf-8")
+    code = code.replace(
+        "def initialize_model_parallel(model_parallel_size_):\n",
+        "def initialize_model_parallel(model_parallel_size_, sequence_parallel_size_=1):\n"
+        "    global _SEQUENCE_PARALLEL_GROUP, _SEQUENCE_DATA_PARALLEL_GROUP\n",
+    )
+    initialize.write_text(code, encoding="utf-8")
+    arguments = root / "arguments.py"
+    text = arguments.read_text(encoding="utf-8")
+    text = text.replace(
+        "mpu.initialize_model_parallel(args.model_parallel_size)",
+        "mpu.initialize_model_parallel(args.model_parallel_size, args.sequence_parallel_size)",
+    )
+    text = text.replace(
+        "    if args.model_parallel_size <= 2:\n"
+        "        set_context_parallel_group(args.model_parallel_size, mpu.get_model_parallel_group())\n"
+        "    else:\n"
+        "        initialize_context_parallel(2)\n",
+        "    initialize_context_parallel(1)\n",
+    )
+    text = text.replace(
+        '    group.add_argument("--force-pretrain", action="store_true")\n',
+        '    group.add_argument("--force-pretrain", action="store_true")\n'
+        '    group.add_argument("--sequence-parallel-size", type=int, default=1)\n',
+    )
+    arguments.write_text(text, encoding="utf-8")
+    project = read_project(root, [])
+    assert project.sat.where == "vendored"
+    assert project.sat.path == "sat"
+    assert project.sat.mpu_dimensions == ("model", "sequence", "sequence_data", "data")
+    assert project.sat.mpu_parameters == ("model_parallel_size_", "sequence_parallel_size_")
+    assert project.sat.mpu_source.startswith("sat/mpu/initialize.py:")
+    facts = project.get_args
+    assert facts.mpu_call == ("args.model_parallel_size", "args.sequence_parallel_size")
+    assert facts.model_parallel == "model_parallel_size"
+    assert facts.context_parallel == "fixed:1"
+    assert project.arguments["sequence_parallel_size"].default == 1
+    assert project.arguments["lr"].source.startswith("sat/arguments.py:")
+    assert dict(project.files)["sat/arguments.py"]

@@ -131,11 +131,16 @@ def build() -> dict[str, Any]:
             where = resolve_dotted(sources, f"{package}.{bound}")
             if isinstance(where, Found) and where.dotted in targets and where.dotted != f"{package}.{bound}":
                 targets[f"{package}.{bound}"] = targets[where.dotted]
-    dims, mpu_source = sat_source.mpu_dimensions(sources)
+    dims, mpu_source, mpu_parameters = sat_source.mpu_dimensions(sources)
     return {
         "format": FORMAT,
         "generated_by": "tools/snapshot.py",
-        "sat": {"version": version, "mpu_dimensions": list(dims), "mpu_source": mpu_source},
+        "sat": {
+            "version": version,
+            "mpu_dimensions": list(dims),
+            "mpu_source": mpu_source,
+            "mpu_parameters": list(mpu_parameters),
+        },
         "deepspeed": {"version": deepspeed_version},
         "argument_functions": functions,
         "targets": dict(sorted(targets.items())),

@@ -59,7 +59,7 @@ class GetArgs:
     )
     seed_rule: str  # "data_parallel_rank" | "data_parallel_rank_unless_inference" | "global_rank" | "none" | "unknown"
     model_parallel: str  # "model_parallel_size" | "fixed:1" | "unknown": what initialize_model_parallel gets
-    context_parallel: str  # "cogvideox" (mp<=2 -> the mp group, else 2) | "none" | "unknown"
+    context_parallel: str  # "cogvideox" (mp<=2 -> the mp group, else 2) | "fixed:<n>" | "none" | "unknown"
     # {dest in model_config: {"from": "args.<name>" or literal text, "source": "file:line"}}
     injects_model_config: Mapping[str, Mapping[str, Any]] = field(
         default_factory=lambda: MappingProxyType({})
@@ -68,6 +68,10 @@ class GetArgs:
     second_stack: Mapping[str, Any] | None = None
     # Statements satc cannot reproduce statically: "file:line: what it does"
     unsupported: tuple[str, ...] = ()
+    # The arguments the launch-time ``mpu.initialize_model_parallel(...)`` call passes, as
+    # source text in order (``("args.model_parallel_size", "args.sequence_parallel_size")``);
+    # pair them with ``Sat.mpu_parameters``.
+    mpu_call: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,9 @@ class Sat:
     # a vendored mpu adds sequence parallelism (with "source" of the formula).
     mpu_dimensions: tuple[str, ...] = ("model", "data")
     mpu_source: str = ""
+    # The parameter names of that initialize_model_parallel, in order
+    # (("model_parallel_size_", "sequence_parallel_size_", ...)).
+    mpu_parameters: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -187,6 +187,16 @@ def _context_parallel(func: ast.FunctionDef) -> str | None:
     ]
     if not calls:
         return None
+    if (
+        len(calls) == 1
+        and dotted_name(calls[0].func)
+        and dotted_name(calls[0].func).endswith("initialize_context_parallel")
+    ):
+        # one unconditional size: initialize_context_parallel(1)
+        ok, size = literal(calls[0].args[0] if calls[0].args else None)
+        inside_if = any(isinstance(n, ast.If) and calls[0] in walk(n) for n in walk(func))
+        if ok and isinstance(size, int) and not inside_if:
+            return f"fixed:{size}"
     for node in walk(func):
         if (
             isinstance(node, ast.If)
@@ -353,4 +363,5 @@ def build(facts: Facts, get_args: Found | None, sections: Read, second: dict[str
         unsupported=tuple(
             u for u in facts.unsupported if second is None or f": args.{second['dest']} = " not in u
         ),
+        mpu_call=facts.mpu_call,
     )

@@ -107,14 +107,16 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
             version=pinned.get("version"),
             mpu_dimensions=tuple(pinned.get("mpu_dimensions", ("model", "data"))),
             mpu_source=pinned.get("mpu_source", ""),
+            mpu_parameters=tuple(pinned.get("mpu_parameters", ())),
         )
     else:
         assert sat_dir is not None
         if "sat" in standing:
             pinned = snapshot().get("sat", {})
             dims, mpu_where = tuple(pinned["mpu_dimensions"]), pinned["mpu_source"]
+            mpu_names = tuple(pinned.get("mpu_parameters", ()))
         else:
-            dims, mpu_where = sat_source.mpu_dimensions(sources)
+            dims, mpu_where, mpu_names = sat_source.mpu_dimensions(sources)
         sat = Sat(
             where=where,
             path=sources.label(sat_dir / "__init__.py").rsplit("/", 1)[0]
@@ -123,6 +125,7 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
             version=sat_source.version(sat_dir),
             mpu_dimensions=dims,
             mpu_source=mpu_where,
+            mpu_parameters=mpu_names,
         )
     engine_found = classes.find_engine(sources)
     engine = classes.engine(sources, engine_found) if engine_found is not None else None

@@ -23,8 +23,12 @@ SKIP = {"__pycache__", "node_modules", "configs", "assets", "outputs", "samples"
 
 
 def _is_sat(folder: Path) -> bool:
-    return (folder / "__init__.py").is_file() and (
-        (folder / "mpu" / "__init__.py").is_file() or (folder / "mpu.py").is_file()
+    """A SAT package: an ``mpu`` beside its ``__init__.py`` (or, for a namespace package
+    copied into a project, beside its ``arguments.py``)."""
+    return ((folder / "__init__.py").is_file() or (folder / "arguments.py").is_file()) and (
+        (folder / "mpu" / "__init__.py").is_file()
+        or (folder / "mpu" / "initialize.py").is_file()
+        or (folder / "mpu.py").is_file()
     )
 
 
@@ -83,7 +87,7 @@ def version(sat_dir: Path) -> str | None:
     return None
 
 
-def mpu_dimensions(sources: Sources) -> tuple[tuple[str, ...], str]:
+def mpu_dimensions(sources: Sources) -> tuple[tuple[str, ...], str, tuple[str, ...]]:
     """The groups ``mpu.initialize_model_parallel`` creates, in rank order, and where.
 
     SAT 0.4 builds model-parallel blocks and data-parallel strides.  A vendored mpu that
@@ -105,7 +109,8 @@ def mpu_dimensions(sources: Sources) -> tuple[tuple[str, ...], str]:
             "sequence" in p for p in params
         )
         where = f"{module.label}:{func.lineno}"
+        names = tuple(a.arg for a in [*func.args.posonlyargs, *func.args.args])
         if sequence:
-            return ("model", "sequence", "sequence_data", "data"), where
-        return ("model", "data"), where
-    return ("model", "data"), ""
+            return ("model", "sequence", "sequence_data", "data"), where, names
+        return ("model", "data"), where, names
+    return ("model", "data"), "", ()
