@@ -350,6 +350,8 @@ def test_a_mutated_copy_is_read_without_any_change_to_satc(tmp_path: Path) -> No
         "    initialize_distributed(args)\n",
         "    args.model_config.network_config.params.sp_size = args.sequence_parallel_size\n"
         "    args.exotic = args.lr * 2\n"
+        "    if args.image2video:\n"
+        "        args.fp16 = False\n"
         "    initialize_distributed(args)\n",
     )
     arguments.write_text(text, encoding="utf-8")
@@ -368,7 +370,11 @@ def test_a_mutated_copy_is_read_without_any_change_to_satc(tmp_path: Path) -> No
     assert project.sections["lora"].converts == "object"
     injected = project.get_args.injects_model_config["network_config.params.sp_size"]
     assert injected["from"] == "args.sequence_parallel_size"
-    assert [u.split(": ", 1)[1] for u in project.get_args.unsupported] == ["args.exotic = args.lr * 2"]
+    # its own rules: a new attribute, and a reproduced one decided on something else
+    assert [u.split(": ", 1)[1] for u in project.get_args.unsupported] == [
+        "args.exotic = args.lr * 2",
+        "args.fp16 = False",
+    ]
     assert project.get_args.unsupported[0].startswith("arguments.py:")
     params = project.targets["dit_video_concat.DiffusionTransformer"]["params"]
     assert params["my_gate"]["default"] == 0.5

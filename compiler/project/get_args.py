@@ -10,6 +10,7 @@ parameters or load a second config stack.  Those are read here; any other assign
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +39,12 @@ REPRODUCED = {
     "master_ip",
     "master_port",  # R10
 }
+# What the reproduced rules decide on: an assignment to one of the attributes above under
+# a condition on anything else (``if args.fsdp2: args.deepspeed = False``) is the project's
+# own rule, not satc's.
+CONDITIONS = REPRODUCED | {"mode", "zero_stage", "checkpoint_activations", "epochs", "train_data"}
 MODEL_CONFIG = "args.model_config"
+ARGS_ATTRIBUTE = re.compile(r"\bargs\.(\w+)")
 
 
 def _reachable(sources: Sources, get_args: Found) -> list[Found]:
@@ -252,7 +258,11 @@ def read(sources: Sources, get_args: Found | None, sections: Read) -> Facts:
                     seeds.append(rule)
                     if rule != "unknown":
                         continue
-                elif attr in REPRODUCED or attr in {s.dest for s in sections.sections.values() if s.dest}:
+                elif (
+                    attr in {s.dest for s in sections.sections.values() if s.dest}
+                    or attr in REPRODUCED
+                    and all(set(ARGS_ATTRIBUTE.findall(test)) <= CONDITIONS for test in tests)
+                ):
                     continue
                 facts.unsupported.append(f"{found.line(stmt)}: {_short(stmt)}")
             if (
