@@ -592,3 +592,16 @@ def test_a_sat_copied_into_the_project_with_sequence_parallelism(tmp_path: Path)
     assert project.arguments["sequence_parallel_size"].default == 1
     assert project.arguments["lr"].source.startswith("sat/arguments.py:")
     assert dict(project.files)["sat/arguments.py"]
+
+
+def test_output_written_into_the_project_folder_keeps_the_cache(tmp_path: Path) -> None:
+    root = _copy(cogvideo_sat(), tmp_path)
+    read_project(root, [])
+    (root / "bundle").mkdir()
+    (root / "nohup.out").write_text("log\n")
+    before = sources.parse_count()
+    read_project(root, [])
+    assert sources.parse_count() == before
+    (root / "sample_other.py").write_text("from diffusion_video import SATVideoDiffusionEngine\n")
+    read_project(root, [])
+    assert sources.parse_count() > before  # a new entrypoint: read again

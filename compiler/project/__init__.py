@@ -42,13 +42,13 @@ def _payload(project: Project, sources: Sources, requested: list[str], old: list
         files += [f for f in old if f["label"] not in seen]
     absent = sorted(str(p) for p in sources.absent if not p.exists())
     root = Path(project.root) if project.root else None
-    folders = [root] if root else []
+    folders = [{"path": str(root), "modules": cache.modules_in(root)}] if root else []
     return {
         "project": serial.to_json(project),
         "requested": sorted(requested),
         "files": sorted(files, key=lambda f: f["label"]),
         "absent": absent,
-        "folders": cache.folders(folders),
+        "folders": folders,
     }
 
 

@@ -74,21 +74,22 @@ def record(paths: dict[str, Path], digests: dict[str, str]) -> list[dict[str, An
     return out
 
 
-def folders(paths: list[Path]) -> list[dict[str, Any]]:
-    """Folders whose listing matters (a new module beside the entrypoints): their mtime."""
-    out = []
-    for path in paths:
-        stat = _stat(path)
-        out.append({"path": str(path), "mtime_ns": stat[1] if stat else -1})
-    return out
+def modules_in(folder: Path | str) -> list[str]:
+    """The ``.py`` files directly in a folder: an entrypoint added beside the others may
+    name another engine.  (The folder's mtime would also change with every bundle or log
+    written there, so the listing itself is compared.)"""
+    try:
+        with os.scandir(folder) as listing:
+            return sorted(e.name for e in listing if e.name.endswith(".py"))
+    except OSError:
+        return []
 
 
 def still_valid(
     files: list[dict[str, Any]], absent: list[str] = (), listed: list[dict[str, Any]] = ()
 ) -> bool:
     for folder in listed:
-        stat = _stat(folder["path"])
-        if stat is None or stat[1] != folder["mtime_ns"]:
+        if modules_in(folder["path"]) != folder["modules"]:
             return False
     for name in absent:
         if os.path.exists(name):
