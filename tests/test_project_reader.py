@@ -605,3 +605,35 @@ def test_output_written_into_the_project_folder_keeps_the_cache(tmp_path: Path) 
     (root / "sample_other.py").write_text("from diffusion_video import SATVideoDiffusionEngine\n")
     read_project(root, [])
     assert sources.parse_count() > before  # a new entrypoint: read again
+
+
+def test_a_changed_copy_of_sat_is_read_not_taken_from_the_snapshot(tmp_path: Path) -> None:
+    """The bundled facts of the pinned SAT stand only for files byte-identical to it."""
+    require_module("sat")
+    root = _copy(cogvideo_sat(), tmp_path)
+    site = sources.installed("sat")
+    assert site is not None
+    shutil.copytree(site / "sat", root / "sat", ignore=shutil.ignore_patterns("__pycache__", "*.so", "csrc"))
+    same = read_project(root, ["dit_video_concat.DiffusionTransformer"])
+    assert same.arguments["lr"].source == read_project(cogvideo_sat(), []).arguments["lr"].source
+    path = root / "sat" / "arguments.py"
+    text = path.read_text(encoding="utf-8")
+    anchor = "    group.add_argument('--seed', type=int, default=1234, help='random seed')\n"
+    assert anchor in text
+    path.write_text(
+        text.replace(anchor, anchor + "    group.add_argument('--my-seed-offset', type=int, default=7)\n")
+    )
+    base_model = root / "sat" / "model" / "base_model.py"
+    code = base_model.read_text(encoding="utf-8")
+    assert "def __init__(self, args, transformer=None, params_dtype=torch.float, **kwargs):" in code
+    base_model.write_text(
+        code.replace(
+            "def __init__(self, args, transformer=None, params_dtype=torch.float, **kwargs):",
+            "def __init__(self, args, transformer=None, params_dtype=torch.float, my_flag=False, **kwargs):",
+        )
+    )
+    changed = read_project(root, ["dit_video_concat.DiffusionTransformer"])
+    assert changed.arguments["my_seed_offset"].default == 7
+    assert changed.arguments["my_seed_offset"].source.startswith("sat/arguments.py:")
+    params = changed.targets["dit_video_concat.DiffusionTransformer"]["params"]
+    assert params["my_flag"]["from"] == "sat.model.base_model.BaseModel"

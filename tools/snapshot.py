@@ -76,6 +76,9 @@ def _exported(sources: Any, module: Any) -> set[str]:
 
 
 def build() -> dict[str, Any]:
+    """Each fact is read with fresh sources so the files it depends on are known exactly:
+    a project's reader uses a fact only while those files are byte-identical where the
+    project imports them from (installed, or vendored beside it)."""
     from satc.compiler.project import classes, parser_surface
     from satc.compiler.project.sources import Found, resolve_dotted
 
@@ -88,50 +91,62 @@ def build() -> dict[str, Any]:
         raise SystemExit(
             f"installed SAT {version} / DeepSpeed {deepspeed_version}; the snapshot pins {PINNED}"
         )
+    digests: dict[str, str] = {}
+
+    def fresh() -> Any:
+        return _sources()[0]
+
+    def depends(reader: Any) -> list[str]:
+        digests.update(reader.files)
+        return sorted(reader.files)
+
     functions: dict[str, Any] = {}
+    function_files: dict[str, list[str]] = {}
     arguments = sources.module("sat.arguments")
     assert arguments is not None
-    for name, func in sorted(arguments.functions().items()):
-        if name.startswith("add_") and func.args.args:
-            surface = parser_surface.read_function(sources, Found(arguments, func), {})
-            functions[f"sat.arguments.{name}"] = [
-                parser_surface.argument_to_dict(a) for a in surface.arguments.values()
-            ]
-    found = resolve_dotted(sources, "deepspeed.add_config_arguments")
-    assert isinstance(found, Found)
-    surface = parser_surface.read_function(sources, found, {})
-    functions["deepspeed.add_config_arguments"] = [
-        parser_surface.argument_to_dict(a) for a in surface.arguments.values()
-    ]
+    names = [n for n, f in sorted(arguments.functions().items()) if n.startswith("add_") and f.args.args]
+    for name in [*(f"sat.arguments.{n}" for n in names), "deepspeed.add_config_arguments"]:
+        reader = fresh()
+        found = resolve_dotted(reader, name)
+        assert isinstance(found, Found), name
+        surface = parser_surface.read_function(reader, found, {})
+        functions[name] = [parser_surface.argument_to_dict(a) for a in surface.arguments.values()]
+        function_files[name] = depends(reader)
     targets: dict[str, Any] = {}
+    target_files: dict[str, list[str]] = {}
     for module_name in CLASS_MODULES:
         module = sources.module(module_name)
         assert module is not None, module_name
-        for _name, node in sorted(module.classes().items()):
-            found = Found(module, node)
-            described = classes.describe(sources, found)
+        for class_name in sorted(module.classes()):
+            reader = fresh()
+            found = resolve_dotted(reader, f"{module_name}.{class_name}")
+            assert isinstance(found, Found)
+            described = classes.describe(reader, found)
             if described is None:
                 continue
-            init = classes._init(sources, found)
+            init = classes._init(reader, found)
             if isinstance(init, tuple):
                 positional = _positional(init[1])
                 described["positional"] = positional
-                reads = {
-                    p: sorted(classes._namespace_reads(sources, init[0], init[1], p)) for p in positional
-                }
+                reads = {p: sorted(classes._namespace_reads(reader, init[0], init[1], p)) for p in positional}
                 reads = {p: r for p, r in reads.items() if r}
                 if reads:
                     described["namespace_reads"] = reads
             targets[found.dotted] = described
+            target_files[found.dotted] = depends(reader)
     for package in (*PACKAGES, *CLASS_MODULES):
         module = sources.module(package)
         if module is None:
             continue
         for bound in sorted(_exported(sources, module)):
-            where = resolve_dotted(sources, f"{package}.{bound}")
-            if isinstance(where, Found) and where.dotted in targets and where.dotted != f"{package}.{bound}":
-                targets[f"{package}.{bound}"] = targets[where.dotted]
-    dims, mpu_source, mpu_parameters = sat_source.mpu_dimensions(sources)
+            alias = f"{package}.{bound}"
+            reader = fresh()
+            where = resolve_dotted(reader, alias)
+            if isinstance(where, Found) and where.dotted in targets and where.dotted != alias:
+                targets[alias] = targets[where.dotted]
+                target_files[alias] = sorted(set(target_files[where.dotted]) | set(depends(reader)))
+    reader = fresh()
+    dims, mpu_source, mpu_parameters = sat_source.mpu_dimensions(reader)
     return {
         "format": FORMAT,
         "generated_by": "tools/snapshot.py",
@@ -140,11 +155,14 @@ def build() -> dict[str, Any]:
             "mpu_dimensions": list(dims),
             "mpu_source": mpu_source,
             "mpu_parameters": list(mpu_parameters),
+            "mpu_files": depends(reader),
         },
         "deepspeed": {"version": deepspeed_version},
         "argument_functions": functions,
+        "function_files": dict(sorted(function_files.items())),
         "targets": dict(sorted(targets.items())),
-        "files": dict(sorted(sources.files.items())),
+        "target_files": dict(sorted(target_files.items())),
+        "files": dict(sorted(digests.items())),
     }
 
 

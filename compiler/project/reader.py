@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -34,36 +36,90 @@ def _deepspeed_installed() -> bool:
     return sources_module.installed("deepspeed") is not None
 
 
-def _verified(top: tuple[str, ...], sources: Sources) -> bool:
-    """Whether the installed files the snapshot was made from (those under the packages
-    ``top``) are here byte for byte: then its facts are what reading them would give, and
-    they are recorded as read."""
-    files = {label: digest for label, digest in snapshot().get("files", {}).items() if label.startswith(top)}
-    if not files:
-        return False
-    found: dict[str, Path] = {}
-    for label, digest in files.items():
-        site = sources.installed_dir(label.split("/", 1)[0])
-        if site is None:
-            return False
-        path = site / label
-        try:
-            data = path.read_bytes()
-        except OSError:
-            return False
-        if hashlib.sha256(data).hexdigest() != digest:
-            return False
-        found[label] = path
-    for label, path in found.items():
-        sources.files[label] = files[label]
-        sources.paths[label] = path
-    return True
+LABEL = re.compile(r"(?<![\w/.])((?:sat|deepspeed|torch)/[\w/.]+\.py):")
 
 
-def open_sources(root: Path) -> tuple[Sources, str, Path | None, set[str]]:
-    """The project's sources, where its SAT is, and which packages the snapshot stands for
-    ("sat", "deepspeed"): those without source here, and installed ones identical to what
-    the snapshot was made from (their facts are then not read again)."""
+@dataclass
+class Standing:
+    """The snapshot's facts that stand for reading source here: all of them where there is
+    no source, else each one whose files are byte-identical where the project imports them
+    from (installed, or vendored beside it), with its labels pointing there."""
+
+    functions: dict[str, Any] = field(default_factory=dict)
+    targets: dict[str, Any] = field(default_factory=dict)
+    sat: dict[str, Any] | None = None
+
+
+def _local_path(sources: Sources, label: str) -> Path | None:
+    top = label.split("/", 1)[0]
+    site = sources.installed_dir(top)
+    return site / label if site is not None else None
+
+
+def _standing(sources: Sources, where: str) -> Standing:
+    known = snapshot()
+    if not known:
+        return Standing()
+    digests = known.get("files", {})
+    absent = {"sat"} if where == "snapshot" else set()
+    if not _deepspeed_installed():
+        absent.add("deepspeed")
+    matched: dict[str, bool] = {}
+    relabel: dict[str, str] = {}
+
+    def same(label: str) -> bool:
+        if label.split("/", 1)[0] in absent:
+            return True
+        if label not in matched:
+            path = _local_path(sources, label)
+            try:
+                data = path.read_bytes() if path is not None else None
+            except OSError:
+                data = None
+            matched[label] = data is not None and hashlib.sha256(data).hexdigest() == digests.get(label)
+            if matched[label]:
+                assert path is not None
+                local = sources.label(path)
+                sources.files[local] = digests[label]
+                sources.paths[local] = path
+                relabel[label] = local
+        return matched[label]
+
+    def usable(files: list[str]) -> bool:
+        return all(same(label) for label in files)
+
+    out = Standing()
+    for name, entries in known.get("argument_functions", {}).items():
+        if usable(known.get("function_files", {}).get(name, ["?"])):
+            out.functions[name] = entries
+    if where == "snapshot" or "sat" not in absent:
+        for name, entry in known.get("targets", {}).items():
+            if usable(known.get("target_files", {}).get(name, ["?"])):
+                out.targets[name] = entry
+        pinned = known.get("sat", {})
+        if usable(pinned.get("mpu_files", ["?"])):
+            out.sat = pinned
+    if any(label != local for label, local in relabel.items()):
+        out.functions = _relabel(out.functions, relabel)
+        out.targets = _relabel(out.targets, relabel)
+        out.sat = _relabel(out.sat, relabel)
+    return out
+
+
+def _relabel(value: Any, labels: Mapping[str, str]) -> Any:
+    """Point ``sat/x.py:12`` at the copy the project imports (``../modules/.../sat/x.py:12``)."""
+    if isinstance(value, str):
+        return LABEL.sub(lambda m: f"{labels.get(m.group(1), m.group(1))}:", value)
+    if isinstance(value, dict):
+        return {k: _relabel(v, labels) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_relabel(v, labels) for v in value]
+    return value
+
+
+def open_sources(root: Path) -> tuple[Sources, str, Path | None, Standing]:
+    """The project's sources, where its SAT is, and the snapshot facts that stand for
+    reading SAT's and DeepSpeed's source (see Standing)."""
     where, sat_dir = sat_source.locate(root)
     sources = Sources(
         root,
@@ -71,30 +127,17 @@ def open_sources(root: Path) -> tuple[Sources, str, Path | None, set[str]]:
         sat_vendored=where == "vendored",
         opaque=classes.CLOSED_BASES,
     )
-    standing: set[str] = set()
-    if where == "snapshot" or (where == "installed" and _verified(("sat/", "torch/"), sources)):
-        standing.add("sat")
-    if not _deepspeed_installed() or _verified(("deepspeed/",), sources):
-        standing.add("deepspeed")
-    known = snapshot()
-    if "sat" in standing:
-        sources.snapshot_targets = dict(known.get("targets", {}))
-    names = {n for n in known.get("argument_functions", {}) if n.split(".")[0] in standing}
-    sources.opaque = frozenset(classes.CLOSED_BASES | names | set(sources.snapshot_targets))
+    standing = _standing(sources, where)
+    sources.snapshot_targets = dict(standing.targets)
+    sources.opaque = frozenset(classes.CLOSED_BASES | set(standing.functions) | set(standing.targets))
     return sources, where, sat_dir, standing
-
-
-def _functions_snapshot(standing: set[str]) -> Mapping[str, Any]:
-    """Argument functions the snapshot stands for (see open_sources)."""
-    known = snapshot().get("argument_functions", {})
-    return {name: entries for name, entries in known.items() if name.split(".")[0] in standing}
 
 
 def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str, Any]]:
     """The facts, the sources they came from, and what the cache needs to redo a part."""
     sources_module.forget()
     sources, where, sat_dir, standing = open_sources(root)
-    surface, found = parser_surface.read(sources, _functions_snapshot(standing))
+    surface, found = parser_surface.read(sources, standing.functions)
     read_sections = sections.read(sources, found)
     facts = get_args.read(sources, found, read_sections)
     facts.unsupported[:0] = surface.unresolved
@@ -111,8 +154,8 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
         )
     else:
         assert sat_dir is not None
-        if "sat" in standing:
-            pinned = snapshot().get("sat", {})
+        if standing.sat is not None:
+            pinned = standing.sat
             dims, mpu_where = tuple(pinned["mpu_dimensions"]), pinned["mpu_source"]
             mpu_names = tuple(pinned.get("mpu_parameters", ()))
         else:
