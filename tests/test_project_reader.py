@@ -637,3 +637,25 @@ def test_a_changed_copy_of_sat_is_read_not_taken_from_the_snapshot(tmp_path: Pat
     assert changed.arguments["my_seed_offset"].source.startswith("sat/arguments.py:")
     params = changed.targets["dit_video_concat.DiffusionTransformer"]["params"]
     assert params["my_flag"]["from"] == "sat.model.base_model.BaseModel"
+
+
+def test_why_a_requested_target_has_no_entry() -> None:
+    project = read_project(
+        cogvideo_sat(),
+        ["dit_video_concat.DiffusionTransformr", "sgm.modules.nothere.X", "omegaconf.Foo", "Plain"],
+    )
+    kinds = {target: dict(why)["kind"] for target, why in project.unresolved.items()}
+    assert kinds == {
+        "dit_video_concat.DiffusionTransformr": "missing_name",
+        "sgm.modules.nothere.X": "missing_module",
+        "omegaconf.Foo": "external",
+        "Plain": "missing_module",
+    }
+    assert project.unresolved["dit_video_concat.DiffusionTransformr"]["detail"] == (
+        "dit_video_concat.py defines no DiffusionTransformr"
+    )
+    # the sibling the typo was meant to be is described, for did-you-mean
+    assert "dit_video_concat.DiffusionTransformer" in project.targets
+    # cached and extended incrementally, the reasons stay
+    again = read_project(cogvideo_sat(), ["dit_video_concat.DiffusionTransformr", "other.Y"])
+    assert set(again.unresolved) == set(project.unresolved) | {"other.Y"}

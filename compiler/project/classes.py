@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .sources import (
+    INSTALLED,
     Found,
     Module,
     Sources,
@@ -636,3 +637,38 @@ def describe_targets(sources: Sources, targets: list[str]) -> dict[str, dict[str
         if described is not None:
             out[dotted] = described
     return out
+
+
+def why_unresolved(sources: Sources, dotted: str) -> dict[str, str]:
+    """Why ``dotted`` (a requested target) got no entry, for the compiler's message."""
+    module_name, _, name = dotted.rpartition(".")
+    if not module_name:
+        return {"kind": "missing_module", "detail": f"{dotted!r} names no module (a target is module.Class)"}
+    top = module_name.split(".")[0]
+    module = sources.module(module_name)
+    if module is None:
+        relative = module_name.replace(".", "/")
+        broken = [
+            why
+            for label, why in sources.broken.items()
+            if label.endswith((f"{relative}.py", f"{relative}/__init__.py"))
+        ]
+        if broken:
+            return {"kind": "unreadable", "detail": broken[0]}
+        base = sources.installed_dir(top) if top == "sat" or top in INSTALLED else sources.root
+        if base is not None and ((base / top).is_dir() or (base / f"{top}.py").is_file()):
+            where = sources.label(base / f"{relative}.py")
+            return {"kind": "missing_module", "detail": f"no module {module_name} ({where} does not exist)"}
+        return {
+            "kind": "external",
+            "detail": f"{top} is not part of the project and satc has no source of it here",
+        }
+    found = resolve_name(sources, module, name)
+    if found is None:
+        return {"kind": "missing_name", "detail": f"{module.label} defines no {name}"}
+    if isinstance(found, str):
+        return {
+            "kind": "external",
+            "detail": f"{module.label} takes {name} from {found}, which satc does not read",
+        }
+    return {"kind": "unreadable", "detail": f"{found.line()}: satc cannot follow what {name} accepts"}

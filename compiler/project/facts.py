@@ -109,6 +109,12 @@ class Project:
     targets: Mapping[str, Mapping[str, Any]]
     # Every file read, as (label, sha256): recorded in the bundle, re-hashed by `satc check`.
     files: tuple[tuple[str, str], ...]
+    # Why a requested target has no entry in ``targets``: {"kind": ..., "detail": ...} with
+    # kind "missing_module" (no such module in the project or its SAT: a typo),
+    # "missing_name" (the module defines no such name), "external" (a package satc does not
+    # read, or whose source is not on this machine: it cannot be judged here) or
+    # "unreadable" (found, but satc cannot follow its code).
+    unresolved: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: MappingProxyType({}))
 
 
 # The reader's entry point (compiler/project/__init__.py):

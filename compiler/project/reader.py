@@ -174,6 +174,7 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
     engine = classes.engine(sources, engine_found) if engine_found is not None else None
     wanted = sorted(set(targets))
     described = classes.describe_targets(sources, wanted)
+    unresolved = {t: classes.why_unresolved(sources, t) for t in wanted if t not in described}
     project = Project(
         root=str(root),
         origin="scanned",
@@ -185,6 +186,7 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
         engine=engine,
         targets=MappingProxyType(described),
         files=tuple(sorted(sources.files.items())),
+        unresolved=MappingProxyType(unresolved),
     )
     extra = {"requested": wanted}
     return project, sources, extra
@@ -194,8 +196,13 @@ def add_targets(project: Project, targets: Iterable[str]) -> tuple[Project, Sour
     """``project`` with more targets described (a cached project meeting new `target:`s)."""
     assert project.root is not None
     sources, _, _, _ = open_sources(Path(project.root))
-    described = classes.describe_targets(sources, sorted(set(targets)))
+    wanted = sorted(set(targets))
+    described = classes.describe_targets(sources, wanted)
     merged = {**project.targets, **described}
+    unresolved = {
+        **project.unresolved,
+        **{t: classes.why_unresolved(sources, t) for t in wanted if t not in described},
+    }
     files = dict(project.files)
     files.update(sources.files)
     return (
@@ -204,6 +211,7 @@ def add_targets(project: Project, targets: Iterable[str]) -> tuple[Project, Sour
                 **project.__dict__,
                 "targets": MappingProxyType(dict(sorted(merged.items()))),
                 "files": tuple(sorted(files.items())),
+                "unresolved": MappingProxyType(dict(sorted(unresolved.items()))),
             }
         ),
         sources,

@@ -33,6 +33,7 @@ def to_json(project: Project) -> dict[str, Any]:
         "engine": project.engine,
         "targets": dict(project.targets),
         "files": [list(f) for f in project.files],
+        "unresolved": {k: dict(v) for k, v in project.unresolved.items()},
     }
 
 
@@ -55,4 +56,5 @@ def from_json(data: dict[str, Any]) -> Project:
         engine=data["engine"],
         targets=MappingProxyType(data["targets"]),
         files=tuple((label, digest) for label, digest in data["files"]),
+        unresolved=MappingProxyType(data.get("unresolved", {})),
     )
