@@ -659,3 +659,29 @@ def test_why_a_requested_target_has_no_entry() -> None:
     # cached and extended incrementally, the reasons stay
     again = read_project(cogvideo_sat(), ["dit_video_concat.DiffusionTransformr", "other.Y"])
     assert set(again.unresolved) == set(project.unresolved) | {"other.Y"}
+
+
+def test_injections_through_a_loop_and_changes_satc_cannot_follow(tmp_path: Path) -> None:
+    root = _copy(cogvideo_sat(), tmp_path)
+    arguments = root / "arguments.py"
+    text = arguments.read_text(encoding="utf-8")
+    text = text.replace(
+        "    initialize_distributed(args)\n",
+        '    for name in ["sampling_fps", "latent_channels"]:\n'
+        "        args.model_config.network_config.params[name] = getattr(args, name)\n"
+        "    for name in args.force_keys:\n"
+        "        args.model_config[name] = 1\n"
+        "    args.model_config.network_config.params.update(dict(depth=2))\n"
+        "    initialize_distributed(args)\n",
+    )
+    arguments.write_text(text, encoding="utf-8")
+    facts = read_project(root, []).get_args
+    injected = {path: entry["from"] for path, entry in facts.injects_model_config.items()}
+    assert injected == {
+        "network_config.params.sampling_fps": "args.sampling_fps",
+        "network_config.params.latent_channels": "args.latent_channels",
+    }
+    assert [u.split(": ", 1)[1] for u in facts.unsupported] == [
+        "args.model_config[name] = 1 (a change to model_config satc cannot follow)",
+        "args.model_config.network_config.params.update(dict(depth=2)) (a change to model_config satc cannot follow)",
+    ]

@@ -10,6 +10,7 @@ parameters or load a second config stack.  Those are read here; any other assign
 from __future__ import annotations
 
 import ast
+import copy
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,28 +80,39 @@ def _reachable(sources: Sources, get_args: Found) -> list[Found]:
     return out
 
 
-def _with_context(func: ast.FunctionDef) -> list[tuple[ast.stmt, list[str]]]:
-    """Every statement with the tests of the ``if``s around it (``not`` for an else)."""
-    out: list[tuple[ast.stmt, list[str]]] = []
+Loops = dict[str, list[Any] | None]  # loop variable -> its literal values (None: not literal)
 
-    def visit(body: list[ast.stmt], tests: list[str]) -> None:
+
+def _with_context(func: ast.FunctionDef) -> list[tuple[ast.stmt, list[str], Loops]]:
+    """Every statement with the tests of the ``if``s around it (``not`` for an else) and the
+    variables of the ``for`` loops around it."""
+    out: list[tuple[ast.stmt, list[str], Loops]] = []
+
+    def visit(body: list[ast.stmt], tests: list[str], loops: Loops) -> None:
         for stmt in body:
-            out.append((stmt, tests))
+            out.append((stmt, tests, loops))
             if isinstance(stmt, ast.If):
                 test = ast.unparse(stmt.test)
-                visit(stmt.body, [*tests, test])
-                visit(stmt.orelse, [*tests, f"not ({test})"])
-            elif isinstance(stmt, ast.For | ast.While | ast.With | ast.AsyncWith | ast.AsyncFor):
-                visit(stmt.body, tests)
-                visit(getattr(stmt, "orelse", []), tests)
+                visit(stmt.body, [*tests, test], loops)
+                visit(stmt.orelse, [*tests, f"not ({test})"], loops)
+            elif isinstance(stmt, ast.For | ast.AsyncFor):
+                inner = dict(loops)
+                if isinstance(stmt.target, ast.Name):
+                    ok, values = literal(stmt.iter)
+                    inner[stmt.target.id] = values if ok and isinstance(values, list) else None
+                visit(stmt.body, tests, inner)
+                visit(stmt.orelse, tests, loops)
+            elif isinstance(stmt, ast.While | ast.With | ast.AsyncWith):
+                visit(stmt.body, tests, loops)
+                visit(getattr(stmt, "orelse", []), tests, loops)
             elif isinstance(stmt, ast.Try):
-                visit(stmt.body, tests)
+                visit(stmt.body, tests, loops)
                 for handler in stmt.handlers:
-                    visit(handler.body, tests)
-                visit(stmt.orelse, tests)
-                visit(stmt.finalbody, tests)
+                    visit(handler.body, tests, loops)
+                visit(stmt.orelse, tests, loops)
+                visit(stmt.finalbody, tests, loops)
 
-    visit(func.body, [])
+    visit(func.body, [], {})
     return out
 
 
@@ -138,8 +150,11 @@ def _model_config_aliases(func: ast.FunctionDef, sections: Read) -> set[str]:
     return out
 
 
-def _model_config_path(target: ast.expr, aliases: set[str]) -> str | None:
-    """``args.model_config.network_config.params.x`` / ``model_config["x"]`` -> "network_config.params.x"."""
+def _model_config_path(
+    target: ast.expr, aliases: set[str], bound: dict[str, Any] | None = None
+) -> str | None:
+    """``args.model_config.network_config.params.x`` / ``model_config["x"]`` -> "network_config.params.x";
+    a loop variable subscript takes its value from ``bound``."""
     parts: list[str] = []
     node = target
     while True:
@@ -149,8 +164,13 @@ def _model_config_path(target: ast.expr, aliases: set[str]) -> str | None:
             parts.append(node.attr)
             node = node.value
         elif isinstance(node, ast.Subscript):
-            ok, key = literal(node.slice)
-            if not (ok and isinstance(key, str | int)):
+            if isinstance(node.slice, ast.Name) and bound and node.slice.id in bound:
+                key = bound[node.slice.id]
+            else:
+                ok, key = literal(node.slice)
+                if not ok:
+                    return None
+            if not isinstance(key, str | int):
                 return None
             parts.append(str(key))
             node = node.value
@@ -159,6 +179,59 @@ def _model_config_path(target: ast.expr, aliases: set[str]) -> str | None:
         else:
             return None
     return ".".join(reversed(parts)) if parts else None
+
+
+def _in_model_config(node: ast.expr, aliases: set[str]) -> bool:
+    """Whether an expression is (a part of) the model config."""
+    while isinstance(node, ast.Attribute | ast.Subscript):
+        if dotted_name(node) == MODEL_CONFIG:
+            return True
+        node = node.value
+    return isinstance(node, ast.Name) and node.id in aliases
+
+
+class _Bind(ast.NodeTransformer):
+    """Replace loop variables by their value, and ``getattr(args, "x")`` by ``args.x``."""
+
+    def __init__(self, bound: dict[str, Any]) -> None:
+        self.bound = bound
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        return ast.Constant(self.bound[node.id]) if node.id in self.bound else node
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        if (
+            dotted_name(node.func) == "getattr"
+            and len(node.args) == 2
+            and dotted_name(node.args[0]) == "args"
+            and isinstance(node.args[1], ast.Constant)
+            and isinstance(node.args[1].value, str)
+        ):
+            return ast.Attribute(value=ast.Name("args", ast.Load()), attr=node.args[1].value, ctx=ast.Load())
+        return node
+
+
+def _injections(
+    target: ast.expr, value: ast.expr | None, aliases: set[str], loops: Loops
+) -> list[tuple[str, str]] | None:
+    """(path, from) for each value an assignment puts into the model config (a loop over
+    literal names unrolled); None when it writes there in a way satc cannot follow."""
+    names = [n.id for n in walk(target) if isinstance(n, ast.Name) and n.id in loops]
+    if not names:
+        path = _model_config_path(target, aliases)
+        return None if path is None else [(path, ast.unparse(value) if value is not None else "")]
+    if len(set(names)) != 1 or loops[names[0]] is None:
+        return None
+    out = []
+    for item in loops[names[0]] or []:
+        bound = {names[0]: item}
+        path = _model_config_path(target, aliases, bound)
+        if path is None:
+            return None
+        text = ast.unparse(_Bind(bound).visit(copy.deepcopy(value))) if value is not None else ""
+        out.append((path, text))
+    return out
 
 
 @dataclass
@@ -238,17 +311,23 @@ def read(sources: Sources, get_args: Found | None, sections: Read) -> Facts:
         cp = _context_parallel(func)
         if cp is not None:
             facts.context_parallel = cp if facts.context_parallel in ("none", cp) else "unknown"
-        for stmt, tests in _with_context(func):
+        for stmt, tests, loops in _with_context(func):
             if id(stmt) in sections.handled:
                 continue
             for target in _targets(stmt):
                 value = getattr(stmt, "value", None)
-                path = _model_config_path(target, aliases)
-                if path is not None:
-                    facts.injects[path] = {
-                        "from": ast.unparse(value) if value is not None else "",
-                        "source": found.line(stmt),
-                    }
+                if (
+                    isinstance(target, ast.Attribute | ast.Subscript)
+                    and _in_model_config(target, aliases)
+                    and dotted_name(target) != MODEL_CONFIG
+                ):
+                    injected = _injections(target, value, aliases, loops)
+                    if injected is None:
+                        facts.unsupported.append(
+                            f"{found.line(stmt)}: {_short(stmt)} (a change to model_config satc cannot follow)"
+                        )
+                    for path, text in injected or []:
+                        facts.injects[path] = {"from": text, "source": found.line(stmt)}
                     continue
                 attr = _args_attr(target)
                 if attr is None:
@@ -274,6 +353,22 @@ def read(sources: Sources, get_args: Found | None, sections: Read) -> Facts:
                 and (sections.loader is None or found.dotted != sections.loader.dotted)
             ):
                 facts.unsupported.append(f"{found.line(stmt)}: {_short(stmt)}")
+            if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+                call = stmt.value
+                receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
+                mutates = (
+                    receiver is not None
+                    and _in_model_config(receiver, aliases)
+                    and call.func.attr in ("update", "merge_with", "pop", "setdefault", "__setitem__")
+                ) or (
+                    dotted_name(call.func) in ("setattr", "OmegaConf.update", "OmegaConf.set_struct")
+                    and bool(call.args)
+                    and _in_model_config(call.args[0], aliases)
+                )
+                if mutates:
+                    facts.unsupported.append(
+                        f"{found.line(stmt)}: {_short(stmt)} (a change to model_config satc cannot follow)"
+                    )
     if seeds:
         facts.seed_rule = seeds[-1] if len(set(seeds)) == 1 else "unknown"
     if mpu_calls:
