@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from . import cache, reader, sat_source, serial
 from .facts import Project
@@ -35,7 +36,9 @@ def _key(root: Path) -> tuple[str, str, Path | None]:
     return f"{root}\0{where}\0{sat_dir}", where, sat_dir
 
 
-def _payload(project: Project, sources: Sources, requested: list[str], old: list | None = None) -> dict:
+def _payload(
+    project: Project, sources: Sources, requested: list[str], old: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     files = cache.record(sources.paths, sources.files)
     if old:
         seen = {f["label"] for f in files}
@@ -57,7 +60,8 @@ def read_project(root: str | Path | None, targets: Iterable[str], *, use_cache: 
     if root is None:
         from .builtin import builtin_project
 
-        return builtin_project()
+        profile: Project = builtin_project()
+        return profile
     folder = Path(root).resolve()
     wanted = sorted(set(targets))
     key, _, _ = _key(folder)

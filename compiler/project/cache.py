@@ -17,6 +17,7 @@ import marshal
 import os
 import sys
 import tempfile
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -86,7 +87,7 @@ def modules_in(folder: Path | str) -> list[str]:
 
 
 def still_valid(
-    files: list[dict[str, Any]], absent: list[str] = (), listed: list[dict[str, Any]] = ()
+    files: Sequence[dict[str, Any]], absent: Sequence[str] = (), listed: Sequence[dict[str, Any]] = ()
 ) -> bool:
     for folder in listed:
         if modules_in(folder["path"]) != folder["modules"]:

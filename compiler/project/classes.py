@@ -215,11 +215,11 @@ def signature(sources: Sources, found: Found, func: ast.FunctionDef, skip: int, 
             elif isinstance(callee, str) and callee in sources.snapshot_targets:
                 # SAT's classes on a machine without SAT's source: the bundled snapshot
                 known = sources.snapshot_targets[callee]
-                taken = set(
+                filled = set(
                     known.get("positional", [])[: sum(1 for a in node.args if not isinstance(a, ast.Starred))]
                 )
                 for name, entry in known.get("params", {}).items():
-                    if name not in explicit and name not in set_here and name not in taken:
+                    if name not in explicit and name not in set_here and name not in filled:
                         result.params.setdefault(name, dict(entry))
                 for name, use in known.get("uses", {}).items():
                     result.uses.setdefault(name, use)
@@ -443,10 +443,10 @@ def describe(sources: Sources, found: Found) -> dict[str, Any] | None:
             return {"source": found.line(), "params": {}}
         if isinstance(entry, str) and entry in sources.snapshot_targets:
             known = sources.snapshot_targets[entry]
-            out = {k: v for k, v in known.items() if k not in (*SNAPSHOT_ONLY, "source")}
-            out["source"] = found.line()
-            out["flow"] = [found.dotted, *known.get("flow", [entry])]
-            return out
+            taken = {k: v for k, v in known.items() if k not in (*SNAPSHOT_ONLY, "source")}
+            taken["source"] = found.line()
+            taken["flow"] = [found.dotted, *known.get("flow", [entry])]
+            return taken
         return None
     owner, func, skip = entry
     sig = signature(sources, owner, func, skip)

@@ -266,11 +266,7 @@ def _context_parallel(func: ast.FunctionDef) -> str | None:
     ]
     if not calls:
         return None
-    if (
-        len(calls) == 1
-        and dotted_name(calls[0].func)
-        and dotted_name(calls[0].func).endswith("initialize_context_parallel")
-    ):
+    if len(calls) == 1 and (dotted_name(calls[0].func) or "").endswith("initialize_context_parallel"):
         # one unconditional size: initialize_context_parallel(1)
         ok, size = literal(calls[0].args[0] if calls[0].args else None)
         inside_if = any(isinstance(n, ast.If) and calls[0] in walk(n) for n in walk(func))
@@ -355,11 +351,11 @@ def read(sources: Sources, get_args: Found | None, sections: Read) -> Facts:
                 facts.unsupported.append(f"{found.line(stmt)}: {_short(stmt)}")
             if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
                 call = stmt.value
-                receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
+                method = call.func if isinstance(call.func, ast.Attribute) else None
                 mutates = (
-                    receiver is not None
-                    and _in_model_config(receiver, aliases)
-                    and call.func.attr in ("update", "merge_with", "pop", "setdefault", "__setitem__")
+                    method is not None
+                    and _in_model_config(method.value, aliases)
+                    and method.attr in ("update", "merge_with", "pop", "setdefault", "__setitem__")
                 ) or (
                     dotted_name(call.func) in ("setattr", "OmegaConf.update", "OmegaConf.set_struct")
                     and bool(call.args)

@@ -29,7 +29,8 @@ def snapshot() -> Mapping[str, Any]:
         text = resources.files("satc.schemas").joinpath(SNAPSHOT).read_text("utf-8")
     except (FileNotFoundError, ModuleNotFoundError, OSError):
         return {}
-    return json.loads(text)
+    data: dict[str, Any] = json.loads(text)
+    return data
 
 
 def _deepspeed_installed() -> bool:

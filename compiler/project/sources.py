@@ -14,6 +14,7 @@ import ast
 import hashlib
 import importlib.util
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -200,7 +201,7 @@ def resolve_name(
     module: Module,
     name: str,
     depth: int = 0,
-    local: list[ast.stmt] | None = None,
+    local: Sequence[ast.stmt] | None = None,
 ) -> Found | str | None:
     """A (possibly dotted) name as seen from ``module`` (and from the import statements of
     the function it is used in, ``local``): a class or function found in source, the
