@@ -1,0 +1,116 @@
+"""Which SAT the project will import, and the parallel dimensions its ``mpu`` creates.
+
+A SAT vendored in or beside the project (Tora keeps ``../modules/SwissArmyTransformer``
+and installs it with ``pip -e``) wins over the installed ``sat``: it is the code that
+runs.  The search is bounded in depth so a large tree costs a few directory listings.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+from pathlib import Path
+
+from . import sources as _sources
+from .sources import Sources, walk
+
+VENDOR_DIR = "SwissArmyTransformer"
+# How deep below the project (and below its parent) a vendored SwissArmyTransformer may sit.
+DEPTH_INSIDE = 3
+DEPTH_BESIDE = 2
+SKIP = {"__pycache__", "node_modules", "configs", "assets", "outputs", "samples", "ckpts", "checkpoints"}
+
+
+def _is_sat(folder: Path) -> bool:
+    """A SAT package: an ``mpu`` beside its ``__init__.py`` (or, for a namespace package
+    copied into a project, beside its ``arguments.py``)."""
+    return ((folder / "__init__.py").is_file() or (folder / "arguments.py").is_file()) and (
+        (folder / "mpu" / "__init__.py").is_file()
+        or (folder / "mpu" / "initialize.py").is_file()
+        or (folder / "mpu.py").is_file()
+    )
+
+
+def _search(base: Path, depth: int, skip: Path | None) -> Path | None:
+    """``<base>/**/SwissArmyTransformer/sat``, at most ``depth`` folders down, breadth first
+    and in name order so the answer is deterministic."""
+    level = [str(base)]
+    skipped = str(skip) if skip is not None else None
+    for _ in range(depth + 1):
+        following: list[str] = []
+        for folder in level:
+            try:
+                with os.scandir(folder) as listing:
+                    names = sorted(
+                        e.name
+                        for e in listing
+                        if e.name[:1] != "." and e.name not in SKIP and e.is_dir(follow_symlinks=False)
+                    )
+            except OSError:
+                continue
+            for name in names:
+                path = os.path.join(folder, name)
+                if path == skipped:
+                    continue
+                if name == VENDOR_DIR and _is_sat(Path(path) / "sat"):
+                    return Path(path) / "sat"
+                following.append(path)
+        level = following
+    return None
+
+
+def locate(root: Path | None) -> tuple[str, Path | None]:
+    """("vendored" | "installed" | "snapshot", the ``sat`` package folder or None)."""
+    if root is not None:
+        if _is_sat(root / "sat"):
+            return "vendored", root / "sat"
+        found = _search(root, DEPTH_INSIDE, None) or _search(root.parent, DEPTH_BESIDE, root)
+        if found is not None:
+            return "vendored", found
+    site = _sources.installed("sat")
+    if site is not None and _is_sat(site / "sat"):
+        return "installed", site / "sat"
+    return "snapshot", None
+
+
+def version(sat_dir: Path) -> str | None:
+    """``__version__`` from the package's ``__init__.py`` (or its setup.py beside it)."""
+    for path in (sat_dir / "__init__.py", sat_dir.parent / "setup.py"):
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        match = re.search(r"""(?:__version__|version)\s*=\s*['"]([^'"]+)['"]""", text)
+        if match:
+            return match.group(1)
+    return None
+
+
+def mpu_dimensions(sources: Sources) -> tuple[tuple[str, ...], str, tuple[str, ...]]:
+    """The groups ``mpu.initialize_model_parallel`` creates, in rank order, and where.
+
+    SAT 0.4 builds model-parallel blocks and data-parallel strides.  A vendored mpu that
+    also declares sequence-parallel groups (2025's 14B projects) adds the sequence and
+    sequence-data dimensions between them."""
+    for name in ("sat.mpu.initialize", "sat.mpu"):
+        module = sources.module(name)
+        if module is None:
+            continue
+        func = module.functions().get("initialize_model_parallel")
+        if func is None:
+            continue
+        declared: set[str] = set()
+        for node in walk(func):
+            if isinstance(node, ast.Global):
+                declared |= {n.upper() for n in node.names}
+        params = [a.arg for a in [*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs]]
+        sequence = any("SEQUENCE" in n and "DATA" not in n for n in declared) or any(
+            "sequence" in p for p in params
+        )
+        where = f"{module.label}:{func.lineno}"
+        names = tuple(a.arg for a in [*func.args.posonlyargs, *func.args.args])
+        if sequence:
+            return ("model", "sequence", "sequence_data", "data"), where, names
+        return ("model", "data"), where, names
+    return ("model", "data"), "", ()
