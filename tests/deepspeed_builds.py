@@ -22,7 +22,9 @@ def main() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK="0", WORLD_SIZE="1", LOCAL_RANK="0")
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK="0", WORLD_SIZE="1", LOCAL_RANK="0"
+    )
     deepspeed.init_distributed(dist_backend="gloo")
     with open(sys.argv[1], encoding="utf-8") as handle:
         sections = json.load(handle)
@@ -37,7 +39,11 @@ def main() -> None:
                 )
                 engine.backward(engine(torch.ones(1, 4)).sum())
                 engine.step()
-            result = {"ok": True, "optimizer": type(optimizer).__name__, "scheduler": type(scheduler).__name__}
+            result = {
+                "ok": True,
+                "optimizer": type(optimizer).__name__,
+                "scheduler": type(scheduler).__name__,
+            }
         except Exception as exc:  # noqa: BLE001 - the point is to report what DeepSpeed raised
             result = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:400]}
         print(json.dumps(result), flush=True)
