@@ -3,7 +3,7 @@
 argv: a JSON file holding a list of `deepspeed:` sections.  A gloo world of one process
 is initialised; for each section a tiny model goes through deepspeed.initialize, one
 forward, backward and optimizer step (the first step is where three betas fail).
-Prints one JSON line per section: {"ok": true, "optimizer", "scheduler"} or
+Prints one JSON line per section: {"ok": true, "optimizer", "scheduler", "warmup_type"} or
 {"ok": false, "error": "<Type>: <message>"}.
 """
 
@@ -43,6 +43,7 @@ def main() -> None:
                 "ok": True,
                 "optimizer": type(optimizer).__name__,
                 "scheduler": type(scheduler).__name__,
+                "warmup_type": getattr(scheduler, "warmup_type", None),
             }
         except Exception as exc:  # noqa: BLE001 - the point is to report what DeepSpeed raised
             result = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:400]}

@@ -114,6 +114,31 @@ REFUSED: list[tuple[str, dict[str, Any], str, str]] = [
         "torch.optim.lr_scheduler.StepLR needs step_size",
         "missing 1 required positional argument: 'step_size'",
     ),
+    (
+        "untested-zero-optimizer",
+        {"optimizer": SGD, "zero_optimization": {"stage": 1}},
+        "deepspeed.optimizer.type: ZeRO stage 1 refuses torch.optim.SGD",
+        "You are using an untested ZeRO Optimizer",
+    ),
+]
+
+# DeepSpeed takes these without an error and trains with something else than written:
+# (id, section, what satc says, the key of the probe's report, what DeepSpeed used).
+SILENT: list[tuple[str, dict[str, Any], str, str, str]] = [
+    (
+        "flag-as-text",  # any non-empty string is true: torch's AdamW, not the fused one
+        {"optimizer": {"type": "AdamW", "params": {"lr": 1e-3, "torch_adam": "false"}}},
+        "deepspeed.optimizer.params.torch_adam: expected true or false, found string 'false'",
+        "optimizer",
+        "AdamW",
+    ),
+    (
+        "unknown-warmup-type",  # WarmupLR logs a warning and warms up logarithmically
+        {"optimizer": SGD, "scheduler": {"type": "WarmupLR", "params": {"warmup_type": "cosine"}}},
+        "deepspeed.scheduler.params.warmup_type: expected one of 'log', 'linear', found string 'cosine'",
+        "warmup_type",
+        "log",
+    ),
 ]
 
 ACCEPTED: list[tuple[str, dict[str, Any]]] = [
@@ -138,9 +163,13 @@ def _compile(tmp_path: Path, section: dict[str, Any]) -> subprocess.CompletedPro
     return satc("compile", "c.yaml", "-o", "out", cwd=tmp_path)
 
 
-@pytest.mark.parametrize("name,section,message,_", REFUSED, ids=[case[0] for case in REFUSED])
-def test_a_section_deepspeed_cannot_build_is_a_located_error(
-    tmp_path: Path, name: str, section: dict[str, Any], message: str, _: str
+@pytest.mark.parametrize(
+    "name,section,message",
+    [case[:3] for case in REFUSED + SILENT],
+    ids=[case[0] for case in REFUSED + SILENT],
+)
+def test_a_section_deepspeed_cannot_build_as_written_is_a_located_error(
+    tmp_path: Path, name: str, section: dict[str, Any], message: str
 ) -> None:
     result = _compile(tmp_path, section)
     assert result.returncode == 2, result.stderr
@@ -160,9 +189,10 @@ def test_a_section_deepspeed_builds_compiles(tmp_path: Path, name: str, section:
 
 def test_the_table_is_what_real_deepspeed_does(tmp_path: Path) -> None:
     """Every refused case fails in deepspeed.initialize or its first step with the error
-    the issue reported; every accepted case takes a step (CPU, gloo, one process)."""
+    the issue reported; every accepted case takes a step (CPU, gloo, one process); every
+    silent case takes a step with something else than was written."""
     require_module("deepspeed")
-    sections = [case[1] for case in REFUSED] + [case[1] for case in ACCEPTED]
+    sections = [case[1] for case in REFUSED] + [case[1] for case in ACCEPTED] + [case[1] for case in SILENT]
     (tmp_path / "sections.json").write_text(json.dumps(sections), encoding="utf-8")
     run = subprocess.run(
         [sys.executable, str(ROOT / "tests" / "deepspeed_builds.py"), str(tmp_path / "sections.json")],
@@ -176,8 +206,11 @@ def test_the_table_is_what_real_deepspeed_does(tmp_path: Path) -> None:
     for (name, _, _, raised), result in zip(REFUSED, lines, strict=False):
         assert not result["ok"], f"{name}: DeepSpeed accepted it: {result}"
         assert raised in result["error"], f"{name}: {result['error']}"
-    for (name, _), result in zip(ACCEPTED, lines[len(REFUSED) :], strict=True):
+    accepted = lines[len(REFUSED) : len(REFUSED) + len(ACCEPTED)]
+    for (name, _), result in zip(ACCEPTED, accepted, strict=True):
         assert result["ok"], f"{name}: {result}"
+    for (name, _, _, key, used), result in zip(SILENT, lines[len(REFUSED) + len(ACCEPTED) :], strict=True):
+        assert result["ok"] and result[key] == used, f"{name}: {result}"
 
 
 def test_official_cogvideox_configs_still_compile(tmp_path: Path) -> None:

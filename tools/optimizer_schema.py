@@ -52,6 +52,19 @@ _SCHEDULER_BOUNDS: dict[tuple[str, str], dict[str, Any]] = {
     ("LRRangeTest", "lr_range_test_step_size"): {"type": "integer", "minimum": 1},
     ("OneCycle", "cycle_first_step_size"): {"type": "number", "exclusiveMinimum": 0},
     ("OneCycle", "cycle_second_step_size"): {"type": ["number", "null"], "minimum": 0},
+    # Any other warmup_type is replaced by "log" with only a log line: a typo that trains
+    # with another schedule than the one written.
+    ("WarmupLR", "warmup_type"): {"enum": ["log", "linear"]},
+    ("WarmupDecayLR", "warmup_type"): {"enum": ["log", "linear"]},
+    ("WarmupCosineLR", "warmup_type"): {"enum": ["log", "linear"]},
+}
+
+# Keys DeepSpeed's engine pops from the optimizer params before the constructor call.
+_POPPED_TYPES = {
+    "adam_w_mode": {"type": "boolean"},
+    "torch_adam": {"type": "boolean"},
+    "fp32_optimizer_states": {"type": "boolean"},
+    "foreach": {"type": ["boolean", "null"]},
 }
 
 # DeepSpeed refuses this in every optimizer it builds (_configure_basic_optimizer).
@@ -122,7 +135,10 @@ def constructor(
         if parameter.default is inspect.Parameter.empty:
             required.append(name)
     for name in extra:
-        params.setdefault(name, {"description": f"`{name}`: read by DeepSpeed before it builds {label}."})
+        params.setdefault(
+            name,
+            {**_POPPED_TYPES[name], "description": f"`{name}`: read by DeepSpeed before it builds {label}."},
+        )
     return {"class": label, "params": params, "required": required, "open": open_}
 
 
@@ -146,7 +162,16 @@ def _qualified(cls: Any) -> str:
 
 
 def _entry(cls: Any, exclude: tuple[str, ...] = (), extra: tuple[str, ...] = ()) -> dict[str, Any]:
-    return _bounded(constructor(cls, _qualified(cls), exclude, extra), _OPTIMIZER_BOUNDS)
+    return _zero(_bounded(constructor(cls, _qualified(cls), exclude, extra), _OPTIMIZER_BOUNDS), cls)
+
+
+def _zero(entry: dict[str, Any], cls: Any) -> dict[str, Any]:
+    """Whether ZeRO takes it without `zero_allow_untested_optimizer` (DeepSpeedEngine.
+    _do_optimizer_sanity_check asserts otherwise, at deepspeed.initialize)."""
+    from deepspeed.runtime.zero.utils import ZERO_SUPPORTED_OPTIMIZERS
+
+    entry["zero_tested"] = cls in ZERO_SUPPORTED_OPTIMIZERS
+    return entry
 
 
 def _deepspeed_optimizers() -> dict[str, Any]:
@@ -219,7 +244,7 @@ def _sat_optimizers() -> dict[str, Any]:
         except ImportError:
             continue
         if isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer):
-            entry = _bounded(constructor(cls, f"{module}.{name}"), _OPTIMIZER_BOUNDS)
+            entry = _zero(_bounded(constructor(cls, f"{module}.{name}"), _OPTIMIZER_BOUNDS), cls)
             out[f"sat.ops.{name}"] = entry
             out[f"{module}.{name}"] = entry
     return out

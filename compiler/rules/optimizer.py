@@ -76,6 +76,25 @@ def o1_optimizer(work: Work) -> None:
         )
         return
     _check_params(work, "optimizer", entry, params, refused)
+    _check_zero(work, entry)
+
+
+def _check_zero(work: Work, entry: dict[str, Any]) -> None:
+    """ZeRO asserts at deepspeed.initialize on an optimizer it was not tested with,
+    unless the config allows it."""
+    ds = work.deepspeed or {}
+    zero = ds.get("zero_optimization")
+    stage = zero.get("stage", 0) if isinstance(zero, dict) else 0
+    if not isinstance(stage, int) or stage < 1 or entry.get("zero_tested", True):
+        return
+    if ds.get("zero_allow_untested_optimizer") is True:
+        return
+    work.error(
+        "deepspeed.optimizer.type",
+        f"ZeRO stage {stage} refuses {entry['class']}: DeepSpeed asserts on an optimizer ZeRO "
+        "was not tested with (You are using an untested ZeRO Optimizer)",
+        "add deepspeed.zero_allow_untested_optimizer: true, or use Adam, AdamW, Adagrad or Lion",
+    )
 
 
 def o2_scheduler(work: Work) -> None:
@@ -194,6 +213,8 @@ def _shown(value: Any) -> str:
 
 def _mismatch(value: Any, schema: dict[str, Any]) -> str | None:
     """What is wrong with ``value`` under the small schema subset the table uses."""
+    if "enum" in schema and value not in schema["enum"]:
+        return f"expected one of {', '.join(map(repr, schema['enum']))}, found {_shown(value)}"
     types = schema.get("type")
     if types is not None:
         allowed = [types] if isinstance(types, str) else list(types)
