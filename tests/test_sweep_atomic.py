@@ -161,3 +161,17 @@ def test_check_all_prints_a_newline_in_a_name_escaped(tmp_path: Path) -> None:
     assert any(
         "x\\nsatc check: 9 bundle(s)" in line and "sweep.json: up to date" in line for line in lines
     ), lines
+
+
+def test_a_save_directory_deferred_to_launch_time_is_not_named_per_point(tmp_path: Path) -> None:
+    config = tmp_path / "afe.yaml"
+    config.write_text(CONFIG.replace("{device: cpu}", "{device: cpu, args_from_env: {save: CKPT_DIR}}"))
+    root = tmp_path / "s"
+    done = satc("sweep", str(config), "--sweep", "args.seed=1,2", "-o", str(root))
+    assert done.returncode == 0, done.stderr
+    for point in ("seed1", "seed2"):
+        document = json.loads((root / point / "args.json").read_text())
+        assert document["args"]["save"] is None and document["launch"]["args_from_env"] == {
+            "save": "CKPT_DIR"
+        }
+        assert document["args"]["experiment_name"].endswith(point)

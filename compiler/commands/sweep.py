@@ -141,7 +141,10 @@ def _naming(base: Bundle, name: str, axes: list[Axis]) -> list[str]:
     }
     if base.plan.launch.get("target") == "slurm":
         names["launch.slurm.job_name"] = _UNSAFE.sub("_", experiment)[:128]
-    return [f"{key}={value}" for key, value in names.items() if key not in swept]
+    # A save directory deferred to launch time (launch.args_from_env) is the user's to
+    # give per point: naming it here would be a --set that launch time overrides.
+    deferred = {f"args.{dest}" for dest in base.plan.launch.get("args_from_env") or {}}
+    return [f"{key}={value}" for key, value in names.items() if key not in swept | deferred]
 
 
 def _compile_point(
