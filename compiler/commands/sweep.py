@@ -103,8 +103,10 @@ def check_leaves(axes: list[Axis], tree: Mapping[str, Any]) -> None:
         schema: Any = resources.schema()
         for part in parts:
             schema = (schema.get("properties") or {}).get(part) if isinstance(schema, Mapping) else None
+        types = schema.get("type") if isinstance(schema, Mapping) else None
         section = isinstance(node, Mapping) or (
-            isinstance(schema, Mapping) and (schema.get("type") == "object" or "properties" in schema)
+            isinstance(schema, Mapping)
+            and ("object" in (types if isinstance(types, list) else [types]) or "properties" in schema)
         )
         if section or len(parts) == 1:
             raise AxisError(
