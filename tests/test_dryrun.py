@@ -222,3 +222,16 @@ def test_32768_ranks_through_the_cli(tmp_path: Path) -> None:
     assert "world 32768 = 4096 node(s) x 8" in result.stdout
     assert "32768 rank(s) built their groups" in result.stdout
     assert "ok: every group completes" in result.stdout
+
+
+def test_ranks_off_torch_record_what_torch_would(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The middle ranks' members-only calls are answered without torch; with every rank
+    on torch the recorded calls, names and groups are the same."""
+    from satc.runtime import dryrun
+
+    def runs(real: int) -> list[object]:
+        monkeypatch.setattr(dryrun, "REAL_RANKS", real)
+        report = dryrun.simulate(256, dryrun.satc_build(256, 4, 8, timedelta(seconds=60)))
+        return [(run.rank, run.calls, dict(run.joined)) for run in report.runs]
+
+    assert runs(4) == runs(256)

@@ -34,7 +34,13 @@ def _staging(parent: Path) -> list[Path]:
 
 def test_an_axis_that_names_a_section_is_refused(tmp_path: Path) -> None:
     config = _config(tmp_path)
-    for axis in ("args=1,2", "deepspeed.zero_optimization=1,2", "launch.slurm=a,b", "launch=x,y"):
+    for axis in (
+        "args=1,2",
+        "deepspeed.zero_optimization=1,2",
+        "launch.slurm=a,b",
+        "launch.env=a,b",
+        "launch=x,y",
+    ):
         result = satc("sweep", config, "--sweep", axis, "-o", str(tmp_path / "s"))
         assert result.returncode == 2, result.stdout + result.stderr
         key = axis.split("=")[0]
