@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import click
 
 from .. import __version__
+from ..scrub import escape
 from .errors import ConfigError, Location, Problem
 
 EXIT_INVALID = 2
@@ -267,29 +268,24 @@ def sweep_command(
         raise click.UsageError("-o needs a directory name")
     configs, overrides = _from_bundle(configs, overrides)
     try:
-        points = sweep.plan_points(
+        result = sweep.run(
             list(configs), list(overrides), grid, root, fit_check=not no_fit_check, strict=strict
         )
+    except sweep.AxisError as exc:
+        raise click.UsageError(str(exc)) from None
     except sweep.InvalidPoints as exc:
         for label, problems in exc.failures:
             _echo(f"sweep point {label}: INVALID", err=True)
             _print_problems(problems)
         _echo(f"satc: {len(exc.failures)} of {exc.total} sweep point(s) invalid; nothing written", err=True)
         sys.exit(EXIT_INVALID)
-    _write_sweep(root, grid, points)
-
-
-def _write_sweep(root: Path, grid: Any, points: Any) -> None:
-    from .commands import sweep
-
-    _print_problems(sweep.distinct_warnings(points))
-    sweep.write(root, grid, points)
-    for point in points:
+    _print_problems(result.warnings)
+    for point in result.points:
         fits = "" if point.fits is None else (" (fits)" if point.fits else " (does not fit)")
         memory = "" if point.per_gpu_gib is None else f"; ~{point.per_gpu_gib:.1f} GiB/GPU{fits}"
         _echo(f"wrote {root / point.name}: {', '.join(point.assignments)}{memory}")
     _echo(
-        f"wrote {root / sweep.INDEX}: {len(points)} bundle(s); check them with satc check --all --root {root}"
+        f"wrote {root / sweep.INDEX}: {len(result.points)} bundle(s); check them with satc check --all --root {root}"
     )
 
 
@@ -416,11 +412,12 @@ def check_command(
         raise click.UsageError("give CONFIG... -o DIR, -o DIR, or --all")
     drifted = invalid = 0
     for target in dict.fromkeys(targets):  # each once, in order
+        shown = escape(target)  # a newline in a directory name must not forge a line
         try:
-            result = check.check_recorded(Path(target), target)
+            result = check.check_recorded(Path(target), shown)
         except ConfigError as exc:
             invalid += 1
-            _echo(f"{target}: INVALID INPUT", err=True)
+            _echo(f"{shown}: INVALID INPUT", err=True)
             _print_problems(exc.problems)
             continue
         drifted += not result.clean
@@ -445,9 +442,9 @@ def _check_sweep_indexes(root: Path, quiet: bool) -> int:
         drift = sweep.index_drift(index)
         drifted += bool(drift)
         if drift or not quiet:
-            _echo(f"{os.path.relpath(index)}: " + ("DRIFT" if drift else "up to date"))
+            _echo(f"{escape(os.path.relpath(index))}: " + ("DRIFT" if drift else "up to date"))
         for line in drift:
-            _echo(f"  {line}")
+            _echo(f"  {escape(line)}")
     return drifted
 
 

@@ -215,3 +215,53 @@ def _replace_without_exchange(staging: Path, out_dir: Path) -> None:
         shutil.rmtree(aside, ignore_errors=True)
     else:
         os.rename(staging, out_dir)
+
+
+def check_sweep_root(root: Path, index: str, index_format: str) -> Path:
+    """Refuse, before anything is written, a sweep root satc must not replace; return the
+    path to replace (a symlink's target).  It may be new, empty, or a previous satc sweep:
+    its index and the bundles beside it, nothing else."""
+    target = _followed(Path(os.path.abspath(root)))
+    if target.exists() and not target.is_dir():
+        raise _output_problem(target, "exists and is not a directory")
+    if target.is_dir() and any(target.iterdir()):
+        try:
+            document = files.load_json(files.read_regular(target / index, files.MAX_JSON_BYTES))
+        except (OSError, ValueError):
+            document = None
+        if not (isinstance(document, dict) and document.get("format") == index_format):
+            raise _output_problem(
+                target,
+                f"is a directory that is not a satc sweep (no {index}); refusing to replace it",
+                "choose a new or empty directory for the sweep",
+            )
+        foreign = [
+            entry.name
+            for entry in sorted(target.iterdir())
+            if entry.name != index
+            and not (entry.is_dir() and not entry.is_symlink() and _foreign_entries(entry, set()) == [])
+        ]
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+            raise _output_problem(
+                target,
+                f"this sweep directory also holds what satc did not write ({shown}); "
+                "replacing the sweep would delete it",
+                "move it out of the sweep directory",
+            )
+    parent = target.parent
+    if not parent.is_dir():
+        raise _output_problem(
+            target, f"parent directory {parent} does not exist", "create it first, or choose another -o"
+        )
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise _output_problem(target, f"parent directory {parent} is not writable")
+    return target
+
+
+# The pieces a sweep assembles its root from (compiler/commands/sweep.py).
+TMP_PREFIX = _TMP_PREFIX
+clean_stale = _clean_stale
+write_files = _write_files
+fsync_dir = _fsync_dir
+swap_in = _swap_in

@@ -27,6 +27,7 @@ share a sequence.
 from __future__ import annotations
 
 import dis
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -143,10 +144,10 @@ def layout(
     return Layout(
         rank=rank,
         world_size=world_size,
-        data_parallel=tuple(range(rank % (mp * (sp or 1)), world_size, mp * (sp or 1))),
+        data_parallel=_members(rank % (mp * (sp or 1)), world_size, mp * (sp or 1)),
         model_parallel=_block(rank, mp),
         context_parallel=_block(rank, cp),
-        node=tuple(range(node_start, node_start + local_world_size)) if has_node else None,
+        node=_members(node_start, node_start + local_world_size, 1) if has_node else None,
         context_parallel_is_model_parallel=mp <= 2,
         sequence_parallel_size=sp,
         **sequence,
@@ -161,15 +162,22 @@ def _sequence_members(rank: int, world_size: int, mp: int, sp: int) -> dict[str,
     block = mp * sp
     start = rank - rank % block
     return {
-        "sequence_parallel": tuple(range(start + rank % mp, start + block, mp)),
-        "data_broadcast": tuple(range(start, start + block)),
-        "sequence_data_parallel": tuple(range(rank % mp, world_size, mp)),
+        "sequence_parallel": _members(start + rank % mp, start + block, mp),
+        "data_broadcast": _members(start, start + block, 1),
+        "sequence_data_parallel": _members(rank % mp, world_size, mp),
     }
 
 
 def _block(rank: int, size: int) -> tuple[int, ...]:
     start = rank - rank % size
-    return tuple(range(start, start + size))
+    return _members(start, start + size, 1)
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _members(start: int, stop: int, step: int) -> tuple[int, ...]:
+    """One tuple per group, shared by every rank that asks: the dry run builds every
+    rank's layout in one process, and a world-sized tuple per rank made it quadratic."""
+    return tuple(range(start, stop, step))
 
 
 @dataclass(frozen=True)
@@ -359,7 +367,9 @@ def create_one(members: tuple[int, ...], timeout: timedelta | None) -> Any:
     """One group, entered by its members only."""
     import torch.distributed as dist
 
-    return dist.new_group(list(members), timeout=timeout, use_local_synchronization=True)
+    # The tuple itself, not a copy: torch sorts it into its own list, and the dry run
+    # knows a group it has seen by the tuple's identity (a copy per rank is O(world)).
+    return dist.new_group(members, timeout=timeout, use_local_synchronization=True)  # type: ignore[arg-type]
 
 
 def _check_existing(mpu: ModuleType, plan: Layout) -> None:

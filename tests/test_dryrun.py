@@ -193,3 +193,45 @@ def test_without_torch_it_says_so(tmp_path: Path) -> None:
     )
     assert result.returncode == 2, result.stderr
     assert "needs torch" in result.stderr and "Traceback" not in result.stderr
+
+
+def _cpu_seconds(world: int) -> float:
+    import time
+
+    from satc.runtime import dryrun
+
+    started = time.process_time()
+    report = dryrun.check(dryrun.simulate(world, dryrun.satc_build(world, 1, 8, timedelta(seconds=60))))
+    assert report.ok and len(report.runs) == world
+    return time.process_time() - started
+
+
+def test_the_dry_run_is_linear_in_the_world() -> None:
+    """mp 1 is the worst case: every rank's data-parallel group is the whole world.  8x
+    the ranks may cost about 8x (quadratic was 64x: 24.6 s at 8,192 ranks, 582 s at
+    32,768); CPU time, so other work on the machine does not count."""
+    _cpu_seconds(64)  # first-call imports
+    small, large = _cpu_seconds(2048), _cpu_seconds(16384)
+    assert large < 20 * small, f"2,048 ranks: {small:.2f} s, 16,384 ranks: {large:.2f} s"
+
+
+def test_32768_ranks_through_the_cli(tmp_path: Path) -> None:
+    bundle = _bundle(tmp_path, mp=1, per_node=8)
+    result = satc("dryrun", str(bundle), "--world", "32768", "-q", timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "world 32768 = 4096 node(s) x 8" in result.stdout
+    assert "32768 rank(s) built their groups" in result.stdout
+    assert "ok: every group completes" in result.stdout
+
+
+def test_ranks_off_torch_record_what_torch_would(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The middle ranks' members-only calls are answered without torch; with every rank
+    on torch the recorded calls, names and groups are the same."""
+    from satc.runtime import dryrun
+
+    def runs(real: int) -> list[object]:
+        monkeypatch.setattr(dryrun, "REAL_RANKS", real)
+        report = dryrun.simulate(256, dryrun.satc_build(256, 4, 8, timedelta(seconds=60)))
+        return [(run.rank, run.calls, dict(run.joined)) for run in report.runs]
+
+    assert runs(4) == runs(256)

@@ -173,6 +173,33 @@ def test_per_user_paths_are_read_at_launch_time(tmp_path: Path) -> None:
         assert message in result.stderr, result.stderr
 
 
+def test_a_set_path_is_never_dropped_for_a_launch_time_one(tmp_path: Path) -> None:
+    layer = _write(
+        tmp_path / "c.yaml", INFERENCE + "launch:\n  device: cpu\n  args_from_env: {save: CKPT_DIR}\n"
+    )
+    out = tmp_path / "b"
+    result = support.satc("compile", layer, "-o", str(out), "--set", "args.save=/ckpt/run1")
+    _refused(result, out)
+    assert (
+        "error: args.save: --set args.save=/ckpt/run1 conflicts with launch.args_from_env.save"
+        in result.stderr
+    )
+    assert "--set launch.args_from_env.save=null" in result.stderr
+    # Resolved the way the hint says, the --set wins and is what the bundle holds.
+    result = support.satc(
+        "compile",
+        layer,
+        "-o",
+        str(out),
+        "--set",
+        "args.save=/ckpt/run1",
+        "--set",
+        "launch.args_from_env.save=null",
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads((out / "args.json").read_text())["args"]["save"] == "/ckpt/run1"
+
+
 SLURM = INFERENCE + "launch:\n  target: slurm\n  gpus_per_node: 4\n  slurm:\n"
 
 

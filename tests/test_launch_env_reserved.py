@@ -91,3 +91,42 @@ def test_no_variable_of_the_real_script_can_be_set_through_launch_env(
     }
     assert used - refused == set(), f"launch.env may set what launch.sh uses: {sorted(used - refused)}"
     assert not (tmp_path / "refused").exists()
+
+
+def _rank_sources() -> set[str]:
+    """Every environment name satc.runtime reads to learn its place in the job: the
+    upper-case string constants of runtime/environment.py (its tables of sources)."""
+    import ast
+
+    tree = ast.parse((Path(__file__).resolve().parent.parent / "runtime" / "environment.py").read_text())
+    return {
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and node.value.isupper()
+        and node.value.replace("_", "").isalnum()
+        and "_" in node.value + "_"
+        and len(node.value) > 3
+    }
+
+
+def test_every_rank_source_of_the_runtime_is_refused_in_launch_env(tmp_path: Path) -> None:
+    sources = _rank_sources()
+    assert {"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_PROCID", "LOCAL_SIZE"} <= sources
+    # The class, not the list: a name the runtime may read tomorrow is refused today.
+    names = sorted(sources | {"OMPI_COMM_WORLD_NODE_RANK", "PMI_RANK", "PMIX_RANK", "MV2_COMM_WORLD_RANK"})
+    config = write_config(
+        tmp_path / "ranks.yaml",
+        {"target": "torchrun", "entrypoint": "train.py", "env": dict.fromkeys(names, "0")},
+    )
+    result = satc("compile", str(config), "-o", str(tmp_path / "refused"))
+    assert result.returncode == 2, result.stdout + result.stderr
+    refused = {
+        line.split("error: launch.env.", 1)[1].split(":", 1)[0]
+        for line in result.stderr.splitlines()
+        if "error: launch.env." in line
+    }
+    assert set(names) - refused == set(), sorted(set(names) - refused)
+    assert "the runtime, DeepSpeed or torch.distributed read it" in result.stderr
+    assert not (tmp_path / "refused").exists()

@@ -39,6 +39,9 @@ import typing
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import optimizer_schema  # noqa: E402
+
 DEEPSPEED_VERSION = "0.19.8"
 
 # How deep the inline "no 'auto' anywhere" guard reaches into free-form sections
@@ -628,6 +631,8 @@ def _build() -> dict[str, Any]:
             "legacy_fusion": _bool("Use the legacy fused-optimizer code path."),
         },
     )
+    # What each `type` builds and which `params` its constructor takes (rule O1 reads it).
+    optimizer["x-satc-optimizers"], schedulers = optimizer_schema.build()
     scheduler = _closed(
         "Learning-rate scheduler built by DeepSpeed.",
         {
@@ -639,6 +644,7 @@ def _build() -> dict[str, Any]:
             "params": _free_object("Keyword arguments for the scheduler constructor."),
         },
     )
+    scheduler["x-satc-schedulers"] = schedulers
 
     # ---- activation checkpointing / profiling / logging ---------------------------------
     activation_checkpointing = _closed(

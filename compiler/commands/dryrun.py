@@ -119,12 +119,22 @@ def run(plan: Scenario) -> Any:
     return dryrun.check(dryrun.simulate(plan.world_size, build))
 
 
+_STEPS: dict[int, tuple[tuple[int, ...], int | None]] = {}
+
+
 def _step(members: tuple[int, ...]) -> int | None:
-    """The common difference of an arithmetic run of more than two members."""
-    if len(members) < 3:
-        return None
-    step = members[1] - members[0]
-    return step if all(b - a == step for a, b in zip(members, members[1:], strict=False)) else None
+    """The common difference of an arithmetic run of more than two members.  Every rank
+    of a group shows the same (interned) tuple: each is scanned once, not once per rank."""
+    known = _STEPS.get(id(members))
+    if known is not None and known[0] is members:
+        return known[1]
+    step: int | None = None
+    if len(members) >= 3:
+        step = members[1] - members[0]
+        if any(b - a != step for a, b in zip(members, members[1:], strict=False)):
+            step = None
+    _STEPS[id(members)] = (members, step)
+    return step
 
 
 def span(members: tuple[int, ...]) -> str:

@@ -9,6 +9,7 @@ null), launch.sh refuses to start without it, and satc.runtime reads it per proc
 from __future__ import annotations
 
 from .. import resources
+from ..errors import DERIVED_RANK, SET_RANK
 from ..suggest import closest
 from .launch import RESERVED_ENV
 from .reserved_env import why_reserved
@@ -59,5 +60,20 @@ def l1_args_from_env(work: Work) -> None:
                 "set the path in a config, or use launch.target torchrun or slurm",
                 *path,
             )
+        elif _set_on_command_line(work, dest):
+            # --set beats every file (D2); launch time would beat the --set without a
+            # word, so the two are a conflict the user resolves, not one satc picks.
+            work.error(
+                f"args.{dest}",
+                f"--set args.{dest}={work.args[dest]} conflicts with launch.args_from_env.{dest}: "
+                f"args.{dest} is read from ${name} at launch time, so this value would be dropped",
+                f"drop the --set, or add --set launch.args_from_env.{dest}=null to use this value",
+            )
         else:
             work.derive(f"args.{dest}", None, "L1", f"read from ${name} at launch time", key)
+
+
+def _set_on_command_line(work: Work, dest: str) -> bool:
+    """Whether a --set gave args.<dest> a value (a layer's value is overridden by design)."""
+    origin = work.config.origin.get(("args", dest))
+    return origin is not None and SET_RANK <= origin.rank < DERIVED_RANK and work.args.get(dest) is not None

@@ -38,6 +38,19 @@ BASH_SPECIAL = frozenset(
 # torchrun's option defaults (PET_NO_PYTHON, PET_MODULE change what it starts), torch
 # elastic, and what sbatch/srun read as options.
 RESERVED_PREFIXES = ("BASH_", "LD_", "PET_", "TORCHELASTIC_", "SLURM_", "SBATCH_", "SRUN_", "SALLOC_")
+# Where a process learns its place in the job: satc.runtime reads RANK/LOCAL_RANK/sizes
+# (torchrun, deepspeed), Open MPI's OMPI_COMM_WORLD_* and SLURM's SLURM_PROCID/LOCALID;
+# DeepSpeed and torch.distributed also read the MPI families.  One value exported to every
+# process gives every rank the same identity, so the whole class is refused, not the
+# names some template happens to mention today.
+RANK_SOURCE_NAMES = frozenset(
+    {
+        "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_SIZE", "LOCAL_WORLD_SIZE", "GROUP_RANK",
+        "GROUP_WORLD_SIZE", "ROLE_RANK", "ROLE_WORLD_SIZE", "NODE_RANK", "CROSS_RANK",
+        "CROSS_SIZE", "MASTER_ADDR", "MASTER_PORT",
+    }
+)  # fmt: skip
+RANK_SOURCE_PREFIXES = ("OMPI_", "PMI_", "PMIX_", "MV2_", "MPI_LOCAL")
 
 _JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
@@ -81,6 +94,8 @@ def why_reserved(name: str) -> str | None:
     """Why launch.env may not set ``name``, or None when it may."""
     if name in script_names():
         return "launch.sh uses it itself, so setting it would change what the script runs"
+    if name in RANK_SOURCE_NAMES or name.startswith(RANK_SOURCE_PREFIXES):
+        return "the runtime, DeepSpeed or torch.distributed read it to tell each process its rank"
     if name.startswith(RESERVED_PREFIXES):
         prefix = next(p for p in RESERVED_PREFIXES if name.startswith(p))
         return f"{prefix}* names are read by bash, the loader, torchrun or SLURM themselves"
