@@ -30,6 +30,7 @@ from .checkpoints import (
     newest_checkpoint,
     open_checkpoint,
     run_folders,
+    tag_of,
 )
 
 POLICIES = ("auto", "latest", "never")
@@ -109,6 +110,9 @@ def _find(bundle: Bundle, ns: argparse.Namespace, wanted: str | int) -> Checkpoi
         return open_checkpoint(max(having, key=lambda f: f.stat().st_mtime_ns), mp, wanted)
     newest = newest_checkpoint(folders)
     if newest is None:
+        for folder in folders:
+            if any(p.name.isdigit() for p in folder.iterdir()):
+                tag_of(folder)  # checkpoints without `latest`: refused, never skipped
         if wanted == "latest":
             raise CheckpointError(
                 f"{save}: no checkpoint of experiment {ns.experiment_name!r} (no "

@@ -1,0 +1,227 @@
+"""Runs that continue: SAT's real training_main (tests/fixtures/sat_resume_entry.py: a
+small BaseModel, bf16 ZeRO-2, FusedEmaAdam) on 2 CPU ranks under the bundle's
+launch.sh, killed at a step chosen at random, against one uninterrupted run.
+
+What must hold (rules C1-C7, docs/resume.md): torchrun's restart resumes from the last
+checkpoint and finishes; every step's samples equal the uninterrupted run's (no repeat,
+no gap: the later attempt's records replace the dead one's); the learning rate of every
+step is the uninterrupted one (no re-warm); an exact resume gives bit-identical losses;
+a 2-rank run resumed on 1 and on 4 ranks keeps the global batch and the sample order; a
+kill in the middle of a save resumes from the previous checkpoint; the bundle is
+unchanged and the checkpoint folder records the lineage.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from reference.harness import clean_env
+from support import ROOT, require_module, satc, tree_digest
+
+STEPS = 6
+CONFIG = f"""\
+args:
+  mode: pretrain
+  experiment_name: tiny-resume
+  train_iters: {STEPS}
+  save_interval: 2
+  eval_interval: 1000
+  log_interval: 1
+  save: ckpts
+  train_data: [tokens]
+  split: "1"
+  num_workers: 0
+  seed: 7
+  lr_decay_style: cosine
+model:
+  num_layers: 1
+  hidden_size: 16
+  num_attention_heads: 2
+  vocab_size: 32
+  max_sequence_length: 17
+deepspeed:
+  train_micro_batch_size_per_gpu: 2
+  zero_optimization:
+    stage: 2
+  zero_allow_untested_optimizer: true
+  bf16:
+    enabled: true
+  optimizer:
+    type: sat.ops.FusedEmaAdam
+    params:
+      lr: 0.001
+      betas: [0.9, 0.95]
+      eps: 1.0e-8
+      weight_decay: 1.0e-4
+launch:
+  device: cpu
+  entrypoint: sat_resume_entry.py
+  init_timeout: 120
+  gpus_per_node: 2
+  global_batch_size: 4
+"""
+
+
+def _workdir(directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "tests" / "fixtures" / "sat_resume_entry.py", directory)
+    (directory / "tiny.yaml").write_text(CONFIG, encoding="utf-8")
+    return directory
+
+
+def _compile(directory: Path, out: str, *sets: str) -> Path:
+    argv = [arg for item in sets for arg in ("--set", item)]
+    result = satc("compile", "tiny.yaml", "-o", out, *argv, cwd=directory)
+    assert result.returncode == 0, result.stderr
+    return directory / out
+
+
+def _launch(directory: Path, bundle: str, records: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", f"{bundle}/launch.sh"],
+        cwd=directory,
+        env=clean_env(
+            WANDB_MODE="disabled",
+            SATC_SAMPLES_OUT=str(records),
+            PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+            **env,
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=900,
+    )
+
+
+def _steps(records: Path) -> dict[int, dict[str, Any]]:
+    """Per step: the samples of all ranks, the loss per rank and micro-batch and the rate,
+    as the last attempt to run that step recorded them (a dead attempt's steps were redone)."""
+    lines = [json.loads(line) for line in records.read_text(encoding="utf-8").splitlines()]
+    steps: dict[int, dict[str, Any]] = {}
+    for step in sorted({line["step"] for line in lines}):
+        mine = [line for line in lines if line["step"] == step]
+        last = max(line["attempt"] for line in mine)
+        mine = sorted((line for line in mine if line["attempt"] == last), key=lambda r: r["rank"])
+        steps[step] = {
+            "samples": sorted(i for line in mine for i in line["indices"]),
+            "losses": [(line["rank"], line["loss"]) for line in mine],
+            "lr": {line["lr"] for line in mine},
+        }
+    return steps
+
+
+def _run_folder(directory: Path) -> Path:
+    [folder] = list((directory / "ckpts").glob("tiny-resume-*"))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict[int, dict[str, Any]]:
+    require_module("sat")
+    directory = _workdir(tmp_path_factory.mktemp("uninterrupted"))
+    _compile(directory, "bundle")
+    records = directory / "records.jsonl"
+    result = _launch(directory, "bundle", records)
+    assert result.returncode == 0, result.stdout[-6000:]
+    steps = _steps(records)
+    assert sorted(steps) == list(range(1, STEPS + 1))
+    assert all(len(step["samples"]) == 4 for step in steps.values())  # global batch 4
+    return steps
+
+
+@pytest.mark.parametrize("exact", [False, True], ids=["default", "exact"])
+def test_a_rank_killed_at_a_random_step_resumes_from_the_last_checkpoint(
+    tmp_path: Path, uninterrupted: dict[int, dict[str, Any]], exact: bool
+) -> None:
+    directory = _workdir(tmp_path)
+    sets = ["launch.max_restarts=1"] + (["launch.exact_resume=true"] if exact else [])
+    bundle = _compile(directory, "bundle", *sets)
+    before = tree_digest(bundle)
+    kill_at = random.Random().randint(3, STEPS)  # after the first checkpoint (step 2)
+    records = directory / "records.jsonl"
+    result = _launch(directory, "bundle", records, SATC_KILL_AT=str(kill_at))
+    assert result.returncode == 0, result.stdout[-6000:]
+    resumed_from = (kill_at - 1) // 2 * 2
+    assert f"at iteration {resumed_from}, sample {resumed_from * 4} (rule C1)" in result.stdout, kill_at
+
+    steps = _steps(records)
+    assert sorted(steps) == list(range(1, STEPS + 1))
+    for step in range(1, STEPS + 1):
+        assert steps[step]["samples"] == uninterrupted[step]["samples"], (kill_at, step)
+        assert steps[step]["lr"] == uninterrupted[step]["lr"], (kill_at, step)  # C5: no re-warm
+    if exact:
+        for step in range(resumed_from + 1, STEPS + 1):
+            assert steps[step]["losses"] == uninterrupted[step]["losses"], (kill_at, step)
+        assert "exact resume: optimizer state and RNG streams restored" in result.stdout
+    else:
+        assert "not exact (Adam moments start at zero" in result.stdout
+
+    folder = _run_folder(directory)
+    assert (folder / "latest").read_text() == str(STEPS)  # the plan's optimizer steps, all
+    lineage = json.loads((folder / "satc-lineage.json").read_text())
+    digest = json.loads((bundle / "args.json").read_text())["digest"]
+    chain = lineage["chain"]
+    assert [(c["restart_attempt"], c["resumed_from"]) for c in chain[-2:]] == [
+        (0, None),
+        (1, {"folder": str(folder.relative_to(directory)), "iteration": resumed_from}),
+    ]
+    assert {c["bundle_digest"] for c in chain} == {digest}
+    state = json.loads((folder / str(STEPS) / "satc-state.json").read_text())
+    assert state["consumed_samples"] == STEPS * 4
+    assert tree_digest(bundle) == before  # only resumed: byte-identical
+    assert not list(folder.glob(".satc-saving-*"))
+
+
+def test_a_kill_in_the_middle_of_a_save_resumes_from_the_previous_checkpoint(
+    tmp_path: Path, uninterrupted: dict[int, dict[str, Any]]
+) -> None:
+    directory = _workdir(tmp_path)
+    _compile(directory, "bundle", "launch.max_restarts=1")
+    records = directory / "records.jsonl"
+    # Rank 0 dies in the save of iteration 4, after SAT wrote its EMA tag (SAT alone
+    # would leave `latest` naming 4-ema, which no start can load).
+    result = _launch(directory, "bundle", records, SATC_KILL_IN_SAVE="4")
+    assert result.returncode == 0, result.stdout[-6000:]
+    assert "at iteration 2, sample 8 (rule C1)" in result.stdout
+    steps = _steps(records)
+    assert [steps[s]["samples"] for s in range(1, STEPS + 1)] == [
+        uninterrupted[s]["samples"] for s in range(1, STEPS + 1)
+    ]
+    assert (_run_folder(directory) / "latest").read_text() == str(STEPS)
+
+
+def test_a_two_rank_run_resumed_on_one_and_on_four_ranks_keeps_batch_and_order(
+    tmp_path: Path, uninterrupted: dict[int, dict[str, Any]]
+) -> None:
+    directory = _workdir(tmp_path / "two")
+    _compile(directory, "bundle")
+    records = directory / "records.jsonl"
+    stopped = _launch(directory, "bundle", records, SATC_KILL_AT="4")  # no restarts: it ends
+    assert stopped.returncode != 0
+    assert (_run_folder(directory) / "latest").read_text() == "2"
+    for ranks, micro in ((1, 2), (4, 1)):
+        moved = _workdir(tmp_path / f"on{ranks}")
+        shutil.copytree(directory / "ckpts", moved / "ckpts")
+        shutil.copy(records, moved / "records.jsonl")
+        _compile(
+            moved,
+            "bundle",
+            f"launch.gpus_per_node={ranks}",
+            f"deepspeed.train_micro_batch_size_per_gpu={micro}",
+        )
+        result = _launch(moved, "bundle", moved / "records.jsonl", SATC_RUN="1")
+        assert result.returncode == 0, result.stdout[-6000:]
+        assert "at iteration 2, sample 8 (rule C1)" in result.stdout
+        steps = _steps(moved / "records.jsonl")
+        for step in range(1, STEPS + 1):
+            assert steps[step]["samples"] == uninterrupted[step]["samples"], (ranks, step)
+            assert steps[step]["lr"] == uninterrupted[step]["lr"], (ranks, step)
+        assert (_run_folder(moved) / "latest").read_text() == str(STEPS)
