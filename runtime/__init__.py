@@ -83,6 +83,10 @@ def _continue(bundle: Bundle, namespace: argparse.Namespace, continuation: objec
         str(bundle.path),
         bundle.topology.data_parallel_size,
     )
+    from . import requeue
+
+    if requeue.wanted(bundle.launch):
+        requeue.install()
     if namespace.rank == 0:
         for line in describe(continuation):
             print(line, file=sys.stderr, flush=True)

@@ -225,3 +225,134 @@ def test_a_two_rank_run_resumed_on_one_and_on_four_ranks_keeps_batch_and_order(
             assert steps[step]["samples"] == uninterrupted[step]["samples"], (ranks, step)
             assert steps[step]["lr"] == uninterrupted[step]["lr"], (ranks, step)
         assert (_run_folder(moved) / "latest").read_text() == str(STEPS)
+
+
+# The real local SLURM cluster (ci/slurm/start.sh): the bundle's launch.sh under sbatch.
+SLURM_SETS = (
+    "launch.target=slurm",
+    "launch.slurm.time=00:15:00",
+    "launch.slurm.resume_signal_s=60",
+    "launch.slurm.job_name=satc-resume",
+)
+
+
+def _slurm_ready() -> None:
+    from support import require, require_tool
+
+    sinfo = require_tool("sinfo")
+    require_tool("sbatch")
+    state = subprocess.run([sinfo, "-h", "-o", "%T"], capture_output=True, text=True, timeout=30, check=False)
+    require(
+        state.returncode == 0 and any(s in state.stdout for s in ("idle", "mixed")),
+        "no idle SLURM node (start one with ci/slurm/start.sh)",
+    )
+
+
+def _submit(directory: Path, records: Path) -> str:
+    env = clean_env(
+        WANDB_MODE="disabled",
+        SATC_SAMPLES_OUT=str(records),
+        SATC_STEP_SLEEP="1",
+        SATC_PYTHON=sys.executable,
+        SATC_BUNDLE_DIR=str(directory / "bundle"),
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    )
+    result = subprocess.run(
+        ["sbatch", "--parsable", f"--output={directory / 'job-%j-%s.out'}", "bundle/launch.sh"],
+        cwd=directory,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().split(";")[0]
+
+
+def _job(job: str) -> dict[str, str]:
+    shown = subprocess.run(["scontrol", "show", "job", job], capture_output=True, text=True, timeout=30)
+    return dict(word.split("=", 1) for word in shown.stdout.split() if "=" in word)
+
+
+def _wait(what: str, condition: Any, timeout: float = 600) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(1)
+
+
+def _started(records: Path, step: int) -> bool:
+    if not records.exists():
+        return False
+    return any(json.loads(line)["step"] >= step for line in records.read_text().splitlines() if line)
+
+
+def _leftovers(directory: Path) -> list[str]:
+    ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True, timeout=30)
+    return [line for line in ps.stdout.splitlines() if str(directory) in line and "sat_resume_entry" in line]
+
+
+def test_slurm_warning_signal_checkpoints_requeues_and_the_job_finishes(
+    tmp_path: Path, uninterrupted: dict[int, dict[str, Any]]
+) -> None:
+    _slurm_ready()
+    directory = _workdir(tmp_path)
+    bundle = _compile(directory, "bundle", *SLURM_SETS)
+    script = (bundle / "launch.sh").read_text()
+    assert "#SBATCH --signal=USR1@60\n#SBATCH --requeue\n" in script
+    records = directory / "records.jsonl"
+    job = _submit(directory, records)
+    try:
+        _wait("step 3", lambda: _started(records, 3))
+        # What SLURM sends 60 s before the time limit, sent now: USR1 to every rank.
+        subprocess.run(["scancel", "--signal=USR1", job], check=True, timeout=30)
+        _wait("the requeued job to finish", lambda: _job(job).get("JobState") == "COMPLETED")
+    finally:
+        subprocess.run(["scancel", job], timeout=30, check=False)
+    info = _job(job)
+    assert info["Restarts"] == "1", info
+    output = "\n".join(p.read_text() for p in sorted(directory.glob("job-*.out")))
+    assert "satc: SLURM's warning signal: checkpoint" in output, output[-4000:]
+    steps = _steps(records)
+    for step in range(1, STEPS + 1):
+        assert steps[step]["samples"] == uninterrupted[step]["samples"], step
+    folder = _run_folder(directory)
+    assert (folder / "latest").read_text() == str(STEPS)
+    chain = json.loads((folder / "satc-lineage.json").read_text())["chain"]
+    assert [c["slurm_restart_count"] for c in chain] == ["0", "1"]
+    assert chain[1]["resumed_from"]["iteration"] >= 3  # the signal's checkpoint, not step 2
+    assert not _leftovers(directory)
+
+
+def test_slurm_scontrol_requeue_resumes_and_scancel_leaves_no_process(
+    tmp_path: Path, uninterrupted: dict[int, dict[str, Any]]
+) -> None:
+    _slurm_ready()
+    directory = _workdir(tmp_path)
+    _compile(directory, "bundle", *SLURM_SETS, "args.train_iters=30")
+    records = directory / "records.jsonl"
+    job = _submit(directory, records)
+    try:
+        _wait("step 3 (after checkpoint 2)", lambda: _started(records, 3))
+        subprocess.run(["scontrol", "requeue", job], check=True, timeout=30)
+        _wait(
+            "the requeued job's step 4", lambda: _job(job).get("Restarts") == "1" and _started_again(records)
+        )
+        subprocess.run(["scancel", job], check=True, timeout=30)
+        _wait("the job to end", lambda: _job(job).get("JobState") in ("CANCELLED", "COMPLETED", None))
+        _wait("no rank left", lambda: not _leftovers(directory), timeout=120)
+    finally:
+        subprocess.run(["scancel", job], timeout=30, check=False)
+    output = "\n".join(p.read_text() for p in sorted(directory.glob("job-*.out")))
+    assert "(rule C1)" in output, output[-4000:]  # the requeued job resumed
+    steps = _steps(records)
+    for step in sorted(steps):
+        if step <= STEPS:
+            assert steps[step]["samples"] == uninterrupted[step]["samples"], step
+
+
+def _started_again(records: Path) -> bool:
+    lines = [json.loads(line) for line in records.read_text().splitlines() if line]
+    return any(line["attempt"][1] >= 1 for line in lines)

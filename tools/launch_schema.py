@@ -115,6 +115,14 @@ def slurm_schema() -> dict[str, Any]:
                 "pattern": GRES_TYPE,
                 "description": "GPU type for --gres=gpu:TYPE:N, e.g. a100 (gpu_directive gres only).",
             },
+            "resume_signal_s": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 86400,
+                "description": "Seconds before the time limit SLURM signals every rank (--signal=USR1@N, "
+                "with --requeue): the ranks checkpoint the step they finished and the job requeues "
+                "itself; the requeued job resumes (rule C8). Give the save of a checkpoint time.",
+            },
             "extra": {
                 "type": "object",
                 "additionalProperties": False,
