@@ -237,12 +237,20 @@ def _restore_exact(model: Any, optimizer: Any) -> None:
     state = torch.load(path, map_location="cpu", weights_only=False)
     if state["optimizer"] is not None and optimizer is not None:
         if hasattr(optimizer, "single_partition_of_fp32_groups"):  # DeepSpeed ZeRO 1/2
-            # Its loader takes every data-parallel rank's state and picks its own; on the
-            # same topology each rank's own file is that entry.  The fp32 master weights
-            # come from the state too (the module's bf16 copy would round them).
-            optimizer.load_state_dict(
-                [state["optimizer"]] * STATE.data_parallel_size, load_from_fp32_weights=True
-            )
+            # This rank's own partition, copied as saved: the fp32 master weights, Adam's
+            # state, then the bf16/fp16 weights from the masters on every rank (what SAT
+            # does after saving its EMA weights).  DeepSpeed's loader re-slices partitions.
+            from sat.training.model_io import restore_ema_parameters_back
+
+            saved = state["optimizer"]
+            for current, master in zip(
+                optimizer.single_partition_of_fp32_groups,
+                saved["single_partition_of_fp32_groups"],
+                strict=True,
+            ):
+                current.data.copy_(master.data)
+            optimizer.optimizer.load_state_dict(saved["base_optimizer_state"])
+            restore_ema_parameters_back(optimizer)
         else:
             optimizer.load_state_dict(state["optimizer"])
     random.setstate(state["python"])
