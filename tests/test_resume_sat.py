@@ -260,7 +260,14 @@ def _submit(directory: Path, records: Path) -> str:
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
     )
     result = subprocess.run(
-        ["sbatch", "--parsable", f"--output={directory / 'job-%j-%s.out'}", "bundle/launch.sh"],
+        # append: a requeued job writes its output after the first run's, not over it
+        [
+            "sbatch",
+            "--parsable",
+            "--open-mode=append",
+            f"--output={directory / 'job-%j.out'}",
+            "bundle/launch.sh",
+        ],
         cwd=directory,
         env=env,
         capture_output=True,
@@ -310,7 +317,8 @@ def test_slurm_warning_signal_checkpoints_requeues_and_the_job_finishes(
         _wait("step 3", lambda: _started(records, 3))
         # What SLURM sends 60 s before the time limit, sent now: USR1 to every rank.
         subprocess.run(["scancel", "--signal=USR1", job], check=True, timeout=30)
-        _wait("the requeued job to finish", lambda: _job(job).get("JobState") == "COMPLETED")
+        # SLURM holds a requeued job for about two minutes (BeginTime) before it runs again.
+        _wait("the requeued job to finish", lambda: _job(job).get("JobState") == "COMPLETED", timeout=900)
     finally:
         subprocess.run(["scancel", job], timeout=30, check=False)
     info = _job(job)
