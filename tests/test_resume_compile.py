@@ -60,3 +60,25 @@ def test_a_bad_resume_value_is_a_located_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "launch.resume" in result.stderr
     assert not (tmp_path / "bundle").exists()
+
+
+def test_slurm_resume_signal_writes_the_signal_and_requeue_lines(tmp_path: Path) -> None:
+    result = _compile(tmp_path, "launch.target=slurm", "launch.slurm.resume_signal_s=300")
+    assert result.returncode == 0, result.stderr
+    script = (tmp_path / "bundle" / "launch.sh").read_text(encoding="utf-8")
+    assert "#SBATCH --signal=USR1@300\n#SBATCH --requeue\n" in script
+
+
+def test_slurm_resume_signal_and_a_hand_written_signal_clash(tmp_path: Path) -> None:
+    result = _compile(
+        tmp_path,
+        "launch.target=slurm",
+        "launch.slurm.resume_signal_s=300",
+        "launch.slurm.extra.signal=B:USR2@60",
+    )
+    assert result.returncode == 2
+    assert (
+        "launch.slurm.extra.signal: launch.slurm.resume_signal_s already writes --signal=USR1@N"
+        in result.stderr
+    )
+    assert not (tmp_path / "bundle").exists()
