@@ -137,12 +137,29 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict[int, dict[st
     return steps
 
 
-@pytest.mark.parametrize("exact", [False, True], ids=["default", "exact"])
+FP32 = "deepspeed.bf16.enabled=false"
+
+
+@pytest.fixture(scope="module")
+def uninterrupted_fp32(tmp_path_factory: pytest.TempPathFactory) -> dict[int, dict[str, Any]]:
+    require_module("sat")
+    directory = _workdir(tmp_path_factory.mktemp("uninterrupted-fp32"))
+    _compile(directory, "bundle", FP32)
+    records = directory / "records.jsonl"
+    result = _launch(directory, "bundle", records)
+    assert result.returncode == 0, result.stdout[-6000:]
+    return _steps(records)
+
+
+@pytest.mark.parametrize("exact", [False, True], ids=["default", "exact-fp32"])
 def test_a_rank_killed_at_a_random_step_resumes_from_the_last_checkpoint(
-    tmp_path: Path, uninterrupted: dict[int, dict[str, Any]], exact: bool
+    tmp_path: Path, request: pytest.FixtureRequest, exact: bool
 ) -> None:
+    # Exact mode in fp32: bf16 ZeRO-2's first resumed step differs in the gradients' last
+    # bits (measured; docs/resume.md, C6), so the bit-for-bit claim is made in fp32.
+    uninterrupted = request.getfixturevalue("uninterrupted_fp32" if exact else "uninterrupted")
     directory = _workdir(tmp_path)
-    sets = ["launch.max_restarts=1"] + (["launch.exact_resume=true"] if exact else [])
+    sets = ["launch.max_restarts=1"] + (["launch.exact_resume=true", FP32] if exact else [])
     bundle = _compile(directory, "bundle", *sets)
     before = tree_digest(bundle)
     kill_at = random.Random().randint(3, STEPS)  # after the first checkpoint (step 2)
@@ -158,10 +175,8 @@ def test_a_rank_killed_at_a_random_step_resumes_from_the_last_checkpoint(
         assert steps[step]["samples"] == uninterrupted[step]["samples"], (kill_at, step)
         assert steps[step]["lr"] == uninterrupted[step]["lr"], (kill_at, step)  # C5: no re-warm
     if exact:
-        # The first resumed step's losses are the uninterrupted run's, bit for bit (the
-        # weights, every RNG stream and the data); later steps are not yet (docs/resume.md, C6).
-        step = resumed_from + 1
-        assert steps[step]["losses"] == uninterrupted[step]["losses"], (kill_at, step)
+        for step in range(resumed_from + 1, STEPS + 1):
+            assert steps[step]["losses"] == uninterrupted[step]["losses"], (kill_at, step)
         assert "exact resume: optimizer state and RNG streams restored" in result.stdout
     else:
         assert "not exact (Adam moments start at zero" in result.stdout

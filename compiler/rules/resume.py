@@ -88,7 +88,12 @@ def summary_line(args: dict[str, object], launch: dict[str, object]) -> str | No
         return None
     policy = launch.get("resume", "auto")
     exact = (
-        "exact on the same topology (C6)"
+        (
+            "exact on the same topology, but bf16 losses may differ in their last bits after the "
+            "first resumed step (fp32 is bit-exact, C6)"
+            if args.get("bf16")
+            else "exact on the same topology (C6)"
+        )
         if launch.get("exact_resume")
         else "not exact: Adam moments restart at zero and RNG streams are reseeded "
         "(launch.exact_resume: true saves both, C6)"
