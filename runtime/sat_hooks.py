@@ -128,6 +128,7 @@ def _save_exact(directory: Path, optimizer: Any, rank: int) -> None:
         "optimizer": optimizer.state_dict() if optimizer is not None else None,
         # FusedEmaAdam's EMA decay warms up with this counter, kept outside its state_dict.
         "ema_num_updates": getattr(inner, "num_updates", None),
+        "data_parallel_size": STATE.data_parallel_size,
         "python": random.getstate(),
         "numpy": np.random.get_state(),
         "torch": torch.get_rng_state(),
@@ -238,6 +239,13 @@ def _restore_exact(model: Any, optimizer: Any) -> None:
         )
         return
     state = torch.load(path, map_location="cpu", weights_only=False)
+    if state.get("data_parallel_size") != STATE.data_parallel_size:
+        _say(
+            f"satc: {path} was saved at data-parallel size {state.get('data_parallel_size')}, this "
+            f"run has {STATE.data_parallel_size}: its optimizer partitions do not fit, so Adam's "
+            "moments and the RNG streams restart; not exact (rule C6)"
+        )
+        return
     if state["optimizer"] is not None and optimizer is not None:
         if hasattr(optimizer, "single_partition_of_fp32_groups"):  # DeepSpeed ZeRO 1/2
             # This rank's own partition, copied as saved: the fp32 master weights, Adam's
