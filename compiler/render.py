@@ -185,6 +185,9 @@ def _sbatch_options(plan: Plan) -> list[str]:
             options.append(f"--{key}={value}")
     if slurm.get("exclusive"):
         options.append("--exclusive")
+    if slurm.get("resume_signal_s"):
+        # To every rank (not B:, the batch shell): satc.runtime checkpoints, requeues (C8).
+        options += [f"--signal=USR1@{int(slurm['resume_signal_s'])}", "--requeue"]
     for key, value in sorted((slurm.get("extra") or {}).items()):
         name = key.replace("_", "-")
         if value is True:

@@ -51,6 +51,12 @@ def init(path: str | os.PathLike[str] | None = None) -> argparse.Namespace:
     proc: ProcessEnv = detect()
     check_topology(bundle, proc)
     namespace = build_namespace(bundle, proc)
+    continuation = None
+    if namespace.mode != "inference":
+        from .resume import apply, plan
+
+        continuation = plan(bundle, namespace)  # checks the checkpoint before any rank joins
+        apply(continuation, namespace)
     if bundle.device == "cpu":
         from .cpu import make_sat_cpu_safe
 
@@ -58,4 +64,29 @@ def init(path: str | os.PathLike[str] | None = None) -> argparse.Namespace:
     from .distributed import initialize
 
     initialize(bundle, namespace, proc.local_world_size or bundle.topology.gpus_per_node)
+    if continuation is not None:
+        _continue(bundle, namespace, continuation)
     return namespace
+
+
+def _continue(bundle: Bundle, namespace: argparse.Namespace, continuation: object) -> None:
+    """SAT's training loop saves atomically, with lineage, and continues the run."""
+    import sys
+
+    from .resume import Continuation, describe
+    from .sat_hooks import install
+
+    assert isinstance(continuation, Continuation)
+    install(
+        continuation,
+        str(bundle.document.get("digest", "")),
+        str(bundle.path),
+        bundle.topology.data_parallel_size,
+    )
+    from . import requeue
+
+    if requeue.wanted(bundle.launch):
+        requeue.install()
+    if namespace.rank == 0:
+        for line in describe(continuation):
+            print(line, file=sys.stderr, flush=True)

@@ -170,6 +170,25 @@ def _unique_local_ranks(store: Any, ns: argparse.Namespace) -> None:
         )
 
 
+def restart_attempt(environ: Any = None) -> int:
+    """torchrun's restart count (0 on the first start and under every other launcher)."""
+    env = os.environ if environ is None else environ
+    text = str(env.get("TORCHELASTIC_RESTART_COUNT", "") or "0").strip()
+    return int(text) if text.isdigit() else 0
+
+
+def _attempt_store(store: Any) -> Any:
+    """The keys of this restart attempt only.
+
+    Under torchrun every rank is a client of the agent's store, which lives as long as
+    torchrun and keeps its port across `--max-restarts` attempts: without a prefix per
+    attempt, a restarted rank read the dead attempt's gloo addresses (connectFullMesh:
+    connection refused) and counted the dead attempt's local-rank claims twice."""
+    import torch.distributed as dist
+
+    return dist.PrefixStore(f"satc/attempt_{restart_attempt()}", store)  # type: ignore[attr-defined]
+
+
 def _process_group(ns: argparse.Namespace, init_method: str, timeout: timedelta, timeout_s: int) -> None:
     """R10 under one deadline; a process group someone else created must match the bundle."""
     import torch.distributed as dist
@@ -196,6 +215,7 @@ def _process_group(ns: argparse.Namespace, init_method: str, timeout: timedelta,
         # Rank 0 hosts the store, whose wait for clients keeps its timeout; a client's
         # handshake does not (see _connect_within).
         store, _, _ = connect() if ns.rank == 0 else _connect_within(ns, connect, deadline, timeout_s)
+        store = _attempt_store(store)
         store.set_timeout(remaining)
         dist.init_process_group(
             backend=ns.distributed_backend,

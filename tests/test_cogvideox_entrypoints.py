@@ -89,3 +89,37 @@ def test_sample_video_builds_the_same_model_as_the_reference(tmp_path: Path, ass
     assert ours["class"] == "SATVideoDiffusionEngine"
     assert ours["base"] == [str((sat / "bundles" / "sample" / "config.yaml").resolve())]
     assert {k: v for k, v in ours.items() if k != "base"} == {k: v for k, v in theirs.items() if k != "base"}
+
+
+def test_train_video_killed_at_a_random_step_resumes_under_torchrun(tmp_path: Path, assets: Path) -> None:
+    """launch.max_restarts 1: rank 1 dies at a random step; the restarted ranks resume from
+    the last checkpoint (every 2 steps) and finish all 6 steps; each sample position is
+    consumed once by the attempt that kept it, in the uninterrupted order."""
+    import json
+    import random
+
+    sat = harness.workspace(tmp_path / "satc", assets)
+    (sat / "bundles").mkdir()
+    harness.compile_tiny(
+        sat, "bundles/tiny", 2, "--set", "args.train_iters=6", "--set", "launch.max_restarts=1"
+    )
+    kill_at = random.Random().randint(3, 6)
+    samples = tmp_path / "samples.jsonl"
+    run = harness.run_satc(
+        sat, "bundles/tiny", SATC_HARNESS_KILL_AT=str(kill_at), SATC_HARNESS_SAMPLES=str(samples)
+    ).check()
+    resumed_from = (kill_at - 1) // 2 * 2
+    assert f"at iteration {resumed_from}, sample {resumed_from * 2} (rule C1)" in run.output, kill_at
+    assert sorted(run.losses) == [1, 2, 3, 4, 5, 6], run.output[-4000:]
+    [folder] = list((sat / "ckpts_tiny").glob("tiny-lora-*"))
+    assert (folder / "latest").read_text() == "6"
+    records = [json.loads(line) for line in samples.read_text().splitlines()]
+    for rank in (0, 1):
+        first = [r["position"] for r in records if r["rank"] == rank and r["attempt"] == 0]
+        second = [r["position"] for r in records if r["rank"] == rank and r["attempt"] == 1]
+        # Global batch 2 (micro 1 x dp 2): step s takes positions 2(s-1) and 2(s-1)+1.
+        assert first[:resumed_from] == [2 * s + rank for s in range(resumed_from)]
+        assert second == [2 * s + rank for s in range(resumed_from, 6)], (kill_at, second)
+    state = json.loads((folder / "6" / "satc-state.json").read_text())
+    assert state["consumed_samples"] == 12
+    assert [c["restart_attempt"] for c in state["lineage"]] == [0, 1]

@@ -20,6 +20,7 @@ RULE_ID = re.compile(r"\b[A-Z]{1,3}[0-9]{1,3}\b")
 NOT_RULES = frozenset(
     {"T5", "A100", "H100", "H200", "V100", "A10", "A800", "H800", "PS1", "PS2", "PS3", "PS4"}
     | {"H20", "B200", "L40", "A40", "A6000", "L4", "V1", "V2"}
+    | {"USR1", "USR2"}  # signal names (--signal=USR1@N)
 )
 HEADING = re.compile(r"^#{2,4}\s+([A-Z]{1,3}[0-9]{1,3})\b", re.M)
 

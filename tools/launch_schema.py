@@ -115,6 +115,14 @@ def slurm_schema() -> dict[str, Any]:
                 "pattern": GRES_TYPE,
                 "description": "GPU type for --gres=gpu:TYPE:N, e.g. a100 (gpu_directive gres only).",
             },
+            "resume_signal_s": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 86400,
+                "description": "Seconds before the time limit SLURM signals every rank (--signal=USR1@N, "
+                "with --requeue): the ranks checkpoint the step they finished and the job requeues "
+                "itself; the requeued job resumes (rule C8). Give the save of a checkpoint time.",
+            },
             "extra": {
                 "type": "object",
                 "additionalProperties": False,
@@ -179,6 +187,23 @@ def build() -> dict[str, Any]:
                 "maximum": 100,
                 "default": 0,
                 "description": "torchrun --max-restarts.",
+            },
+            "resume": {
+                "anyOf": [
+                    {"enum": ["auto", "latest", "never"]},
+                    {"type": "integer", "minimum": 1},
+                    {"type": "string", "pattern": NO_CONTROL, "minLength": 1},
+                ],
+                "description": "Where a training run continues from (absent: auto). auto: the newest "
+                "complete checkpoint of this experiment under args.save, else a fresh start (a "
+                "torchrun restart or SLURM requeue continues); latest: the same, none is an error; "
+                "never; an iteration N; or a run folder / iteration folder (rules C1-C7).",
+            },
+            "exact_resume": {
+                "type": "boolean",
+                "description": "Save the optimizer state and every RNG stream with each checkpoint and "
+                "restore them on resume, so a resume on the same topology reproduces the losses bit "
+                "for bit (rule C6). Absent: false.",
             },
             "rdzv_timeout": _count("Seconds to wait for all nodes to join (rendezvous).", 900, 86400),
             "init_timeout": _count(

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..plan import Plan
 from ..rules.models.cogvideox import profile_line
+from ..rules.resume import summary_line
 
 
 def precision(args: Mapping[str, Any]) -> str:
@@ -38,6 +39,9 @@ def describe(plan: Plan) -> str:
             f"{topology.data_parallel_size} (micro x grad_accum x dp)"
         )
     lines.append(f"  launch: {plan.launch['target']} -> {plan.launch['entrypoint']}")
+    continuation = summary_line(dict(plan.args), dict(plan.launch))
+    if continuation:
+        lines.append(continuation)
     model = profile_line(plan.model_config)
     if model:
         lines.append(model)

@@ -28,3 +28,11 @@ def slurm_resources(work: Work) -> None:
             "is only used with launch.slurm.gpu_directive: gres",
             "set launch.slurm.gpu_directive: gres, or remove gpu_type",
         )
+    extra = slurm.get("extra") or {}
+    if slurm.get("resume_signal_s") and any(k in extra for k in ("signal", "requeue", "no_requeue")):
+        clash = next(k for k in ("signal", "requeue", "no_requeue") if k in extra)
+        work.error(
+            f"launch.slurm.extra.{clash}",
+            "launch.slurm.resume_signal_s already writes --signal=USR1@N and --requeue (rule C8)",
+            f"remove launch.slurm.extra.{clash}",
+        )

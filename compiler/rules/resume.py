@@ -1,0 +1,101 @@
+"""C1/C6: how a training bundle continues, recorded for `satc explain` (docs/resume.md).
+
+The checkpoint a start resumes from is a launch-time fact (satc.runtime reads args.save
+then); what the compile can say is the policy and what will differ from an
+uninterrupted run.  Nothing here changes a value the configs set.
+"""
+
+from __future__ import annotations
+
+from .work import Work
+
+POLICY = {
+    "auto": "each start (a relaunch, a torchrun restart, a SLURM requeue) continues the newest "
+    "complete checkpoint of args.experiment_name under args.save, else starts fresh",
+    "latest": "each start continues the newest complete checkpoint under args.save; none is an error",
+    "never": "each start begins at iteration 0 (SAT's own behaviour)",
+}
+
+
+AT_RESUME = (
+    ("args.mode", "C2", "a resume sets pretrain (SAT continues a run only in pretrain mode)"),
+    ("args.load", "C2", "a resume sets the run's own folder (this base model is read by a fresh start only)"),
+    ("args.no_load_rng", "C3", "a resume sets true (SAT never saves rng_tracker_states)"),
+    (
+        "args.resume_dataloader",
+        "C4",
+        "a resume sets false: satc continues the sampler at the consumed sample itself",
+    ),
+)
+
+
+def _policy_text(value: object) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"each start continues iteration {value} of this experiment's run folder under args.save"
+    text = POLICY.get(str(value))
+    return text or f"each start continues the checkpoint at {value}"
+
+
+def c1_resume(work: Work) -> None:
+    """C1: record the resume policy (when a layer set one) and, C6, whether it is exact."""
+    if not work.training:
+        return
+    for key in ("resume", "exact_resume"):
+        if work.given("launch", key) and key in work.launch:
+            work.derive(f"launch.{key}", work.launch[key], *_reason(work, key))
+    if work.given("launch", "resume") and work.launch.get("resume") != "never":
+        # The values below are a fresh start's; a resume replaces them at launch time.
+        for key, rule, what in AT_RESUME:
+            work.derive(
+                key,
+                work.args.get(key.split(".", 1)[1]),
+                rule,
+                f"this value on a fresh start; {what}",
+                "launch.resume",
+            )
+
+
+def _reason(work: Work, key: str) -> tuple[str, str, str, str]:
+    if key == "resume":
+        return (
+            "C1",
+            _policy_text(work.launch["resume"])
+            + "; a resume sets args.mode pretrain and args.load to the run folder (C2), "
+            "args.no_load_rng (C3), args.resume_dataloader false with the sampler continued "
+            "at the consumed sample (C4) and continues the learning-rate schedule (C5)",
+            "args.save",
+            "args.experiment_name",
+        )
+    exact = bool(work.launch["exact_resume"])
+    return (
+        "C6",
+        "checkpoints also hold each rank's optimizer state and RNG streams; a resume on the "
+        "same topology reproduces the losses bit for bit, on another data-parallel size it "
+        "cannot (optimizer partitions and reduction order differ)"
+        if exact
+        else "not exact: SAT saves no optimizer state (Adam moments restart at zero) and "
+        "reseeds every RNG stream on a resume",
+        "launch.resume",
+        "topology.data_parallel_size",
+    )
+
+
+def summary_line(args: dict[str, object], launch: dict[str, object]) -> str | None:
+    """The compile's line about continuation, for bundles that set how they continue."""
+    if args.get("mode") == "inference":
+        return None
+    if not any(k in launch for k in ("resume", "exact_resume")) and not launch.get("max_restarts"):
+        return None
+    policy = launch.get("resume", "auto")
+    exact = (
+        (
+            "exact on the same topology, but bf16 losses may differ in their last bits after the "
+            "first resumed step (fp32 is bit-exact, C6)"
+            if args.get("bf16")
+            else "exact on the same topology (C6)"
+        )
+        if launch.get("exact_resume")
+        else "not exact: Adam moments restart at zero and RNG streams are reseeded "
+        "(launch.exact_resume: true saves both, C6)"
+    )
+    return f"  resume: {policy} (C1), {exact}"
