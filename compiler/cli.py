@@ -307,8 +307,17 @@ def _write_sweep(root: Path, grid: Any, points: Any) -> None:
 @click.option(
     "--strict", is_flag=True, help="Treat warnings as errors (except those in satc.accept_warnings)."
 )
+@click.option(
+    "--project",
+    "project_dir",
+    metavar="DIR",
+    help="The project folder whose code judges the config (default: the current directory "
+    "when it holds arguments.py; else satc's built-in CogVideoX profile).",
+)
 @reports_problems
-def compile_command(configs: tuple[str, ...], output: str, overrides: tuple[str, ...], strict: bool) -> None:
+def compile_command(
+    configs: tuple[str, ...], output: str, overrides: tuple[str, ...], strict: bool, project_dir: str | None
+) -> None:
     """Compile CONFIG... (merged left to right) into a bundle in -o DIR.
 
     A committed bundle directory may stand for its configs and overrides: with --set it
@@ -322,7 +331,9 @@ def compile_command(configs: tuple[str, ...], output: str, overrides: tuple[str,
     out_dir = Path(output)
     check_target(Path(os.path.abspath(out_dir)), set())
     configs, overrides = _from_bundle(configs, overrides)
-    bundle = compile_bundle(list(configs), list(overrides), out_dir, strict=strict)
+    bundle = compile_bundle(list(configs), list(overrides), out_dir, strict=strict, project_dir=project_dir)
+    if bundle.note:
+        click.echo(bundle.note, err=True)
     _print_problems(bundle.warnings)
     if bundle.accepted:
         click.echo(f"satc: {len(bundle.accepted)} warning(s) accepted by satc.accept_warnings", err=True)

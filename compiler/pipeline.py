@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from . import accept, credentials
 from .errors import ConfigError, Problem
 from .load import LoadedConfig, load
 from .plan import Plan
+from .project import select
 from .render import Provenance, render
 from .resolve import resolve
 from .validate import validate
@@ -22,6 +24,7 @@ class Bundle:
     files: dict[str, str]
     warnings: tuple[Problem, ...]
     accepted: tuple[Problem, ...] = ()
+    note: str | None = None  # printed once: no project found, the built-in profile judged
 
 
 def relative_to_bundle(path: str, out_dir: Path) -> str:
@@ -31,8 +34,26 @@ def relative_to_bundle(path: str, out_dir: Path) -> str:
     return Path(os.path.relpath(real_input, real_out)).as_posix()
 
 
-def compile_bundle(configs: list[str], overrides: list[str], out_dir: Path, strict: bool = False) -> Bundle:
+def project_record(config: LoadedConfig, out_dir: Path) -> dict[str, Any]:
+    """What provenance says about the code that judged the config."""
+    project = select.for_config(config)
+    record: dict[str, Any] = {"origin": project.origin, "label": project.label}
+    if project.root is not None:
+        record["path"] = relative_to_bundle(project.root, out_dir)
+        record["files"] = [{"path": label, "sha256": sha} for label, sha in sorted(project.files)]
+    return record
+
+
+def compile_bundle(
+    configs: list[str],
+    overrides: list[str],
+    out_dir: Path,
+    strict: bool = False,
+    project_dir: str | None = None,
+) -> Bundle:
     config = load(configs, overrides)
+    if project_dir is not None:
+        config = replace(config, project_dir=project_dir)
     errors, warnings = validate(config)
     if errors:
         raise ConfigError(errors + warnings)
@@ -47,10 +68,11 @@ def compile_bundle(configs: list[str], overrides: list[str], out_dir: Path, stri
         inputs=tuple(zip(names, (item.sha256 for item in config.inputs), strict=True)),
         overrides=tuple(f"{o.key}={o.value_text}" for o in config.overrides),
         accepted_warnings=tuple(sorted({w.key for w in accepted})),
+        project=project_record(config, out_dir),
     )
     files = render(plan, provenance, config.tree)
     credentials.scan_outputs(files)
-    return Bundle(config, plan, files, all_warnings, accepted)
+    return Bundle(config, plan, files, all_warnings, accepted, select.note(config))
 
 
 def _as_error(warning: Problem) -> Problem:

@@ -10,6 +10,9 @@ from . import resources, rules
 from .errors import ConfigError
 from .load import LoadedConfig
 from .plan import Derivation, Plan, Topology
+from .project import select
+from .project.facts import Project
+from .project.schema import args_defaults
 
 
 def _defaults(section: str) -> dict[str, Any]:
@@ -17,14 +20,22 @@ def _defaults(section: str) -> dict[str, Any]:
     return {name: copy.deepcopy(sub["default"]) for name, sub in properties.items() if "default" in sub}
 
 
+def _default_reason(project: Project, name: str) -> str:
+    argument = project.arguments.get(name)
+    if argument is None:
+        return "satc's default"
+    return f"the project's argparse default ({argument.source})"
+
+
 def resolve(config: LoadedConfig, input_names: tuple[str, ...] = ()) -> Plan:
     """Apply every rule; raise ConfigError with all rule violations together."""
     tree = config.tree
-    args = {**_defaults("args"), **copy.deepcopy(tree.get("args") or {})}
+    project = select.for_config(config)
+    args = {**args_defaults(project), **copy.deepcopy(tree.get("args") or {})}
     launch = {**_defaults("launch"), **copy.deepcopy(tree.get("launch") or {})}
     work = rules.Work(config=config, args=args, launch=launch, input_names=input_names)
     defaults = [
-        Derivation(f"args.{name}", "default", "SAT's argparse default")
+        Derivation(f"args.{name}", "default", _default_reason(project, name))
         for name in args
         if ("args", name) not in config.origin
     ]

@@ -12,9 +12,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ... import resources
 from ...errors import Problem, dotted
 from ...load import LoadedConfig
+from ...project import select
+from ...project.schema import models as project_models
 from ...suggest import closest
 from ...tree import value_at, yaml_text
 
@@ -56,10 +57,15 @@ def problem(
     )
 
 
+def _models(config: LoadedConfig) -> Any:
+    """The engine and targets of the project ``config`` is compiled for."""
+    return project_models(select.for_config(config))
+
+
 def nodes(config: LoadedConfig) -> Iterator[Node]:
     """Every target node under `model:` and `data:`, outermost first."""
-    models = resources.models()
-    engine = models["engine"]["target"]
+    models = _models(config)
+    engine = (models["engine"] or {}).get("target")
 
     def walk(
         value: Any, path: Path, parent: tuple[str, Path] | None, item_keys: tuple[str, ...]
@@ -94,7 +100,7 @@ def nodes(config: LoadedConfig) -> Iterator[Node]:
 
     tree = config.tree
     if isinstance(tree.get("model"), dict):
-        yield from walk(tree["model"], ("model",), (engine, ("model",)), ())
+        yield from walk(tree["model"], ("model",), (engine, ("model",)) if engine else None, ())
     if isinstance(tree.get("data"), dict):
         yield from walk(tree["data"], ("data",), None, ())
 
@@ -107,21 +113,23 @@ def _child_key(path: Path) -> str | None:
     return None
 
 
-def _child(node: Node) -> dict[str, Any]:
+def _child(config: LoadedConfig, node: Node) -> dict[str, Any]:
     """What the parent does when it builds this node: the keywords it passes itself."""
-    models = resources.models()
+    models = _models(config)
     if node.parent is None:
         return {}
     parent = (
-        models["engine"] if node.parent == models["engine"]["target"] else models["targets"].get(node.parent)
+        models["engine"]
+        if node.parent == (models["engine"] or {}).get("target")
+        else models["targets"].get(node.parent)
     )
     child: dict[str, Any] = (parent or {}).get("children", {}).get(_child_key(node.path) or "", {})
     return child
 
 
-def passed_by_parent(node: Node) -> tuple[list[str], str | None]:
+def passed_by_parent(config: LoadedConfig, node: Node) -> tuple[list[str], str | None]:
     """Parameters the parent passes itself when it builds this node, and where."""
-    child = _child(node)
+    child = _child(config, node)
     return list(child.get("passes", [])), child.get("source")
 
 
@@ -204,7 +212,7 @@ def _siblings(config: LoadedConfig, node: Node) -> list[Problem]:
 
 
 def _unknown_target(config: LoadedConfig, node: Node) -> Problem:
-    known = list(resources.models()["targets"])
+    known = list(_models(config)["targets"])
     guess = closest(node.target, known)
     if guess is None:
         short = closest(_short(node.target), [_short(k) for k in known])
@@ -220,12 +228,9 @@ def _unknown_target(config: LoadedConfig, node: Node) -> Problem:
 
 
 def _passed_twice(config: LoadedConfig, node: Node, key: str, passed_at: str | None) -> Problem:
-    parent_params = resources.models()["targets"].get(node.parent or "", {}).get("params", {})
-    effect = (
-        "your value is replaced"
-        if _child(node).get("overwrites")
-        else "TypeError (multiple values) when the model is built"
-    )
+    parent_params = _models(config)["targets"].get(node.parent or "", {}).get("params", {})
+    overwrites = bool(_child(config, node).get("overwrites"))
+    effect = "your value is replaced" if overwrites else "TypeError (multiple values) when the model is built"
     return problem(
         config,
         (*node.path, "params", key),
@@ -234,7 +239,9 @@ def _passed_twice(config: LoadedConfig, node: Node, key: str, passed_at: str | N
         f"set {dotted((*node.parent_path, 'params', key))} instead"
         if key in parent_params
         else "delete it: the parent computes it",
-        "warning",
+        # A dict entry the parent overwrites is lost silently; a keyword it passes
+        # explicitly beside **params is a crash when the model is built.
+        "warning" if overwrites else "error",
     )
 
 
@@ -278,11 +285,11 @@ def _unknown_param(
 
 
 def _missing(config: LoadedConfig, node: Node, entry: dict[str, Any], passed: list[str]) -> list[Problem]:
-    models = resources.models()
+    models = _models(config)
     # Under a target satc does not know, what the parent passes its children is unknown too.
     if (
         node.parent is not None
-        and node.parent != models["engine"]["target"]
+        and node.parent != (models["engine"] or {}).get("target")
         and node.parent not in models["targets"]
     ):
         return []
@@ -303,11 +310,11 @@ def _missing(config: LoadedConfig, node: Node, entry: dict[str, Any], passed: li
 
 def check_node(config: LoadedConfig, node: Node) -> list[Problem]:
     found = _siblings(config, node)
-    entry = resources.models()["targets"].get(node.target)
+    entry = _models(config)["targets"].get(node.target)
     if entry is None:
         return [*found, _unknown_target(config, node)]
     params = entry["params"]
-    passed, passed_at = passed_by_parent(node)
+    passed, passed_at = passed_by_parent(config, node)
     settable = [name for name in params if name not in passed]
     for key in node.params:
         if key in passed:
@@ -364,7 +371,9 @@ def check_engine(config: LoadedConfig) -> list[Problem]:
     model = config.tree.get("model")
     if not isinstance(model, dict):
         return []
-    engine = resources.models()["engine"]
+    engine = _models(config)["engine"]
+    if engine is None:
+        return []
     keys = engine["keys"]
     if "network_config" not in model:
         return []  # not CogVideoX's engine config: the model section of another SAT model
@@ -400,7 +409,7 @@ def parameter_of(config: LoadedConfig, path: Path) -> list[str]:
         return []
     for node in nodes(config):
         if node.path == path[:-2]:
-            entry = resources.models()["targets"].get(node.target)
+            entry = _models(config)["targets"].get(node.target)
             param = (entry or {}).get("params", {}).get(path[-1])
             if param is None:
                 return []
