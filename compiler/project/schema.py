@@ -137,12 +137,7 @@ def config_schema(project: Project) -> dict[str, Any]:
 
 def args_defaults(project: Project) -> dict[str, Any]:
     """The namespace's defaults (argparse's), for the dests the project defines."""
-    computed = resources.schema()["properties"]["args"]["properties"]
-    return {
-        dest: copy.deepcopy(arg.default)
-        for dest, arg in sorted(project.arguments.items())
-        if "x-satc-computed" not in computed.get(dest, {})
-    }
+    return {dest: copy.deepcopy(arg.default) for dest, arg in sorted(project.arguments.items())}
 
 
 def models(project: Project) -> Mapping[str, Any]:
