@@ -55,9 +55,9 @@ def compile_bundle(
     if project_dir is not None:
         config = replace(config, project_dir=project_dir)
     errors, warnings = validate(config)
-    if errors:
-        raise ConfigError(errors + warnings)
     names = tuple(relative_to_bundle(item.label, out_dir) for item in config.inputs)
+    if errors:
+        raise ConfigError(_with_model_rules(config, names, errors) + warnings)
     plan = resolve(config, names)
     all_warnings, accepted = accept.split(
         config, tuple(sorted([*warnings, *plan.warnings], key=Problem.sort_key))
@@ -73,6 +73,25 @@ def compile_bundle(
     files = render(plan, provenance, config.tree)
     credentials.scan_outputs(files)
     return Bundle(config, plan, files, all_warnings, accepted, select.note(config))
+
+
+def _model_problem(problem: Problem) -> bool:
+    return problem.key.startswith(("model.", "data.")) and problem.message.endswith("]")
+
+
+def _with_model_rules(config: LoadedConfig, names: tuple[str, ...], errors: list[Problem]) -> list[Problem]:
+    """Every model-family error in one run: when validation found only model problems
+    (the args, launch and DeepSpeed sections are valid), the derivation and model rules
+    still run and add theirs, instead of surfacing after the first round is fixed."""
+    if not all(_model_problem(error) for error in errors):
+        return errors
+    try:
+        resolve(config, names)
+    except ConfigError as exc:
+        seen = {(p.key, p.message) for p in errors}
+        extra = [p for p in exc.problems if p.severity == "error" and (p.key, p.message) not in seen]
+        return sorted([*errors, *extra], key=Problem.sort_key)
+    return errors
 
 
 def _as_error(warning: Problem) -> Problem:
