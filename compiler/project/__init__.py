@@ -1,26 +1,95 @@
-"""The project satc compiles for, read statically (facts.py)."""
+"""The project satc compiles for, read statically into :mod:`.facts` records.
+
+``read_project(root, targets)`` reads the entrypoint folder ``root`` (its ``arguments.py``
+parser, the SAT it imports, DeepSpeed's config arguments, its sections and ``get_args``
+rules, its engine and every class a ``target:`` names) without importing any of it, and
+caches the result by content.  ``root=None`` is satc's built-in profile.
+"""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
+from pathlib import Path
 
-from .builtin import builtin_project
+from . import cache, reader, sat_source, serial
 from .facts import Project
+from .sources import Sources
+
+__all__ = ["Project", "find_root", "locate_file", "read_project"]
 
 
-def find_root(cwd: str, entrypoint: str | None = None) -> str | None:
-    """The entrypoint folder: ``cwd`` when it holds the project's ``arguments.py``."""
-    del entrypoint
-    return cwd if os.path.isfile(os.path.join(cwd, "arguments.py")) else None
+def find_root(cwd: Path, entrypoint: str | None) -> Path | None:
+    """The folder holding the entrypoint: ``cwd`` when it has ``arguments.py``, else the
+    entrypoint's folder (relative to ``cwd``) when that has one, else None."""
+    if (cwd / "arguments.py").is_file():
+        return cwd.resolve()
+    if entrypoint:
+        folder = (cwd / entrypoint).parent
+        if (folder / "arguments.py").is_file():
+            return folder.resolve()
+    return None
 
 
-def read_project(root: str | None, targets: Iterable[str]) -> Project:
-    """The facts of the project at ``root``; the built-in profile for None."""
-    del targets
+def _key(root: Path) -> tuple[str, str, Path | None]:
+    where, sat_dir = sat_source.locate(root)
+    return f"{root}\0{where}\0{sat_dir}", where, sat_dir
+
+
+def _payload(project: Project, sources: Sources, requested: list[str], old: list | None = None) -> dict:
+    files = cache.record(sources.paths, sources.files)
+    if old:
+        seen = {f["label"] for f in files}
+        files += [f for f in old if f["label"] not in seen]
+    absent = sorted(str(p) for p in sources.absent if not p.exists())
+    root = Path(project.root) if project.root else None
+    folders = [root] if root else []
+    return {
+        "project": serial.to_json(project),
+        "requested": sorted(requested),
+        "files": sorted(files, key=lambda f: f["label"]),
+        "absent": absent,
+        "folders": cache.folders(folders),
+    }
+
+
+def read_project(root: str | Path | None, targets: Iterable[str], *, use_cache: bool = True) -> Project:
+    """Everything satc knows about the code that will run a config (see facts.Project)."""
     if root is None:
+        from .builtin import builtin_project
+
         return builtin_project()
-    return builtin_project()
+    folder = Path(root).resolve()
+    wanted = sorted(set(targets))
+    key, _, _ = _key(folder)
+    data = cache.load(key) if use_cache else None
+    if data is not None:
+        project = serial.from_json(data["project"])
+        missing = sorted(set(wanted) - set(data["requested"]))
+        if not missing:
+            return project
+        project, sources = reader.add_targets(project, missing)
+        requested = sorted(set(data["requested"]) | set(missing))
+        payload = _payload(project, sources, requested, data["files"])
+        payload["absent"] = sorted(set(payload["absent"]) | set(data.get("absent", [])))
+        cache.store(key, payload)
+        return project
+    project, sources, _ = reader.read(folder, wanted)
+    if use_cache:
+        cache.store(key, _payload(project, sources, wanted))
+    return project
 
 
-__all__ = ["Project", "builtin_project", "find_root", "read_project"]
+def locate_file(project: Project, label: str) -> Path | None:
+    """The file a ``Project.files`` label names on this machine (``satc check`` re-hashes
+    it): relative to the project, else in the installed package it belongs to."""
+    if project.root is None:
+        return None
+    local = Path(project.root) / label
+    if local.is_file():
+        return local
+    from .sources import installed
+
+    site = installed(label.split("/", 1)[0])
+    if site is not None and (site / label).is_file():
+        return site / label
+    return None

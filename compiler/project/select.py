@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, Problem
@@ -76,7 +77,7 @@ def where(config: LoadedConfig) -> Where:
         return Where(_checked_dir(os.path.join(base, given), location, "satc.project"), "satc.project")
     launch = config.tree.get("launch")
     entrypoint = launch.get("entrypoint") if isinstance(launch, dict) else None
-    root = find_root(os.getcwd(), entrypoint if isinstance(entrypoint, str) else None)
+    root = find_root(Path(os.getcwd()), entrypoint if isinstance(entrypoint, str) else None)
     return Where(os.path.realpath(root), "cwd") if root is not None else Where(None, "none")
 
 

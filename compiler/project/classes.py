@@ -1,0 +1,617 @@
+"""Every class a ``target:`` names, described from source: the keywords it accepts.
+
+A target is built by ``instantiate_from_config`` as ``target(**params)``: the class's
+``__init__`` parameters (defaults, required), followed through ``**kwargs`` to the class or
+function that finally takes them (``DiffusionTransformer`` -> SAT ``BaseModel`` ->
+``BaseTransformer``), what a parent passes a child config itself
+(``instantiate_from_config(pos_embed_config, height=...)``), and the parameters the
+receiving function indexes (``patch_size[1:]``: an integer there is a TypeError).
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Any
+
+from .sources import Found, Module, Sources, absolute, literal, resolve_dotted, resolve_name, walk
+
+CLOSED_BASES = frozenset(
+    {
+        "object",
+        "abc.ABC",
+        "torch.nn.Module",
+        "torch.nn.modules.module.Module",
+        "pytorch_lightning.LightningModule",
+        "torch.utils.data.Dataset",
+        "torch.utils.data.dataset.Dataset",
+    }
+)
+
+
+def _init(sources: Sources, found: Found) -> tuple[Found, ast.FunctionDef] | str | None:
+    """The ``__init__`` a class runs (its own or the first base's), or the external base."""
+    node = found.node
+    if isinstance(node, ast.FunctionDef):
+        return found, node
+    for item in node.body:
+        if isinstance(item, ast.FunctionDef) and item.name == "__init__":
+            return found, item
+    for base in node.bases:
+        base_found = resolve_name(sources, found.module, ast.unparse(base))
+        if isinstance(base_found, Found):
+            if base_found.dotted in CLOSED_BASES:
+                return base_found.dotted
+            return _init(sources, base_found)
+        if isinstance(base_found, str):
+            return base_found
+        return ast.unparse(base)
+    return "object"
+
+
+def _param_entry(found: Found, arg: ast.arg, default: ast.expr | None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"required": default is None, "from": found.dotted, "source": found.line(arg)}
+    if default is not None:
+        ok, value = literal(default)
+        if ok:
+            entry["default"] = value
+        else:
+            entry["default_expr"] = ast.unparse(default)
+    return entry
+
+
+@dataclass
+class Signature:
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    open: str | None = None  # why anything is accepted (kwargs flow we cannot follow)
+    swallows: str | None = None  # a **kwargs nobody reads: unknown keys are accepted and ignored
+    flow: list[str] = field(default_factory=list)  # the classes **kwargs passes through, in order
+    uses: dict[str, dict[str, str]] = field(default_factory=dict)  # param -> {"indexed": "file:line"}
+
+
+def _positional(func: ast.FunctionDef, skip_self: bool) -> list[tuple[ast.arg, ast.expr | None]]:
+    args = [*func.args.posonlyargs, *func.args.args]
+    defaults: list[ast.expr | None] = [None] * (len(args) - len(func.args.defaults)) + list(
+        func.args.defaults
+    )
+    pairs = list(zip(args, defaults, strict=True))
+    return pairs[1:] if skip_self and pairs else pairs
+
+
+def _kwonly(func: ast.FunctionDef) -> list[tuple[ast.arg, ast.expr | None]]:
+    return list(zip(func.args.kwonlyargs, func.args.kw_defaults, strict=True))
+
+
+def _star_keys(sources: Sources, module: Module, func: ast.FunctionDef, name: str) -> set[str]:
+    """Keys of a ``**name`` that the function builds from a module-level literal dict."""
+    for stmt in walk(func):
+        if isinstance(stmt, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == name for t in stmt.targets
+        ):
+            value = stmt.value
+            if isinstance(value, ast.DictComp) and isinstance(value.generators[0].iter, ast.Call):
+                source = value.generators[0].iter.func
+                if isinstance(source, ast.Attribute) and source.attr == "items":
+                    table = _module_dict(sources, module, ast.unparse(source.value))
+                    return set(table) if table else set()
+    return set()
+
+
+def _module_dict(sources: Sources, module: Module, name: str) -> dict[str, Any] | None:
+    for stmt in module.tree.body:
+        if isinstance(stmt, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == name for t in stmt.targets
+        ):
+            ok, value = literal(stmt.value)
+            return value if ok and isinstance(value, dict) else None
+    for stmt in module.tree.body:
+        if isinstance(stmt, ast.ImportFrom) and any((a.asname or a.name) == name for a in stmt.names):
+            other = sources.module(absolute(module, stmt))
+            if other is not None:
+                return _module_dict(sources, other, name)
+    return None
+
+
+def _callee(sources: Sources, found: Found, call: ast.Call) -> tuple[Found, ast.FunctionDef] | str | None:
+    func = call.func
+    if isinstance(func, ast.Attribute) and func.attr == "__init__":
+        inner = func.value
+        if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and inner.func.id == "super":
+            owner = found.node
+            if isinstance(owner, ast.ClassDef):
+                for base in owner.bases:
+                    base_found = resolve_name(sources, found.module, ast.unparse(base))
+                    if isinstance(base_found, Found):
+                        if base_found.dotted in CLOSED_BASES:
+                            return base_found.dotted
+                        return _init(sources, base_found)
+                    return base_found
+                return "object"
+            return None
+        target = resolve_name(sources, found.module, ast.unparse(inner))
+        return _init(sources, target) if isinstance(target, Found) else target
+    if isinstance(func, ast.Name) and func.id == "cls" and isinstance(found.node, ast.ClassDef):
+        return _init(sources, found)
+    target = resolve_name(sources, found.module, ast.unparse(func))
+    return _init(sources, target) if isinstance(target, Found) else target
+
+
+def signature(sources: Sources, found: Found, func: ast.FunctionDef, skip: int, depth: int = 0) -> Signature:
+    """What a caller may pass as keywords: named parameters after the first ``skip``, plus
+    whatever ``**kwargs`` reaches."""
+    result = Signature(flow=[found.dotted])
+    owner_is_class = isinstance(found.node, ast.ClassDef)
+    positional = _positional(func, skip_self=owner_is_class)
+    for arg, default in [*positional[skip:], *_kwonly(func)]:
+        result.params[arg.arg] = _param_entry(found, arg, default)
+    result.uses = indexed(found, func, set(result.params))
+    kwargs = func.args.kwarg.arg if func.args.kwarg else None
+    if kwargs is None or depth > 8:
+        return result
+    forwarded = False
+    set_here: set[str] = set()
+    for node in walk(func):
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == kwargs:
+            ok, key = literal(node.slice)
+            if ok and isinstance(key, str) and isinstance(node.ctx, ast.Store):
+                set_here.add(key)
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == kwargs
+            and node.func.attr in ("pop", "get")
+            and node.args
+        ):
+            ok, key = literal(node.args[0])
+            if ok and isinstance(key, str):
+                result.params.setdefault(
+                    key,
+                    {
+                        "required": False,
+                        "from": found.dotted,
+                        "source": found.line(node),
+                        "read_from_kwargs": True,
+                    },
+                )
+        if isinstance(node, ast.Call) and any(
+            k.arg is None and isinstance(k.value, ast.Name) and k.value.id == kwargs for k in node.keywords
+        ):
+            forwarded = True
+            callee = _callee(sources, found, node)
+            explicit = {k.arg for k in node.keywords if k.arg}
+            for k in node.keywords:
+                if k.arg is None and isinstance(k.value, ast.Name) and k.value.id != kwargs:
+                    explicit |= _star_keys(sources, found.module, func, k.value.id)
+            if isinstance(callee, tuple):
+                inner = signature(sources, callee[0], callee[1], len(node.args), depth + 1)
+                for name, entry in inner.params.items():
+                    if name not in explicit and name not in set_here and name not in result.params:
+                        result.params[name] = entry
+                        if name in inner.uses:
+                            result.uses[name] = inner.uses[name]
+                result.open = result.open or inner.open
+                result.swallows = result.swallows or inner.swallows
+                result.flow += [step for step in inner.flow if step not in result.flow]
+            elif isinstance(callee, str) and callee in CLOSED_BASES:
+                continue
+            elif isinstance(callee, str) and callee in sources.snapshot_targets:
+                # SAT's classes on a machine without SAT's source: the bundled snapshot
+                known = sources.snapshot_targets[callee]
+                taken = set(known.get("positional", [])[: len(node.args)])
+                for name, entry in known.get("params", {}).items():
+                    if name not in explicit and name not in set_here and name not in taken:
+                        result.params.setdefault(name, dict(entry))
+                for name, use in known.get("uses", {}).items():
+                    result.uses.setdefault(name, use)
+                result.open = result.open or known.get("open")
+                result.swallows = result.swallows or known.get("swallows")
+                result.flow += [s for s in known.get("flow", [callee]) if s not in result.flow]
+            else:
+                result.open = f"**{kwargs} reaches {ast.unparse(node.func)} ({found.line(node)})"
+    if not forwarded and result.open is None:
+        if _kwargs_escape(func, kwargs):
+            result.open = f"**{kwargs} is kept by {found.dotted} ({found.line(func)})"
+        else:
+            result.swallows = f"**{kwargs} of {found.dotted} ({found.line(func)}) takes and drops it"
+    for name in set_here:
+        result.params.pop(name, None)
+        result.uses.pop(name, None)
+    return result
+
+
+def indexed(found: Found, func: ast.FunctionDef, params: set[str]) -> dict[str, dict[str, str]]:
+    """Parameters the function subscripts as given (``patch_size[1:]``): a scalar there is
+    a TypeError at build time.  A parameter the function rebinds first (``patch_size =
+    (patch_size,) * 2``) may take either, so it is left out."""
+    rebound = {
+        n.id
+        for n in walk(func)
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and n.id in params
+    }
+    out: dict[str, tuple[int, str]] = {}
+    for node in walk(func):
+        if (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.ctx, ast.Load)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in params
+            and node.value.id not in rebound
+        ):
+            previous = out.get(node.value.id)
+            if previous is None or node.lineno < previous[0]:
+                out[node.value.id] = (node.lineno, found.line(node))
+    return {name: {"indexed": where} for name, (_, where) in sorted(out.items())}
+
+
+def _kwargs_escape(func: ast.FunctionDef, kwargs: str) -> bool:
+    """``**kwargs`` used other than read by constant key: it may take anything."""
+    return any(isinstance(node, ast.Name) and node.id == kwargs for node in walk(func))
+
+
+def _config_key(func: ast.FunctionDef, name: str) -> str | None:
+    """The config key a local variable was read from: ``x = configs["pos_embed_config"]``."""
+    for stmt in walk(func):
+        if isinstance(stmt, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == name for t in stmt.targets
+        ):
+            value = stmt.value
+            if isinstance(value, ast.Subscript):
+                ok, key = literal(value.slice)
+                return key if ok and isinstance(key, str) else None
+            if (
+                isinstance(value, ast.Call)
+                and isinstance(value.func, ast.Attribute)
+                and value.args
+                and value.func.attr == "get"
+            ):
+                ok, key = literal(value.args[0])
+                return key if ok and isinstance(key, str) else None
+    return None
+
+
+def children(found: Found) -> dict[str, dict[str, Any]]:
+    """Child configs a class instantiates itself, and the keywords it passes them."""
+    out: dict[str, dict[str, Any]] = {}
+    if not isinstance(found.node, ast.ClassDef):
+        return out
+    for method in found.node.body:
+        if not isinstance(method, ast.FunctionDef):
+            continue
+        for node in walk(method):
+            if not (isinstance(node, ast.Call) and ast.unparse(node.func) == "instantiate_from_config"):
+                continue
+            if not node.args:
+                continue
+            first = node.args[0]
+            key: str | None = None
+            if isinstance(first, ast.Name):
+                key = _config_key(method, first.id)
+            elif isinstance(first, ast.Subscript):
+                ok, named = literal(first.slice)
+                key = named if ok and isinstance(named, str) else None
+            names = sorted(k.arg for k in node.keywords if k.arg)
+            if key and names:
+                out[key] = {"passes": names, "source": found.line(node)}
+    return out
+
+
+def _attribute_reads(func: ast.FunctionDef, name: str) -> tuple[set[str], set[str]]:
+    reads: set[str] = set()
+    stores: set[str] = set()
+    for node in walk(func):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == name:
+            (stores if isinstance(node.ctx, ast.Store) else reads).add(node.attr)
+        if (
+            isinstance(node, ast.Call)
+            and ast.unparse(node.func) in ("getattr", "hasattr")
+            and len(node.args) >= 2
+            and isinstance(node.args[0], ast.Name)
+            and node.args[0].id == name
+        ):
+            ok, key = literal(node.args[1])
+            if ok and isinstance(key, str):
+                reads.add(key)
+    return reads, stores
+
+
+def namespaces(sources: Sources, found: Found, func: ast.FunctionDef) -> dict[str, dict[str, Any]]:
+    """Parameters used as an attribute namespace (``transformer_args.is_decoder``) and
+    handed on as another class's ``args``: the attributes read along the way."""
+    out: dict[str, dict[str, Any]] = {}
+    for arg, _ in _positional(func, skip_self=True):
+        reads, stores = _attribute_reads(func, arg.arg)
+        if not reads and not stores:
+            continue
+        for node in walk(func):
+            if not isinstance(node, ast.Call):
+                continue
+            for keyword in node.keywords:
+                if keyword.arg and isinstance(keyword.value, ast.Name) and keyword.value.id == arg.arg:
+                    callee = _callee(sources, found, node)
+                    if isinstance(callee, tuple):
+                        inner_reads = _namespace_reads(sources, callee[0], callee[1], keyword.arg)
+                        reads |= inner_reads
+        out[arg.arg] = {"reads": sorted(reads | stores), "set_by_class": sorted(stores)}
+    return out
+
+
+def _namespace_reads(sources: Sources, found: Found, func: ast.FunctionDef, name: str) -> set[str]:
+    reads, _ = _attribute_reads(func, name)
+    for node in walk(func):
+        # SAT's BaseModel: {k: getattr(args, v[0]) ... for k, v in ARGS_DEFAULT.items()}
+        if isinstance(node, ast.DictComp) and isinstance(node.generators[0].iter, ast.Call):
+            source = node.generators[0].iter.func
+            if (
+                isinstance(source, ast.Attribute)
+                and source.attr == "items"
+                and name in ast.unparse(node.value)
+            ):
+                table = _module_dict(sources, found.module, ast.unparse(source.value))
+                for value in (table or {}).values():
+                    if isinstance(value, list | tuple) and value and isinstance(value[0], str):
+                        reads.add(value[0])
+    return reads
+
+
+def item_keys(func: ast.FunctionDef) -> dict[str, list[str]]:
+    """List parameters whose items are mappings read by key (``embconfig.get("ucg_rate")``)."""
+    out: dict[str, list[str]] = {}
+    for loop in walk(func):
+        if not isinstance(loop, ast.For):
+            continue
+        iterated = loop.iter
+        target = loop.target
+        if isinstance(iterated, ast.Call) and ast.unparse(iterated.func) == "enumerate" and iterated.args:
+            iterated = iterated.args[0]
+            target = target.elts[1] if isinstance(target, ast.Tuple) and len(target.elts) == 2 else target
+        if not (isinstance(iterated, ast.Name) and isinstance(target, ast.Name)):
+            continue
+        keys: set[str] = set()
+        for node in walk(loop):
+            key_node: ast.expr | None = None
+            if (
+                isinstance(node, ast.Subscript)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == target.id
+            ):
+                key_node = node.slice
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == target.id
+                and node.func.attr == "get"
+                and node.args
+            ):
+                key_node = node.args[0]
+            elif (
+                isinstance(node, ast.Compare)
+                and isinstance(node.ops[0], ast.In)
+                and isinstance(node.comparators[0], ast.Name)
+                and node.comparators[0].id == target.id
+            ):
+                key_node = node.left
+            if key_node is not None:
+                ok, key = literal(key_node)
+                if ok and isinstance(key, str):
+                    keys.add(key)
+        if keys:
+            out[iterated.id] = sorted(keys | {"target", "params"})
+    return out
+
+
+def _entry(sources: Sources, found: Found) -> tuple[Found, ast.FunctionDef, int] | str | None:
+    """The function a target's params go to, and how many positional arguments the caller
+    fills first: a data target's `create_dataset_function(path, args, **params)`
+    (train_video.py), else the class's `__init__`."""
+    node = found.node
+    if isinstance(node, ast.ClassDef):
+        for item in node.body:
+            if isinstance(item, ast.FunctionDef) and item.name == "create_dataset_function":
+                return found, item, 2
+    init = _init(sources, found)
+    return (*init, 0) if isinstance(init, tuple) else init
+
+
+def describe(sources: Sources, found: Found) -> dict[str, Any] | None:
+    entry = _entry(sources, found)
+    if not isinstance(entry, tuple):
+        if entry in CLOSED_BASES:
+            return {"source": found.line(), "params": {}}
+        if isinstance(entry, str) and entry in sources.snapshot_targets:
+            known = sources.snapshot_targets[entry]
+            out = {k: v for k, v in known.items() if k not in ("positional", "source")}
+            out["source"] = found.line()
+            out["flow"] = [found.dotted, *known.get("flow", [entry])]
+            return out
+        return None
+    owner, func, skip = entry
+    sig = signature(sources, owner, func, skip)
+    out: dict[str, Any] = {"source": found.line(), "params": dict(sorted(sig.params.items()))}
+    if sig.open:
+        out["open"] = sig.open
+    if sig.swallows:
+        out["swallows"] = sig.swallows
+    uses = {k: v for k, v in sig.uses.items() if k in out["params"]}
+    if uses:
+        out["uses"] = uses
+    flow = sig.flow if sig.flow[:1] == [found.dotted] else [found.dotted, *sig.flow]
+    if len(flow) > 1:
+        out["flow"] = flow
+    kids = children(found)
+    if kids:
+        out["children"] = dict(sorted(kids.items()))
+    spaces = namespaces(sources, owner, func) if owner.node is found.node else {}
+    spaces = {k: v for k, v in spaces.items() if k in out["params"] and v["reads"]}
+    if spaces:
+        out["namespaces"] = spaces
+    items = {k: v for k, v in item_keys(func).items() if k in out["params"]}
+    if items:
+        out["item_keys"] = items
+    return out
+
+
+def engine(sources: Sources, found: Found) -> dict[str, Any] | None:
+    """The keys the engine class reads from `model:` (``model_config.get(...)``)."""
+    init = _init(sources, found)
+    if not isinstance(init, tuple):
+        return None
+    func = init[1]
+    config_vars = {
+        t.id
+        for stmt in walk(func)
+        if isinstance(stmt, ast.Assign) and ast.unparse(stmt.value) == "args.model_config"
+        for t in stmt.targets
+        if isinstance(t, ast.Name)
+    }
+    keys: dict[str, dict[str, Any]] = {}
+    local_key: dict[str, str] = {}
+    for node in walk(func):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id in config_vars
+            and node.args
+        ):
+            ok, key = literal(node.args[0])
+            if not (ok and isinstance(key, str)):
+                continue
+            entry: dict[str, Any] = {"source": found.line(node)}
+            if len(node.args) > 1:
+                ok, value = literal(node.args[1])
+                entry["default"] = value if ok else ast.unparse(node.args[1])
+            keys.setdefault(key, entry)
+    for stmt in walk(func):
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+            value = stmt.value
+            if (
+                isinstance(value, ast.Call)
+                and isinstance(value.func, ast.Attribute)
+                and value.args
+                and isinstance(value.func.value, ast.Name)
+                and value.func.value.id in config_vars
+            ):
+                ok, key = literal(value.args[0])
+                if ok and isinstance(key, str):
+                    local_key[stmt.targets[0].id] = key
+    injects: dict[str, dict[str, Any]] = {}
+    for stmt in walk(func):
+        # network_config["params"]["dtype"] = dtype_str
+        if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Subscript):
+            outer = stmt.targets[0]
+            inner = outer.value
+            if isinstance(inner, ast.Subscript) and isinstance(inner.value, ast.Name):
+                ok_p, params = literal(inner.slice)
+                ok_k, key = literal(outer.slice)
+                section = local_key.get(inner.value.id)
+                if section and ok_p and params == "params" and ok_k and isinstance(key, str):
+                    injects.setdefault(
+                        section, {"passes": [], "overwrites": True, "source": found.line(stmt)}
+                    )["passes"].append(key)
+    return {
+        "target": found.dotted,
+        "source": found.line(),
+        "keys": dict(sorted(keys.items())),
+        "children": dict(sorted(injects.items())),
+    }
+
+
+ENGINE_HINTS = ("model_cls", "get_model(", "from_pretrained(")
+
+
+def _engine_names(tree: ast.Module) -> list[str]:
+    """Names an entrypoint builds its model from: ``training_main(..., model_cls=X)``,
+    ``get_model(args, X)``, ``X.from_pretrained(..., args=args)``, ``X(args)``."""
+    names: list[str] = []
+    for node in walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = ast.unparse(node.func)
+        for keyword in node.keywords:
+            if keyword.arg == "model_cls" and isinstance(keyword.value, ast.Name):
+                names.append(keyword.value.id)
+        if func.endswith("get_model") and len(node.args) >= 2 and isinstance(node.args[1], ast.Name):
+            names.append(node.args[1].id)
+        if (
+            func.endswith(".from_pretrained")
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and "args" in ast.unparse(node)
+        ):
+            names.append(node.func.value.id)
+        if (
+            isinstance(node.func, ast.Name)
+            and len(node.args) == 1
+            and isinstance(node.args[0], ast.Name)
+            and node.args[0].id == "args"
+            and node.func.id[:1].isupper()
+        ):
+            names.append(node.func.id)
+    return [n for n in names if n not in ("model_cls", "cls")]
+
+
+def find_engine(sources: Sources) -> Found | None:
+    """The class the project's entrypoints build from ``args.model_config``: the one most
+    entrypoints name (ties: the first by file name)."""
+    if sources.root is None:
+        return None
+    counts: dict[str, tuple[int, Found]] = {}
+    for path in sorted(sources.root.glob("*.py")):
+        if path.name == "arguments.py":
+            continue
+        try:
+            text = sources.read(path)
+        except OSError:
+            continue
+        if not any(hint in text for hint in ENGINE_HINTS):
+            continue
+        module = sources.module(path.stem)
+        if module is None:
+            continue
+        for name in _engine_names(module.tree):
+            found = resolve_name(sources, module, name)
+            if isinstance(found, Found) and isinstance(found.node, ast.ClassDef):
+                count, _ = counts.get(found.dotted, (0, found))
+                counts[found.dotted] = (count + 1, found)
+    if not counts:
+        return None
+    best = max(counts.values(), key=lambda item: item[0])
+    return best[1]
+
+
+def wanted(sources: Sources, targets: list[str]) -> tuple[set[str], set[str]]:
+    """The requested targets and their module siblings (for did-you-mean): a user switches a
+    sampler or a position embedding to another class of the same module."""
+    named = set(targets)
+    out = set(named)
+    for dotted in named:
+        module_name = dotted.rsplit(".", 1)[0]
+        if "." not in dotted or module_name.split(".")[0] in ("torch", "deepspeed"):
+            continue
+        module = sources.module(module_name)
+        if module is not None:
+            out |= {f"{module_name}.{name}" for name in module.classes() if not name.startswith("_")}
+    return named, out
+
+
+def describe_targets(sources: Sources, targets: list[str]) -> dict[str, dict[str, Any]]:
+    """Entries for the requested targets (and their siblings).  A requested target that
+    resolves to nothing readable is left out: the compiler reports it as unknown."""
+    named, every = wanted(sources, targets)
+    out: dict[str, dict[str, Any]] = {}
+    for dotted in sorted(every):
+        found = resolve_dotted(sources, dotted)
+        if isinstance(found, str) and found in sources.snapshot_targets:
+            out[dotted] = {k: v for k, v in sources.snapshot_targets[found].items() if k != "positional"}
+            continue
+        if not isinstance(found, Found):
+            continue
+        if not isinstance(found.node, ast.ClassDef) and dotted not in named:
+            continue
+        described = describe(sources, found)
+        if described is not None:
+            out[dotted] = described
+    return out

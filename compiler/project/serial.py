@@ -1,0 +1,51 @@
+"""``Project`` <-> plain JSON (the cache stores it; a bundle may record it)."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any
+
+from .facts import FORMAT, GetArgs, Project, Sat, Section
+from .parser_surface import argument_from_dict, argument_to_dict
+
+
+def to_json(project: Project) -> dict[str, Any]:
+    get_args = project.get_args
+    return {
+        "format": FORMAT,
+        "root": project.root,
+        "origin": project.origin,
+        "label": project.label,
+        "arguments": {dest: argument_to_dict(a) for dest, a in project.arguments.items()},
+        "sections": {name: dict(s.__dict__) for name, s in project.sections.items()},
+        "get_args": {
+            **get_args.__dict__,
+            "injects_model_config": {k: dict(v) for k, v in get_args.injects_model_config.items()},
+            "second_stack": dict(get_args.second_stack) if get_args.second_stack is not None else None,
+            "unsupported": list(get_args.unsupported),
+        },
+        "sat": {**project.sat.__dict__, "mpu_dimensions": list(project.sat.mpu_dimensions)},
+        "engine": project.engine,
+        "targets": dict(project.targets),
+        "files": [list(f) for f in project.files],
+    }
+
+
+def from_json(data: dict[str, Any]) -> Project:
+    get_args = dict(data["get_args"])
+    get_args["injects_model_config"] = MappingProxyType(get_args.get("injects_model_config", {}))
+    get_args["unsupported"] = tuple(get_args.get("unsupported", ()))
+    sat = dict(data["sat"])
+    sat["mpu_dimensions"] = tuple(sat["mpu_dimensions"])
+    return Project(
+        root=data["root"],
+        origin=data["origin"],
+        label=data["label"],
+        arguments=MappingProxyType({d: argument_from_dict(a) for d, a in data["arguments"].items()}),
+        sections=MappingProxyType({n: Section(**s) for n, s in data["sections"].items()}),
+        get_args=GetArgs(**get_args),
+        sat=Sat(**sat),
+        engine=data["engine"],
+        targets=MappingProxyType(data["targets"]),
+        files=tuple((label, digest) for label, digest in data["files"]),
+    )

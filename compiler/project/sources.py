@@ -1,0 +1,285 @@
+"""Module name -> parsed source file, the way the project's own imports would find it.
+
+Nothing is imported: files are read and parsed with ``ast``.  The project's folder comes
+first (its entrypoints run from there, so ``sgm.util`` is ``<root>/sgm/util.py``); ``sat``
+comes from the SAT the project really imports (vendored beside it, else the installed
+one); ``deepspeed`` and ``torch`` from their installed source.  Every file read is
+recorded with its content hash, so the facts can be cached and a bundle can say which
+code judged it.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib.util
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# External packages read from their installed source; anything else outside the project
+# (omegaconf, einops, ...) is not read: a name from there stays a dotted string.
+INSTALLED = ("deepspeed", "torch")
+
+_PARSED = [0]  # files parsed by this process: tests use it to prove a cache hit parses nothing
+
+
+def parse_count() -> int:
+    return _PARSED[0]
+
+
+def installed(name: str) -> Path | None:
+    """The folder holding an installed top-level package (``find_spec`` on a top-level name
+    locates it without executing it)."""
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))).parent
+
+
+@dataclass
+class Module:
+    name: str
+    label: str  # file as messages show it: relative to the project, or to site-packages
+    tree: ast.Module
+
+    def classes(self) -> dict[str, ast.ClassDef]:
+        return {n.name: n for n in self.tree.body if isinstance(n, ast.ClassDef)}
+
+    def functions(self) -> dict[str, ast.FunctionDef]:
+        return {n.name: n for n in self.tree.body if isinstance(n, ast.FunctionDef)}
+
+
+@dataclass
+class Sources:
+    """Parsed modules of one project, and the record of every file read."""
+
+    root: Path | None
+    sat_parent: Path | None  # the folder holding the ``sat`` package the project imports
+    sat_vendored: bool = False  # that SAT is the project's own copy (labels relative to the project)
+    # SAT's classes as the bundled snapshot describes them, for a machine without SAT's source
+    snapshot_targets: dict[str, Any] = field(default_factory=dict)
+    # Names known without reading them (torch.nn.Module takes no keywords)
+    opaque: frozenset[str] = frozenset()
+    cache: dict[str, Module | None] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)  # label -> sha256
+    paths: dict[str, Path] = field(default_factory=dict)  # label -> file
+    # Files looked for in the project and not found: one appearing later changes the facts
+    absent: set[Path] = field(default_factory=set)
+    _installed: dict[str, Path | None] = field(default_factory=dict)
+
+    def module(self, name: str) -> Module | None:
+        if name not in self.cache:
+            self.cache[name] = self._load(name)
+        return self.cache[name]
+
+    def _roots(self, top: str) -> list[Path]:
+        if top == "sat":
+            return [self.sat_parent] if self.sat_parent else []
+        if top in INSTALLED:
+            if top not in self._installed:
+                self._installed[top] = installed(top)
+            where = self._installed[top]
+            return [where] if where else []
+        return [self.root] if self.root else []
+
+    def _file(self, name: str) -> Path | None:
+        parts = name.split(".")
+        if not all(parts):
+            return None
+        roots = self._roots(parts[0])
+        for base_dir in roots:
+            base = base_dir.joinpath(*parts)
+            for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+                if candidate.is_file():
+                    return candidate
+        if parts[0] not in INSTALLED:
+            for base_dir in roots:
+                base = base_dir.joinpath(*parts)
+                self.absent |= {base.with_suffix(".py"), base / "__init__.py"}
+        return None
+
+    def label(self, path: Path) -> str:
+        """A file as messages name it: relative to the project when it is the project's
+        (or vendored beside it), else relative to the installed site folder."""
+        if self.root is not None and self.sat_parent is not None and self.sat_vendored:
+            try:
+                path.relative_to(self.sat_parent)
+            except ValueError:
+                pass
+            else:
+                return _relative(path, self.root)
+        if self.root is not None:
+            try:
+                return path.relative_to(self.root).as_posix()
+            except ValueError:
+                pass
+        for where in [self.sat_parent, *self._installed.values()]:
+            if where is not None:
+                try:
+                    return path.relative_to(where).as_posix()
+                except ValueError:
+                    continue
+        return path.as_posix()
+
+    def read(self, path: Path) -> str:
+        data = path.read_bytes()
+        label = self.label(path)
+        self.files[label] = hashlib.sha256(data).hexdigest()
+        self.paths[label] = path
+        return data.decode("utf-8", errors="replace")
+
+    def _load(self, name: str) -> Module | None:
+        path = self._file(name)
+        if path is None:
+            return None
+        text = self.read(path)
+        try:
+            tree = ast.parse(text, filename=str(path))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+        _PARSED[0] += 1
+        return Module(name, self.label(path), tree)
+
+
+def _relative(path: Path, root: Path) -> str:
+    """``../modules/SwissArmyTransformer/sat/...`` for a SAT vendored beside the project."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        pass
+    parts_root = root.parts
+    parts = path.parts
+    common = 0
+    while common < min(len(parts_root), len(parts)) and parts_root[common] == parts[common]:
+        common += 1
+    return "/".join([".."] * (len(parts_root) - common) + list(parts[common:]))
+
+
+@dataclass(frozen=True)
+class Found:
+    module: Module
+    node: ast.ClassDef | ast.FunctionDef
+
+    @property
+    def dotted(self) -> str:
+        return f"{self.module.name}.{self.node.name}"
+
+    def line(self, node: ast.AST | None = None) -> str:
+        return f"{self.module.label}:{(node or self.node).lineno}"  # type: ignore[attr-defined]
+
+
+def absolute(module: Module, node: ast.ImportFrom) -> str:
+    if not node.level:
+        return node.module or ""
+    package = module.name.split(".")
+    is_package = module.label.endswith("__init__.py")
+    base = package if is_package else package[:-1]
+    base = base[: len(base) - (node.level - 1)] if node.level > 1 else base
+    return ".".join([*base, *([node.module] if node.module else [])])
+
+
+def resolve_name(
+    sources: Sources,
+    module: Module,
+    name: str,
+    depth: int = 0,
+    local: list[ast.stmt] | None = None,
+) -> Found | str | None:
+    """A (possibly dotted) name as seen from ``module`` (and from the import statements of
+    the function it is used in, ``local``): a class or function found in source, the
+    dotted name of something outside what we read, or None."""
+    if depth > 12:
+        return None
+    head, _, rest = name.partition(".")
+    if not rest and local is None:
+        if head in module.classes():
+            return Found(module, module.classes()[head])
+        if head in module.functions():
+            return Found(module, module.functions()[head])
+    statements = local if local is not None else module.tree.body
+    for stmt in statements:
+        if isinstance(stmt, ast.ImportFrom):
+            source = absolute(module, stmt)
+            for alias in stmt.names:
+                if alias.name == "*" and not rest:
+                    other = sources.module(source)
+                    if other is not None:
+                        found = resolve_name(sources, other, head, depth + 1)
+                        if isinstance(found, Found):
+                            return found
+                elif (alias.asname or alias.name) == head:
+                    target = f"{source}.{alias.name}" + (f".{rest}" if rest else "")
+                    return resolve_dotted(sources, target, depth + 1)
+        elif isinstance(stmt, ast.Import):
+            for alias in stmt.names:
+                bound = alias.asname or alias.name.split(".")[0]
+                if bound == head:
+                    full = (alias.name if alias.asname else head) + (f".{rest}" if rest else "")
+                    return resolve_dotted(sources, full, depth + 1)
+    if local is not None:
+        return resolve_name(sources, module, name, depth + 1)
+    return None
+
+
+def resolve_in(sources: Sources, module: Module, func: ast.FunctionDef, name: str) -> Found | str | None:
+    """A name used inside ``func``: its own ``import`` statements first (``import deepspeed``
+    inside ``get_args``), then the module's."""
+    imports = [n for n in ast.walk(func) if isinstance(n, ast.Import | ast.ImportFrom)]
+    return resolve_name(sources, module, name, local=imports)
+
+
+def resolve_dotted(sources: Sources, dotted: str, depth: int = 0) -> Found | str | None:
+    """``sgm.modules.GeneralConditioner`` -> where it is defined (re-exports followed)."""
+    if dotted in sources.opaque:
+        return dotted
+    parts = dotted.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        module = sources.module(".".join(parts[:cut]))
+        if module is not None:
+            found = resolve_name(sources, module, ".".join(parts[cut:]), depth + 1)
+            return found if found is not None else dotted
+    return dotted
+
+
+def literal(node: ast.expr | None) -> tuple[bool, Any]:
+    """A JSON-able literal value of an expression, if it is one."""
+    if node is None:
+        return False, None
+    try:
+        value = ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False, None
+    if isinstance(value, tuple):
+        value = list(value)
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        return False, None
+    return True, value
+
+
+_WALKED: dict[int, tuple[ast.AST, list[ast.AST]]] = {}
+
+
+def walk(node: ast.AST) -> list[ast.AST]:
+    """``ast.walk`` of a node, computed once: the class reader walks the same ``__init__``
+    for every question it asks of it."""
+    hit = _WALKED.get(id(node))
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    nodes = list(ast.walk(node))
+    if len(_WALKED) > 20000:
+        _WALKED.clear()
+    _WALKED[id(node)] = (node, nodes)
+    return nodes
+
+
+def in_order(func: ast.AST) -> list[ast.AST]:
+    """Every node under ``func`` in source order (``ast.walk`` is breadth-first)."""
+    nodes = [n for n in ast.walk(func) if hasattr(n, "lineno")]
+    return sorted(nodes, key=lambda n: (n.lineno, n.col_offset))  # type: ignore[attr-defined]
