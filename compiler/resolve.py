@@ -20,6 +20,14 @@ def _defaults(section: str) -> dict[str, Any]:
     return {name: copy.deepcopy(sub["default"]) for name, sub in properties.items() if "default" in sub}
 
 
+# Dests satc computes itself (the schema's x-satc-computed).
+COMPUTED = tuple(
+    name
+    for name, sub in resources.schema()["properties"]["args"]["properties"].items()
+    if "x-satc-computed" in sub
+)
+
+
 def _default_reason(project: Project, name: str) -> str:
     argument = project.arguments.get(name)
     if argument is None:
@@ -31,7 +39,13 @@ def resolve(config: LoadedConfig, input_names: tuple[str, ...] = ()) -> Plan:
     """Apply every rule; raise ConfigError with all rule violations together."""
     tree = config.tree
     project = select.for_config(config)
-    args = {**args_defaults(project), **copy.deepcopy(tree.get("args") or {})}
+    argparse_defaults = args_defaults(project)
+    given = {
+        name: copy.deepcopy(value)
+        for name, value in (tree.get("args") or {}).items()
+        if not (name in COMPUTED and value in (None, {}, []))  # validate warned: satc computes it
+    }
+    args = {**argparse_defaults, **given}
     launch = {**_defaults("launch"), **copy.deepcopy(tree.get("launch") or {})}
     work = rules.Work(config=config, args=args, launch=launch, input_names=input_names)
     defaults = [

@@ -241,8 +241,8 @@ def _problem_from_error(config: LoadedConfig, error: Any, root: dict[str, Any]) 
     where = config.locate(path)
     kind = error.validator
     value = error.instance
-    if "x-satc-computed" in error.schema:  # the same problem _annotations reports
-        return [Problem(where, key, "cannot be set in a config", hint=error.schema["x-satc-computed"])]
+    if "x-satc-computed" in error.schema:  # _annotations reports it
+        return []
     if "x-satc-reserved" in error.schema:
         return []  # the launch rules report it, beside the other launch.env problems
     if "x-satc-removed" in error.schema:
@@ -336,6 +336,10 @@ def _problem_from_error(config: LoadedConfig, error: Any, root: dict[str, Any]) 
     return [Problem(where, key, message)]
 
 
+def _empty(value: Any) -> bool:
+    return value is None or value == {} or value == []
+
+
 def _deprecation_hint(replacement: str) -> str:
     """The schema names a replacement key, or (for a flag) says what to do in words."""
     return replacement if " " in replacement else f"use {replacement} instead"
@@ -375,7 +379,19 @@ def _annotations(config: LoadedConfig, root: dict[str, Any]) -> list[Problem]:
                         hint=_deprecation_hint(sub["x-satc-deprecated"]),
                     )
                 )
-            if "x-satc-computed" in sub:
+            if "x-satc-computed" in sub and _empty(value):
+                # Projects write `deepspeed_config: {}` (CogView3): nothing is lost by
+                # satc computing it, so it is dropped (resolve) with a warning.
+                found.append(
+                    Problem(
+                        config.locate(here),
+                        dotted(here),
+                        "ignored: satc computes this value itself",
+                        severity="warning",
+                        hint=f"delete it; {sub['x-satc-computed']}",
+                    )
+                )
+            elif "x-satc-computed" in sub:
                 found.append(
                     Problem(
                         config.locate(here),

@@ -324,7 +324,10 @@ def signature(sources: Sources, found: Found, func: ast.FunctionDef, skip: int, 
                 if k.arg is None and isinstance(k.value, ast.Name) and k.value.id != kwargs:
                     explicit |= _star_keys(sources, found.module, func, k.value.id)
             if isinstance(callee, tuple):
-                inner = signature(sources, callee[0], callee[1], len(node.args), depth + 1)
+                # `super().__init__(*args, **kwargs)`: a forwarded `*args` fills no parameter (a
+                # config passes keywords only), so only plain positional arguments are taken.
+                taken = sum(1 for a in node.args if not isinstance(a, ast.Starred))
+                inner = signature(sources, callee[0], callee[1], taken, depth + 1)
                 for name, entry in inner.params.items():
                     if name not in explicit and name not in set_here:
                         result.params.setdefault(name, entry)

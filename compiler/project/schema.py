@@ -79,6 +79,10 @@ def argument_schema(arg: Argument) -> dict[str, Any]:
         # A text dest SAT's code reads as a flag: true works, and so does text; a text
         # that says false is read as true.
         prop = {"type": ["string", "boolean"], "not": {"enum": list(FALSE_WORDS)}}
+    elif arg.type in ("str", None) and not arg.choices:
+        # Text set raw from YAML: projects write `false` (or true) for a text dest read
+        # for its truth (`if args.flow_from_prompt:`), so a boolean is no type error.
+        prop = {"type": ["string", "boolean"]}
     else:
         prop = _scalar(arg)
         if arg.choices:

@@ -172,6 +172,10 @@ def _wrong_type(default: Any, value: Any) -> str | None:
     kind, name = expected
     if kind is bool and value in (0, 1):
         return None  # Python takes 0 and 1 for a flag
+    if isinstance(value, list | dict) and kind not in (list, dict):
+        # A scalar default does not make a list wrong: classes widen one
+        # (`if isinstance(transformer_depth, int): transformer_depth = [...] * n`).
+        return None
     bad_bool = isinstance(value, bool) and kind is not bool
     return name if bad_bool or not isinstance(value, kind) else None
 
@@ -284,6 +288,19 @@ def _unknown_param(
     )
 
 
+def _built_from_mapping(config: LoadedConfig, node: Node) -> bool:
+    """Whether the parent takes this node out of a mapping parameter itself
+    (`modules.get("pos_embed_config", ...)`, CogView3's DiT) and builds it with keywords
+    the facts do not list: what it passes is unknown, so a missing one is no error."""
+    entry = _models(config)["targets"].get(node.parent or "") or {}
+    inside = node.path[len(node.parent_path) :]
+    if len(inside) < 2 or inside[0] != "params" or not isinstance(inside[1], str):
+        return False
+    space = entry.get("namespaces", {}).get(inside[1])
+    known = entry.get("children", {}).get(_child_key(node.path) or "")
+    return bool(space) and bool(set(space.get("reads", ())) & _MAPPING_METHODS) and known is None
+
+
 def _missing(config: LoadedConfig, node: Node, entry: dict[str, Any], passed: list[str]) -> list[Problem]:
     models = _models(config)
     # Under a target satc does not know, what the parent passes its children is unknown too.
@@ -292,6 +309,8 @@ def _missing(config: LoadedConfig, node: Node, entry: dict[str, Any], passed: li
         and node.parent != (models["engine"] or {}).get("target")
         and node.parent not in models["targets"]
     ):
+        return []
+    if _built_from_mapping(config, node):
         return []
     params_path = (*node.path, "params")
     where = params_path if params_path in config.origin else (*node.path, "target")
@@ -329,6 +348,9 @@ def check_node(config: LoadedConfig, node: Node) -> list[Problem]:
     return found
 
 
+_MAPPING_METHODS = {"get", "items", "keys", "values", "pop", "setdefault", "update"}
+
+
 def _namespaces(config: LoadedConfig, node: Node, entry: dict[str, Any]) -> list[Problem]:
     """Parameters read as attributes (`transformer_args.checkpoint_activations`): a key
     nobody reads is silently dropped, so a typo there is an error."""
@@ -338,6 +360,8 @@ def _namespaces(config: LoadedConfig, node: Node, entry: dict[str, Any]) -> list
         if not isinstance(given, dict):
             continue
         reads = list(space["reads"])
+        if set(reads) & _MAPPING_METHODS:
+            continue  # read as a mapping (`modules.get("pos_embed_config", ...)`), not by attribute
         for key in given:
             path = (*node.path, "params", name, key)
             if key in space["set_by_class"]:
