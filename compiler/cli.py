@@ -588,11 +588,19 @@ def diff_command(bundle_a: str, bundle_b: str, output_format: str) -> None:
 
 
 @main.command("schema")
-def schema_command() -> None:
-    """Print the JSON Schema of satc configs (for editors: see README, "Editor support")."""
+@click.option(
+    "--project", "project_dir", metavar="DIR", help="The project folder (default: the current one)."
+)
+def schema_command(project_dir: str | None) -> None:
+    """Print the JSON Schema of satc configs for the project in the current directory
+    (for editors: see README, "Editor support")."""
     from . import resources
+    from .project import find_root, read_project
 
-    click.echo(resources.editor_schema_text(), nl=False)
+    root = Path(project_dir) if project_dir else find_root(Path.cwd(), None)
+    # The targets CogVideoX's configs name, and (the reader adds) their module siblings.
+    targets = resources.models()["official_targets"]
+    click.echo(resources.editor_schema_text(read_project(root, targets)), nl=False)
 
 
 @main.command("topology")
