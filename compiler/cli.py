@@ -62,6 +62,8 @@ def reports_problems(command: F) -> F:
             return command(*args, **kwargs)
         except ConfigError as exc:
             _print_problems(exc.problems)
+            if exc.note:  # after the problems: the first line stays the first problem
+                click.echo(exc.note, err=True)
             errors = sum(1 for p in exc.problems if p.severity == "error")
             writes = click.get_current_context().info_name in ("compile", "sweep")
             click.echo(f"satc: {errors} error(s)" + ("; nothing written" if writes else ""), err=True)

@@ -54,6 +54,15 @@ def compile_bundle(
     config = load(configs, overrides)
     if project_dir is not None:
         config = replace(config, project_dir=project_dir)
+    try:
+        return _compile(config, out_dir, strict)
+    except ConfigError as exc:
+        if exc.note is None and not any(p.key in ("--project", "satc.project") for p in exc.problems):
+            exc.note = select.note(config)
+        raise
+
+
+def _compile(config: LoadedConfig, out_dir: Path, strict: bool) -> Bundle:
     errors, warnings = validate(config)
     names = tuple(relative_to_bundle(item.label, out_dir) for item in config.inputs)
     if errors:

@@ -17,7 +17,7 @@ from .load import LoadedConfig
 from .project import select
 from .project.schema import config_schema
 from .rules.models import targets as model_targets
-from .suggest import closest
+from .suggest import closest, typo_of
 from .tree import value_at, yaml_text
 
 Path = tuple[str | int, ...]
@@ -147,7 +147,7 @@ def _unknown_key(
     config: LoadedConfig, path: Path, key: str, schema: dict[str, Any], root: dict[str, Any]
 ) -> Problem:
     allowed = list(schema.get("properties", {}))
-    here = closest(key, allowed)
+    here = typo_of(key, allowed)
     elsewhere = [p for p in _key_index(root).get(key, []) if p != dotted((*path, key))]
     # The nearest place first: launch.slurm.extra.partition -> launch.slurm.partition.
     elsewhere.sort(key=lambda place: -_shared_prefix(place.split("."), [str(part) for part in path]))

@@ -66,6 +66,8 @@ def argument_schema(arg: Argument) -> dict[str, Any]:
         prop = {"type": "boolean"}
     elif arg.action in ("count",):
         prop = {"type": "integer"}
+    elif arg.type == "list" or (arg.type is None and isinstance(arg.default, list)):
+        prop = {"type": "array"}  # `type=list`: the YAML list is kept as it is
     elif arg.action == "append" or arg.nargs in ("+", "*") or isinstance(arg.nargs, int):
         prop = {"type": "array", "items": _scalar(arg)}
         if arg.choices:
@@ -79,6 +81,8 @@ def argument_schema(arg: Argument) -> dict[str, Any]:
         # A text dest SAT's code reads as a flag: true works, and so does text; a text
         # that says false is read as true.
         prop = {"type": ["string", "boolean"], "not": {"enum": list(FALSE_WORDS)}}
+    elif arg.type is None and isinstance(arg.default, bool | int | float):
+        prop = {"type": _SCALARS[type(arg.default).__name__]}
     elif arg.type in ("str", None) and not arg.choices:
         # Text set raw from YAML: projects write `false` (or true) for a text dest read
         # for its truth (`if args.flow_from_prompt:`), so a boolean is no type error.

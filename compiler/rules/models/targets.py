@@ -16,7 +16,7 @@ from ...errors import Problem, dotted
 from ...load import LoadedConfig
 from ...project import select
 from ...project.schema import models as project_models
-from ...suggest import closest
+from ...suggest import closest, typo_of
 from ...tree import value_at, yaml_text
 
 Path = tuple[str | int, ...]
@@ -267,7 +267,7 @@ def _unknown_param(
     config: LoadedConfig, node: Node, entry: dict[str, Any], key: str, settable: list[str]
 ) -> Problem:
     path = (*node.path, "params", key)
-    guess = closest(str(key), settable)
+    guess = typo_of(str(key), settable)
     if "swallows" in entry:
         return problem(
             config,
