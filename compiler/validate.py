@@ -12,9 +12,10 @@ from functools import lru_cache
 from typing import Any
 
 from . import credentials, resources
-from .errors import Location, Problem, dotted
+from .errors import SET_RANK, Location, Problem, dotted
 from .load import LoadedConfig
 from .project import select
+from .project.facts import Project
 from .project.schema import config_schema
 from .rules.models import targets as model_targets
 from .suggest import closest, typo_of
@@ -443,15 +444,45 @@ def _flows_into_args(config: LoadedConfig, root: dict[str, Any]) -> list[Problem
     return problems
 
 
+_NULLS = ("null", "~", "Null", "NULL", "")
+
+
+def _null_overrides(config: LoadedConfig, project: Project) -> list[Problem]:
+    """`--set args.X=null` removes X, so the project's default applies: a located error
+    where that default is not None (Tora's `flow_from_prompt: null` would become the
+    truthy 'cli'), instead of a silent fallback."""
+    found: list[Problem] = []
+    for index, override in enumerate(config.overrides):
+        parts = override.key.split(".")
+        if len(parts) != 2 or parts[0] != "args" or override.value_text.strip() not in _NULLS:
+            continue
+        argument = project.arguments.get(parts[1])
+        if argument is None or argument.default is None:
+            continue
+        default = yaml_text(argument.default)
+        found.append(
+            Problem(
+                Location(rank=SET_RANK + index, label=override.label),
+                override.key,
+                f"null removes the key, so the project's default {default} applies ({argument.source}), "
+                "not None",
+                hint=f"write the value you mean (e.g. --set {override.key}=false), or {default} to keep the default",
+            )
+        )
+    return found
+
+
 def validate(config: LoadedConfig) -> tuple[list[Problem], list[Problem]]:
     """(errors, warnings) for the merged tree, each located and sorted."""
-    root = config_schema(select.for_config(config))
+    project = select.for_config(config)
+    root = config_schema(project)
     problems: list[Problem] = []
     for error in _validator(root).iter_errors(config.tree):
         problems.extend(_problem_from_error(config, error, root))
     problems.extend(_annotations(config, root))
     problems.extend(credentials.check_tree(config.tree, config.locate))
     problems.extend(_flows_into_args(config, root))
+    problems.extend(_null_overrides(config, project))
     problems.extend(model_targets.check(config))
     unique = {(p.key, p.message, p.severity): p for p in problems}
     ordered = sorted(unique.values(), key=Problem.sort_key)

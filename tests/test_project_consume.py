@@ -255,3 +255,20 @@ def test_fork_configs_compile_from_their_entrypoint_folder(
     assert result.returncode == 0, result.stderr
     recorded = json.loads((tmp_path / "b" / "args.json").read_text())["provenance"]["project"]
     assert recorded["origin"] == "scanned" and "arguments.py" in {f["path"] for f in recorded["files"]}
+
+
+def test_set_null_never_falls_back_silently_to_a_different_default(tmp_path: Path) -> None:
+    sat = FORKS / "Tora" / "sat"
+    require(sat.is_dir(), f"{sat} (the shared reference forks)")
+    argv = ("compile", "configs/tora/model/cogvideox_5b_tora.yaml", "configs/tora/inference_sparse.yaml")
+    refused = satc(*argv, "--set", "args.flow_from_prompt=null", "-o", str(tmp_path / "b"), cwd=sat)
+    assert refused.returncode == 2
+    assert (
+        "--set args.flow_from_prompt: error: args.flow_from_prompt: null removes the key, so the "
+        in refused.stderr
+    )
+    assert "default 'cli' applies (arguments.py:60), not None" in refused.stderr
+    # flow_path's default is None: null means exactly that
+    fine = satc(*argv, "--set", "args.flow_path=null", "-o", str(tmp_path / "b2"), cwd=sat)
+    assert fine.returncode == 0, fine.stderr
+    assert json.loads((tmp_path / "b2" / "args.json").read_text())["args"]["flow_path"] is None
