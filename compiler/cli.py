@@ -334,12 +334,12 @@ def compile_command(
     check_target(Path(os.path.abspath(out_dir)), set())
     configs, overrides = _from_bundle(configs, overrides)
     bundle = compile_bundle(list(configs), list(overrides), out_dir, strict=strict, project_dir=project_dir)
-    if bundle.note:
-        click.echo(bundle.note, err=True)
     _print_problems(bundle.warnings)
     if bundle.accepted:
         click.echo(f"satc: {len(bundle.accepted)} warning(s) accepted by satc.accept_warnings", err=True)
     write_bundle(out_dir, bundle.files)
+    if bundle.note:  # after the warnings: the first line stays the first problem
+        click.echo(bundle.note, err=True)
     _echo(f"wrote {output}: {', '.join(sorted(bundle.files))}")
     _echo(describe(bundle.plan))
     _echo(_memory_summary(bundle.plan))

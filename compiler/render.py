@@ -115,6 +115,8 @@ def args_document(plan: Plan, provenance: Provenance, config_text: str) -> dict[
     }
     if provenance.project is not None:
         document["provenance"]["project"] = provenance.project
+    if plan.seed_rule != "data_parallel_rank":  # absent: CogVideoX's rule, older bundles unchanged
+        document["seed_rule"] = plan.seed_rule
     if provenance.accepted_warnings:  # absent otherwise: older bundles stay byte-identical
         document["provenance"]["accepted_warnings"] = list(provenance.accepted_warnings)
     document["digest"] = digest_of(document)

@@ -13,6 +13,7 @@ from .plan import Derivation, Plan, Topology
 from .project import select
 from .project.facts import Project
 from .project.schema import args_defaults
+from .rules.get_args import SEED_RULES
 
 
 def _defaults(section: str) -> dict[str, Any]:
@@ -42,7 +43,7 @@ def resolve(config: LoadedConfig, input_names: tuple[str, ...] = ()) -> Plan:
     argparse_defaults = args_defaults(project)
     given = {
         name: copy.deepcopy(value)
-        for name, value in (tree.get("args") or {}).items()
+        for name, value in (tree.get("args") if isinstance(tree.get("args"), dict) else {}).items()
         if not (name in COMPUTED and value in (None, {}, []))  # validate warned: satc computes it
     }
     args = {**argparse_defaults, **given}
@@ -68,4 +69,7 @@ def resolve(config: LoadedConfig, input_names: tuple[str, ...] = ()) -> Plan:
         launch=MappingProxyType(copy.deepcopy(work.launch)),
         derivations=tuple(defaults + work.derivations),
         warnings=tuple(work.warnings),
+        seed_rule=project.get_args.seed_rule
+        if project.get_args.seed_rule in SEED_RULES
+        else "data_parallel_rank",
     )

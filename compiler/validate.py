@@ -472,6 +472,33 @@ def _null_overrides(config: LoadedConfig, project: Project) -> list[Problem]:
     return found
 
 
+_BOOLEAN_WORDS = ("true", "false")
+
+
+def _accidental_booleans(config: LoadedConfig, root: dict[str, Any]) -> list[Problem]:
+    """A text arg takes `false`/`true` written as such (a project's "off", read for its
+    truth), but not YAML 1.1's `no`/`on`/`yes`/`off`: those are text the user meant."""
+    found: list[Problem] = []
+    properties = root["properties"]["args"].get("properties", {})
+    args = config.tree.get("args")
+    for key, value in (args if isinstance(args, dict) else {}).items():
+        types = properties.get(key, {}).get("type", [])
+        if not isinstance(value, bool) or not isinstance(types, list) or "string" not in types:
+            continue
+        raw = config.raw.get(("args", key))
+        if raw is not None and raw.strip().lower() not in _BOOLEAN_WORDS:
+            path = ("args", key)
+            found.append(
+                Problem(
+                    config.locate(path),
+                    dotted(path),
+                    f"expected a string, got {_describe(value)}",
+                    hint=_yaml_hint(config, path, value, "string"),
+                )
+            )
+    return found
+
+
 def validate(config: LoadedConfig) -> tuple[list[Problem], list[Problem]]:
     """(errors, warnings) for the merged tree, each located and sorted."""
     project = select.for_config(config)
@@ -483,6 +510,7 @@ def validate(config: LoadedConfig) -> tuple[list[Problem], list[Problem]]:
     problems.extend(credentials.check_tree(config.tree, config.locate))
     problems.extend(_flows_into_args(config, root))
     problems.extend(_null_overrides(config, project))
+    problems.extend(_accidental_booleans(config, root))
     problems.extend(model_targets.check(config))
     unique = {(p.key, p.message, p.severity): p for p in problems}
     ordered = sorted(unique.values(), key=Problem.sort_key)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from . import (
     batch,
     deepspeed,
+    get_args,
     inputs,
     iterations,
     launch,
@@ -41,6 +42,7 @@ ORDER: tuple[Rule, ...] = (
     deepspeed.r5_args_into_preset,
     deepspeed.r6_deepspeed_section_wins,
     deepspeed.d3_zero_stage_sync,
+    get_args.g1_project_get_args,
     cogvideox.cogvideox_parallel_rules,
     topology.r11_r12_topology,
     batch.b1_global_batch,
