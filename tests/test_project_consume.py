@@ -272,3 +272,18 @@ def test_set_null_never_falls_back_silently_to_a_different_default(tmp_path: Pat
     fine = satc(*argv, "--set", "args.flow_path=null", "-o", str(tmp_path / "b2"), cwd=sat)
     assert fine.returncode == 0, fine.stderr
     assert json.loads((tmp_path / "b2" / "args.json").read_text())["args"]["flow_path"] is None
+
+
+def test_the_builtin_profile_is_what_the_reader_gives_for_cogvideox() -> None:
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("builtin_profile", ROOT / "tools" / "builtin_profile.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["builtin_profile"] = module
+    spec.loader.exec_module(module)
+    committed = json.loads((ROOT / "schemas" / "builtin_project.json").read_text())
+    assert module.profile(str(cogvideo_sat())) == committed, "run: python tools/builtin_profile.py"
+    target = committed["targets"]["dit_video_concat.DiffusionTransformer"]
+    assert target["uses"]["patch_size"]["indexed"] == "dit_video_concat.py:695"

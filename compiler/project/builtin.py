@@ -4,11 +4,13 @@ A compile run outside any project folder (the README's ``make example`` from sat
 checkout, say) is judged against CogVideoX's ``sat/`` folder at commit e519ece, as
 recorded in satc's committed, generated data (``schemas/satc.schema.json``'s ``args``
 section and ``schemas/models.json``).  The facts are the same records the static reader
-produces, so every stage consumes one shape.
+produces (``tools/builtin_profile.py`` runs that reader on the CogVideoX tree), so every
+stage consumes one shape.
 """
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
@@ -65,6 +67,18 @@ def _section(name: str, kind: str, dest: str | None, converts: str) -> Section:
 
 @lru_cache(maxsize=1)
 def builtin_project() -> Project:
+    """The built-in profile: ``schemas/builtin_project.json`` (tools/builtin_profile.py)."""
+    from importlib import resources as files
+
+    from .serial import from_json
+
+    text = files.files("satc.schemas").joinpath("builtin_project.json").read_text("utf-8")
+    return from_json(json.loads(text))
+
+
+def legacy_profile() -> Project:
+    """The same profile from the older generated data (the args schema and models.json),
+    for comparison in tests."""
     schema = resources.schema()
     arguments = {
         dest: _argument(dest, sub) for dest, sub in sorted(schema["properties"]["args"]["properties"].items())
