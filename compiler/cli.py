@@ -142,6 +142,18 @@ def main() -> None:
 # ---- Plan before queue: compile from a bundle, plan, sweep ---------------------------
 
 
+def _recorded_project(configs: tuple[str, ...]) -> str | None:
+    """The project folder a lone bundle directory records (usable from the cwd)."""
+    if len(configs) != 1 or not os.path.isfile(os.path.join(configs[0], "args.json")):
+        return None
+    from .commands import committed
+
+    try:
+        return committed.recipe(Path(configs[0]), committed.read_document(Path(configs[0]))).project
+    except committed.UnreadableBundle:
+        return None  # _from_bundle says what is wrong
+
+
 def _from_bundle(
     configs: tuple[str, ...], overrides: tuple[str, ...]
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -332,6 +344,8 @@ def compile_command(
         raise click.UsageError("-o needs a directory name")
     out_dir = Path(output)
     check_target(Path(os.path.abspath(out_dir)), set())
+    if project_dir is None:  # a bundle retargeted is judged by the project that judged it
+        project_dir = _recorded_project(configs)
     configs, overrides = _from_bundle(configs, overrides)
     bundle = compile_bundle(list(configs), list(overrides), out_dir, strict=strict, project_dir=project_dir)
     _print_problems(bundle.warnings)

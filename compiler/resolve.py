@@ -33,7 +33,39 @@ def _default_reason(project: Project, name: str) -> str:
     argument = project.arguments.get(name)
     if argument is None:
         return "satc's default"
-    return f"the project's argparse default ({argument.source})"
+    return f"the project's argparse default, {argument.source}"
+
+
+def _injected(project: Project, work: rules.Work, model_config: Any) -> Any:
+    """G5: values the project's get_args copies from args into `model_config`, as the
+    namespace its get_args produces holds them."""
+    injects = project.get_args.injects_model_config
+    if not injects or not isinstance(model_config, dict):
+        return model_config
+    for dest, spec in sorted(injects.items()):
+        origin, source = str(spec.get("from", "")), spec.get("source", project.get_args.source)
+        name = origin.removeprefix("args.")
+        if origin.startswith("args.") and name in work.args:
+            node = model_config
+            *parents, leaf = dest.split(".")
+            for part in parents:
+                if not isinstance(node.get(part), dict):
+                    node[part] = {}  # OmegaConf creates the path the assignment names
+                node = node[part]
+            node[leaf] = copy.deepcopy(work.args[name])
+            work.derivations.append(
+                Derivation(
+                    f"model.{dest}", "G5", f"the project's get_args copies args.{name} here ({source})"
+                )
+            )
+        else:
+            work.warn(
+                "model",
+                f"the project's get_args sets model_config.{dest} = {origin} ({source}): satc cannot "
+                "reproduce it [G5]",
+                "check the compiled model_config against the project's own get_args",
+            )
+    return model_config
 
 
 def resolve(config: LoadedConfig, input_names: tuple[str, ...] = ()) -> Plan:
@@ -60,9 +92,11 @@ def resolve(config: LoadedConfig, input_names: tuple[str, ...] = ()) -> Plan:
             break  # later rules need a valid topology
     if work.errors:
         raise ConfigError(work.errors)
+    model_config = copy.deepcopy(tree.get("model"))
+    model_config = _injected(project, work, model_config)
     return Plan(
         args=MappingProxyType(copy.deepcopy(work.args)),
-        model_config=copy.deepcopy(tree.get("model")),
+        model_config=model_config,
         data_config=copy.deepcopy(tree.get("data")),
         deepspeed_config=copy.deepcopy(work.deepspeed),
         topology=Topology(**work.topology),

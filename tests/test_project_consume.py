@@ -287,3 +287,52 @@ def test_the_builtin_profile_is_what_the_reader_gives_for_cogvideox() -> None:
     assert module.profile(str(cogvideo_sat())) == committed, "run: python tools/builtin_profile.py"
     target = committed["targets"]["dit_video_concat.DiffusionTransformer"]
     assert target["uses"]["patch_size"]["indexed"] == "dit_video_concat.py:695"
+
+
+def test_a_get_args_that_injects_an_arg_into_model_config_is_reproduced(tmp_path: Path) -> None:
+    sat = _project_copy(tmp_path)
+    _edit(
+        sat / "arguments.py",
+        "    return args\n",
+        "    args.model_config.network_config.params.num_frames = args.sampling_num_frames\n    return args\n",
+    )
+    (sat / "fix.yaml").write_text(LIST_PATCH + "args:\n  sampling_num_frames: 49\n")
+    result = satc(
+        "compile", "configs/cogvideox_5b_lora.yaml", "configs/sft.yaml", "fix.yaml", "-o", "b", cwd=sat
+    )
+    assert result.returncode == 0, result.stderr
+    model = json.loads((sat / "b" / "args.json").read_text())["model_config"]
+    assert model["network_config"]["params"]["num_frames"] == 49
+    explained = satc("explain", "b", "model.network_config.params.num_frames", cwd=sat)
+    assert "G5" in explained.stdout, explained.stdout + explained.stderr
+
+
+def test_cogview3_seeds_by_global_rank_and_fixes_model_parallel_to_one(tmp_path: Path) -> None:
+    sat = FORKS / "CogView3" / "sat"
+    require(sat.is_dir(), f"{sat} (the shared reference forks)")
+    argv = ("compile", "configs/cogview3_plus.yaml", "--set", "launch.entrypoint=sample_dit.py")
+    result = satc(
+        *argv,
+        "--set",
+        "launch.gpus_per_node=2",
+        "--set",
+        "args.model_parallel_size=2",
+        "-o",
+        str(tmp_path / "b"),
+        cwd=sat,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "the topology uses 1 [G4]" in result.stderr
+    document = json.loads((tmp_path / "b" / "args.json").read_text())
+    assert document["seed_rule"] == "global_rank"
+    assert (
+        document["topology"]["model_parallel_size"] == 1 and document["topology"]["data_parallel_size"] == 2
+    )
+
+    from satc.runtime.bundle import read_bundle
+    from satc.runtime.environment import ProcessEnv
+    from satc.runtime.namespace import per_process_fields
+
+    bundle = read_bundle(tmp_path / "b")
+    proc = ProcessEnv("torchrun", 1, 1, 2, 2, None, None, None, {})
+    assert per_process_fields(bundle, proc)["seed"] == document["args"]["seed"] + 1

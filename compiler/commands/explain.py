@@ -1,7 +1,7 @@
 """satc explain: each value of a plan with its final source and what it replaced.
 
 A value comes from one of: a config file (file:line:col), a `--set`, a default
-(SAT's argparse default, satc's launch default, a DeepSpeed preset) or a derivation
+(the project's argparse default with its file:line, satc's launch default, a DeepSpeed preset) or a derivation
 rule of docs/rules.md (R*/D*) with its inputs.  When a rule changed a value the configs
 set, both are shown; the earlier layers a value overrode are listed too.
 """
