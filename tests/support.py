@@ -17,7 +17,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "tests" / "cases"
-REFERENCE = ROOT / "tests" / "cases" / "_reference"  # CogVideoX's official configs, verbatim
+# CogVideoX's official configs, verbatim except where its own network at e519ece cannot
+# build them: the 1.0 model configs give patch_size [1, 2, 2] and the 2B's interpolation on
+# the network (M25, M4; tests/test_project_consume.py compiles the verbatim files).
+REFERENCE = ROOT / "tests" / "cases" / "_reference"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 

@@ -44,7 +44,7 @@ def g1_project_get_args(work: Work) -> None:
             f"satc cannot tell what the project's get_args ({get_args.source}) does with the seed on each "
             "rank; the runtime adds the data-parallel rank as CogVideoX does [G3]",
         )
-    else:
+    elif get_args.seed_rule != "data_parallel_rank":  # CogVideoX's rule is D5's
         work.derivations.append(
             Derivation("args.seed", "G3", f"per rank: {SEED_RULES[get_args.seed_rule]} ({get_args.source})")
         )
