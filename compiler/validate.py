@@ -449,7 +449,7 @@ _NULLS = ("null", "~", "Null", "NULL", "")
 
 def _null_overrides(config: LoadedConfig, project: Project) -> list[Problem]:
     """`--set args.X=null` removes X, so the project's default applies: a located error
-    where that default is not None (Tora's `flow_from_prompt: null` would become the
+    where that default is truthy, unlike None (Tora's `flow_from_prompt: null` would become the
     truthy 'cli'), instead of a silent fallback."""
     found: list[Problem] = []
     for index, override in enumerate(config.overrides):
@@ -457,8 +457,8 @@ def _null_overrides(config: LoadedConfig, project: Project) -> list[Problem]:
         if len(parts) != 2 or parts[0] != "args" or override.value_text.strip() not in _NULLS:
             continue
         argument = project.arguments.get(parts[1])
-        if argument is None or argument.default is None:
-            continue
+        if argument is None or not argument.default:
+            continue  # a falsy default reads like None wherever the code tests the value
         default = yaml_text(argument.default)
         found.append(
             Problem(
