@@ -220,8 +220,11 @@ def _memory_summary(plan: Any) -> str:
 @click.option(
     "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
+@click.option("--project", "project_dir", metavar="DIR", help="The project folder, as in compile.")
 @reports_problems
-def plan_command(configs: tuple[str, ...], overrides: tuple[str, ...], output_format: str) -> None:
+def plan_command(
+    configs: tuple[str, ...], overrides: tuple[str, ...], output_format: str, project_dir: str | None
+) -> None:
     """Estimate per-GPU memory of CONFIG... (or a committed bundle) by component, judge
     it against launch.gpu / launch.gpu_memory_gb, and show what would make it fit.
     Writes nothing; imports no torch."""
@@ -229,8 +232,9 @@ def plan_command(configs: tuple[str, ...], overrides: tuple[str, ...], output_fo
     from .errors import derived_location, fail
     from .pipeline import compile_bundle
 
+    project_dir = project_dir if project_dir is not None else _recorded_project(configs)
     configs, overrides = _from_bundle(configs, overrides)
-    bundle = compile_bundle(list(configs), list(overrides), Path("."))
+    bundle = compile_bundle(list(configs), list(overrides), Path("."), project_dir=project_dir)
     reason = missing_model(bundle.plan)
     if reason:
         raise fail(
@@ -540,6 +544,7 @@ def explain_command(
     if not configs:
         raise click.UsageError("give at least one CONFIG (a YAML file) or bundle directory")
     out_dir = Path(".")
+    project_dir = None
     if len(configs) == 1 and os.path.isdir(configs[0]):
         out_dir = Path(configs[0])
         try:
@@ -547,7 +552,8 @@ def explain_command(
         except committed.UnreadableBundle as exc:
             raise click.UsageError(f"{configs[0]}: {exc}") from None
         configs, overrides = list(recipe.configs), (*recipe.overrides, *overrides)
-    bundle = compile_bundle(configs, list(overrides), out_dir)
+        project_dir = recipe.project  # judged by the project that judged the bundle
+    bundle = compile_bundle(configs, list(overrides), out_dir, project_dir=project_dir)
     if out_dir != Path(".") and _differs_on_disk(out_dir, bundle.files):
         _echo(
             f"satc: note: {out_dir} is stale: a fresh compile of its inputs differs from "
