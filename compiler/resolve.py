@@ -73,9 +73,10 @@ def resolve(config: LoadedConfig, input_names: tuple[str, ...] = ()) -> Plan:
     tree = config.tree
     project = select.for_config(config)
     argparse_defaults = args_defaults(project)
+    section = tree.get("args")
     given = {
         name: copy.deepcopy(value)
-        for name, value in (tree.get("args") if isinstance(tree.get("args"), dict) else {}).items()
+        for name, value in (section if isinstance(section, dict) else {}).items()
         if not (name in COMPUTED and value in (None, {}, []))  # validate warned: satc computes it
     }
     args = {**argparse_defaults, **given}

@@ -186,8 +186,8 @@ def signature(sources: Sources, found: Found, func: ast.FunctionDef, skip: int, 
             if isinstance(callee, tuple):
                 # `super().__init__(*args, **kwargs)`: a forwarded `*args` fills no parameter (a
                 # config passes keywords only), so only plain positional arguments are taken.
-                taken = sum(1 for a in node.args if not isinstance(a, ast.Starred))
-                inner = signature(sources, callee[0], callee[1], taken, depth + 1)
+                filled = sum(1 for a in node.args if not isinstance(a, ast.Starred))
+                inner = signature(sources, callee[0], callee[1], filled, depth + 1)
                 for name, entry in inner.params.items():
                     if name not in explicit and name not in set_here and name not in result.params:
                         result.params[name] = entry
