@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from . import cache, reader, sat_source, serial
 from .facts import Project
@@ -35,20 +36,22 @@ def _key(root: Path) -> tuple[str, str, Path | None]:
     return f"{root}\0{where}\0{sat_dir}", where, sat_dir
 
 
-def _payload(project: Project, sources: Sources, requested: list[str], old: list | None = None) -> dict:
+def _payload(
+    project: Project, sources: Sources, requested: list[str], old: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     files = cache.record(sources.paths, sources.files)
     if old:
         seen = {f["label"] for f in files}
         files += [f for f in old if f["label"] not in seen]
     absent = sorted(str(p) for p in sources.absent if not p.exists())
     root = Path(project.root) if project.root else None
-    folders = [root] if root else []
+    folders = [{"path": str(root), "modules": cache.modules_in(root)}] if root else []
     return {
         "project": serial.to_json(project),
         "requested": sorted(requested),
         "files": sorted(files, key=lambda f: f["label"]),
         "absent": absent,
-        "folders": cache.folders(folders),
+        "folders": folders,
     }
 
 
@@ -57,7 +60,8 @@ def read_project(root: str | Path | None, targets: Iterable[str], *, use_cache: 
     if root is None:
         from .builtin import builtin_project
 
-        return builtin_project()
+        profile: Project = builtin_project()
+        return profile
     folder = Path(root).resolve()
     wanted = sorted(set(targets))
     key, _, _ = _key(folder)

@@ -14,8 +14,22 @@ import ast
 from dataclasses import dataclass, field
 from typing import Any
 
-from .sources import Found, Module, Sources, absolute, literal, resolve_dotted, resolve_name, walk
+from .sources import (
+    INSTALLED,
+    Found,
+    Module,
+    Sources,
+    absolute,
+    dotted_name,
+    literal,
+    resolve_dotted,
+    resolve_name,
+    walk,
+)
 
+# Keys of a snapshot entry that only the reader uses (what a caller's positional
+# arguments fill, the attributes read from a namespace parameter).
+SNAPSHOT_ONLY = ("positional", "namespace_reads")
 CLOSED_BASES = frozenset(
     {
         "object",
@@ -186,8 +200,8 @@ def signature(sources: Sources, found: Found, func: ast.FunctionDef, skip: int, 
             if isinstance(callee, tuple):
                 # `super().__init__(*args, **kwargs)`: a forwarded `*args` fills no parameter (a
                 # config passes keywords only), so only plain positional arguments are taken.
-                filled = sum(1 for a in node.args if not isinstance(a, ast.Starred))
-                inner = signature(sources, callee[0], callee[1], filled, depth + 1)
+                taken = sum(1 for a in node.args if not isinstance(a, ast.Starred))
+                inner = signature(sources, callee[0], callee[1], taken, depth + 1)
                 for name, entry in inner.params.items():
                     if name not in explicit and name not in set_here and name not in result.params:
                         result.params[name] = entry
@@ -201,11 +215,11 @@ def signature(sources: Sources, found: Found, func: ast.FunctionDef, skip: int, 
             elif isinstance(callee, str) and callee in sources.snapshot_targets:
                 # SAT's classes on a machine without SAT's source: the bundled snapshot
                 known = sources.snapshot_targets[callee]
-                taken = set(
+                filled = set(
                     known.get("positional", [])[: sum(1 for a in node.args if not isinstance(a, ast.Starred))]
                 )
                 for name, entry in known.get("params", {}).items():
-                    if name not in explicit and name not in set_here and name not in taken:
+                    if name not in explicit and name not in set_here and name not in filled:
                         result.params.setdefault(name, dict(entry))
                 for name, use in known.get("uses", {}).items():
                     result.uses.setdefault(name, use)
@@ -278,13 +292,13 @@ def _config_key(func: ast.FunctionDef, name: str) -> str | None:
 def children(found: Found) -> dict[str, dict[str, Any]]:
     """Child configs a class instantiates itself, and the keywords it passes them."""
     out: dict[str, dict[str, Any]] = {}
-    if not isinstance(found.node, ast.ClassDef):
+    if not isinstance(found.node, ast.ClassDef) or "instantiate_from_config" not in found.module.text:
         return out
     for method in found.node.body:
         if not isinstance(method, ast.FunctionDef):
             continue
         for node in walk(method):
-            if not (isinstance(node, ast.Call) and ast.unparse(node.func) == "instantiate_from_config"):
+            if not (isinstance(node, ast.Call) and dotted_name(node.func) == "instantiate_from_config"):
                 continue
             if not node.args:
                 continue
@@ -309,7 +323,7 @@ def _attribute_reads(func: ast.FunctionDef, name: str) -> tuple[set[str], set[st
             (stores if isinstance(node.ctx, ast.Store) else reads).add(node.attr)
         if (
             isinstance(node, ast.Call)
-            and ast.unparse(node.func) in ("getattr", "hasattr")
+            and dotted_name(node.func) in ("getattr", "hasattr")
             and len(node.args) >= 2
             and isinstance(node.args[0], ast.Name)
             and node.args[0].id == name
@@ -337,6 +351,9 @@ def namespaces(sources: Sources, found: Found, func: ast.FunctionDef) -> dict[st
                     if isinstance(callee, tuple):
                         inner_reads = _namespace_reads(sources, callee[0], callee[1], keyword.arg)
                         reads |= inner_reads
+                    elif isinstance(callee, str) and callee in sources.snapshot_targets:
+                        known = sources.snapshot_targets[callee].get("namespace_reads", {})
+                        reads |= set(known.get(keyword.arg, []))
         out[arg.arg] = {"reads": sorted(reads | stores), "set_by_class": sorted(stores)}
     return out
 
@@ -367,7 +384,7 @@ def item_keys(func: ast.FunctionDef) -> dict[str, list[str]]:
             continue
         iterated = loop.iter
         target = loop.target
-        if isinstance(iterated, ast.Call) and ast.unparse(iterated.func) == "enumerate" and iterated.args:
+        if isinstance(iterated, ast.Call) and dotted_name(iterated.func) == "enumerate" and iterated.args:
             iterated = iterated.args[0]
             target = target.elts[1] if isinstance(target, ast.Tuple) and len(target.elts) == 2 else target
         if not (isinstance(iterated, ast.Name) and isinstance(target, ast.Name)):
@@ -426,10 +443,10 @@ def describe(sources: Sources, found: Found) -> dict[str, Any] | None:
             return {"source": found.line(), "params": {}}
         if isinstance(entry, str) and entry in sources.snapshot_targets:
             known = sources.snapshot_targets[entry]
-            out = {k: v for k, v in known.items() if k not in ("positional", "source")}
-            out["source"] = found.line()
-            out["flow"] = [found.dotted, *known.get("flow", [entry])]
-            return out
+            taken = {k: v for k, v in known.items() if k not in (*SNAPSHOT_ONLY, "source")}
+            taken["source"] = found.line()
+            taken["flow"] = [found.dotted, *known.get("flow", [entry])]
+            return taken
         return None
     owner, func, skip = entry
     sig = signature(sources, owner, func, skip)
@@ -466,7 +483,7 @@ def engine(sources: Sources, found: Found) -> dict[str, Any] | None:
     config_vars = {
         t.id
         for stmt in walk(func)
-        if isinstance(stmt, ast.Assign) and ast.unparse(stmt.value) == "args.model_config"
+        if isinstance(stmt, ast.Assign) and dotted_name(stmt.value) == "args.model_config"
         for t in stmt.targets
         if isinstance(t, ast.Name)
     }
@@ -534,7 +551,7 @@ def _engine_names(tree: ast.Module) -> list[str]:
     for node in walk(tree):
         if not isinstance(node, ast.Call):
             continue
-        func = ast.unparse(node.func)
+        func = dotted_name(node.func) or ""
         for keyword in node.keywords:
             if keyword.arg == "model_cls" and isinstance(keyword.value, ast.Name):
                 names.append(keyword.value.id)
@@ -594,7 +611,7 @@ def wanted(sources: Sources, targets: list[str]) -> tuple[set[str], set[str]]:
     out = set(named)
     for dotted in named:
         module_name = dotted.rsplit(".", 1)[0]
-        if "." not in dotted or module_name.split(".")[0] in ("torch", "deepspeed"):
+        if "." not in dotted or module_name.split(".")[0] in ("sat", "torch", "deepspeed"):
             continue
         module = sources.module(module_name)
         if module is not None:
@@ -610,7 +627,7 @@ def describe_targets(sources: Sources, targets: list[str]) -> dict[str, dict[str
     for dotted in sorted(every):
         found = resolve_dotted(sources, dotted)
         if isinstance(found, str) and found in sources.snapshot_targets:
-            out[dotted] = {k: v for k, v in sources.snapshot_targets[found].items() if k != "positional"}
+            out[dotted] = {k: v for k, v in sources.snapshot_targets[found].items() if k not in SNAPSHOT_ONLY}
             continue
         if not isinstance(found, Found):
             continue
@@ -620,3 +637,38 @@ def describe_targets(sources: Sources, targets: list[str]) -> dict[str, dict[str
         if described is not None:
             out[dotted] = described
     return out
+
+
+def why_unresolved(sources: Sources, dotted: str) -> dict[str, str]:
+    """Why ``dotted`` (a requested target) got no entry, for the compiler's message."""
+    module_name, _, name = dotted.rpartition(".")
+    if not module_name:
+        return {"kind": "missing_module", "detail": f"{dotted!r} names no module (a target is module.Class)"}
+    top = module_name.split(".")[0]
+    module = sources.module(module_name)
+    if module is None:
+        relative = module_name.replace(".", "/")
+        broken = [
+            why
+            for label, why in sources.broken.items()
+            if label.endswith((f"{relative}.py", f"{relative}/__init__.py"))
+        ]
+        if broken:
+            return {"kind": "unreadable", "detail": broken[0]}
+        base = sources.installed_dir(top) if top == "sat" or top in INSTALLED else sources.root
+        if base is not None and ((base / top).is_dir() or (base / f"{top}.py").is_file()):
+            where = sources.label(base / f"{relative}.py")
+            return {"kind": "missing_module", "detail": f"no module {module_name} ({where} does not exist)"}
+        return {
+            "kind": "external",
+            "detail": f"{top} is not part of the project and satc has no source of it here",
+        }
+    found = resolve_name(sources, module, name)
+    if found is None:
+        return {"kind": "missing_name", "detail": f"{module.label} defines no {name}"}
+    if isinstance(found, str):
+        return {
+            "kind": "external",
+            "detail": f"{module.label} takes {name} from {found}, which satc does not read",
+        }
+    return {"kind": "unreadable", "detail": f"{found.line()}: satc cannot follow what {name} accepts"}

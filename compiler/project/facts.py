@@ -59,7 +59,7 @@ class GetArgs:
     )
     seed_rule: str  # "data_parallel_rank" | "data_parallel_rank_unless_inference" | "global_rank" | "none" | "unknown"
     model_parallel: str  # "model_parallel_size" | "fixed:1" | "unknown": what initialize_model_parallel gets
-    context_parallel: str  # "cogvideox" (mp<=2 -> the mp group, else 2) | "none" | "unknown"
+    context_parallel: str  # "cogvideox" (mp<=2 -> the mp group, else 2) | "fixed:<n>" | "none" | "unknown"
     # {dest in model_config: {"from": "args.<name>" or literal text, "source": "file:line"}}
     injects_model_config: Mapping[str, Mapping[str, Any]] = field(
         default_factory=lambda: MappingProxyType({})
@@ -68,6 +68,10 @@ class GetArgs:
     second_stack: Mapping[str, Any] | None = None
     # Statements satc cannot reproduce statically: "file:line: what it does"
     unsupported: tuple[str, ...] = ()
+    # The arguments the launch-time ``mpu.initialize_model_parallel(...)`` call passes, as
+    # source text in order (``("args.model_parallel_size", "args.sequence_parallel_size")``);
+    # pair them with ``Sat.mpu_parameters``.
+    mpu_call: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,9 @@ class Sat:
     # a vendored mpu adds sequence parallelism (with "source" of the formula).
     mpu_dimensions: tuple[str, ...] = ("model", "data")
     mpu_source: str = ""
+    # The parameter names of that initialize_model_parallel, in order
+    # (("model_parallel_size_", "sequence_parallel_size_", ...)).
+    mpu_parameters: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,6 +109,12 @@ class Project:
     targets: Mapping[str, Mapping[str, Any]]
     # Every file read, as (label, sha256): recorded in the bundle, re-hashed by `satc check`.
     files: tuple[tuple[str, str], ...]
+    # Why a requested target has no entry in ``targets``: {"kind": ..., "detail": ...} with
+    # kind "missing_module" (no such module in the project or its SAT: a typo),
+    # "missing_name" (the module defines no such name), "external" (a package satc does not
+    # read, or whose source is not on this machine: it cannot be judged here) or
+    # "unreadable" (found, but satc cannot follow its code).
+    unresolved: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: MappingProxyType({}))
 
 
 # The reader's entry point (compiler/project/__init__.py):

@@ -10,12 +10,14 @@ parameters or load a second config stack.  Those are read here; any other assign
 from __future__ import annotations
 
 import ast
+import copy
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from .facts import Argument, GetArgs
-from .sections import Read
-from .sources import Found, Sources, in_order, literal, resolve_in
+from .sections import Read, _pop_key, _unwrap
+from .sources import Found, Sources, dotted_name, in_order, literal, resolve_in, walk
 
 # The args attributes whose assignment satc reproduces (docs/rules.md R1-R14), and the
 # attributes the sections land on.
@@ -38,7 +40,12 @@ REPRODUCED = {
     "master_ip",
     "master_port",  # R10
 }
+# What the reproduced rules decide on: an assignment to one of the attributes above under
+# a condition on anything else (``if args.fsdp2: args.deepspeed = False``) is the project's
+# own rule, not satc's.
+CONDITIONS = REPRODUCED | {"mode", "zero_stage", "checkpoint_activations", "epochs", "train_data"}
 MODEL_CONFIG = "args.model_config"
+ARGS_ATTRIBUTE = re.compile(r"\bargs\.(\w+)")
 
 
 def _reachable(sources: Sources, get_args: Found) -> list[Found]:
@@ -59,7 +66,10 @@ def _reachable(sources: Sources, get_args: Found) -> list[Found]:
                 for a in [*node.args, *[k.value for k in node.keywords]]
             ):
                 continue
-            target = resolve_in(sources, found.module, func, ast.unparse(node.func))
+            name = dotted_name(node.func)
+            if name is None:
+                continue
+            target = resolve_in(sources, found.module, func, name)
             if (
                 isinstance(target, Found)
                 and isinstance(target.node, ast.FunctionDef)
@@ -70,28 +80,39 @@ def _reachable(sources: Sources, get_args: Found) -> list[Found]:
     return out
 
 
-def _with_context(func: ast.FunctionDef) -> list[tuple[ast.stmt, list[str]]]:
-    """Every statement with the tests of the ``if``s around it (``not`` for an else)."""
-    out: list[tuple[ast.stmt, list[str]]] = []
+Loops = dict[str, list[Any] | None]  # loop variable -> its literal values (None: not literal)
 
-    def visit(body: list[ast.stmt], tests: list[str]) -> None:
+
+def _with_context(func: ast.FunctionDef) -> list[tuple[ast.stmt, list[str], Loops]]:
+    """Every statement with the tests of the ``if``s around it (``not`` for an else) and the
+    variables of the ``for`` loops around it."""
+    out: list[tuple[ast.stmt, list[str], Loops]] = []
+
+    def visit(body: list[ast.stmt], tests: list[str], loops: Loops) -> None:
         for stmt in body:
-            out.append((stmt, tests))
+            out.append((stmt, tests, loops))
             if isinstance(stmt, ast.If):
                 test = ast.unparse(stmt.test)
-                visit(stmt.body, [*tests, test])
-                visit(stmt.orelse, [*tests, f"not ({test})"])
-            elif isinstance(stmt, ast.For | ast.While | ast.With | ast.AsyncWith | ast.AsyncFor):
-                visit(stmt.body, tests)
-                visit(getattr(stmt, "orelse", []), tests)
+                visit(stmt.body, [*tests, test], loops)
+                visit(stmt.orelse, [*tests, f"not ({test})"], loops)
+            elif isinstance(stmt, ast.For | ast.AsyncFor):
+                inner = dict(loops)
+                if isinstance(stmt.target, ast.Name):
+                    ok, values = literal(stmt.iter)
+                    inner[stmt.target.id] = values if ok and isinstance(values, list) else None
+                visit(stmt.body, tests, inner)
+                visit(stmt.orelse, tests, loops)
+            elif isinstance(stmt, ast.While | ast.With | ast.AsyncWith):
+                visit(stmt.body, tests, loops)
+                visit(getattr(stmt, "orelse", []), tests, loops)
             elif isinstance(stmt, ast.Try):
-                visit(stmt.body, tests)
+                visit(stmt.body, tests, loops)
                 for handler in stmt.handlers:
-                    visit(handler.body, tests)
-                visit(stmt.orelse, tests)
-                visit(stmt.finalbody, tests)
+                    visit(handler.body, tests, loops)
+                visit(stmt.orelse, tests, loops)
+                visit(stmt.finalbody, tests, loops)
 
-    visit(func.body, [])
+    visit(func.body, [], {})
     return out
 
 
@@ -109,8 +130,31 @@ def _args_attr(target: ast.expr) -> str | None:
     return None
 
 
-def _model_config_path(target: ast.expr, aliases: set[str]) -> str | None:
-    """``args.model_config.network_config.params.x`` / ``model_config["x"]`` -> "network_config.params.x"."""
+def _model_config_aliases(func: ast.FunctionDef, sections: Read) -> set[str]:
+    """Local names that hold the model config: ``model_config = args.model_config``, or the
+    popped section before it lands there (``model_config = config.pop("model")``)."""
+    model_keys = {s.name for s in sections.sections.values() if s.dest == "model_config"}
+    out: set[str] = set()
+    for stmt in walk(func):
+        if not isinstance(stmt, ast.Assign):
+            continue
+        names = [t.id for t in stmt.targets if isinstance(t, ast.Name)]
+        if not names:
+            continue
+        if dotted_name(stmt.value) == MODEL_CONFIG:
+            out.update(names)
+            continue
+        popped = _pop_key(_unwrap(stmt.value)[0])
+        if popped is not None and popped[1] in model_keys:
+            out.update(names)
+    return out
+
+
+def _model_config_path(
+    target: ast.expr, aliases: set[str], bound: dict[str, Any] | None = None
+) -> str | None:
+    """``args.model_config.network_config.params.x`` / ``model_config["x"]`` -> "network_config.params.x";
+    a loop variable subscript takes its value from ``bound``."""
     parts: list[str] = []
     node = target
     while True:
@@ -120,8 +164,13 @@ def _model_config_path(target: ast.expr, aliases: set[str]) -> str | None:
             parts.append(node.attr)
             node = node.value
         elif isinstance(node, ast.Subscript):
-            ok, key = literal(node.slice)
-            if not (ok and isinstance(key, str | int)):
+            if isinstance(node.slice, ast.Name) and bound and node.slice.id in bound:
+                key = bound[node.slice.id]
+            else:
+                ok, key = literal(node.slice)
+                if not ok:
+                    return None
+            if not isinstance(key, str | int):
                 return None
             parts.append(str(key))
             node = node.value
@@ -130,6 +179,59 @@ def _model_config_path(target: ast.expr, aliases: set[str]) -> str | None:
         else:
             return None
     return ".".join(reversed(parts)) if parts else None
+
+
+def _in_model_config(node: ast.expr, aliases: set[str]) -> bool:
+    """Whether an expression is (a part of) the model config."""
+    while isinstance(node, ast.Attribute | ast.Subscript):
+        if dotted_name(node) == MODEL_CONFIG:
+            return True
+        node = node.value
+    return isinstance(node, ast.Name) and node.id in aliases
+
+
+class _Bind(ast.NodeTransformer):
+    """Replace loop variables by their value, and ``getattr(args, "x")`` by ``args.x``."""
+
+    def __init__(self, bound: dict[str, Any]) -> None:
+        self.bound = bound
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        return ast.Constant(self.bound[node.id]) if node.id in self.bound else node
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        if (
+            dotted_name(node.func) == "getattr"
+            and len(node.args) == 2
+            and dotted_name(node.args[0]) == "args"
+            and isinstance(node.args[1], ast.Constant)
+            and isinstance(node.args[1].value, str)
+        ):
+            return ast.Attribute(value=ast.Name("args", ast.Load()), attr=node.args[1].value, ctx=ast.Load())
+        return node
+
+
+def _injections(
+    target: ast.expr, value: ast.expr | None, aliases: set[str], loops: Loops
+) -> list[tuple[str, str]] | None:
+    """(path, from) for each value an assignment puts into the model config (a loop over
+    literal names unrolled); None when it writes there in a way satc cannot follow."""
+    names = [n.id for n in walk(target) if isinstance(n, ast.Name) and n.id in loops]
+    if not names:
+        path = _model_config_path(target, aliases)
+        return None if path is None else [(path, ast.unparse(value) if value is not None else "")]
+    if len(set(names)) != 1 or loops[names[0]] is None:
+        return None
+    out = []
+    for item in loops[names[0]] or []:
+        bound = {names[0]: item}
+        path = _model_config_path(target, aliases, bound)
+        if path is None:
+            return None
+        text = ast.unparse(_Bind(bound).visit(copy.deepcopy(value))) if value is not None else ""
+        out.append((path, text))
+    return out
 
 
 @dataclass
@@ -156,13 +258,21 @@ def _seed(stmt: ast.stmt, tests: list[str]) -> str:
 def _context_parallel(func: ast.FunctionDef) -> str | None:
     calls = [
         n
-        for n in ast.walk(func)
+        for n in walk(func)
         if isinstance(n, ast.Call)
-        and ast.unparse(n.func).endswith(("set_context_parallel_group", "initialize_context_parallel"))
+        and (dotted_name(n.func) or "").endswith(
+            ("set_context_parallel_group", "initialize_context_parallel")
+        )
     ]
     if not calls:
         return None
-    for node in ast.walk(func):
+    if len(calls) == 1 and (dotted_name(calls[0].func) or "").endswith("initialize_context_parallel"):
+        # one unconditional size: initialize_context_parallel(1)
+        ok, size = literal(calls[0].args[0] if calls[0].args else None)
+        inside_if = any(isinstance(n, ast.If) and calls[0] in walk(n) for n in walk(func))
+        if ok and isinstance(size, int) and not inside_if:
+            return f"fixed:{size}"
+    for node in walk(func):
         if (
             isinstance(node, ast.If)
             and ast.unparse(node.test).replace(" ", "") == "args.model_parallel_size<=2"
@@ -188,30 +298,32 @@ def read(sources: Sources, get_args: Found | None, sections: Read) -> Facts:
     for found in functions:
         func = found.node
         assert isinstance(func, ast.FunctionDef)
-        aliases = {
-            t.id
-            for stmt in ast.walk(func)
-            if isinstance(stmt, ast.Assign) and ast.unparse(stmt.value) == MODEL_CONFIG
-            for t in stmt.targets
-            if isinstance(t, ast.Name)
-        }
+        aliases = _model_config_aliases(func, sections)
         for node in in_order(func):
-            if isinstance(node, ast.Call) and ast.unparse(node.func).endswith("initialize_model_parallel"):
+            if isinstance(node, ast.Call) and (dotted_name(node.func) or "").endswith(
+                "initialize_model_parallel"
+            ):
                 mpu_calls.append((found, node))
         cp = _context_parallel(func)
         if cp is not None:
             facts.context_parallel = cp if facts.context_parallel in ("none", cp) else "unknown"
-        for stmt, tests in _with_context(func):
+        for stmt, tests, loops in _with_context(func):
             if id(stmt) in sections.handled:
                 continue
             for target in _targets(stmt):
                 value = getattr(stmt, "value", None)
-                path = _model_config_path(target, aliases)
-                if path is not None:
-                    facts.injects[path] = {
-                        "from": ast.unparse(value) if value is not None else "",
-                        "source": found.line(stmt),
-                    }
+                if (
+                    isinstance(target, ast.Attribute | ast.Subscript)
+                    and _in_model_config(target, aliases)
+                    and dotted_name(target) != MODEL_CONFIG
+                ):
+                    injected = _injections(target, value, aliases, loops)
+                    if injected is None:
+                        facts.unsupported.append(
+                            f"{found.line(stmt)}: {_short(stmt)} (a change to model_config satc cannot follow)"
+                        )
+                    for path, text in injected or []:
+                        facts.injects[path] = {"from": text, "source": found.line(stmt)}
                     continue
                 attr = _args_attr(target)
                 if attr is None:
@@ -221,18 +333,38 @@ def read(sources: Sources, get_args: Found | None, sections: Read) -> Facts:
                     seeds.append(rule)
                     if rule != "unknown":
                         continue
-                elif attr in REPRODUCED or attr in {s.dest for s in sections.sections.values() if s.dest}:
+                elif (
+                    attr in {s.dest for s in sections.sections.values() if s.dest}
+                    or attr in REPRODUCED
+                    and all(set(ARGS_ATTRIBUTE.findall(test)) <= CONDITIONS for test in tests)
+                ):
                     continue
                 facts.unsupported.append(f"{found.line(stmt)}: {_short(stmt)}")
             if (
                 isinstance(stmt, ast.Expr)
                 and isinstance(stmt.value, ast.Call)
-                and ast.unparse(stmt.value.func) == "setattr"
+                and dotted_name(stmt.value.func) == "setattr"
                 and stmt.value.args
-                and ast.unparse(stmt.value.args[0]) == "args"
+                and dotted_name(stmt.value.args[0]) == "args"
                 and (sections.loader is None or found.dotted != sections.loader.dotted)
             ):
                 facts.unsupported.append(f"{found.line(stmt)}: {_short(stmt)}")
+            if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+                call = stmt.value
+                method = call.func if isinstance(call.func, ast.Attribute) else None
+                mutates = (
+                    method is not None
+                    and _in_model_config(method.value, aliases)
+                    and method.attr in ("update", "merge_with", "pop", "setdefault", "__setitem__")
+                ) or (
+                    dotted_name(call.func) in ("setattr", "OmegaConf.update", "OmegaConf.set_struct")
+                    and bool(call.args)
+                    and _in_model_config(call.args[0], aliases)
+                )
+                if mutates:
+                    facts.unsupported.append(
+                        f"{found.line(stmt)}: {_short(stmt)} (a change to model_config satc cannot follow)"
+                    )
     if seeds:
         facts.seed_rule = seeds[-1] if len(set(seeds)) == 1 else "unknown"
     if mpu_calls:
@@ -257,24 +389,65 @@ def second_stack(
     get_args: Found | None, sections: Read, arguments: dict[str, Argument]
 ) -> dict[str, Any] | None:
     """A config stack loaded from another flag than the first (``--second a.yaml b.yaml``)."""
-    if len(sections.stacks) < 2:
+    if not sections.stacks:
         return None
-    first = sections.stacks[0][0]
-    for dest, source, loader in sections.stacks[1:]:
+    main = sections.loader.node.name if sections.loader is not None else None
+    first = next((d for d, _, loader in sections.stacks if loader == main), sections.stacks[0][0])
+    copied = _copied_stack(get_args, first, arguments)
+    if copied is not None:
+        return copied
+    for dest, source, loader in sections.stacks:
         if dest == first:
             continue
         argument = arguments.get(dest)
         flag = argument.flags[0] if argument is not None and argument.flags else f"--{dest}"
         namespace: str | None = None
         if get_args is not None:
-            for stmt in ast.walk(get_args.node):
+            for stmt in walk(get_args.node):
                 if (
                     isinstance(stmt, ast.Assign)
                     and isinstance(stmt.value, ast.Call)
-                    and ast.unparse(stmt.value.func).split(".")[-1] == loader
+                    and (dotted_name(stmt.value.func) or "").split(".")[-1] == loader
                 ):
                     namespace = namespace or _args_attr(stmt.targets[0])
         return {"flag": flag, "dest": namespace or dest, "source": source}
+    return None
+
+
+def _copied_stack(
+    get_args: Found | None, first: str, arguments: dict[str, Argument]
+) -> dict[str, Any] | None:
+    """``second = copy.deepcopy(args); second.base = args.second; second =
+    process_config_to_args(second)``: the main loader run again over another flag's files."""
+    if get_args is None:
+        return None
+    for stmt in walk(get_args.node):
+        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1):
+            continue
+        target = stmt.targets[0]
+        if not (
+            isinstance(target, ast.Attribute)
+            and target.attr == first
+            and isinstance(target.value, ast.Name)
+            and target.value.id != "args"
+        ):
+            continue
+        flag_dest = _args_attr(stmt.value)
+        if flag_dest is None:
+            continue
+        local = target.value.id
+        namespace = None
+        for other in walk(get_args.node):
+            if (
+                isinstance(other, ast.Assign)
+                and _args_attr(other.targets[0]) is not None
+                and any(isinstance(n, ast.Name) and n.id == local for n in walk(other.value))
+            ):
+                namespace = _args_attr(other.targets[0])
+                break
+        argument = arguments.get(flag_dest)
+        flag = argument.flags[0] if argument is not None and argument.flags else f"--{flag_dest}"
+        return {"flag": flag, "dest": namespace or local, "source": get_args.line(stmt)}
     return None
 
 
@@ -287,5 +460,9 @@ def build(facts: Facts, get_args: Found | None, sections: Read, second: dict[str
         context_parallel=facts.context_parallel,
         injects_model_config=dict(sorted(facts.injects.items())),
         second_stack=second,
-        unsupported=tuple(facts.unsupported),
+        # the second stack's namespace is recorded above, not unsupported
+        unsupported=tuple(
+            u for u in facts.unsupported if second is None or f": args.{second['dest']} = " not in u
+        ),
+        mpu_call=facts.mpu_call,
     )

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .facts import Argument
-from .sources import Found, Sources, in_order, literal, resolve_in
+from .sources import Found, Sources, dotted_name, in_order, literal, resolve_in, walk
 
 SIMPLE_TYPES = {"int", "float", "str", "bool", "list"}
 ACTIONS = {"store", "store_true", "store_false", "store_const", "append", "count"}
@@ -56,7 +56,8 @@ def argument_from_call(call: ast.Call, group: str, source: str) -> Argument | st
     if "type" in kw:
         text = ast.unparse(kw["type"])
         type_name = text if text in SIMPLE_TYPES else f"expr:{text}"
-    nargs: str | int | None = None
+    # argparse's flag actions take no value: their nargs is 0
+    nargs: str | int | None = 0 if action in ("store_true", "store_false", "store_const", "count") else None
     if "nargs" in kw:
         ok, value = literal(kw["nargs"])
         nargs = value if ok and isinstance(value, str | int) else f"expr:{ast.unparse(kw['nargs'])}"
@@ -121,7 +122,7 @@ class Walker:
         assert isinstance(func, ast.FunctionDef)
         groups: dict[str, str] = {}  # variable -> argument group title
         assigned: dict[int, str] = {}  # id(call) -> the name it is assigned to
-        for node in ast.walk(func):
+        for node in walk(func):
             if (
                 isinstance(node, ast.Assign)
                 and len(node.targets) == 1
@@ -137,13 +138,31 @@ class Walker:
                 if owner in parsers or owner in groups:
                     self._method(found, node, callee.attr, owner, parsers, groups, assigned)
                     continue
-            text = ast.unparse(callee)
-            if text in PARSER_FACTORIES and id(node) in assigned:
+            if (
+                isinstance(callee, ast.Attribute)
+                and callee.attr == "add_argument"
+                and isinstance(callee.value, ast.Call)
+                and isinstance(callee.value.func, ast.Attribute)
+                and callee.value.func.attr == "add_argument_group"
+                and dotted_name(callee.value.func.value) in parsers
+            ):
+                # parser.add_argument_group("title").add_argument(...)
+                ok, title = literal(callee.value.args[0] if callee.value.args else None)
+                made = argument_from_call(
+                    node, title if ok and isinstance(title, str) else "", found.line(node)
+                )
+                if isinstance(made, str):
+                    self.surface.unresolved.append(made)
+                else:
+                    self.surface.add(made)
+                continue
+            if dotted_name(callee) in PARSER_FACTORIES and id(node) in assigned:
                 parsers.add(assigned[id(node)])
                 continue
             position = self._parser_position(node, parsers)
             if position is None:
                 continue
+            text = dotted_name(callee) or ast.unparse(callee)
             self._call(found, node, text, position, depth)
 
     def _method(
@@ -275,7 +294,13 @@ def read(sources: Sources, snapshot: Mapping[str, Any]) -> tuple[Surface, Found 
     module = sources.module("arguments")
     func = module.functions().get("get_args") if module is not None else None
     if module is None or func is None:
-        walker.surface.unresolved.append("arguments.py: no get_args function")
+        why = sources.broken.get("arguments.py")
+        if why:
+            walker.surface.unresolved.append(f"{why} (satc cannot read it)")
+        elif module is None:
+            walker.surface.unresolved.append("arguments.py: not found in the project folder")
+        else:
+            walker.surface.unresolved.append("arguments.py: no get_args function")
         return walker.surface, None
     found = Found(module, func)
     params = {a.arg for a in func.args.args if "parser" in a.arg}

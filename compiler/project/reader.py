@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -26,17 +29,98 @@ def snapshot() -> Mapping[str, Any]:
         text = resources.files("satc.schemas").joinpath(SNAPSHOT).read_text("utf-8")
     except (FileNotFoundError, ModuleNotFoundError, OSError):
         return {}
-    return json.loads(text)
+    data: dict[str, Any] = json.loads(text)
+    return data
 
 
-@lru_cache(maxsize=1)
 def _deepspeed_installed() -> bool:
-    from .sources import installed
-
-    return installed("deepspeed") is not None
+    return sources_module.installed("deepspeed") is not None
 
 
-def open_sources(root: Path) -> tuple[Sources, str, Path | None]:
+LABEL = re.compile(r"(?<![\w/.])((?:sat|deepspeed|torch)/[\w/.]+\.py):")
+
+
+@dataclass
+class Standing:
+    """The snapshot's facts that stand for reading source here: all of them where there is
+    no source, else each one whose files are byte-identical where the project imports them
+    from (installed, or vendored beside it), with its labels pointing there."""
+
+    functions: dict[str, Any] = field(default_factory=dict)
+    targets: dict[str, Any] = field(default_factory=dict)
+    sat: dict[str, Any] | None = None
+
+
+def _local_path(sources: Sources, label: str) -> Path | None:
+    top = label.split("/", 1)[0]
+    site = sources.installed_dir(top)
+    return site / label if site is not None else None
+
+
+def _standing(sources: Sources, where: str) -> Standing:
+    known = snapshot()
+    if not known:
+        return Standing()
+    digests = known.get("files", {})
+    absent = {"sat"} if where == "snapshot" else set()
+    if not _deepspeed_installed():
+        absent.add("deepspeed")
+    matched: dict[str, bool] = {}
+    relabel: dict[str, str] = {}
+
+    def same(label: str) -> bool:
+        if label.split("/", 1)[0] in absent:
+            return True
+        if label not in matched:
+            path = _local_path(sources, label)
+            try:
+                data = path.read_bytes() if path is not None else None
+            except OSError:
+                data = None
+            matched[label] = data is not None and hashlib.sha256(data).hexdigest() == digests.get(label)
+            if matched[label]:
+                assert path is not None
+                local = sources.label(path)
+                sources.files[local] = digests[label]
+                sources.paths[local] = path
+                relabel[label] = local
+        return matched[label]
+
+    def usable(files: list[str]) -> bool:
+        return all(same(label) for label in files)
+
+    out = Standing()
+    for name, entries in known.get("argument_functions", {}).items():
+        if usable(known.get("function_files", {}).get(name, ["?"])):
+            out.functions[name] = entries
+    if where == "snapshot" or "sat" not in absent:
+        for name, entry in known.get("targets", {}).items():
+            if usable(known.get("target_files", {}).get(name, ["?"])):
+                out.targets[name] = entry
+        pinned = known.get("sat", {})
+        if usable(pinned.get("mpu_files", ["?"])):
+            out.sat = pinned
+    if any(label != local for label, local in relabel.items()):
+        out.functions = _relabel(out.functions, relabel)
+        out.targets = _relabel(out.targets, relabel)
+        out.sat = _relabel(out.sat, relabel)
+    return out
+
+
+def _relabel(value: Any, labels: Mapping[str, str]) -> Any:
+    """Point ``sat/x.py:12`` at the copy the project imports (``../modules/.../sat/x.py:12``)."""
+    if isinstance(value, str):
+        return LABEL.sub(lambda m: f"{labels.get(m.group(1), m.group(1))}:", value)
+    if isinstance(value, dict):
+        return {k: _relabel(v, labels) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_relabel(v, labels) for v in value]
+    return value
+
+
+def open_sources(root: Path) -> tuple[Sources, str, Path | None, Standing]:
+    """The project's sources, where its SAT is, and the snapshot facts that stand for
+    reading SAT's and DeepSpeed's source (see Standing)."""
     where, sat_dir = sat_source.locate(root)
     sources = Sources(
         root,
@@ -44,32 +128,17 @@ def open_sources(root: Path) -> tuple[Sources, str, Path | None]:
         sat_vendored=where == "vendored",
         opaque=classes.CLOSED_BASES,
     )
-    if where == "snapshot":
-        sources.snapshot_targets = dict(snapshot().get("targets", {}))
-    return sources, where, sat_dir
-
-
-def _functions_snapshot(where: str) -> Mapping[str, Any]:
-    """Argument functions whose source is absent here: SAT's when there is no SAT source,
-    DeepSpeed's when DeepSpeed is not installed."""
-    known = snapshot().get("argument_functions", {})
-    out = {}
-    for name, entries in known.items():
-        if (
-            name.startswith("sat.")
-            and where == "snapshot"
-            or name.startswith("deepspeed")
-            and not _deepspeed_installed()
-        ):
-            out[name] = entries
-    return out
+    standing = _standing(sources, where)
+    sources.snapshot_targets = dict(standing.targets)
+    sources.opaque = frozenset(classes.CLOSED_BASES | set(standing.functions) | set(standing.targets))
+    return sources, where, sat_dir, standing
 
 
 def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str, Any]]:
     """The facts, the sources they came from, and what the cache needs to redo a part."""
-    sources_module._WALKED.clear()
-    sources, where, sat_dir = open_sources(root)
-    surface, found = parser_surface.read(sources, _functions_snapshot(where))
+    sources_module.forget()
+    sources, where, sat_dir, standing = open_sources(root)
+    surface, found = parser_surface.read(sources, standing.functions)
     read_sections = sections.read(sources, found)
     facts = get_args.read(sources, found, read_sections)
     facts.unsupported[:0] = surface.unresolved
@@ -82,10 +151,16 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
             version=pinned.get("version"),
             mpu_dimensions=tuple(pinned.get("mpu_dimensions", ("model", "data"))),
             mpu_source=pinned.get("mpu_source", ""),
+            mpu_parameters=tuple(pinned.get("mpu_parameters", ())),
         )
     else:
         assert sat_dir is not None
-        dims, mpu_where = sat_source.mpu_dimensions(sources)
+        if standing.sat is not None:
+            pinned = standing.sat
+            dims, mpu_where = tuple(pinned["mpu_dimensions"]), pinned["mpu_source"]
+            mpu_names = tuple(pinned.get("mpu_parameters", ()))
+        else:
+            dims, mpu_where, mpu_names = sat_source.mpu_dimensions(sources)
         sat = Sat(
             where=where,
             path=sources.label(sat_dir / "__init__.py").rsplit("/", 1)[0]
@@ -94,11 +169,13 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
             version=sat_source.version(sat_dir),
             mpu_dimensions=dims,
             mpu_source=mpu_where,
+            mpu_parameters=mpu_names,
         )
     engine_found = classes.find_engine(sources)
     engine = classes.engine(sources, engine_found) if engine_found is not None else None
     wanted = sorted(set(targets))
     described = classes.describe_targets(sources, wanted)
+    unresolved = {t: classes.why_unresolved(sources, t) for t in wanted if t not in described}
     project = Project(
         root=str(root),
         origin="scanned",
@@ -110,6 +187,7 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
         engine=engine,
         targets=MappingProxyType(described),
         files=tuple(sorted(sources.files.items())),
+        unresolved=MappingProxyType(unresolved),
     )
     extra = {"requested": wanted}
     return project, sources, extra
@@ -118,9 +196,14 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
 def add_targets(project: Project, targets: Iterable[str]) -> tuple[Project, Sources]:
     """``project`` with more targets described (a cached project meeting new `target:`s)."""
     assert project.root is not None
-    sources, _, _ = open_sources(Path(project.root))
-    described = classes.describe_targets(sources, sorted(set(targets)))
+    sources, _, _, _ = open_sources(Path(project.root))
+    wanted = sorted(set(targets))
+    described = classes.describe_targets(sources, wanted)
     merged = {**project.targets, **described}
+    unresolved = {
+        **project.unresolved,
+        **{t: classes.why_unresolved(sources, t) for t in wanted if t not in described},
+    }
     files = dict(project.files)
     files.update(sources.files)
     return (
@@ -129,6 +212,7 @@ def add_targets(project: Project, targets: Iterable[str]) -> tuple[Project, Sour
                 **project.__dict__,
                 "targets": MappingProxyType(dict(sorted(merged.items()))),
                 "files": tuple(sorted(files.items())),
+                "unresolved": MappingProxyType(dict(sorted(unresolved.items()))),
             }
         ),
         sources,

@@ -12,7 +12,8 @@ import os
 import re
 from pathlib import Path
 
-from .sources import Sources, installed
+from . import sources as _sources
+from .sources import Sources, walk
 
 VENDOR_DIR = "SwissArmyTransformer"
 # How deep below the project (and below its parent) a vendored SwissArmyTransformer may sit.
@@ -22,32 +23,38 @@ SKIP = {"__pycache__", "node_modules", "configs", "assets", "outputs", "samples"
 
 
 def _is_sat(folder: Path) -> bool:
-    return (folder / "__init__.py").is_file() and (
-        (folder / "mpu" / "__init__.py").is_file() or (folder / "mpu.py").is_file()
+    """A SAT package: an ``mpu`` beside its ``__init__.py`` (or, for a namespace package
+    copied into a project, beside its ``arguments.py``)."""
+    return ((folder / "__init__.py").is_file() or (folder / "arguments.py").is_file()) and (
+        (folder / "mpu" / "__init__.py").is_file()
+        or (folder / "mpu" / "initialize.py").is_file()
+        or (folder / "mpu.py").is_file()
     )
 
 
 def _search(base: Path, depth: int, skip: Path | None) -> Path | None:
     """``<base>/**/SwissArmyTransformer/sat``, at most ``depth`` folders down, breadth first
     and in name order so the answer is deterministic."""
-    level = [base]
+    level = [str(base)]
+    skipped = str(skip) if skip is not None else None
     for _ in range(depth + 1):
-        following: list[Path] = []
+        following: list[str] = []
         for folder in level:
             try:
-                entries = sorted(os.scandir(folder), key=lambda e: e.name)
+                with os.scandir(folder) as listing:
+                    names = sorted(
+                        e.name
+                        for e in listing
+                        if e.name[:1] != "." and e.name not in SKIP and e.is_dir(follow_symlinks=False)
+                    )
             except OSError:
                 continue
-            for entry in entries:
-                if not entry.is_dir(follow_symlinks=False) or entry.name.startswith("."):
+            for name in names:
+                path = os.path.join(folder, name)
+                if path == skipped:
                     continue
-                if entry.name in SKIP:
-                    continue
-                path = Path(entry.path)
-                if skip is not None and path == skip:
-                    continue
-                if entry.name == VENDOR_DIR and _is_sat(path / "sat"):
-                    return path / "sat"
+                if name == VENDOR_DIR and _is_sat(Path(path) / "sat"):
+                    return Path(path) / "sat"
                 following.append(path)
         level = following
     return None
@@ -61,7 +68,7 @@ def locate(root: Path | None) -> tuple[str, Path | None]:
         found = _search(root, DEPTH_INSIDE, None) or _search(root.parent, DEPTH_BESIDE, root)
         if found is not None:
             return "vendored", found
-    site = installed("sat")
+    site = _sources.installed("sat")
     if site is not None and _is_sat(site / "sat"):
         return "installed", site / "sat"
     return "snapshot", None
@@ -80,7 +87,7 @@ def version(sat_dir: Path) -> str | None:
     return None
 
 
-def mpu_dimensions(sources: Sources) -> tuple[tuple[str, ...], str]:
+def mpu_dimensions(sources: Sources) -> tuple[tuple[str, ...], str, tuple[str, ...]]:
     """The groups ``mpu.initialize_model_parallel`` creates, in rank order, and where.
 
     SAT 0.4 builds model-parallel blocks and data-parallel strides.  A vendored mpu that
@@ -94,7 +101,7 @@ def mpu_dimensions(sources: Sources) -> tuple[tuple[str, ...], str]:
         if func is None:
             continue
         declared: set[str] = set()
-        for node in ast.walk(func):
+        for node in walk(func):
             if isinstance(node, ast.Global):
                 declared |= {n.upper() for n in node.names}
         params = [a.arg for a in [*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs]]
@@ -102,7 +109,8 @@ def mpu_dimensions(sources: Sources) -> tuple[tuple[str, ...], str]:
             "sequence" in p for p in params
         )
         where = f"{module.label}:{func.lineno}"
+        names = tuple(a.arg for a in [*func.args.posonlyargs, *func.args.args])
         if sequence:
-            return ("model", "sequence", "sequence_data", "data"), where
-        return ("model", "data"), where
-    return ("model", "data"), ""
+            return ("model", "sequence", "sequence_data", "data"), where, names
+        return ("model", "data"), where, names
+    return ("model", "data"), "", ()

@@ -12,16 +12,28 @@ import ast
 from dataclasses import dataclass, field
 
 from .facts import Section
-from .sources import Found, Sources, in_order, literal, resolve_in
+from .sources import Found, Sources, dotted_name, in_order, literal, resolve_in, walk
 
 
 def _is_config_loader(func: ast.FunctionDef) -> bool:
-    text = ast.unparse(func)
-    return "OmegaConf.load" in text or "OmegaConf.merge" in text
+    return any(
+        isinstance(n, ast.Attribute)
+        and n.attr in ("load", "merge")
+        and dotted_name(n) in ("OmegaConf.load", "OmegaConf.merge")
+        for n in walk(func)
+    )
 
 
-def _pop_key(node: ast.expr) -> tuple[str, str] | None:
-    """``config.pop("model", ...)`` / ``config["model"]`` / ``config.get("model")`` -> (var, key)."""
+def _pop_key(node: ast.expr, configs: set[str] | None = None) -> tuple[str, str] | None:
+    """``config.pop("model", ...)`` / ``config["model"]`` / ``config.get("model")`` -> (var, key);
+    ``config.model`` too where ``config`` is known to hold the merged config (``configs``)."""
+    if (
+        configs
+        and isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in configs
+    ):
+        return node.value.id, node.attr
     if (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
@@ -43,7 +55,7 @@ def _unwrap(node: ast.expr) -> tuple[ast.expr, str]:
     """``OmegaConf.to_object(x)`` / ``OmegaConf.to_container(x)`` -> (x, "object")."""
     if (
         isinstance(node, ast.Call)
-        and ast.unparse(node.func).endswith(("to_object", "to_container"))
+        and (dotted_name(node.func) or "").endswith(("to_object", "to_container"))
         and node.args
     ):
         return node.args[0], "object"
@@ -63,13 +75,13 @@ class Read:
 
 def _namespace_loop(found: Found, func: ast.FunctionDef, var: str, key: str, source: str, out: Read) -> None:
     """``for key in args_config: ... if hasattr(args, key): setattr(args, key, value)``."""
-    for loop in ast.walk(func):
+    for loop in walk(func):
         if not (isinstance(loop, ast.For) and isinstance(loop.iter, ast.Name) and loop.iter.id == var):
             continue
         text = ast.unparse(loop)
         guarded = any(
             isinstance(n, ast.If) and "hasattr(" in ast.unparse(n.test) and "setattr(" in ast.unparse(n)
-            for n in ast.walk(loop)
+            for n in walk(loop)
         )
         converts = "object" if "to_object" in text or "to_container" in text else "raw"
         if "setattr(" in text:
@@ -84,6 +96,15 @@ def read_loader(sources: Sources, found: Found, out: Read) -> None:
     func = found.node
     assert isinstance(func, ast.FunctionDef)
     local: dict[str, tuple[str, str, str]] = {}  # variable -> (section key, converts, source)
+    merged = {  # variables holding the merged config
+        t.id
+        for n in walk(func)
+        if isinstance(n, ast.Assign)
+        and isinstance(n.value, ast.Call)
+        and dotted_name(n.value.func) in ("OmegaConf.merge", "OmegaConf.load")
+        for t in n.targets
+        if isinstance(t, ast.Name)
+    }
     for node in in_order(func):
         if isinstance(node, ast.ListComp | ast.GeneratorExp) and "OmegaConf.load" in ast.unparse(node.elt):
             iterated = node.generators[0].iter
@@ -93,7 +114,7 @@ def read_loader(sources: Sources, found: Found, out: Read) -> None:
             continue
         target = node.targets[0]
         value, converts = _unwrap(node.value)
-        popped = _pop_key(value)
+        popped = _pop_key(value, merged)
         if isinstance(target, ast.Name) and popped is not None:
             local[target.id] = (popped[1], converts, found.line(node))
             continue
@@ -115,7 +136,7 @@ def read_loader(sources: Sources, found: Found, out: Read) -> None:
                 )
                 out.handled.add(id(node))
     for var, (key, _conv, source) in local.items():
-        if key not in out.sections:
+        if key not in out.sections and (out.loader is None or out.loader.dotted == found.dotted):
             _namespace_loop(found, func, var, key, source, out)
 
 
@@ -128,7 +149,8 @@ def read(sources: Sources, get_args: Found | None) -> Read:
     candidates: list[Found] = [get_args] if _is_config_loader(func) else []
     for node in in_order(func):
         if isinstance(node, ast.Call) and any(isinstance(a, ast.Name) and a.id == "args" for a in node.args):
-            target = resolve_in(sources, get_args.module, func, ast.unparse(node.func))
+            name = dotted_name(node.func)
+            target = resolve_in(sources, get_args.module, func, name) if name else None
             if (
                 isinstance(target, Found)
                 and isinstance(target.node, ast.FunctionDef)
@@ -137,7 +159,7 @@ def read(sources: Sources, get_args: Found | None) -> Read:
             ):
                 candidates.append(target)
     for found in candidates:
-        read_loader(sources, found, out)
-        if out.loader is None and found is not get_args:
+        if out.loader is None and (found is not get_args or len(candidates) == 1):
             out.loader = found
+        read_loader(sources, found, out)
     return out

@@ -23,11 +23,17 @@ def to_json(project: Project) -> dict[str, Any]:
             "injects_model_config": {k: dict(v) for k, v in get_args.injects_model_config.items()},
             "second_stack": dict(get_args.second_stack) if get_args.second_stack is not None else None,
             "unsupported": list(get_args.unsupported),
+            "mpu_call": list(get_args.mpu_call),
         },
-        "sat": {**project.sat.__dict__, "mpu_dimensions": list(project.sat.mpu_dimensions)},
+        "sat": {
+            **project.sat.__dict__,
+            "mpu_dimensions": list(project.sat.mpu_dimensions),
+            "mpu_parameters": list(project.sat.mpu_parameters),
+        },
         "engine": project.engine,
         "targets": dict(project.targets),
         "files": [list(f) for f in project.files],
+        "unresolved": {k: dict(v) for k, v in project.unresolved.items()},
     }
 
 
@@ -35,8 +41,10 @@ def from_json(data: dict[str, Any]) -> Project:
     get_args = dict(data["get_args"])
     get_args["injects_model_config"] = MappingProxyType(get_args.get("injects_model_config", {}))
     get_args["unsupported"] = tuple(get_args.get("unsupported", ()))
+    get_args["mpu_call"] = tuple(get_args.get("mpu_call", ()))
     sat = dict(data["sat"])
     sat["mpu_dimensions"] = tuple(sat["mpu_dimensions"])
+    sat["mpu_parameters"] = tuple(sat.get("mpu_parameters", ()))
     return Project(
         root=data["root"],
         origin=data["origin"],
@@ -48,4 +56,5 @@ def from_json(data: dict[str, Any]) -> Project:
         engine=data["engine"],
         targets=MappingProxyType(data["targets"]),
         files=tuple((label, digest) for label, digest in data["files"]),
+        unresolved=MappingProxyType(data.get("unresolved", {})),
     )

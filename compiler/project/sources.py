@@ -14,6 +14,7 @@ import ast
 import hashlib
 import importlib.util
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ class Module:
     name: str
     label: str  # file as messages show it: relative to the project, or to site-packages
     tree: ast.Module
+    text: str = ""
 
     def classes(self) -> dict[str, ast.ClassDef]:
         return {n.name: n for n in self.tree.body if isinstance(n, ast.ClassDef)}
@@ -70,6 +72,7 @@ class Sources:
     paths: dict[str, Path] = field(default_factory=dict)  # label -> file
     # Files looked for in the project and not found: one appearing later changes the facts
     absent: set[Path] = field(default_factory=set)
+    broken: dict[str, str] = field(default_factory=dict)  # label -> why it could not be parsed
     _installed: dict[str, Path | None] = field(default_factory=dict)
 
     def module(self, name: str) -> Module | None:
@@ -77,13 +80,16 @@ class Sources:
             self.cache[name] = self._load(name)
         return self.cache[name]
 
-    def _roots(self, top: str) -> list[Path]:
+    def installed_dir(self, top: str) -> Path | None:
         if top == "sat":
-            return [self.sat_parent] if self.sat_parent else []
-        if top in INSTALLED:
-            if top not in self._installed:
-                self._installed[top] = installed(top)
-            where = self._installed[top]
+            return self.sat_parent
+        if top not in self._installed:
+            self._installed[top] = installed(top)
+        return self._installed[top]
+
+    def _roots(self, top: str) -> list[Path]:
+        if top == "sat" or top in INSTALLED:
+            where = self.installed_dir(top)
             return [where] if where else []
         return [self.root] if self.root else []
 
@@ -137,13 +143,20 @@ class Sources:
         path = self._file(name)
         if path is None:
             return None
-        text = self.read(path)
+        try:
+            text = self.read(path)
+        except OSError:
+            return None
         try:
             tree = ast.parse(text, filename=str(path))
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
+        except SyntaxError as error:
+            self.broken[self.label(path)] = f"{self.label(path)}:{error.lineno}: {error.msg}"
+            return None
+        except (ValueError, RecursionError, MemoryError) as error:
+            self.broken[self.label(path)] = f"{self.label(path)}: {type(error).__name__}"
             return None
         _PARSED[0] += 1
-        return Module(name, self.label(path), tree)
+        return Module(name, self.label(path), tree, text)
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -188,7 +201,7 @@ def resolve_name(
     module: Module,
     name: str,
     depth: int = 0,
-    local: list[ast.stmt] | None = None,
+    local: Sequence[ast.stmt] | None = None,
 ) -> Found | str | None:
     """A (possibly dotted) name as seen from ``module`` (and from the import statements of
     the function it is used in, ``local``): a class or function found in source, the
@@ -229,7 +242,7 @@ def resolve_name(
 def resolve_in(sources: Sources, module: Module, func: ast.FunctionDef, name: str) -> Found | str | None:
     """A name used inside ``func``: its own ``import`` statements first (``import deepspeed``
     inside ``get_args``), then the module's."""
-    imports = [n for n in ast.walk(func) if isinstance(n, ast.Import | ast.ImportFrom)]
+    imports = [n for n in walk(func) if isinstance(n, ast.Import | ast.ImportFrom)]
     return resolve_name(sources, module, name, local=imports)
 
 
@@ -279,7 +292,33 @@ def walk(node: ast.AST) -> list[ast.AST]:
     return nodes
 
 
+_ORDERED: dict[int, tuple[ast.AST, list[ast.AST]]] = {}
+
+
 def in_order(func: ast.AST) -> list[ast.AST]:
     """Every node under ``func`` in source order (``ast.walk`` is breadth-first)."""
-    nodes = [n for n in ast.walk(func) if hasattr(n, "lineno")]
-    return sorted(nodes, key=lambda n: (n.lineno, n.col_offset))  # type: ignore[attr-defined]
+    hit = _ORDERED.get(id(func))
+    if hit is not None and hit[0] is func:
+        return hit[1]
+    nodes = [n for n in walk(func) if hasattr(n, "lineno")]
+    ordered = sorted(nodes, key=lambda n: (n.lineno, n.col_offset))  # type: ignore[attr-defined]
+    _ORDERED[id(func)] = (func, ordered)
+    return ordered
+
+
+def forget() -> None:
+    """Drop the walk caches (one read's trees are not kept alive by the next)."""
+    _WALKED.clear()
+    _ORDERED.clear()
+
+
+def dotted_name(node: ast.AST) -> str | None:
+    """``a.b.c`` for a chain of names (what ``ast.unparse`` gives, without its cost)."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
