@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from . import accept, credentials
+from . import accept, credentials, trust
 from .errors import ConfigError, Problem
 from .load import LoadedConfig, load
 from .plan import Plan
@@ -65,19 +65,28 @@ def compile_bundle(
 def _compile(config: LoadedConfig, out_dir: Path, strict: bool) -> Bundle:
     errors, warnings = validate(config)
     names = tuple(relative_to_bundle(item.label, out_dir) for item in config.inputs)
+    errors, trusted = trust.split(config, errors)
     if errors:
         raise ConfigError(_with_model_rules(config, names, errors) + warnings)
     plan = resolve(config, names)
+    trusted += [w for w in plan.warnings if w.message.startswith("trusted (satc.trust")]
     all_warnings, accepted = accept.split(
-        config, tuple(sorted([*warnings, *plan.warnings], key=Problem.sort_key))
+        config,
+        tuple(
+            sorted([*warnings, *trusted, *plan.warnings, *trust.stale(config, trusted)], key=Problem.sort_key)
+        ),
     )
-    if strict and all_warnings:
-        raise ConfigError([_as_error(w) for w in all_warnings])
+    all_warnings = tuple(dict.fromkeys(all_warnings))
+    # A trusted error was reviewed already (satc.trust): shown, but not failed by --strict.
+    strict_warnings = [w for w in all_warnings if not w.message.startswith("trusted (satc.trust")]
+    if strict and strict_warnings:
+        raise ConfigError([_as_error(w) for w in strict_warnings])
     provenance = Provenance(
         inputs=tuple(zip(names, (item.sha256 for item in config.inputs), strict=True)),
         overrides=tuple(f"{o.key}={o.value_text}" for o in config.overrides),
         accepted_warnings=tuple(sorted({w.key for w in accepted})),
         project=project_record(config, out_dir),
+        trusted=tuple(sorted({w.key for w in trusted})),
     )
     files = render(plan, provenance, config.tree)
     credentials.scan_outputs(files)

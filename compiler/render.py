@@ -43,6 +43,7 @@ class Provenance:
     # The project whose code judged the config: origin, label, its folder relative to the
     # bundle and every file read with its sha256 (`satc check` re-hashes them).
     project: dict[str, Any] | None = None
+    trusted: tuple[str, ...] = ()  # keys whose errors satc.trust turned into warnings
 
 
 def canonical_json(value: Any) -> str:
@@ -115,6 +116,8 @@ def args_document(plan: Plan, provenance: Provenance, config_text: str) -> dict[
     }
     if provenance.project is not None:
         document["provenance"]["project"] = provenance.project
+    if provenance.trusted:  # absent otherwise
+        document["provenance"]["trusted"] = list(provenance.trusted)
     if plan.seed_rule != "data_parallel_rank":  # absent: CogVideoX's rule, older bundles unchanged
         document["seed_rule"] = plan.seed_rule
     if provenance.accepted_warnings:  # absent otherwise: older bundles stay byte-identical

@@ -6,7 +6,7 @@ import copy
 from types import MappingProxyType
 from typing import Any
 
-from . import resources, rules
+from . import resources, rules, trust
 from .errors import ConfigError
 from .load import LoadedConfig
 from .plan import Derivation, Plan, Topology
@@ -92,7 +92,10 @@ def resolve(config: LoadedConfig, input_names: tuple[str, ...] = ()) -> Plan:
         if work.errors and rule is rules.TOPOLOGY_GATE:
             break  # later rules need a valid topology
     if work.errors:
-        raise ConfigError(work.errors)
+        refused, trusted = trust.split(config, work.errors)
+        if refused:
+            raise ConfigError(refused)
+        work.warnings.extend(trusted)  # satc.trust: reviewed, recorded in provenance
     model_config = copy.deepcopy(tree.get("model"))
     model_config = _injected(project, work, model_config)
     return Plan(

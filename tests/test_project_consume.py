@@ -336,3 +336,26 @@ def test_cogview3_seeds_by_global_rank_and_fixes_model_parallel_to_one(tmp_path:
     bundle = read_bundle(tmp_path / "b")
     proc = ProcessEnv("torchrun", 1, 1, 2, 2, None, None, None, {})
     assert per_process_fields(bundle, proc)["seed"] == document["args"]["seed"] + 1
+
+
+def test_satc_trust_is_the_recorded_escape_when_satc_is_wrong_about_the_code(tmp_path: Path) -> None:
+    (tmp_path / "mine.yaml").write_text(
+        LIST_PATCH
+        + "args:\n  sequence_parallel_size: 2\nsatc:\n  trust: [args.sequence_parallel_size, model.nothing]\n"
+    )
+    argv = ("compile", "configs/cogvideox_5b_lora.yaml", "configs/sft.yaml", str(tmp_path / "mine.yaml"))
+    result = satc(*argv, "-o", str(tmp_path / "b"), cwd=cogvideo_sat())
+    assert result.returncode == 0, result.stderr
+    assert (
+        "warning: args.sequence_parallel_size: trusted (satc.trust: args.sequence_parallel_size): unknown key"
+        in (result.stderr)
+    )
+    assert "warning: satc.trust[1]: model.nothing: no error to trust" in result.stderr
+    provenance = json.loads((tmp_path / "b" / "args.json").read_text())["provenance"]
+    assert provenance["trusted"] == ["args.sequence_parallel_size"]
+    # satc's own sections cannot be trusted away
+    (tmp_path / "own.yaml").write_text(LIST_PATCH + "launch:\n  nodez: 2\nsatc:\n  trust: [launch.nodez]\n")
+    own = satc(
+        "compile", *argv[1:3], str(tmp_path / "own.yaml"), "-o", str(tmp_path / "c"), cwd=cogvideo_sat()
+    )
+    assert own.returncode == 2 and "error: launch.nodez: unknown key" in own.stderr

@@ -138,6 +138,13 @@ def config_schema(project: Project) -> dict[str, Any]:
         )
     properties["args"]["properties"] = args_properties(project)
     properties["satc"]["properties"]["project"] = PROJECT_KEY
+    accept = properties["satc"]["properties"]["accept_warnings"]
+    properties["satc"]["properties"]["trust"] = {
+        **{key: value for key, value in accept.items() if key != "description"},
+        "description": "Dotted keys whose errors (judged by the project's code: args, model, data, the "
+        "project's sections) you have reviewed against your code: printed as warnings and recorded "
+        "in provenance.trusted.",
+    }
     schema["properties"] = properties
     _CACHE[id(project)] = (project, schema)
     return schema
