@@ -359,3 +359,21 @@ def test_satc_trust_is_the_recorded_escape_when_satc_is_wrong_about_the_code(tmp
         "compile", *argv[1:3], str(tmp_path / "own.yaml"), "-o", str(tmp_path / "c"), cwd=cogvideo_sat()
     )
     assert own.returncode == 2 and "error: launch.nodez: unknown key" in own.stderr
+
+
+def test_a_target_the_project_lacks_is_an_error_and_one_outside_it_a_warning(tmp_path: Path) -> None:
+    pos = "model:\n  network_config:\n    params:\n      patch_size: [1, 2, 2]\n      modules:\n        pos_embed_config:\n"
+    (tmp_path / "typo.yaml").write_text(
+        pos + "          target: dit_video_concat.Rotary3DPositionEmbedingMixin\n"
+    )
+    (tmp_path / "mine.yaml").write_text(pos + "          target: my_lab.PositionEmbedding\n")
+    argv = ("compile", "configs/cogvideox_5b_lora.yaml", "configs/sft.yaml")
+    typo = satc(*argv, str(tmp_path / "typo.yaml"), "-o", str(tmp_path / "a"), cwd=cogvideo_sat())
+    assert typo.returncode == 2
+    assert "dit_video_concat.py defines no Rotary3DPositionEmbedingMixin [M2]" in typo.stderr
+    assert "hint: did you mean dit_video_concat.Rotary3DPositionEmbeddingMixin?" in typo.stderr
+    mine = satc(*argv, str(tmp_path / "mine.yaml"), "-o", str(tmp_path / "b"), cwd=cogvideo_sat())
+    assert mine.returncode == 0, mine.stderr
+    assert (
+        "warning: model.network_config.params.modules.pos_embed_config.target: unknown target" in mine.stderr
+    )

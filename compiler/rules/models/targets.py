@@ -221,6 +221,18 @@ def _unknown_target(config: LoadedConfig, node: Node) -> Problem:
     if guess is None:
         short = closest(_short(node.target), [_short(k) for k in known])
         guess = next((k for k in known if _short(k) == short), None) if short else None
+    project = select.for_config(config)
+    why = project.unresolved.get(node.target, {})
+    if project.origin == "scanned" and why.get("kind") in ("missing_module", "missing_name"):
+        # The project and the SAT it imports have no such module or name: the model
+        # build's import fails (get_obj_from_str).
+        return problem(
+            config,
+            (*node.path, "target"),
+            "M2",
+            f"unknown target {node.target!r}: {why.get('detail') or 'no such class in the project'}",
+            f"did you mean {guess}?" if guess else "name a class the project or its SAT defines",
+        )
     return problem(
         config,
         (*node.path, "target"),
