@@ -51,7 +51,10 @@ def test_set_and_defaults(layered: Explainer) -> None:
     save = layered.explain("args.save")
     assert (save.value, save.source.kind, save.source.where) == ("ckpt", "set", "--set args.save")
     warmup = layered.explain("args.warmup")
-    assert (warmup.source.kind, warmup.source.where) == ("default", "the project's argparse default, sat/arguments.py:165")
+    assert (warmup.source.kind, warmup.source.where) == (
+        "default",
+        "the project's argparse default, sat/arguments.py:165",
+    )
     target = layered.explain("launch.target")
     assert (target.value, target.source.where) == ("torchrun", "satc's launch default")
 
