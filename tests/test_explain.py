@@ -139,6 +139,7 @@ def test_cli_text_names_file_line_rule_and_overridden_layers() -> None:
         "args.fp16 = false\n  from rule R6: deepspeed.fp16.enabled is false\n"
         "    deepspeed.fp16.enabled = (absent)\n"
         f"  replaced true set at {at(DEEPSPEED, '  fp16:')}\n"
+        "  checked by the project's parser: --fp16, sat/arguments.py:139\n"
     )
 
 
