@@ -377,3 +377,34 @@ def test_a_target_the_project_lacks_is_an_error_and_one_outside_it_a_warning(tmp
     assert (
         "warning: model.network_config.params.modules.pos_embed_config.target: unknown target" in mine.stderr
     )
+
+
+@pytest.mark.parametrize(
+    ("rule", "mode", "offset"),
+    [
+        (None, "inference", 1),  # CogVideoX's: the data-parallel rank (3 // mp 2)
+        ("global_rank", "inference", 3),
+        ("none", "finetune", 0),
+        ("data_parallel_rank_unless_inference", "inference", 0),
+        ("data_parallel_rank_unless_inference", "finetune", 1),
+    ],
+)
+def test_the_runtime_seeds_each_rank_by_the_projects_rule(
+    tmp_path: Path, rule: str | None, mode: str, offset: int
+) -> None:
+    import dataclasses
+
+    from satc.runtime.bundle import read_bundle
+    from satc.runtime.environment import ProcessEnv
+    from satc.runtime.namespace import per_process_fields
+
+    (tmp_path / "c.yaml").write_text(
+        f"args:\n  mode: {mode}\n  model_parallel_size: 2\n  train_iters: 1\n  seed: 100\nlaunch:\n  gpus_per_node: 4\n"
+    )
+    assert satc("compile", "c.yaml", "-o", "b", cwd=tmp_path).returncode == 0
+    bundle = read_bundle(tmp_path / "b")
+    assert "seed_rule" not in bundle.document  # CogVideoX's rule is the default, not written
+    if rule is not None:
+        bundle = dataclasses.replace(bundle, document={**bundle.document, "seed_rule": rule})
+    proc = ProcessEnv("torchrun", 3, 3, 4, 4, None, None, None, {})
+    assert per_process_fields(bundle, proc)["seed"] == 100 + offset
