@@ -32,6 +32,6 @@ schema:
 	$(PY) tools/gen_schema.py
 
 # Regenerate schemas/models.json from CogVideoX's sat/ folder and the installed SAT:
-# make model-schema SATC_COGVIDEO_SAT=/path/to/CogVideo/sat
+# make model-schema SATC_COGVIDEO_SAT=/path/to/CogVideo/sat  (the built-in profile only: a project of your own is read where it is; see README, "Your own project / fork")
 model-schema:
 	$(PY) tools/model_schema.py $(SATC_COGVIDEO_SAT)

@@ -63,6 +63,8 @@ def reports_problems(command: F) -> F:
             return command(*args, **kwargs)
         except ConfigError as exc:
             _print_problems(exc.problems)
+            if exc.note:  # after the problems: the first line stays the first problem
+                click.echo(exc.note, err=True)
             errors = sum(1 for p in exc.problems if p.severity == "error")
             writes = click.get_current_context().info_name in ("compile", "sweep")
             click.echo(f"satc: {errors} error(s)" + ("; nothing written" if writes else ""), err=True)
@@ -141,6 +143,18 @@ def main() -> None:
 # ---- Plan before queue: compile from a bundle, plan, sweep ---------------------------
 
 
+def _recorded_project(configs: tuple[str, ...]) -> str | None:
+    """The project folder a lone bundle directory records (usable from the cwd)."""
+    if len(configs) != 1 or not os.path.isfile(os.path.join(configs[0], "args.json")):
+        return None
+    from .commands import committed
+
+    try:
+        return committed.recipe(Path(configs[0]), committed.read_document(Path(configs[0]))).project
+    except committed.UnreadableBundle:
+        return None  # _from_bundle says what is wrong
+
+
 def _from_bundle(
     configs: tuple[str, ...], overrides: tuple[str, ...]
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -207,8 +221,11 @@ def _memory_summary(plan: Any) -> str:
 @click.option(
     "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
+@click.option("--project", "project_dir", metavar="DIR", help="The project folder, as in compile.")
 @reports_problems
-def plan_command(configs: tuple[str, ...], overrides: tuple[str, ...], output_format: str) -> None:
+def plan_command(
+    configs: tuple[str, ...], overrides: tuple[str, ...], output_format: str, project_dir: str | None
+) -> None:
     """Estimate per-GPU memory of CONFIG... (or a committed bundle) by component, judge
     it against launch.gpu / launch.gpu_memory_gb, and show what would make it fit.
     Writes nothing; imports no torch."""
@@ -216,8 +233,9 @@ def plan_command(configs: tuple[str, ...], overrides: tuple[str, ...], output_fo
     from .errors import derived_location, fail
     from .pipeline import compile_bundle
 
+    project_dir = project_dir if project_dir is not None else _recorded_project(configs)
     configs, overrides = _from_bundle(configs, overrides)
-    bundle = compile_bundle(list(configs), list(overrides), Path("."))
+    bundle = compile_bundle(list(configs), list(overrides), Path("."), project_dir=project_dir)
     reason = missing_model(bundle.plan)
     if reason:
         raise fail(
@@ -303,8 +321,17 @@ def sweep_command(
 @click.option(
     "--strict", is_flag=True, help="Treat warnings as errors (except those in satc.accept_warnings)."
 )
+@click.option(
+    "--project",
+    "project_dir",
+    metavar="DIR",
+    help="The project folder whose code judges the config (default: the current directory "
+    "when it holds arguments.py; else satc's built-in CogVideoX profile).",
+)
 @reports_problems
-def compile_command(configs: tuple[str, ...], output: str, overrides: tuple[str, ...], strict: bool) -> None:
+def compile_command(
+    configs: tuple[str, ...], output: str, overrides: tuple[str, ...], strict: bool, project_dir: str | None
+) -> None:
     """Compile CONFIG... (merged left to right) into a bundle in -o DIR.
 
     A committed bundle directory may stand for its configs and overrides: with --set it
@@ -317,12 +344,16 @@ def compile_command(configs: tuple[str, ...], output: str, overrides: tuple[str,
         raise click.UsageError("-o needs a directory name")
     out_dir = Path(output)
     check_target(Path(os.path.abspath(out_dir)), set())
+    if project_dir is None:  # a bundle retargeted is judged by the project that judged it
+        project_dir = _recorded_project(configs)
     configs, overrides = _from_bundle(configs, overrides)
-    bundle = compile_bundle(list(configs), list(overrides), out_dir, strict=strict)
+    bundle = compile_bundle(list(configs), list(overrides), out_dir, strict=strict, project_dir=project_dir)
     _print_problems(bundle.warnings)
     if bundle.accepted:
         click.echo(f"satc: {len(bundle.accepted)} warning(s) accepted by satc.accept_warnings", err=True)
     write_bundle(out_dir, bundle.files)
+    if bundle.note:  # after the warnings: the first line stays the first problem
+        click.echo(bundle.note, err=True)
     _echo(f"wrote {output}: {', '.join(sorted(bundle.files))}")
     _echo(describe(bundle.plan))
     _echo(_memory_summary(bundle.plan))
@@ -510,6 +541,7 @@ def explain_command(
     if not configs:
         raise click.UsageError("give at least one CONFIG (a YAML file) or bundle directory")
     out_dir = Path(".")
+    project_dir = None
     if len(configs) == 1 and os.path.isdir(configs[0]):
         out_dir = Path(configs[0])
         try:
@@ -517,7 +549,8 @@ def explain_command(
         except committed.UnreadableBundle as exc:
             raise click.UsageError(f"{configs[0]}: {exc}") from None
         configs, overrides = list(recipe.configs), (*recipe.overrides, *overrides)
-    bundle = compile_bundle(configs, list(overrides), out_dir)
+        project_dir = recipe.project  # judged by the project that judged the bundle
+    bundle = compile_bundle(configs, list(overrides), out_dir, project_dir=project_dir)
     if out_dir != Path(".") and _differs_on_disk(out_dir, bundle.files):
         _echo(
             f"satc: note: {out_dir} is stale: a fresh compile of its inputs differs from "
@@ -574,11 +607,19 @@ def diff_command(bundle_a: str, bundle_b: str, output_format: str) -> None:
 
 
 @main.command("schema")
-def schema_command() -> None:
-    """Print the JSON Schema of satc configs (for editors: see README, "Editor support")."""
+@click.option(
+    "--project", "project_dir", metavar="DIR", help="The project folder (default: the current one)."
+)
+def schema_command(project_dir: str | None) -> None:
+    """Print the JSON Schema of satc configs for the project in the current directory
+    (for editors: see README, "Editor support")."""
     from . import resources
+    from .project import find_root, read_project
 
-    click.echo(resources.editor_schema_text(), nl=False)
+    root = Path(project_dir) if project_dir else find_root(Path.cwd(), None)
+    # The targets CogVideoX's configs name, and (the reader adds) their module siblings.
+    targets = resources.models()["official_targets"]
+    click.echo(resources.editor_schema_text(read_project(root, targets)), nl=False)
 
 
 @main.command("topology")

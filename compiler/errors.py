@@ -65,8 +65,9 @@ class Problem:
 class ConfigError(Exception):
     """Invalid input: carries every problem found, so the user fixes them in one pass."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], note: str | None = None) -> None:
         self.problems = sorted(problems, key=Problem.sort_key)
+        self.note = note  # one line printed before the problems (no project found)
         super().__init__("\n".join(p.render() for p in self.problems))
 
 

@@ -59,6 +59,7 @@ class LoadedConfig:
     raw: dict[Path, str]
     inputs: tuple[InputFile, ...]
     overrides: tuple[Override, ...]
+    project_dir: str | None = None  # `--project DIR` (compiler/project/select.py)
 
     def locate(self, path: Path) -> Location | None:
         return locate(self.origin, path)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
-from . import accept, credentials
+from . import accept, credentials, trust
 from .errors import ConfigError, Problem
 from .load import LoadedConfig, load
 from .plan import Plan
+from .project import select
 from .render import Provenance, render
 from .resolve import resolve
 from .validate import validate
@@ -22,6 +24,7 @@ class Bundle:
     files: dict[str, str]
     warnings: tuple[Problem, ...]
     accepted: tuple[Problem, ...] = ()
+    note: str | None = None  # printed once: no project found, the built-in profile judged
 
 
 def relative_to_bundle(path: str, out_dir: Path) -> str:
@@ -31,26 +34,82 @@ def relative_to_bundle(path: str, out_dir: Path) -> str:
     return Path(os.path.relpath(real_input, real_out)).as_posix()
 
 
-def compile_bundle(configs: list[str], overrides: list[str], out_dir: Path, strict: bool = False) -> Bundle:
+def project_record(config: LoadedConfig, out_dir: Path) -> dict[str, Any]:
+    """What provenance says about the code that judged the config."""
+    project = select.for_config(config)
+    record: dict[str, Any] = {"origin": project.origin, "label": project.label}
+    if project.root is not None:
+        record["path"] = relative_to_bundle(project.root, out_dir)
+        record["files"] = [{"path": label, "sha256": sha} for label, sha in sorted(project.files)]
+    return record
+
+
+def compile_bundle(
+    configs: list[str],
+    overrides: list[str],
+    out_dir: Path,
+    strict: bool = False,
+    project_dir: str | None = None,
+) -> Bundle:
     config = load(configs, overrides)
+    if project_dir is not None:
+        config = replace(config, project_dir=project_dir)
+    try:
+        return _compile(config, out_dir, strict)
+    except ConfigError as exc:
+        if exc.note is None and not any(p.key in ("--project", "satc.project") for p in exc.problems):
+            exc.note = select.note(config)
+        raise
+
+
+def _compile(config: LoadedConfig, out_dir: Path, strict: bool) -> Bundle:
     errors, warnings = validate(config)
-    if errors:
-        raise ConfigError(errors + warnings)
     names = tuple(relative_to_bundle(item.label, out_dir) for item in config.inputs)
+    errors, trusted = trust.split(config, errors)
+    if errors:
+        raise ConfigError(_with_model_rules(config, names, errors) + warnings)
     plan = resolve(config, names)
+    trusted += [w for w in plan.warnings if w.message.startswith("trusted (satc.trust")]
     all_warnings, accepted = accept.split(
-        config, tuple(sorted([*warnings, *plan.warnings], key=Problem.sort_key))
+        config,
+        tuple(
+            sorted([*warnings, *trusted, *plan.warnings, *trust.stale(config, trusted)], key=Problem.sort_key)
+        ),
     )
-    if strict and all_warnings:
-        raise ConfigError([_as_error(w) for w in all_warnings])
+    all_warnings = tuple(dict.fromkeys(all_warnings))
+    # A trusted error was reviewed already (satc.trust): shown, but not failed by --strict.
+    strict_warnings = [w for w in all_warnings if not w.message.startswith("trusted (satc.trust")]
+    if strict and strict_warnings:
+        raise ConfigError([_as_error(w) for w in strict_warnings])
     provenance = Provenance(
         inputs=tuple(zip(names, (item.sha256 for item in config.inputs), strict=True)),
         overrides=tuple(f"{o.key}={o.value_text}" for o in config.overrides),
         accepted_warnings=tuple(sorted({w.key for w in accepted})),
+        project=project_record(config, out_dir),
+        trusted=tuple(sorted({w.key for w in trusted})),
     )
     files = render(plan, provenance, config.tree)
     credentials.scan_outputs(files)
-    return Bundle(config, plan, files, all_warnings, accepted)
+    return Bundle(config, plan, files, all_warnings, accepted, select.note(config))
+
+
+def _model_problem(problem: Problem) -> bool:
+    return problem.key.startswith(("model.", "data.")) and problem.message.endswith("]")
+
+
+def _with_model_rules(config: LoadedConfig, names: tuple[str, ...], errors: list[Problem]) -> list[Problem]:
+    """Every model-family error in one run: when validation found only model problems
+    (the args, launch and DeepSpeed sections are valid), the derivation and model rules
+    still run and add theirs, instead of surfacing after the first round is fixed."""
+    if not all(_model_problem(error) for error in errors):
+        return errors
+    try:
+        resolve(config, names)
+    except ConfigError as exc:
+        seen = {(p.key, p.message) for p in errors}
+        extra = [p for p in exc.problems if p.severity == "error" and (p.key, p.message) not in seen]
+        return sorted([*errors, *extra], key=Problem.sort_key)
+    return errors
 
 
 def _as_error(warning: Problem) -> Problem:

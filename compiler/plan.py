@@ -59,6 +59,8 @@ class Plan:
     launch: MappingProxyType[str, Any]
     derivations: tuple[Derivation, ...]
     warnings: tuple[Problem, ...]
+    # What the runtime adds to args.seed per rank: the project's get_args rule (G3).
+    seed_rule: str = "data_parallel_rank"
 
     @property
     def training(self) -> bool:

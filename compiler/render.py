@@ -40,6 +40,10 @@ class Provenance:
     inputs: tuple[tuple[str, str], ...]
     overrides: tuple[str, ...]
     accepted_warnings: tuple[str, ...] = ()  # keys whose warnings satc.accept_warnings silenced
+    # The project whose code judged the config: origin, label, its folder relative to the
+    # bundle and every file read with its sha256 (`satc check` re-hashes them).
+    project: dict[str, Any] | None = None
+    trusted: tuple[str, ...] = ()  # keys whose errors satc.trust turned into warnings
 
 
 def canonical_json(value: Any) -> str:
@@ -49,6 +53,8 @@ def canonical_json(value: Any) -> str:
 def command_line(provenance: Provenance) -> list[str]:
     """The normalised command that rebuilds this bundle, run from the bundle directory."""
     command = ["satc", "compile", *(path for path, _ in provenance.inputs), "-o", "."]
+    if provenance.project is not None and "path" in provenance.project:
+        command += ["--project", provenance.project["path"]]
     for override in provenance.overrides:
         command += ["--set", override]
     return command
@@ -108,6 +114,12 @@ def args_document(plan: Plan, provenance: Provenance, config_text: str) -> dict[
             "command": command_line(provenance),
         },
     }
+    if provenance.project is not None:
+        document["provenance"]["project"] = provenance.project
+    if provenance.trusted:  # absent otherwise
+        document["provenance"]["trusted"] = list(provenance.trusted)
+    if plan.seed_rule != "data_parallel_rank":  # absent: CogVideoX's rule, older bundles unchanged
+        document["seed_rule"] = plan.seed_rule
     if provenance.accepted_warnings:  # absent otherwise: older bundles stay byte-identical
         document["provenance"]["accepted_warnings"] = list(provenance.accepted_warnings)
     document["digest"] = digest_of(document)

@@ -6,10 +6,14 @@ import copy
 from types import MappingProxyType
 from typing import Any
 
-from . import resources, rules
+from . import resources, rules, trust
 from .errors import ConfigError
 from .load import LoadedConfig
 from .plan import Derivation, Plan, Topology
+from .project import select
+from .project.facts import Project
+from .project.schema import args_defaults
+from .rules.get_args import SEED_RULES
 
 
 def _defaults(section: str) -> dict[str, Any]:
@@ -17,14 +21,69 @@ def _defaults(section: str) -> dict[str, Any]:
     return {name: copy.deepcopy(sub["default"]) for name, sub in properties.items() if "default" in sub}
 
 
+# Dests satc computes itself (the schema's x-satc-computed).
+COMPUTED = tuple(
+    name
+    for name, sub in resources.schema()["properties"]["args"]["properties"].items()
+    if "x-satc-computed" in sub
+)
+
+
+def _default_reason(project: Project, name: str) -> str:
+    argument = project.arguments.get(name)
+    if argument is None:
+        return "satc's default"
+    return f"the project's argparse default, {argument.source}"
+
+
+def _injected(project: Project, work: rules.Work, model_config: Any) -> Any:
+    """G5: values the project's get_args copies from args into `model_config`, as the
+    namespace its get_args produces holds them."""
+    injects = project.get_args.injects_model_config
+    if not injects or not isinstance(model_config, dict):
+        return model_config
+    for dest, spec in sorted(injects.items()):
+        origin, source = str(spec.get("from", "")), spec.get("source", project.get_args.source)
+        name = origin.removeprefix("args.")
+        if origin.startswith("args.") and name in work.args:
+            node = model_config
+            *parents, leaf = dest.split(".")
+            for part in parents:
+                if not isinstance(node.get(part), dict):
+                    node[part] = {}  # OmegaConf creates the path the assignment names
+                node = node[part]
+            node[leaf] = copy.deepcopy(work.args[name])
+            work.derivations.append(
+                Derivation(
+                    f"model.{dest}", "G5", f"the project's get_args copies args.{name} here ({source})"
+                )
+            )
+        else:
+            work.warn(
+                "model",
+                f"the project's get_args sets model_config.{dest} = {origin} ({source}): satc cannot "
+                "reproduce it [G5]",
+                "check the compiled model_config against the project's own get_args",
+            )
+    return model_config
+
+
 def resolve(config: LoadedConfig, input_names: tuple[str, ...] = ()) -> Plan:
     """Apply every rule; raise ConfigError with all rule violations together."""
     tree = config.tree
-    args = {**_defaults("args"), **copy.deepcopy(tree.get("args") or {})}
+    project = select.for_config(config)
+    argparse_defaults = args_defaults(project)
+    section = tree.get("args")
+    given = {
+        name: copy.deepcopy(value)
+        for name, value in (section if isinstance(section, dict) else {}).items()
+        if not (name in COMPUTED and value in (None, {}, []))  # validate warned: satc computes it
+    }
+    args = {**argparse_defaults, **given}
     launch = {**_defaults("launch"), **copy.deepcopy(tree.get("launch") or {})}
     work = rules.Work(config=config, args=args, launch=launch, input_names=input_names)
     defaults = [
-        Derivation(f"args.{name}", "default", "SAT's argparse default")
+        Derivation(f"args.{name}", "default", _default_reason(project, name))
         for name in args
         if ("args", name) not in config.origin
     ]
@@ -33,14 +92,22 @@ def resolve(config: LoadedConfig, input_names: tuple[str, ...] = ()) -> Plan:
         if work.errors and rule is rules.TOPOLOGY_GATE:
             break  # later rules need a valid topology
     if work.errors:
-        raise ConfigError(work.errors)
+        refused, trusted = trust.split(config, work.errors)
+        if refused:
+            raise ConfigError(refused)
+        work.warnings.extend(trusted)  # satc.trust: reviewed, recorded in provenance
+    model_config = copy.deepcopy(tree.get("model"))
+    model_config = _injected(project, work, model_config)
     return Plan(
         args=MappingProxyType(copy.deepcopy(work.args)),
-        model_config=copy.deepcopy(tree.get("model")),
+        model_config=model_config,
         data_config=copy.deepcopy(tree.get("data")),
         deepspeed_config=copy.deepcopy(work.deepspeed),
         topology=Topology(**work.topology),
         launch=MappingProxyType(copy.deepcopy(work.launch)),
         derivations=tuple(defaults + work.derivations),
         warnings=tuple(work.warnings),
+        seed_rule=project.get_args.seed_rule
+        if project.get_args.seed_rule in SEED_RULES
+        else "data_parallel_rank",
     )

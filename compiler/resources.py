@@ -37,8 +37,17 @@ def models() -> dict[str, Any]:
     return loaded
 
 
-def editor_schema_text() -> str:
-    """What `satc schema` prints: satc's schema with the generated model knowledge."""
+def editor_schema_text(project: Any = None) -> str:
+    """What `satc schema` prints: the schema of configs for ``project`` (a facts.Project;
+    None: the built-in profile) with its model knowledge."""
+    from .project.builtin import builtin_project
+    from .project.schema import config_schema
     from .rules.models.editor import editor_schema
 
-    return json.dumps(editor_schema(schema(), models()), indent=2, allow_nan=False) + "\n"
+    project = project if project is not None else builtin_project()
+    known: dict[str, Any] = {"engine": project.engine, "targets": dict(project.targets)}
+    if project.origin == "builtin":  # where the official configs put each target
+        known["official_positions"] = models()["official_positions"]
+        known["official_targets"] = models()["official_targets"]
+    text = json.dumps(editor_schema(config_schema(project), known), indent=2, allow_nan=False)
+    return text + "\n"

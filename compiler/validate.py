@@ -12,10 +12,13 @@ from functools import lru_cache
 from typing import Any
 
 from . import credentials, resources
-from .errors import Location, Problem, dotted
+from .errors import SET_RANK, Location, Problem, dotted
 from .load import LoadedConfig
+from .project import select
+from .project.facts import Project
+from .project.schema import config_schema
 from .rules.models import targets as model_targets
-from .suggest import closest
+from .suggest import closest, typo_of
 from .tree import value_at, yaml_text
 
 Path = tuple[str | int, ...]
@@ -31,9 +34,21 @@ _TYPE_NAMES = {
 }
 
 
+_VALIDATORS: dict[int, tuple[dict[str, Any], Any]] = {}
+
+
+def _validator(schema: dict[str, Any] | None = None) -> Any:
+    """Built once per schema: jsonschema re-checks a schema on every `validate()` call (4 ms)."""
+    schema = schema if schema is not None else resources.schema()
+    hit = _VALIDATORS.get(id(schema))
+    if hit is None or hit[0] is not schema:
+        hit = (schema, _validator_class()(schema))
+        _VALIDATORS[id(schema)] = hit
+    return hit[1]
+
+
 @lru_cache(maxsize=1)
-def _validator() -> Any:
-    """Built once: jsonschema re-checks the schema on every `validate()` call (4 ms)."""
+def _validator_class() -> Any:
     from jsonschema import Draft202012Validator, validators
 
     def is_integer(_: Any, instance: Any) -> bool:
@@ -45,8 +60,7 @@ def _validator() -> Any:
         return isinstance(instance, int | float) and not isinstance(instance, bool)
 
     checker = Draft202012Validator.TYPE_CHECKER.redefine_many({"integer": is_integer, "number": is_number})
-    strict = validators.extend(Draft202012Validator, type_checker=checker)
-    return strict(resources.schema())
+    return validators.extend(Draft202012Validator, type_checker=checker)
 
 
 class _Hidden:
@@ -76,9 +90,14 @@ def _expected(types: Any) -> str:
     return " or ".join(_TYPE_NAMES.get(name, name) for name in names)
 
 
-@lru_cache(maxsize=1)
-def _key_index() -> dict[str, list[str]]:
+_KEY_INDEXES: dict[int, tuple[dict[str, Any], dict[str, list[str]]]] = {}
+
+
+def _key_index(schema: dict[str, Any]) -> dict[str, list[str]]:
     """Every known key name -> the dotted places it is valid, for cross-section hints."""
+    hit = _KEY_INDEXES.get(id(schema))
+    if hit is not None and hit[0] is schema:
+        return hit[1]
     index: dict[str, list[str]] = {}
 
     def walk(schema: dict[str, Any], path: tuple[str, ...]) -> None:
@@ -89,7 +108,8 @@ def _key_index() -> dict[str, list[str]]:
             if isinstance(sub, dict) and len(path) < 3:
                 walk(sub, (*path, name))
 
-    walk(resources.schema(), ())
+    walk(schema, ())
+    _KEY_INDEXES[id(schema)] = (schema, index)
     return index
 
 
@@ -124,10 +144,12 @@ def _shared_prefix(a: list[str], b: list[str]) -> int:
 MAX_UNKNOWN_KEYS = 100  # listed one by one, with a suggestion, per mapping
 
 
-def _unknown_key(config: LoadedConfig, path: Path, key: str, schema: dict[str, Any]) -> Problem:
+def _unknown_key(
+    config: LoadedConfig, path: Path, key: str, schema: dict[str, Any], root: dict[str, Any]
+) -> Problem:
     allowed = list(schema.get("properties", {}))
-    here = closest(key, allowed)
-    elsewhere = [p for p in _key_index().get(key, []) if p != dotted((*path, key))]
+    here = typo_of(key, allowed)
+    elsewhere = [p for p in _key_index(root).get(key, []) if p != dotted((*path, key))]
     # The nearest place first: launch.slurm.extra.partition -> launch.slurm.partition.
     elsewhere.sort(key=lambda place: -_shared_prefix(place.split("."), [str(part) for part in path]))
     if path[:1] == ("args",) and key.lower().replace("-", "_") in _TOPOLOGY_NAMES:
@@ -161,10 +183,10 @@ def _yaml_hint(config: LoadedConfig, path: Path, value: Any, expected: Any) -> s
     return None
 
 
-def _cross_field_rule(error: Any) -> tuple[dict[str, Any], Path] | None:
+def _cross_field_rule(error: Any, root: dict[str, Any]) -> tuple[dict[str, Any], Path] | None:
     """The `allOf` rule (with a description) an error comes from, and the instance path
     that rule applies to: DeepSpeed's cross-field constraints live there."""
-    node: Any = resources.schema()
+    node: Any = root
     schema_path = list(error.absolute_schema_path)
     instance = list(error.absolute_path)
     depth = 0  # how much of the instance path the schema path has walked into
@@ -214,14 +236,14 @@ def _rule_problem(config: LoadedConfig, rule: dict[str, Any], base: Path) -> Pro
     return Problem(location, dotted(path), f"{rule['description'].rstrip('.')}{involved}")
 
 
-def _problem_from_error(config: LoadedConfig, error: Any) -> list[Problem]:
+def _problem_from_error(config: LoadedConfig, error: Any, root: dict[str, Any]) -> list[Problem]:
     path: Path = tuple(error.absolute_path)
     key = dotted(path)
     where = config.locate(path)
     kind = error.validator
     value = error.instance
-    if "x-satc-computed" in error.schema:  # the same problem _annotations reports
-        return [Problem(where, key, "cannot be set in a config", hint=error.schema["x-satc-computed"])]
+    if "x-satc-computed" in error.schema:  # _annotations reports it
+        return []
     if "x-satc-reserved" in error.schema:
         return []  # the launch rules report it, beside the other launch.env problems
     if "x-satc-removed" in error.schema:
@@ -235,7 +257,7 @@ def _problem_from_error(config: LoadedConfig, error: Any) -> list[Problem]:
         ]
     if any(credentials.is_credential_key(part) for part in path):
         value = _Hidden()
-    rule = _cross_field_rule(error) if kind not in ("type", "additionalProperties") else None
+    rule = _cross_field_rule(error, root) if kind not in ("type", "additionalProperties") else None
     if rule is not None:
         # `required` holds vacuously for a non-mapping, so a `not` rule fires there too;
         # the type error already says what is wrong.
@@ -253,7 +275,9 @@ def _problem_from_error(config: LoadedConfig, error: Any) -> list[Problem]:
     if kind == "additionalProperties" and isinstance(value, dict):
         allowed = set(error.schema.get("properties", {}))
         extras = [extra for extra in value if extra not in allowed]
-        problems = [_unknown_key(config, path, extra, error.schema) for extra in extras[:MAX_UNKNOWN_KEYS]]
+        problems = [
+            _unknown_key(config, path, extra, error.schema, root) for extra in extras[:MAX_UNKNOWN_KEYS]
+        ]
         if len(extras) > MAX_UNKNOWN_KEYS:
             # A did-you-mean costs ~1 ms a key: 49,000 typos would take a minute to list.
             rest = extras[MAX_UNKNOWN_KEYS:]
@@ -313,12 +337,16 @@ def _problem_from_error(config: LoadedConfig, error: Any) -> list[Problem]:
     return [Problem(where, key, message)]
 
 
+def _empty(value: Any) -> bool:
+    return value is None or value == {} or value == []
+
+
 def _deprecation_hint(replacement: str) -> str:
     """The schema names a replacement key, or (for a flag) says what to do in words."""
     return replacement if " " in replacement else f"use {replacement} instead"
 
 
-def _annotations(config: LoadedConfig) -> list[Problem]:
+def _annotations(config: LoadedConfig, root: dict[str, Any]) -> list[Problem]:
     """Walk the tree beside the schema for satc's own annotations."""
     found: list[Problem] = []
 
@@ -352,7 +380,19 @@ def _annotations(config: LoadedConfig) -> list[Problem]:
                         hint=_deprecation_hint(sub["x-satc-deprecated"]),
                     )
                 )
-            if "x-satc-computed" in sub:
+            if "x-satc-computed" in sub and _empty(value):
+                # Projects write `deepspeed_config: {}` (CogView3): nothing is lost by
+                # satc computing it, so it is dropped (resolve) with a warning.
+                found.append(
+                    Problem(
+                        config.locate(here),
+                        dotted(here),
+                        "ignored: satc computes this value itself",
+                        severity="warning",
+                        hint=f"delete it; {sub['x-satc-computed']}",
+                    )
+                )
+            elif "x-satc-computed" in sub:
                 found.append(
                     Problem(
                         config.locate(here),
@@ -363,7 +403,7 @@ def _annotations(config: LoadedConfig) -> list[Problem]:
                 )
             walk(value, sub, here)
 
-    walk(config.tree, resources.schema(), ())
+    walk(config.tree, root, ())
     return found
 
 
@@ -375,14 +415,16 @@ _FLOWS_INTO_ARGS: dict[Path, str] = {
 }
 
 
-def _flows_into_args(config: LoadedConfig) -> list[Problem]:
+def _flows_into_args(config: LoadedConfig, root: dict[str, Any]) -> list[Problem]:
     problems: list[Problem] = []
-    arg_schemas = resources.schema()["properties"]["args"]["properties"]
+    arg_schemas = root["properties"]["args"]["properties"]
     for path, arg in _FLOWS_INTO_ARGS.items():
+        if arg not in arg_schemas:
+            continue
         found, value = value_at(config.tree, path)
         if not found:
             continue
-        for error in _validator().evolve(schema=arg_schemas[arg]).iter_errors(value):
+        for error in _validator(root).evolve(schema=arg_schemas[arg]).iter_errors(value):
             if error.validator == "type":
                 expected = f"expected {_expected(error.validator_value)}"
             elif error.validator == "minimum":
@@ -402,14 +444,73 @@ def _flows_into_args(config: LoadedConfig) -> list[Problem]:
     return problems
 
 
+_NULLS = ("null", "~", "Null", "NULL", "")
+
+
+def _null_overrides(config: LoadedConfig, project: Project) -> list[Problem]:
+    """`--set args.X=null` removes X, so the project's default applies: a located error
+    where that default is truthy, unlike None (Tora's `flow_from_prompt: null` would become the
+    truthy 'cli'), instead of a silent fallback."""
+    found: list[Problem] = []
+    for index, override in enumerate(config.overrides):
+        parts = override.key.split(".")
+        if len(parts) != 2 or parts[0] != "args" or override.value_text.strip() not in _NULLS:
+            continue
+        argument = project.arguments.get(parts[1])
+        if argument is None or not argument.default:
+            continue  # a falsy default reads like None wherever the code tests the value
+        default = yaml_text(argument.default)
+        found.append(
+            Problem(
+                Location(rank=SET_RANK + index, label=override.label),
+                override.key,
+                f"null removes the key, so the project's default {default} applies ({argument.source}), "
+                "not None",
+                hint=f"write the value you mean (e.g. --set {override.key}=false), or {default} to keep the default",
+            )
+        )
+    return found
+
+
+_BOOLEAN_WORDS = ("true", "false")
+
+
+def _accidental_booleans(config: LoadedConfig, root: dict[str, Any]) -> list[Problem]:
+    """A text arg takes `false`/`true` written as such (a project's "off", read for its
+    truth), but not YAML 1.1's `no`/`on`/`yes`/`off`: those are text the user meant."""
+    found: list[Problem] = []
+    properties = root["properties"]["args"].get("properties", {})
+    args = config.tree.get("args")
+    for key, value in (args if isinstance(args, dict) else {}).items():
+        types = properties.get(key, {}).get("type", [])
+        if not isinstance(value, bool) or not isinstance(types, list) or "string" not in types:
+            continue
+        raw = config.raw.get(("args", key))
+        if raw is not None and raw.strip().lower() not in _BOOLEAN_WORDS:
+            path = ("args", key)
+            found.append(
+                Problem(
+                    config.locate(path),
+                    dotted(path),
+                    f"expected a string, got {_describe(value)}",
+                    hint=_yaml_hint(config, path, value, "string"),
+                )
+            )
+    return found
+
+
 def validate(config: LoadedConfig) -> tuple[list[Problem], list[Problem]]:
     """(errors, warnings) for the merged tree, each located and sorted."""
+    project = select.for_config(config)
+    root = config_schema(project)
     problems: list[Problem] = []
-    for error in _validator().iter_errors(config.tree):
-        problems.extend(_problem_from_error(config, error))
-    problems.extend(_annotations(config))
+    for error in _validator(root).iter_errors(config.tree):
+        problems.extend(_problem_from_error(config, error, root))
+    problems.extend(_annotations(config, root))
     problems.extend(credentials.check_tree(config.tree, config.locate))
-    problems.extend(_flows_into_args(config))
+    problems.extend(_flows_into_args(config, root))
+    problems.extend(_null_overrides(config, project))
+    problems.extend(_accidental_booleans(config, root))
     problems.extend(model_targets.check(config))
     unique = {(p.key, p.message, p.severity): p for p in problems}
     ordered = sorted(unique.values(), key=Problem.sort_key)

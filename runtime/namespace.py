@@ -35,6 +35,19 @@ def data_parallel_rank(bundle: Bundle, rank: int) -> int:
     return rank // (topology.model_parallel_size * (topology.sequence_parallel_size or 1))
 
 
+def seed_offset(bundle: Bundle, rank: int) -> int:
+    """What the project's get_args adds to the seed on ``rank`` (args.json's seed_rule,
+    absent for CogVideoX's: the data-parallel rank)."""
+    rule = bundle.document.get("seed_rule", "data_parallel_rank")
+    if rule == "global_rank":
+        return rank
+    if rule == "none" or (
+        rule == "data_parallel_rank_unless_inference" and bundle.args.get("mode") == "inference"
+    ):
+        return 0
+    return data_parallel_rank(bundle, rank)
+
+
 def per_process_fields(bundle: Bundle, proc: ProcessEnv) -> dict[str, Any]:
     """The fields get_args fills per rank: R9 (ranks, device), R10 (master), R14 (seed)."""
     args = bundle.args
@@ -46,7 +59,7 @@ def per_process_fields(bundle: Bundle, proc: ProcessEnv) -> dict[str, Any]:
         device = "cpu" if bundle.device == "cpu" else local_rank
     seed = args.get("seed")
     if seed is not None:
-        seed = seed + data_parallel_rank(bundle, proc.rank)
+        seed = seed + seed_offset(bundle, proc.rank)
     return {
         "cuda": bundle.device == "cuda",
         "rank": proc.rank,

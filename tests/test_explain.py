@@ -51,7 +51,10 @@ def test_set_and_defaults(layered: Explainer) -> None:
     save = layered.explain("args.save")
     assert (save.value, save.source.kind, save.source.where) == ("ckpt", "set", "--set args.save")
     warmup = layered.explain("args.warmup")
-    assert (warmup.source.kind, warmup.source.where) == ("default", "SAT's argparse default")
+    assert (warmup.source.kind, warmup.source.where) == (
+        "default",
+        "the project's argparse default, sat/arguments.py:165",
+    )
     target = layered.explain("launch.target")
     assert (target.value, target.source.where) == ("torchrun", "satc's launch default")
 
@@ -136,6 +139,7 @@ def test_cli_text_names_file_line_rule_and_overridden_layers() -> None:
         "args.fp16 = false\n  from rule R6: deepspeed.fp16.enabled is false\n"
         "    deepspeed.fp16.enabled = (absent)\n"
         f"  replaced true set at {at(DEEPSPEED, '  fp16:')}\n"
+        "  checked by the project's parser: --fp16, sat/arguments.py:139\n"
     )
 
 

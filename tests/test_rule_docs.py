@@ -58,11 +58,10 @@ def test_the_reference_and_deliberate_rules_all_have_entries() -> None:
 
 
 def test_explain_cites_ids_that_resolve(tmp_path: Path) -> None:
-    configs = support.cogvideo_sat() / "configs"
     result = support.satc(
         "explain",
-        str(configs / "cogvideox_5b_lora.yaml"),
-        str(configs / "sft.yaml"),
+        str(support.REFERENCE / "cogvideox_5b_lora.yaml"),
+        str(support.REFERENCE / "sft.yaml"),
         "fp16",
         "train_batch_size",
     )

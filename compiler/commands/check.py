@@ -9,8 +9,9 @@ reported as a unified diff per file plus the values that changed in args.json.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -196,10 +197,51 @@ def check_recorded(out_dir: Path, label: str) -> CheckResult:
         notes.append("recompile it, or check it with its inputs: satc check CONFIG... -o DIR")
         return CheckResult(label, notes=tuple(notes))
     configs, overrides = list(recipe.configs), list(recipe.overrides)
-    bundle = compile_bundle(configs, overrides, out_dir)
-    return compare(
-        label, bundle.files, on_disk, compile_command(configs, overrides, label), _not_executable(out_dir)
+    code = code_drift(recipe)
+    bundle = compile_bundle(configs, overrides, out_dir, project_dir=recipe.project)
+    result = compare(
+        label,
+        bundle.files,
+        on_disk,
+        compile_command(configs, overrides, label, recipe.project),
+        _not_executable(out_dir),
     )
+    if code:
+        return replace(result, notes=(*code, *result.notes))
+    return result
+
+
+def code_drift(recipe: committed.Recipe) -> list[str]:
+    """The project files that judged the bundle and changed since (or are gone)."""
+    if recipe.project is None:
+        return []
+    found = []
+    for label, recorded in recipe.project_files:
+        path = project_file(Path(recipe.project), label)
+        if path is None:
+            found.append(f"the project's code changed: {label} is gone (it was read from {recipe.project})")
+            continue
+        now = hashlib.sha256(path.read_bytes()).hexdigest()
+        if now != recorded:
+            found.append(
+                f"the project's code changed: {label} (sha256 {recorded[:12]}... when compiled, "
+                f"{now[:12]}... now): recompile to judge the config by the code that will run it"
+            )
+    return found
+
+
+def project_file(root: Path, label: str) -> Path | None:
+    """Where a recorded label is on this machine: in the project, else in the installed
+    package it names (SAT, DeepSpeed)."""
+    from ..project.sources import installed
+
+    local = root / label
+    if local.is_file():
+        return local
+    site = installed(label.split("/", 1)[0])
+    if site is not None and (site / label).is_file():
+        return Path(site / label)
+    return None
 
 
 def _not_executable(out_dir: Path) -> tuple[str, ...]:
@@ -208,8 +250,12 @@ def _not_executable(out_dir: Path) -> tuple[str, ...]:
     return tuple(committed.lost_executable_bit(out_dir, sorted(EXECUTABLE)))
 
 
-def compile_command(configs: list[str], overrides: list[str], out_dir: str) -> tuple[str, ...]:
+def compile_command(
+    configs: list[str], overrides: list[str], out_dir: str, project: str | None = None
+) -> tuple[str, ...]:
     command = ["satc", "compile", *configs, "-o", out_dir]
+    if project is not None:
+        command += ["--project", project]
     for override in overrides:
         command += ["--set", override]
     return tuple(command)

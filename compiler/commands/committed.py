@@ -33,6 +33,8 @@ class Recipe:
 
     configs: tuple[str, ...]
     overrides: tuple[str, ...]
+    project: str | None = None  # the project folder that judged it, usable from the cwd
+    project_files: tuple[tuple[str, str], ...] = ()  # (label, sha256) of each file it read
 
 
 def read_files(directory: Path) -> dict[str, bytes]:
@@ -93,7 +95,22 @@ def recipe(directory: Path, document: dict[str, Any]) -> Recipe:
             f"{directory / ARGS}: provenance.inputs / provenance.overrides are missing or malformed"
         )
     configs = tuple(_from_cwd(directory, item["path"]) for item in inputs)
-    return Recipe(configs, tuple(overrides))
+    project = provenance.get("project") if isinstance(provenance, dict) else None
+    folder = project.get("path") if isinstance(project, dict) else None
+    read = project.get("files") if isinstance(project, dict) else None
+    recorded = tuple(
+        (item["path"], item["sha256"])
+        for item in (read if isinstance(read, list) else [])
+        if isinstance(item, dict)
+        and isinstance(item.get("path"), str)
+        and isinstance(item.get("sha256"), str)
+    )
+    return Recipe(
+        configs,
+        tuple(overrides),
+        _from_cwd(directory, folder) if isinstance(folder, str) else None,
+        recorded,
+    )
 
 
 def _from_cwd(directory: Path, recorded: str) -> str:

@@ -1,7 +1,7 @@
 """satc explain: each value of a plan with its final source and what it replaced.
 
 A value comes from one of: a config file (file:line:col), a `--set`, a default
-(SAT's argparse default, satc's launch default, a DeepSpeed preset) or a derivation
+(the project's argparse default with its file:line, satc's launch default, a DeepSpeed preset) or a derivation
 rule of docs/rules.md (R*/D*) with its inputs.  When a rule changed a value the configs
 set, both are shown; the earlier layers a value overrode are listed too.
 """
@@ -17,6 +17,7 @@ from typing import Any
 from ..errors import ConfigError, Location, Problem
 from ..load import LoadedConfig
 from ..plan import Derivation, Plan
+from ..project import select
 from ..rules.models.cogvideox import checks_for as model_checks
 from ..rules.models.targets import parameter_of
 from ..suggest import closest
@@ -178,6 +179,16 @@ def _location_source(location: Location) -> Source:
     return Source("set" if label.startswith("--set ") else "file", label)
 
 
+def _argument_of(config: LoadedConfig, path: tuple[str | int, ...]) -> list[str]:
+    """For an `args` key: the project's argument that reads it, and where."""
+    if len(path) != 2 or path[0] != "args" or not isinstance(path[1], str):
+        return []
+    argument = select.for_config(config).arguments.get(path[1])
+    if argument is None:
+        return []
+    return [f"the project's parser: {', '.join(argument.flags) or argument.dest}, {argument.source}"]
+
+
 class Explainer:
     """Answers `where did KEY come from` for one compiled plan."""
 
@@ -273,8 +284,11 @@ class Explainer:
 
     def explain(self, key: str, nested: bool = False) -> Explanation:
         found = self._explain(key, nested)
+        path = parse_key(found.key)
         checks = tuple(
-            parameter_of(self.config, parse_key(found.key)) + model_checks(found.key, self.config.tree)
+            _argument_of(self.config, path)
+            + parameter_of(self.config, path)
+            + model_checks(found.key, self.config.tree)
         )
         return dataclasses.replace(found, checks=checks) if checks else found
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from . import (
     batch,
     deepspeed,
+    get_args,
     inputs,
     iterations,
     launch,
@@ -45,6 +46,7 @@ ORDER: tuple[Rule, ...] = (
     deepspeed.d3_zero_stage_sync,
     optimizer.o1_optimizer,
     optimizer.o2_scheduler,
+    get_args.g1_project_get_args,
     cogvideox.cogvideox_parallel_rules,
     topology.r11_r12_topology,
     batch.b1_global_batch,

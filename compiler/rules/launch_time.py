@@ -8,8 +8,9 @@ null), launch.sh refuses to start without it, and satc.runtime reads it per proc
 
 from __future__ import annotations
 
-from .. import resources
 from ..errors import DERIVED_RANK, SET_RANK
+from ..project import select
+from ..project.schema import config_schema
 from ..suggest import closest
 from .launch import RESERVED_ENV
 from .reserved_env import why_reserved
@@ -21,7 +22,7 @@ def l1_args_from_env(work: Work) -> None:
     deferred = work.launch.get("args_from_env") or {}
     if not deferred:
         return
-    known = resources.schema()["properties"]["args"]["properties"]
+    known = config_schema(select.for_config(work.config))["properties"]["args"]["properties"]
     pdsh = work.launch["target"] == "deepspeed" and (
         work.launch["nodes"] > 1 or work.launch.get("force_multi")
     )

@@ -4,6 +4,7 @@ D8 (cpu backend), R9 (device)."""
 from __future__ import annotations
 
 from ..plan import Derivation
+from .get_args import fixed_model_parallel
 from .work import Work
 
 
@@ -11,7 +12,8 @@ def r11_r12_topology(work: Work) -> None:
     """R11/R12/D6: world = nodes x gpus_per_node; mp divides it; dp and context parallel."""
     nodes, per_node = work.launch["nodes"], work.launch["gpus_per_node"]
     world = nodes * per_node
-    mp = work.args["model_parallel_size"]
+    # A project whose get_args initialises model parallelism with 1 gets 1 (G4 warns).
+    mp = 1 if fixed_model_parallel(work) else work.args["model_parallel_size"]
     product = f"{world} = {nodes} nodes x {per_node} gpus_per_node"
     if mp < 1:
         work.error("args.model_parallel_size", f"must be at least 1, got {mp}")

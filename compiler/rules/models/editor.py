@@ -43,7 +43,9 @@ def _type(default: Any) -> dict[str, Any] | None:
         (dict, "object"),
     ):
         if isinstance(default, kind):
-            return {"anyOf": [{"type": name}, {"type": "null"}]}
+            # A scalar default does not make a list or mapping wrong (targets.py's M8).
+            widened = [] if name in ("array", "object") else [{"type": "array"}, {"type": "object"}]
+            return {"anyOf": [{"type": name}, {"type": "null"}, *widened]}
     return None
 
 
@@ -58,8 +60,12 @@ def _params(
             typed = _type(param["default"])
             if typed:
                 sub.update(typed)
+        if "indexed" in entry.get("uses", {}).get(name, {}):
+            # M25: the class indexes it (`patch_size[1:]`): an integer fails at build.
+            sub["not"] = {"type": "integer"}
+            sub["description"] += f"; indexed at {entry['uses'][name]['indexed']}: a list"
         space = entry.get("namespaces", {}).get(name)
-        if space:
+        if space and not set(space["reads"]) & {"get", "items", "keys", "values", "pop"}:
             sub = {
                 "type": "object",
                 "description": sub["description"],
@@ -105,7 +111,7 @@ def definitions(models: dict[str, Any]) -> dict[str, Any]:
             "if": {"properties": {"target": {"const": target}}, "required": ["target"]},
             "then": {
                 "properties": {
-                    "params": _params(target, entry, passed, models["official_positions"].get(target))
+                    "params": _params(target, entry, passed, models.get("official_positions", {}).get(target))
                 }
             },
         }
@@ -116,7 +122,10 @@ def definitions(models: dict[str, Any]) -> dict[str, Any]:
             "type": "object",
             "description": "A target/params mapping, built as target(**params) by instantiate_from_config.",
             "properties": {
-                "target": {"type": "string", "examples": sorted(models["official_targets"])},
+                "target": {
+                    "type": "string",
+                    "examples": sorted(models.get("official_targets", models["targets"])),
+                },
             },
             "allOf": branches,
             "additionalProperties": _ref(ANY),
@@ -131,6 +140,10 @@ def definitions(models: dict[str, Any]) -> dict[str, Any]:
 
 def sections(models: dict[str, Any]) -> dict[str, dict[str, Any]]:
     engine = models["engine"]
+    if engine is None:  # a project without CogVideoX's engine: `model:` is its own
+        return {
+            "data": {**_ref(NODE), "description": "The data config (args.data_config)."},
+        }
     model_keys = {
         key: {**_ref(ANY), "description": f"read by {engine['target']} ({entry['source']})"}
         | ({"default": entry["default"]} if "default" in entry else {})

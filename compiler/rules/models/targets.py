@@ -12,10 +12,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ... import resources
 from ...errors import Problem, dotted
 from ...load import LoadedConfig
-from ...suggest import closest
+from ...project import select
+from ...project.schema import models as project_models
+from ...suggest import closest, typo_of
 from ...tree import value_at, yaml_text
 
 Path = tuple[str | int, ...]
@@ -56,10 +57,15 @@ def problem(
     )
 
 
+def _models(config: LoadedConfig) -> Any:
+    """The engine and targets of the project ``config`` is compiled for."""
+    return project_models(select.for_config(config))
+
+
 def nodes(config: LoadedConfig) -> Iterator[Node]:
     """Every target node under `model:` and `data:`, outermost first."""
-    models = resources.models()
-    engine = models["engine"]["target"]
+    models = _models(config)
+    engine = (models["engine"] or {}).get("target")
 
     def walk(
         value: Any, path: Path, parent: tuple[str, Path] | None, item_keys: tuple[str, ...]
@@ -94,7 +100,7 @@ def nodes(config: LoadedConfig) -> Iterator[Node]:
 
     tree = config.tree
     if isinstance(tree.get("model"), dict):
-        yield from walk(tree["model"], ("model",), (engine, ("model",)), ())
+        yield from walk(tree["model"], ("model",), (engine, ("model",)) if engine else None, ())
     if isinstance(tree.get("data"), dict):
         yield from walk(tree["data"], ("data",), None, ())
 
@@ -107,21 +113,23 @@ def _child_key(path: Path) -> str | None:
     return None
 
 
-def _child(node: Node) -> dict[str, Any]:
+def _child(config: LoadedConfig, node: Node) -> dict[str, Any]:
     """What the parent does when it builds this node: the keywords it passes itself."""
-    models = resources.models()
+    models = _models(config)
     if node.parent is None:
         return {}
     parent = (
-        models["engine"] if node.parent == models["engine"]["target"] else models["targets"].get(node.parent)
+        models["engine"]
+        if node.parent == (models["engine"] or {}).get("target")
+        else models["targets"].get(node.parent)
     )
     child: dict[str, Any] = (parent or {}).get("children", {}).get(_child_key(node.path) or "", {})
     return child
 
 
-def passed_by_parent(node: Node) -> tuple[list[str], str | None]:
+def passed_by_parent(config: LoadedConfig, node: Node) -> tuple[list[str], str | None]:
     """Parameters the parent passes itself when it builds this node, and where."""
-    child = _child(node)
+    child = _child(config, node)
     return list(child.get("passes", [])), child.get("source")
 
 
@@ -164,6 +172,10 @@ def _wrong_type(default: Any, value: Any) -> str | None:
     kind, name = expected
     if kind is bool and value in (0, 1):
         return None  # Python takes 0 and 1 for a flag
+    if isinstance(value, list | dict) and kind not in (list, dict):
+        # A scalar default does not make a list wrong: classes widen one
+        # (`if isinstance(transformer_depth, int): transformer_depth = [...] * n`).
+        return None
     bad_bool = isinstance(value, bool) and kind is not bool
     return name if bad_bool or not isinstance(value, kind) else None
 
@@ -204,11 +216,23 @@ def _siblings(config: LoadedConfig, node: Node) -> list[Problem]:
 
 
 def _unknown_target(config: LoadedConfig, node: Node) -> Problem:
-    known = list(resources.models()["targets"])
+    known = list(_models(config)["targets"])
     guess = closest(node.target, known)
     if guess is None:
         short = closest(_short(node.target), [_short(k) for k in known])
         guess = next((k for k in known if _short(k) == short), None) if short else None
+    project = select.for_config(config)
+    why = project.unresolved.get(node.target, {})
+    if project.origin == "scanned" and why.get("kind") in ("missing_module", "missing_name"):
+        # The project and the SAT it imports have no such module or name: the model
+        # build's import fails (get_obj_from_str).
+        return problem(
+            config,
+            (*node.path, "target"),
+            "M2",
+            f"unknown target {node.target!r}: {why.get('detail') or 'no such class in the project'}",
+            f"did you mean {guess}?" if guess else "name a class the project or its SAT defines",
+        )
     return problem(
         config,
         (*node.path, "target"),
@@ -220,12 +244,9 @@ def _unknown_target(config: LoadedConfig, node: Node) -> Problem:
 
 
 def _passed_twice(config: LoadedConfig, node: Node, key: str, passed_at: str | None) -> Problem:
-    parent_params = resources.models()["targets"].get(node.parent or "", {}).get("params", {})
-    effect = (
-        "your value is replaced"
-        if _child(node).get("overwrites")
-        else "TypeError (multiple values) when the model is built"
-    )
+    parent_params = _models(config)["targets"].get(node.parent or "", {}).get("params", {})
+    overwrites = bool(_child(config, node).get("overwrites"))
+    effect = "your value is replaced" if overwrites else "TypeError (multiple values) when the model is built"
     return problem(
         config,
         (*node.path, "params", key),
@@ -234,7 +255,9 @@ def _passed_twice(config: LoadedConfig, node: Node, key: str, passed_at: str | N
         f"set {dotted((*node.parent_path, 'params', key))} instead"
         if key in parent_params
         else "delete it: the parent computes it",
-        "warning",
+        # A dict entry the parent overwrites is lost silently; a keyword it passes
+        # explicitly beside **params is a crash when the model is built.
+        "warning" if overwrites else "error",
     )
 
 
@@ -256,7 +279,7 @@ def _unknown_param(
     config: LoadedConfig, node: Node, entry: dict[str, Any], key: str, settable: list[str]
 ) -> Problem:
     path = (*node.path, "params", key)
-    guess = closest(str(key), settable)
+    guess = typo_of(str(key), settable)
     if "swallows" in entry:
         return problem(
             config,
@@ -277,14 +300,29 @@ def _unknown_param(
     )
 
 
+def _built_from_mapping(config: LoadedConfig, node: Node) -> bool:
+    """Whether the parent takes this node out of a mapping parameter itself
+    (`modules.get("pos_embed_config", ...)`, CogView3's DiT) and builds it with keywords
+    the facts do not list: what it passes is unknown, so a missing one is no error."""
+    entry = _models(config)["targets"].get(node.parent or "") or {}
+    inside = node.path[len(node.parent_path) :]
+    if len(inside) < 2 or inside[0] != "params" or not isinstance(inside[1], str):
+        return False
+    space = entry.get("namespaces", {}).get(inside[1])
+    known = entry.get("children", {}).get(_child_key(node.path) or "")
+    return bool(space) and bool(set(space.get("reads", ())) & _MAPPING_METHODS) and known is None
+
+
 def _missing(config: LoadedConfig, node: Node, entry: dict[str, Any], passed: list[str]) -> list[Problem]:
-    models = resources.models()
+    models = _models(config)
     # Under a target satc does not know, what the parent passes its children is unknown too.
     if (
         node.parent is not None
-        and node.parent != models["engine"]["target"]
+        and node.parent != (models["engine"] or {}).get("target")
         and node.parent not in models["targets"]
     ):
+        return []
+    if _built_from_mapping(config, node):
         return []
     params_path = (*node.path, "params")
     where = params_path if params_path in config.origin else (*node.path, "target")
@@ -303,11 +341,11 @@ def _missing(config: LoadedConfig, node: Node, entry: dict[str, Any], passed: li
 
 def check_node(config: LoadedConfig, node: Node) -> list[Problem]:
     found = _siblings(config, node)
-    entry = resources.models()["targets"].get(node.target)
+    entry = _models(config)["targets"].get(node.target)
     if entry is None:
         return [*found, _unknown_target(config, node)]
     params = entry["params"]
-    passed, passed_at = passed_by_parent(node)
+    passed, passed_at = passed_by_parent(config, node)
     settable = [name for name in params if name not in passed]
     for key in node.params:
         if key in passed:
@@ -322,6 +360,9 @@ def check_node(config: LoadedConfig, node: Node) -> list[Problem]:
     return found
 
 
+_MAPPING_METHODS = {"get", "items", "keys", "values", "pop", "setdefault", "update"}
+
+
 def _namespaces(config: LoadedConfig, node: Node, entry: dict[str, Any]) -> list[Problem]:
     """Parameters read as attributes (`transformer_args.checkpoint_activations`): a key
     nobody reads is silently dropped, so a typo there is an error."""
@@ -331,6 +372,8 @@ def _namespaces(config: LoadedConfig, node: Node, entry: dict[str, Any]) -> list
         if not isinstance(given, dict):
             continue
         reads = list(space["reads"])
+        if set(reads) & _MAPPING_METHODS:
+            continue  # read as a mapping (`modules.get("pos_embed_config", ...)`), not by attribute
         for key in given:
             path = (*node.path, "params", name, key)
             if key in space["set_by_class"]:
@@ -364,7 +407,9 @@ def check_engine(config: LoadedConfig) -> list[Problem]:
     model = config.tree.get("model")
     if not isinstance(model, dict):
         return []
-    engine = resources.models()["engine"]
+    engine = _models(config)["engine"]
+    if engine is None:
+        return []
     keys = engine["keys"]
     if "network_config" not in model:
         return []  # not CogVideoX's engine config: the model section of another SAT model
@@ -400,7 +445,7 @@ def parameter_of(config: LoadedConfig, path: Path) -> list[str]:
         return []
     for node in nodes(config):
         if node.path == path[:-2]:
-            entry = resources.models()["targets"].get(node.target)
+            entry = _models(config)["targets"].get(node.target)
             param = (entry or {}).get("params", {}).get(path[-1])
             if param is None:
                 return []

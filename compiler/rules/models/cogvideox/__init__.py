@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from ....project import select
 from ...work import Work
 from . import profiles
 from .context import Model
@@ -52,22 +53,47 @@ RULES: tuple[Callable[[Model], None], ...] = (
 )
 
 
+# The code fact every CogVideoX rule guards: the project's network class takes
+# CogVideoX's shape parameters (dit_video_concat.py:661 at e519ece).
+NETWORK_FACT = ("num_frames", "time_compressed_rate", "latent_width", "latent_height", "patch_size")
+
+
+def _network_is_cogvideox(work: Work) -> bool:
+    entry = select.for_config(work.config).targets.get(profiles.NETWORK_TARGET) or {}
+    return all(name in entry.get("params", {}) for name in NETWORK_FACT)
+
+
+def _applies(work: Work, rule: Callable[[Model], None]) -> bool:
+    """A rule that reads `args.X` guards code that reads X: it applies only where the
+    project's parser defines X (and, for M18, where mp is not fixed to 1: G4)."""
+    project = select.for_config(work.config)
+    if rule is m18_heads_divisible_by_mp and project.get_args.model_parallel == "fixed:1":
+        return False
+    return all(
+        key[len("args.") :] in project.arguments
+        for key in CHECKED_KEYS.get(rule, ())
+        if key.startswith("args.")
+    )
+
+
 def cogvideox_parallel_rules(work: Work) -> None:
     """M18 runs before the topology rules: a world size mp does not divide stops them,
     and the heads are the better reason to give."""
     params = profiles.network_params(work.config.tree)
-    if params is not None:
+    if params is not None and _network_is_cogvideox(work) and _applies(work, m18_heads_divisible_by_mp):
         m18_heads_divisible_by_mp(Model(work, params, profiles.identify(work.config.tree)))
 
 
 def cogvideox_rules(work: Work) -> None:
-    """Every CogVideoX rule, on configs whose network is CogVideoX's DiffusionTransformer."""
+    """Every CogVideoX rule, on configs whose network is CogVideoX's DiffusionTransformer
+    (in the project's code: NETWORK_FACT), each where the args it reads exist."""
     params = profiles.network_params(work.config.tree)
-    if params is None:
+    if params is None or not _network_is_cogvideox(work):
         return
     model = Model(work, params, profiles.identify(work.config.tree))
     for rule in RULES:
-        rule(model)
+        if _applies(work, rule):
+            rule(model)
 
 
 # The keys each rule reads, so `satc explain KEY` can say which rules checked a value.

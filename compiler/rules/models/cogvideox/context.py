@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ....project import select
 from ....tree import value_at
 from ...work import Work
 from ..targets import problem
@@ -38,6 +39,15 @@ class Model:
 
     def warn(self, path: Path, rule: str, message: str, hint: str | None = None) -> None:
         self.work.warnings.append(problem(self.work.config, path, rule, message, hint, "warning"))
+
+    def uses(self, path: Path, param: str) -> dict[str, Any]:
+        """The project's facts of how the class at ``path``'s `target` uses ``param``."""
+        found, target = self.value((*path, "target"))
+        if not found or not isinstance(target, str):
+            return {}
+        entry = select.for_config(self.work.config).targets.get(target, {})
+        used: dict[str, Any] = dict(entry.get("uses", {}).get(param, {}))
+        return used
 
     def latent_frames(self) -> int | None:
         """The latent frames the network's position grid covers."""

@@ -128,13 +128,20 @@ def m24_image_to_video(model: Model) -> None:
 
 
 def m25_patch_size_list(model: Model) -> None:
-    """M25: this version of dit_video_concat.py reads `patch_size` as [t, h, w]
-    (`patch_size[1:]`, dit_video_concat.py:695); an integer fails when the model is built."""
+    """M25: guards the network class's `patch_size[1:]` (dit_video_concat.py:695 at
+    e519ece: the project's `uses.patch_size.indexed` fact); an integer fails there when the
+    model is built, and is fine where the project's class takes an integer."""
     found, patch = model.value((*NETWORK, "patch_size"))
-    if found and isinstance(patch, int) and not isinstance(patch, bool):
-        model.warn(
-            (*NETWORK, "patch_size"),
-            "M25",
-            f"patch_size {patch}: this dit_video_concat.py indexes patch_size[1:] and needs [t, h, w]",
-            f"write [1, {patch}, {patch}] (CogVideoX 1.0's own release takes the integer)",
-        )
+    if not found or not isinstance(patch, int) or isinstance(patch, bool):
+        return
+    indexed = model.uses(NETWORK[:-1], "patch_size").get("indexed")
+    if not indexed:
+        return  # this project's network takes an integer
+    model.error(
+        (*NETWORK, "patch_size"),
+        "M25",
+        f"patch_size {patch}: the network indexes patch_size ({indexed}) and needs [t, h, w]; "
+        "an integer fails when the model is built (TypeError: 'int' object is not subscriptable)",
+        f"write patch_size: [1, {patch}, {patch}] (CogVideoX 1.0's configs give the integer, "
+        "which this code no longer takes)",
+    )

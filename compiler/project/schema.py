@@ -1,0 +1,160 @@
+"""A project's facts as the JSON Schema the validate stage checks a merged tree against.
+
+``args`` properties come from the project's own parser, typed the way its YAML path
+treats a value: CogVideoX's ``process_config_to_args`` sets each value raw
+(``setattr(args, key, value)``), so argparse's ``type=`` never runs.  A value is refused
+only where the code would choke on it or misread it: a string for a flag (any non-empty
+string is true), a scalar where the code iterates a list, text where it computes.
+satc's own constraints on SAT's arguments (minimums, dests satc computes) apply to the
+dests the project really has.  The top-level sections are the project's own plus
+satc's ``launch`` and ``satc``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from .. import resources
+from .facts import Argument, Project
+
+# The satc-side annotations of SAT's arguments that survive on any project with the dest.
+_KEPT = (
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "minItems",
+    "maxItems",
+    "x-satc-computed",
+    "x-satc-deprecated",
+    "not",
+    "errorMessage",
+)
+_SCALARS = {"int": "integer", "float": "number", "str": "string", "bool": "boolean"}
+_SATC_OWN = ("launch", "satc")
+PROJECT_KEY = {
+    "type": "string",
+    "minLength": 1,
+    "description": "The project folder satc reads to judge this config (relative to this file); "
+    "default: the folder satc runs in, when it holds arguments.py.",
+}
+# Text dests SAT's code reads only for their truth (CogVideoX's get_args does not run
+# SAT's own `eval(args.iterable_dataset_eval)`), with where.
+READ_AS_FLAG = {
+    "iterable_dataset_eval": "sat/data_utils/configure_data.py:104 "
+    "(`not is_train_data and args.iterable_dataset_eval`)",
+}
+# A string a flag would read as true although it says false.
+FALSE_WORDS = ("False", "false", "FALSE", "no", "No", "off", "Off", "0", "None", "none", "null")
+
+
+def _scalar(arg: Argument) -> dict[str, Any]:
+    kind = _SCALARS.get(arg.type or "")
+    if kind is None:
+        # No type= (or an expression): argparse would hand over text; the YAML path hands
+        # over anything, and SAT's consumers of untyped dests mostly take text or paths.
+        return {} if arg.type and arg.type.startswith("expr:") else {"type": "string"}
+    return {"type": kind}
+
+
+def argument_schema(arg: Argument) -> dict[str, Any]:
+    """What a YAML value of ``args.<dest>`` may be, for the code that reads the dest."""
+    prop: dict[str, Any]
+    nullable = arg.default is None
+    if arg.action in ("store_true", "store_false"):
+        prop = {"type": "boolean"}
+    elif arg.action in ("count",):
+        prop = {"type": "integer"}
+    elif arg.type == "list" or (arg.type is None and isinstance(arg.default, list)):
+        prop = {"type": "array"}  # `type=list`: the YAML list is kept as it is
+    elif arg.action == "append" or arg.nargs in ("+", "*") or isinstance(arg.nargs, int):
+        prop = {"type": "array", "items": _scalar(arg)}
+        if arg.choices:
+            prop["items"] = {**prop["items"], "enum": list(arg.choices)}
+    elif arg.nargs == "?" and arg.const is not None:
+        # `--flag [VALUE]`: the const (True), the default or one of the choices.
+        values = [arg.const, arg.default, *(arg.choices or ())]
+        prop = {"enum": list(dict.fromkeys(values))}
+        nullable = False
+    elif arg.dest in READ_AS_FLAG and arg.type in ("str", None):
+        # A text dest SAT's code reads as a flag: true works, and so does text; a text
+        # that says false is read as true.
+        prop = {"type": ["string", "boolean"], "not": {"enum": list(FALSE_WORDS)}}
+    elif arg.type is None and isinstance(arg.default, bool | int | float):
+        prop = {"type": _SCALARS[type(arg.default).__name__]}
+    elif arg.type in ("str", None) and not arg.choices:
+        # Text set raw from YAML: projects write `false` (or true) for a text dest read
+        # for its truth (`if args.flow_from_prompt:`), so a boolean is no type error.
+        prop = {"type": ["string", "boolean"]}
+    else:
+        prop = _scalar(arg)
+        if arg.choices:
+            prop["enum"] = [*arg.choices, *([None] if nullable else [])]
+    if nullable and "type" in prop:
+        kinds = prop["type"] if isinstance(prop["type"], list) else [prop["type"]]
+        prop["type"] = [*kinds, "null"] if "null" not in kinds else kinds
+    prop["default"] = copy.deepcopy(arg.default)
+    prop["description"] = f"{arg.help} ({arg.source})" if arg.help else f"({arg.source})"
+    prop["x-satc-source"] = arg.source
+    return prop
+
+
+def args_properties(project: Project) -> dict[str, Any]:
+    satc_args = resources.schema()["properties"]["args"]["properties"]
+    properties: dict[str, Any] = {}
+    for dest, arg in sorted(project.arguments.items()):
+        prop = argument_schema(arg)
+        own = satc_args.get(dest, {})
+        for keyword in _KEPT:
+            if keyword in own:
+                prop[keyword] = copy.deepcopy(own[keyword])
+        properties[dest] = prop
+    return properties
+
+
+def _section_schema(project: Project, name: str) -> dict[str, Any]:
+    section = project.sections[name]
+    what = f"args.{section.dest}" if section.dest else "each key set on args"
+    return {"description": f"The project's {name} section ({what}; {section.source})."}
+
+
+_CACHE: dict[int, tuple[Project, dict[str, Any]]] = {}
+
+
+def config_schema(project: Project) -> dict[str, Any]:
+    """satc's schema with the project's arguments and sections (built once per project)."""
+    hit = _CACHE.get(id(project))
+    if hit is not None and hit[0] is project:
+        return hit[1]
+    base = resources.schema()
+    schema = {key: value for key, value in base.items() if key != "properties"}
+    properties: dict[str, Any] = {}
+    for name in sorted(set(project.sections) | {"args", "deepspeed", *_SATC_OWN}):
+        properties[name] = (
+            copy.deepcopy(base["properties"][name])
+            if name in base["properties"]
+            else _section_schema(project, name)
+        )
+    properties["args"]["properties"] = args_properties(project)
+    properties["satc"]["properties"]["project"] = PROJECT_KEY
+    accept = properties["satc"]["properties"]["accept_warnings"]
+    properties["satc"]["properties"]["trust"] = {
+        **{key: value for key, value in accept.items() if key != "description"},
+        "description": "Dotted keys whose errors (judged by the project's code: args, model, data, the "
+        "project's sections) you have reviewed against your code: printed as warnings and recorded "
+        "in provenance.trusted.",
+    }
+    schema["properties"] = properties
+    _CACHE[id(project)] = (project, schema)
+    return schema
+
+
+def args_defaults(project: Project) -> dict[str, Any]:
+    """The namespace's defaults (argparse's), for the dests the project defines."""
+    return {dest: copy.deepcopy(arg.default) for dest, arg in sorted(project.arguments.items())}
+
+
+def models(project: Project) -> Mapping[str, Any]:
+    """In the shape of the former schemas/models.json: the engine and every target."""
+    return {"engine": project.engine, "targets": project.targets}

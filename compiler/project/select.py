@@ -1,0 +1,100 @@
+"""Which project a config is compiled for, and its facts, read once per process.
+
+The project is, in order: ``satc compile --project DIR``; ``satc.project: DIR`` in a
+config (relative to the file that sets it); the entrypoint folder the compile runs in
+(``find_root``).  Without one, the built-in profile judges the config and the command
+line says so once (a note, not a warning: ``--strict`` passes).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, Problem
+from ..load import LoadedConfig
+from . import find_root, read_project
+from .facts import Project
+
+NO_PROJECT_NOTE = (
+    "note: no project found here (no arguments.py in the current directory): satc judges "
+    "this config by its built-in CogVideoX profile. Run satc from your entrypoint folder, "
+    "or point it at the project with --project DIR or satc.project: DIR"
+)
+
+
+@dataclass(frozen=True)
+class Where:
+    root: str | None  # absolute; None: the built-in profile
+    how: str  # "--project", "satc.project", "cwd" or "none"
+
+
+def targets_in(tree: Any) -> tuple[str, ...]:
+    """Every dotted `target:` name the configs hold, sorted (the reader describes them)."""
+
+    def walk(node: Any) -> Iterator[str]:
+        if isinstance(node, dict):
+            target = node.get("target")
+            if isinstance(target, str):
+                yield target
+            for value in node.values():
+                yield from walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from walk(value)
+
+    return tuple(sorted(set(walk(tree))))
+
+
+def _checked_dir(path: str, problem_at: Any, key: str) -> str:
+    real = os.path.realpath(path)
+    if not os.path.isdir(real):
+        raise ConfigError(
+            [
+                Problem(
+                    problem_at,
+                    key,
+                    f"the project folder {path!r} does not exist or is not a directory",
+                    hint="name the folder that holds the project's entrypoint and arguments.py",
+                )
+            ]
+        )
+    return real
+
+
+def where(config: LoadedConfig) -> Where:
+    if config.project_dir is not None:
+        return Where(_checked_dir(config.project_dir, None, "--project"), "--project")
+    satc = config.tree.get("satc")
+    given = satc.get("project") if isinstance(satc, dict) else None
+    if isinstance(given, str) and given:
+        location = config.locate(("satc", "project"))
+        base = os.path.dirname(location.label) if location is not None and location.line else "."
+        return Where(_checked_dir(os.path.join(base, given), location, "satc.project"), "satc.project")
+    launch = config.tree.get("launch")
+    entrypoint = launch.get("entrypoint") if isinstance(launch, dict) else None
+    root = find_root(Path(os.getcwd()), entrypoint if isinstance(entrypoint, str) else None)
+    return Where(os.path.realpath(root), "cwd") if root is not None else Where(None, "none")
+
+
+@lru_cache(maxsize=16)
+def _read(root: str | None, targets: tuple[str, ...]) -> Project:
+    return read_project(root, targets)
+
+
+def for_config(config: LoadedConfig) -> Project:
+    """The project that judges ``config``: located and read once per config object."""
+    cached: Project | None = config.__dict__.get("_project")
+    if cached is None:
+        cached = _read(where(config).root, targets_in(config.tree))
+        object.__setattr__(config, "_project", cached)
+    return cached
+
+
+def note(config: LoadedConfig) -> str | None:
+    """The one line a compile prints when no project was found."""
+    return NO_PROJECT_NOTE if for_config(config).origin == "builtin" and where(config).how == "none" else None

@@ -1,0 +1,63 @@
+"""What the project's own `get_args` does beyond parsing (the reader's GetArgs facts).
+
+satc reproduces what it can (which rank's offset the seed gets, the model-parallel size
+the project really initialises, values it copies from args into `model_config`) and
+says at compile time, naming the file:line, what it cannot, instead of guessing.
+"""
+
+from __future__ import annotations
+
+from ..plan import Derivation
+from ..project import select
+from .work import Work
+
+# What the runtime adds to args.seed on each rank, by the project's rule.
+SEED_RULES = {
+    "data_parallel_rank": "seed + the data-parallel rank",
+    "data_parallel_rank_unless_inference": "seed + the data-parallel rank; the seed itself in inference",
+    "global_rank": "seed + the global rank",
+    "none": "the seed itself on every rank",
+}
+
+
+def g1_project_get_args(work: Work) -> None:
+    """G1-G4: the project's get_args, as far as satc reproduces it."""
+    get_args = select.for_config(work.config).get_args
+    for statement in get_args.unsupported:
+        work.warn(
+            "args",
+            f"satc cannot reproduce what the project's get_args does here: {statement} [G1]",
+            "check the compiled args.json against the project's own get_args; "
+            "accept it with satc.accept_warnings: [args] once reviewed",
+        )
+    if get_args.second_stack:
+        stack = get_args.second_stack
+        work.warn(
+            "args",
+            f"the project's get_args builds a second namespace from another config stack "
+            f"({stack.get('flag', '?')}, {stack.get('source', get_args.source)}): satc cannot reproduce it [G2]",
+            "compile the second stack on its own, or pass it to the script after launch.sh",
+        )
+    if get_args.seed_rule not in SEED_RULES:
+        work.warn(
+            "args.seed",
+            f"satc cannot tell what the project's get_args ({get_args.source}) does with the seed on each "
+            "rank; the runtime adds the data-parallel rank as CogVideoX does [G3]",
+        )
+    elif get_args.seed_rule != "data_parallel_rank":  # CogVideoX's rule is D5's
+        work.derivations.append(
+            Derivation("args.seed", "G3", f"per rank: {SEED_RULES[get_args.seed_rule]} ({get_args.source})")
+        )
+    if get_args.model_parallel == "fixed:1":
+        mp = work.args.get("model_parallel_size", 1)
+        if mp != 1:
+            work.warn(
+                "args.model_parallel_size",
+                f"the project's get_args initialises model parallelism with 1 ({get_args.source}) whatever "
+                f"args.model_parallel_size says ({mp}): the topology uses 1 [G4]",
+                "remove args.model_parallel_size, or set it to 1",
+            )
+
+
+def fixed_model_parallel(work: Work) -> bool:
+    return select.for_config(work.config).get_args.model_parallel == "fixed:1"
