@@ -96,7 +96,21 @@ def resolve(directory: Path, **topology: Any) -> Any:
     from satc.compiler.load import load
     from satc.compiler.resolve import resolve as resolve_plan
 
-    return resolve_plan(load(configs(directory, **topology), []))
+    return resolve_plan(_with_sequence_sat(load(configs(directory, **topology), [])))
+
+
+def _with_sequence_sat(config: Any) -> Any:
+    """The config judged by a project whose SAT's mpu lays out a sequence dimension (what
+    the project reader finds in a vendored SAT like the one cited; tests/test_project_reader.py
+    reads such a tree): SP1 applies only there."""
+    from dataclasses import replace
+
+    from satc.compiler.project import select
+
+    project = select.for_config(config)
+    sat = replace(project.sat, mpu_dimensions=("model", "sequence", "sequence_data", "data"))
+    object.__setattr__(config, "_project", replace(project, sat=sat))
+    return config
 
 
 def compile_bundle(directory: Path, **topology: Any) -> Path:
@@ -108,7 +122,7 @@ def compile_bundle(directory: Path, **topology: Any) -> Path:
     from satc.compiler.write import write_bundle
 
     out = directory / "bundle"
-    config = load(configs(directory, **topology), [])
+    config = _with_sequence_sat(load(configs(directory, **topology), []))
     names = tuple(relative_to_bundle(item.label, out) for item in config.inputs)
     plan = resolve_plan(config, names)
     provenance = Provenance(

@@ -4,6 +4,7 @@ D8 (cpu backend), R9 (device)."""
 from __future__ import annotations
 
 from ..plan import Derivation
+from ..project import select
 from .get_args import fixed_model_parallel
 from .work import Work
 
@@ -91,10 +92,12 @@ def r11_r12_topology(work: Work) -> None:
 
 
 def _sequence_parallel_size(work: Work, world: int, mp: int, product: str) -> int | None | bool:
-    """SP1: the sequence-parallel size of a project whose arguments define one (its
-    vendored SAT's mpu: world = data x sequence x model parallel); None without one,
-    False after an error."""
+    """SP1: the sequence-parallel size of a project whose SAT's mpu lays out a sequence
+    dimension (world = data x sequence x model parallel) and whose arguments define one;
+    None without one (an argument of that name alone lays out nothing), False after an error."""
     if "sequence_parallel_size" not in work.args:
+        return None
+    if "sequence" not in select.for_config(work.config).sat.mpu_dimensions:
         return None
     given = work.args["sequence_parallel_size"]
     if type(given) is not int:
