@@ -80,13 +80,15 @@ def _start(tmp_path: Path, target: str, argv_prefix: tuple[str, ...] = ()) -> tu
 
 
 def _finish(process: subprocess.Popen, tmp_path: Path, bundle: Path, marks: Path, code: int) -> str:
+    rank_pids = [int(path.read_text()) for path in marks.iterdir()]
     try:
         returncode = process.wait(timeout=60)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+        for pid in [process.pid, *rank_pids]:  # ranks run in sessions of their own
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
         raise
     output = (tmp_path / "launch.log").read_text()
-    rank_pids = [int(path.read_text()) for path in marks.iterdir()]
     # The process table right after launch.sh returned: nothing of this job is left.
     leftovers = _ours(bundle)
     alive_ranks = [pid for pid in rank_pids if _alive(pid)]
