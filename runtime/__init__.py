@@ -18,6 +18,7 @@ from .checks import check_topology
 from .environment import ProcessEnv, detect
 from .errors import BundleError, RendezvousError, RuntimeConfigError, TopologyError
 from .namespace import build_namespace
+from .requirements import require_runtime_modules
 
 __all__ = [
     "BUNDLE_ENV",
@@ -44,13 +45,15 @@ def load(path: str | os.PathLike[str] | None = None) -> argparse.Namespace:
 def init(path: str | os.PathLike[str] | None = None) -> argparse.Namespace:
     """load(), check the live launch against the bundle, then initialise (R9-R14).
 
-    Raises BundleError / TopologyError before any collective, RendezvousError when a
-    peer does not arrive within launch.init_timeout.
+    Raises BundleError / TopologyError before any collective, RuntimeConfigError when
+    torch, SAT or DeepSpeed is not installed, RendezvousError when a peer does not
+    arrive within launch.init_timeout.
     """
     bundle: Bundle = read_bundle(path)
     proc: ProcessEnv = detect()
     check_topology(bundle, proc)
     namespace = build_namespace(bundle, proc)
+    require_runtime_modules(deepspeed=bool(getattr(namespace, "deepspeed", False)))
     if bundle.device == "cpu":
         from .cpu import make_sat_cpu_safe
 
