@@ -18,7 +18,7 @@ import tempfile
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from .. import files
 from .errors import ConfigError, Location, Problem
@@ -93,7 +93,7 @@ class _SignalGuard:
         if self.signum is not None:
             raise _Stopped
 
-    def __exit__(self, kind: Any, value: Any, traceback: Any) -> bool:
+    def __exit__(self, kind: Any, value: Any, traceback: Any) -> Literal[False]:
         for signum, handler in self.previous.items():
             signal.signal(signum, handler)
         if self.signum is None:

@@ -101,7 +101,9 @@ def test_a_symlink_to_launch_sh_runs_the_bundle_it_points_to(tmp_path: Path, tar
 
 @pytest.mark.parametrize("value", ["08", "010", "00", "+1", "1e0", " 1", "99999999999999999999", "2"])
 def test_a_node_rank_that_is_not_plain_decimal_is_refused(tmp_path: Path, value: str) -> None:
-    bundle = compile_bundle(tmp_path, {"target": "torchrun", "entrypoint": "t.py", "nodes": 2, "master_addr": "h0"})
+    bundle = compile_bundle(
+        tmp_path, {"target": "torchrun", "entrypoint": "t.py", "nodes": 2, "master_addr": "h0"}
+    )
     result, records = run_with_fakes(bundle / "launch.sh", tmp_path, env={"NODE_RANK": value})
     assert result.returncode == 2, result.stderr
     assert records == []

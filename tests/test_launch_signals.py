@@ -54,7 +54,7 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _start(tmp_path: Path, target: str, argv_prefix: tuple[str, ...] = ()) -> tuple[subprocess.Popen, Path, Path]:
+def _start(tmp_path: Path, target: str) -> tuple[subprocess.Popen, Path, Path]:
     entry = tmp_path / "sleeper.py"
     entry.write_text(SLEEPER)
     bundle = compile_bundle(tmp_path, {"target": target, "entrypoint": str(entry)})
@@ -63,7 +63,7 @@ def _start(tmp_path: Path, target: str, argv_prefix: tuple[str, ...] = ()) -> tu
     env = {**os.environ, "MARKS": str(marks), "SATC_PYTHON": sys.executable}
     log = open(tmp_path / "launch.log", "w")  # noqa: SIM115 - closed by the process's end
     process = subprocess.Popen(
-        [*argv_prefix, "bash", str(bundle / "launch.sh")],
+        ["bash", str(bundle / "launch.sh")],
         cwd=tmp_path,
         env=env,
         stdout=log,
@@ -128,7 +128,9 @@ def test_sigint_to_launch_sh_alone_reaches_ranks_in_their_own_sessions(tmp_path:
 
 def test_sigterm_in_a_slurm_allocation_ends_the_job_step(tmp_path: Path) -> None:
     salloc = support.require_tool("salloc")
-    sinfo = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=30, check=False)
+    sinfo = subprocess.run(
+        ["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=30, check=False
+    )
     support.require(
         sinfo.returncode == 0 and any(s in sinfo.stdout for s in ("idle", "mixed")),
         "no idle SLURM node (start one with ci/slurm/start.sh)",

@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-from reference import harness
 from launch_helpers import compile_bundle
+from reference import harness
 from support import require_module
 
 INIT_TIMEOUT = 30
