@@ -282,3 +282,13 @@ def test_real_slurm_names_a_rank_when_every_task_fails_together(tmp_path: Path) 
     )
     assert result.returncode == 3, result.stderr
     assert "launch.sh: rank 0 (ranks 0-1 alike) exited with code 3" in result.stderr
+
+
+def test_mpirun_without_a_node_rank_is_refused_with_the_way_to_pass_it(tmp_path: Path) -> None:
+    bundle = compile_bundle(
+        tmp_path, {"target": "torchrun", "entrypoint": "t.py", "nodes": 2, "master_addr": "h0"}
+    )
+    env = {"OMPI_COMM_WORLD_RANK": "1", "OMPI_COMM_WORLD_SIZE": "2"}
+    result, records = run_with_fakes(bundle / "launch.sh", tmp_path, env=env)
+    assert result.returncode == 2 and records == [], result.stderr
+    assert "NODE_RANK=$OMPI_COMM_WORLD_RANK" in result.stderr

@@ -40,7 +40,7 @@ satc_drop_leftovers() {
         esac
     done < <(compgen -e | LC_ALL=C sort)
     if ((${#dropped[@]})); then
-        printf 'launch.sh: ignoring %s from the environment: left by another launch, they do not describe the ranks this script starts\n' \
+        printf 'launch.sh: ignoring %s from the environment: they describe another process (an earlier job, or the mpirun that started this script), not the ranks this script starts\n' \
             "${dropped[*]}" >&2
     fi
 }
@@ -78,6 +78,10 @@ satc_alive() {
     ((${#SATC_SIGNALLED[@]})) || return 0
     list="$(IFS=,; printf '%s' "${SATC_SIGNALLED[*]}")"
     ps -o pid= -o stat= -p "${list}" 2>/dev/null | awk '$2 !~ /^Z/ { print $1 }' || true
+}
+
+satc_running() { # PID: alive and not a zombie
+    [[ "$(ps -o stat= -p "$1" 2>/dev/null)" =~ ^[^Z] ]]
 }
 
 satc_signal_tree() { # SIGNAL
@@ -120,7 +124,17 @@ satc_run() {
     SATC_CHILD=$!
     local status=0 tick alive=()
     wait "${SATC_CHILD}" || status=$?
+    # Any trap ends `wait`; one that did not stop the job leaves the launcher running: wait on.
+    while [[ -z "${SATC_STOPPED}" ]] && satc_running "${SATC_CHILD}"; do
+        status=0
+        wait "${SATC_CHILD}" || status=$?
+    done
     if [[ -z "${SATC_STOPPED}" ]]; then
+        if ((status > 128)); then
+            # Perhaps interrupted as the launcher ended: its own status (bash keeps it).
+            status=0
+            wait "${SATC_CHILD}" || status=$?
+        fi
         return "${status}"
     fi
     for ((tick = 0; tick < SATC_STOP_GRACE * 5; tick++)); do

@@ -46,7 +46,7 @@ satc_drop_leftovers() {
         esac
     done < <(compgen -e | LC_ALL=C sort)
     if ((${#dropped[@]})); then
-        printf 'launch.sh: ignoring %s from the environment: left by another launch, they do not describe the ranks this script starts\n' \
+        printf 'launch.sh: ignoring %s from the environment: they describe another process (an earlier job, or the mpirun that started this script), not the ranks this script starts\n' \
             "${dropped[*]}" >&2
     fi
 }
@@ -84,6 +84,10 @@ satc_alive() {
     ((${#SATC_SIGNALLED[@]})) || return 0
     list="$(IFS=,; printf '%s' "${SATC_SIGNALLED[*]}")"
     ps -o pid= -o stat= -p "${list}" 2>/dev/null | awk '$2 !~ /^Z/ { print $1 }' || true
+}
+
+satc_running() { # PID: alive and not a zombie
+    [[ "$(ps -o stat= -p "$1" 2>/dev/null)" =~ ^[^Z] ]]
 }
 
 satc_signal_tree() { # SIGNAL
@@ -126,7 +130,17 @@ satc_run() {
     SATC_CHILD=$!
     local status=0 tick alive=()
     wait "${SATC_CHILD}" || status=$?
+    # Any trap ends `wait`; one that did not stop the job leaves the launcher running: wait on.
+    while [[ -z "${SATC_STOPPED}" ]] && satc_running "${SATC_CHILD}"; do
+        status=0
+        wait "${SATC_CHILD}" || status=$?
+    done
     if [[ -z "${SATC_STOPPED}" ]]; then
+        if ((status > 128)); then
+            # Perhaps interrupted as the launcher ended: its own status (bash keeps it).
+            status=0
+            wait "${SATC_CHILD}" || status=$?
+        fi
         return "${status}"
     fi
     for ((tick = 0; tick < SATC_STOP_GRACE * 5; tick++)); do
@@ -151,6 +165,8 @@ satc_exit_if_stopped() {
         exit $((128 + $(kill -l "${SATC_STOPPED}")))
     fi
 }
+# Under mpirun (dropped below as a leftover): named in a missing node rank's message.
+SATC_MPIRUN_RANK="${OMPI_COMM_WORLD_RANK:-}"
 satc_drop_leftovers
 
 # The environment satc.runtime.init() reads.
@@ -169,6 +185,10 @@ fi
 if ! [[ "${NODE_RANK}" =~ ^(0|[1-9][0-9]{0,8})$ ]] || ((NODE_RANK >= NNODES)); then
     printf 'launch.sh: set the node rank with NODE_RANK=i or --node-rank i, i a whole number 0..%s written without leading zeros; got "%s"\n' \
         "$((NNODES - 1))" "${NODE_RANK}" >&2
+    if [[ -z "${NODE_RANK}" && -n "${SATC_MPIRUN_RANK}" ]]; then
+        # Under mpirun, OMPI_COMM_WORLD_RANK numbers launch.sh processes, not nodes: never guessed.
+        printf 'launch.sh: started by mpirun? pass the node rank on: mpirun ... bash -c '"'"'NODE_RANK=$OMPI_COMM_WORLD_RANK exec bash launch.sh'"'"'\n' >&2
+    fi
     exit 2
 fi
 IS_HOST=0
