@@ -15,7 +15,7 @@ import os
 from .args import get_args
 from .bundle import BUNDLE_ENV, Bundle, bundle_path, read_bundle
 from .checks import check_topology
-from .environment import ProcessEnv, detect
+from .environment import ProcessEnv, detect, forget_other_launchers
 from .errors import BundleError, RendezvousError, RuntimeConfigError, TopologyError
 from .namespace import build_namespace
 from .requirements import require_runtime_modules
@@ -52,6 +52,7 @@ def init(path: str | os.PathLike[str] | None = None) -> argparse.Namespace:
     bundle: Bundle = read_bundle(path)
     proc: ProcessEnv = detect()
     check_topology(bundle, proc)
+    forget_other_launchers(proc)  # before DeepSpeed reads them
     namespace = build_namespace(bundle, proc)
     require_runtime_modules(deepspeed=bool(getattr(namespace, "deepspeed", False)))
     if bundle.device == "cpu":
