@@ -103,7 +103,11 @@ satc_on_signal() { # SIGNAL (as trapped)
         exit $((128 + $(kill -l "$1")))
     fi
     if [[ -n "${SATC_STOPPED}" ]]; then
+        # A second signal: no more grace, for the tree and for what the first one reached.
+        local alive=()
+        mapfile -t alive < <(satc_alive)
         satc_signal_tree KILL
+        kill -s KILL -- "${alive[@]}" 2>/dev/null || true
         return 0
     fi
     SATC_STOPPED="$1"
@@ -143,6 +147,8 @@ satc_run() {
         fi
         return "${status}"
     fi
+    # Stopping: bash's own "Killed" notice for the launcher would only be noise.
+    exec 4>&2 2>/dev/null
     for ((tick = 0; tick < SATC_STOP_GRACE * 5; tick++)); do
         [[ -n "$(satc_alive)" ]] || break
         sleep 0.2
@@ -150,10 +156,11 @@ satc_run() {
     mapfile -t alive < <(satc_alive)
     if ((${#alive[@]})); then
         printf 'launch.sh: %s process(es) still running %s s after SIG%s; killing them\n' \
-            "${#alive[@]}" "${SATC_STOP_GRACE}" "${SATC_STOPPED}" >&2
+            "${#alive[@]}" "${SATC_STOP_GRACE}" "${SATC_STOPPED}" >&4
         kill -s KILL -- "${alive[@]}" 2>/dev/null || true
     fi
-    wait "${SATC_CHILD}" 2>/dev/null || true
+    wait "${SATC_CHILD}" || true
+    exec 2>&4 4>&-
     return 0
 }
 
