@@ -173,3 +173,21 @@ def _bash_running(script: Path) -> list[int]:
         if command[:2] == [b"bash", str(script).encode()]:
             found.append(int(entry.name))
     return found
+
+
+def test_sighup_of_a_closed_terminal_ends_the_tree_with_129(tmp_path: Path) -> None:
+    support.require_tool("torchrun")
+    process, bundle, marks = _start(tmp_path, "torchrun")
+    process.send_signal(signal.SIGHUP)
+    output = _finish(process, tmp_path, bundle, marks, 128 + signal.SIGHUP)
+    assert "launch.sh: stopped by SIGHUP: torchrun" in output
+
+
+def test_a_second_signal_kills_at_once(tmp_path: Path) -> None:
+    support.require_tool("torchrun")
+    process, bundle, marks = _start(tmp_path, "torchrun")
+    process.terminate()
+    time.sleep(0.3)
+    process.terminate()
+    output = _finish(process, tmp_path, bundle, marks, 128 + signal.SIGTERM)
+    assert "Killed" not in output  # bash's job notice
