@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import support
 from launch_helpers import compile_bundle
+from test_launch_engines import sshd  # noqa: F401 - the private sshd fixture
 
 STARTUP_TIMEOUT = 120
 RANKS = 2
@@ -191,3 +192,35 @@ def test_a_second_signal_kills_at_once(tmp_path: Path) -> None:
     process.terminate()
     output = _finish(process, tmp_path, bundle, marks, 128 + signal.SIGTERM)
     assert "Killed" not in output  # bash's job notice
+
+
+def test_sigterm_reaches_ranks_started_through_pdsh_and_ssh(tmp_path: Path, sshd: Path) -> None:  # noqa: F811
+    """The deepspeed launcher's multi-host path: the ranks are children of sshd, not of
+    launch.sh; the launcher's own handler kills them over pdsh when it gets the signal."""
+    support.require_tool("deepspeed")
+    entry = tmp_path / "sleeper.py"
+    entry.write_text(SLEEPER)
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    launch = {
+        "target": "deepspeed",
+        "entrypoint": str(entry),
+        "force_multi": True,
+        "hosts": ["localhost"],
+        "env": {"MARKS": str(marks)},
+    }
+    bundle = compile_bundle(tmp_path, launch)
+    process = subprocess.Popen(
+        ["bash", str(bundle / "launch.sh")],
+        cwd=tmp_path,
+        env={**os.environ, "PATH": f"{sshd}{os.pathsep}{os.environ['PATH']}"},
+        stdout=open(tmp_path / "launch.log", "w"),  # noqa: SIM115
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while len(list(marks.iterdir())) < RANKS:
+        assert process.poll() is None and time.monotonic() < deadline, (tmp_path / "launch.log").read_text()
+        time.sleep(0.2)
+    process.terminate()
+    _finish(process, tmp_path, bundle, marks, 128 + signal.SIGTERM)
