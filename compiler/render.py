@@ -25,6 +25,10 @@ LAUNCH_TEMPLATES = {
     "deepspeed": "launch_deepspeed.sh.j2",
     "slurm": "launch_slurm.sh.j2",
 }
+# Shell functions every launch.sh shares (leftover variables, signals), laid out in each.
+COMMON_TEMPLATE = "launch_common.sh.j2"
+# Seconds the process tree gets to end after launch.sh forwards a signal, before SIGKILL.
+STOP_GRACE_S = 30
 # Same whitelist as the schema's SBATCH pattern (tools/launch_schema.py).
 SBATCH_SAFE = re.compile(r"^[A-Za-z0-9._:@%+=,/-]{1,128}$")
 # Only such names appear in script comments: a comment must never carry a newline.
@@ -217,6 +221,45 @@ def hostfile_text(plan: Plan) -> str:
     return "".join(f"{host} slots={plan.topology.gpus_per_node}\n" for host in hosts)
 
 
+# A %-pattern of an sbatch file name: optional zero-padding width, then the letter.
+_SLURM_PATTERN = re.compile(r"%(\d*)(.)")
+
+
+def _slurm_log_folders(plan: Plan) -> list[tuple[str, str, str]]:
+    """(option, folder, pattern) for each sbatch log path with a folder part: sbatch does
+    not create it, and without it the job dies at once.  The folder has %% and %x (the
+    job name) replaced; ``pattern`` is the first other %-pattern left in it (known only
+    once the job runs), or "" when launch.sh can create the folder itself."""
+    slurm = dict(plan.launch.get("slurm") or {})
+    job_name = next(
+        (option.split("=", 1)[1] for option in _sbatch_options(plan) if option.startswith("--job-name=")),
+        "launch.sh",
+    )
+    paths = [
+        ("launch.slurm.output", slurm.get("output")),
+        ("launch.slurm.extra.error", (slurm.get("extra") or {}).get("error")),
+    ]
+    folders = []
+    for option, value in paths:
+        if not isinstance(value, str) or "/" not in value:
+            continue
+        folder = value.rsplit("/", 1)[0] or "/"
+        dynamic = ""
+
+        def expand(match: re.Match[str]) -> str:
+            nonlocal dynamic
+            letter = match.group(2)
+            if letter == "%":
+                return "%"
+            if letter == "x":
+                return job_name
+            dynamic = dynamic or match.group(0)
+            return match.group(0)
+
+        folders.append((option, _SLURM_PATTERN.sub(expand, folder), dynamic))
+    return folders
+
+
 def launch_context(plan: Plan, provenance: Provenance) -> dict[str, Any]:
     """Every value the launch templates lay out, computed here (templates hold layout only)."""
     launch = plan.launch
@@ -225,6 +268,7 @@ def launch_context(plan: Plan, provenance: Provenance) -> dict[str, Any]:
         env["PYTORCH_CUDA_ALLOC_CONF"] = launch["cuda_alloc_conf"]
     several = plan.topology.nodes > 1
     return {
+        "common": _template(COMMON_TEMPLATE).render(stop_grace=STOP_GRACE_S).rstrip("\n"),
         "header": _header(plan, provenance),
         "target": launch["target"],
         "device": launch["device"],
@@ -247,6 +291,7 @@ def launch_context(plan: Plan, provenance: Provenance) -> dict[str, Any]:
         "include": launch.get("include") or "",
         "exclude": launch.get("exclude") or "",
         "sbatch": _sbatch_options(plan) if launch["target"] == "slurm" else [],
+        "log_folders": _slurm_log_folders(plan) if launch["target"] == "slurm" else [],
         "cpus_per_task": (launch.get("slurm") or {}).get("cpus_per_task", 1),
     }
 

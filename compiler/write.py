@@ -15,8 +15,10 @@ import os
 import shutil
 import signal
 import tempfile
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any, Literal
 
 from .. import files
 from .errors import ConfigError, Location, Problem
@@ -32,10 +34,75 @@ _steps = itertools.count(1)
 
 def _test_hook_step() -> None:
     """TEST HOOK: with SATC_TEST_KILL_AT_STEP=n the process SIGKILLs itself at the n-th
-    write step, so tests/test_atomic_write.py can crash every step deterministically."""
+    write step, so tests/test_atomic_write.py can crash every step deterministically.
+    A list (n,m) with SATC_TEST_SIGNAL=TERM,INT sends those signals at those steps."""
     target = os.environ.get("SATC_TEST_KILL_AT_STEP")
-    if target and next(_steps) == int(target):
-        os.kill(os.getpid(), signal.SIGKILL)
+    if not target:
+        return
+    step = next(_steps)
+    steps = [int(item) for item in target.split(",")]
+    names = (os.environ.get("SATC_TEST_SIGNAL") or "KILL").split(",")
+    if step in steps:
+        name = names[min(steps.index(step), len(names) - 1)]
+        os.kill(os.getpid(), getattr(signal, f"SIG{name}"))
+
+
+# Signals that end a compile (kill, a job runner, Ctrl-C, a closed terminal): while a
+# bundle is written they first remove the temporary directory.
+_STOPPING = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+class _Stopped(BaseException):
+    """A stopping signal arrived during the write (see _SignalGuard)."""
+
+
+class _SignalGuard:
+    """While a bundle is written, a stopping signal raises _Stopped where the write is,
+    so the `finally` blocks remove what was half made; inside ``held()`` (creating and
+    removing the temporary directory, the swap) it is only recorded, so a second Ctrl-C
+    cannot interrupt the cleanup.  On exit the previous handlers come back and the first
+    signal is delivered again: the process ends as that signal would have ended it."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.holding = False
+        self.previous: dict[int, Any] = {}
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        if self.signum is None:
+            self.signum = signum
+        if not self.holding:
+            raise _Stopped
+
+    def __enter__(self) -> _SignalGuard:
+        if threading.current_thread() is threading.main_thread():  # handlers live there only
+            for signum in _STOPPING:
+                self.previous[signum] = signal.signal(signum, self._handler)
+        return self
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        outer, self.holding = self.holding, True
+        try:
+            yield
+        finally:
+            self.holding = outer
+
+    def check(self) -> None:
+        """Act on a signal recorded while held."""
+        if self.signum is not None:
+            raise _Stopped
+
+    def __exit__(self, kind: Any, value: Any, traceback: Any) -> Literal[False]:
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+        if self.signum is None:
+            return False
+        signal.raise_signal(self.signum)  # the previous handler: the default ends the process
+        # Still here: that handler neither ended the process nor raised.
+        if self.signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise SystemExit(128 + self.signum)
 
 
 def _output_problem(out_dir: Path, message: str, hint: str | None = None) -> ConfigError:
@@ -168,15 +235,24 @@ def write_bundle(out_dir: Path, files: Mapping[str, str]) -> None:
     out_dir = _followed(out_dir)
     parent = out_dir.parent
     _clean_stale(parent, out_dir.name)
+    with _SignalGuard() as guard:
+        _write_guarded(guard, out_dir, parent, files)
+
+
+def _write_guarded(guard: _SignalGuard, out_dir: Path, parent: Path, files: Mapping[str, str]) -> None:
+    with guard.held():  # the temporary directory exists only once `staging` names it
+        try:
+            staging = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{out_dir.name}.{os.getpid()}.", dir=parent))
+        except OSError as exc:
+            raise _output_problem(out_dir, f"cannot create a directory next to it: {exc.strerror}") from None
     try:
-        staging = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{out_dir.name}.{os.getpid()}.", dir=parent))
-    except OSError as exc:
-        raise _output_problem(out_dir, f"cannot create a directory next to it: {exc.strerror}") from None
-    _test_hook_step()
-    try:
+        guard.check()
+        _test_hook_step()
         _write_files(staging, files)
         _test_hook_step()
-        _swap_in(staging, out_dir)
+        with guard.held():
+            _swap_in(staging, out_dir)
+        guard.check()
         _test_hook_step()
         _fsync_dir(parent)
         _test_hook_step()
@@ -187,8 +263,10 @@ def write_bundle(out_dir: Path, files: Mapping[str, str]) -> None:
             "nothing was replaced: the previous bundle, if any, is intact",
         ) from None
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            shutil.rmtree(staging)
+        with guard.held():
+            _test_hook_step()  # a signal during the cleanup
+            with contextlib.suppress(FileNotFoundError):
+                shutil.rmtree(staging)
     _test_hook_step()
 
 

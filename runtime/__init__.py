@@ -15,9 +15,10 @@ import os
 from .args import get_args
 from .bundle import BUNDLE_ENV, Bundle, bundle_path, read_bundle
 from .checks import check_topology
-from .environment import ProcessEnv, detect
+from .environment import ProcessEnv, detect, forget_other_launchers
 from .errors import BundleError, RendezvousError, RuntimeConfigError, TopologyError
 from .namespace import build_namespace
+from .requirements import require_runtime_modules
 
 __all__ = [
     "BUNDLE_ENV",
@@ -44,13 +45,16 @@ def load(path: str | os.PathLike[str] | None = None) -> argparse.Namespace:
 def init(path: str | os.PathLike[str] | None = None) -> argparse.Namespace:
     """load(), check the live launch against the bundle, then initialise (R9-R14).
 
-    Raises BundleError / TopologyError before any collective, RendezvousError when a
-    peer does not arrive within launch.init_timeout.
+    Raises BundleError / TopologyError before any collective, RuntimeConfigError when
+    torch, SAT or DeepSpeed is not installed, RendezvousError when a peer does not
+    arrive within launch.init_timeout.
     """
     bundle: Bundle = read_bundle(path)
     proc: ProcessEnv = detect()
     check_topology(bundle, proc)
+    forget_other_launchers(proc)  # before DeepSpeed reads them
     namespace = build_namespace(bundle, proc)
+    require_runtime_modules(deepspeed=bool(getattr(namespace, "deepspeed", False)))
     continuation = None
     if namespace.mode != "inference":
         from .resume import apply, plan

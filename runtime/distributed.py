@@ -142,6 +142,24 @@ def _store_barrier(store: Any, name: str, world_size: int) -> None:
     store.wait([f"{name}/all"])
 
 
+def _leave_together(store: Any, ns: argparse.Namespace) -> None:
+    """Every rank has read the verdict; only then may rank 0, whose process may host
+    the store, stop: a peer still reading would otherwise lose its connection and end
+    with a RendezvousError instead of the TopologyError.  The other ranks do not wait
+    (their store may be gone the moment rank 0 leaves)."""
+    if store.add("read", 1) == ns.world_size:
+        store.set("read/all", "1")
+    if ns.rank == 0:
+        store.wait(["read/all"])
+        # The others raise right after their last store call: give them the moment it
+        # takes to print their own message before a launcher reacts to rank 0's exit.
+        time.sleep(_LEAVE_GRACE_S)
+
+
+# Seconds rank 0 stays after every rank read a fatal verdict (see _leave_together).
+_LEAVE_GRACE_S = 1.0
+
+
 def _unique_local_ranks(store: Any, ns: argparse.Namespace) -> None:
     """Two processes of one node claiming the same LOCAL_RANK would share a GPU and
     seed alike.  Each rank counts its (node, local rank) in the store; after a barrier
@@ -156,6 +174,9 @@ def _unique_local_ranks(store: Any, ns: argparse.Namespace) -> None:
     if mine > 1:
         satc_store.add("duplicates", 1)
     _store_barrier(satc_store, "checked", ns.world_size)
+    duplicates = int(satc_store.add("duplicates", 0))
+    if duplicates:
+        _leave_together(satc_store, ns)
     if mine > 1:
         raise TopologyError(
             f"rank {ns.rank} of {ns.world_size}: {mine} ranks on host {socket.gethostname()} "
@@ -163,7 +184,7 @@ def _unique_local_ranks(store: Any, ns: argparse.Namespace) -> None:
             f"rank (and GPU). Launch with the generated launch.sh, or fix LOCAL_RANK / "
             f"SLURM_LOCALID / OMPI_COMM_WORLD_LOCAL_RANK"
         )
-    if int(satc_store.add("duplicates", 0)):
+    if duplicates:
         raise TopologyError(
             f"rank {ns.rank} of {ns.world_size}: other ranks of this job share a LOCAL_RANK "
             f"on one host (their logs name it); stopping before any group is built"

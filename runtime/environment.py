@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 
 from .errors import TopologyError
@@ -179,3 +179,21 @@ def detect(environ: Mapping[str, str] | None = None) -> ProcessEnv:
         allocation_host=slurm_first_host(env[nodelist]) if nodelist else None,
         sources=sources,
     )
+
+
+# Open MPI's rank variables, which DeepSpeed's engine also reads (and stops on when
+# OMPI_COMM_WORLD_LOCAL_RANK differs from LOCAL_RANK), whichever launcher started us.
+_OPEN_MPI_PREFIX = "OMPI_COMM_WORLD_"
+
+
+def forget_other_launchers(proc: ProcessEnv, environ: MutableMapping[str, str] | None = None) -> list[str]:
+    """Remove Open MPI's rank variables when another launcher started this process (an
+    mpirun that started launch.sh, a shell left from an MPI job): they describe some
+    other process.  Returns the names removed."""
+    env = os.environ if environ is None else environ
+    if proc.dialect == "openmpi":
+        return []
+    names = sorted(name for name in env if name.startswith(_OPEN_MPI_PREFIX))
+    for name in names:
+        del env[name]
+    return names

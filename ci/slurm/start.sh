@@ -124,6 +124,8 @@ if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
         sleep 0.2
     done
     munge -n | unmunge >/dev/null || die "munge credential round-trip failed"
+    # Record that this script started it: stop.sh --all stops no munged but this one.
+    cp /run/munge/munged.pid "${RUN_DIR}/munged.pid"
 fi
 
 # ---------------------------------------------------------------- config

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Stop the daemons ci/slurm/start.sh started (by pid file, never by name).
 #   ci/slurm/stop.sh            # stop slurmd + slurmctld, leave munged running
-#   ci/slurm/stop.sh --all      # also stop munged
+#   ci/slurm/stop.sh --all      # also stop munged, if ci/slurm/start.sh started it
 #   ci/slurm/stop.sh --purge    # --all, and drop controller/slurmd state
+# A munged that was running before start.sh (the machine's own, another user's) is left
+# alone: start.sh records the pid of the one it starts in /run/satc-slurm/munged.pid.
 set -euo pipefail
 
-RUN_DIR=/run/satc-slurm
+# Overridable for tests/test_slurm_scripts.py only, which must not touch the real daemons.
+RUN_DIR="${SATC_SLURM_RUN_DIR:-/run/satc-slurm}"
+MUNGE_PID_FILE="${SATC_SLURM_MUNGE_PID:-/run/munge/munged.pid}"
 mode="${1:-}"
 
 stop_pidfile() { # pidfile name
@@ -30,8 +34,18 @@ stop_pidfile "${RUN_DIR}/slurmctld.pid" slurmctld
 
 case "${mode}" in
     --all | --purge)
-        stop_pidfile /run/munge/munged.pid munged
-        rm -f /run/munge/munge.socket.2 /run/munge/munge.socket.2.lock
+        ours="$(cat "${RUN_DIR}/munged.pid" 2>/dev/null || true)"
+        running="$(cat "${MUNGE_PID_FILE}" 2>/dev/null || true)"
+        if [[ -n "${ours}" && "${ours}" == "${running}" ]]; then
+            stop_pidfile "${RUN_DIR}/munged.pid" munged
+            rm -f "${MUNGE_PID_FILE}"
+            rm -f "$(dirname -- "${MUNGE_PID_FILE}")/munge.socket.2" "$(dirname -- "${MUNGE_PID_FILE}")/munge.socket.2.lock"
+        else
+            rm -f "${RUN_DIR}/munged.pid"
+            if [[ -n "${running}" ]]; then
+                echo "[slurm/stop] leaving munged (pid ${running}) running: ci/slurm/start.sh did not start it" >&2
+            fi
+        fi
         ;;
     "") ;;
     *)

@@ -16,7 +16,157 @@ RDZV_TIMEOUT=900
 ENTRYPOINT=train_video.py
 ENTRYPOINT_ARGS=()
 
-BUNDLE_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)"
+# The real path: a symlink to this script (run.sh -> bundle/launch.sh) runs this bundle.
+BUNDLE_DIR="$(cd -- "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")" && pwd -P)"
+SATC_INT_AS=INT
+
+# ---------------------------------------------------------------- the environment
+# Variables a launcher sets for the ranks it starts. Left in this shell by an earlier
+# job, or set by an mpirun that started this script once per node, they describe
+# some other process, and satc.runtime, SAT or DeepSpeed would obey them (DeepSpeed
+# stops on an OMPI_COMM_WORLD_LOCAL_RANK that differs from LOCAL_RANK): drop them by
+# name. The launcher below sets its own ranks' values.
+satc_drop_leftovers() {
+    local name dropped=()
+    while IFS= read -r name; do
+        case "${name}" in
+            RANK | WORLD_SIZE | LOCAL_RANK | LOCAL_SIZE | GROUP_RANK | GROUP_WORLD_SIZE | \
+                ROLE_RANK | ROLE_WORLD_SIZE | ROLE_NAME | CROSS_RANK | CROSS_SIZE | \
+                TORCHELASTIC_* | OMPI_COMM_WORLD_* | PMIX_RANK | PMI_RANK | PMI_SIZE | \
+                SATC_BUNDLE_DIR)
+                dropped+=("${name}")
+                unset "${name}"
+                ;;
+        esac
+    done < <(compgen -e | LC_ALL=C sort)
+    if ((${#dropped[@]})); then
+        printf 'launch.sh: ignoring %s from the environment: they describe another process (an earlier job, or the mpirun that started this script), not the ranks this script starts\n' \
+            "${dropped[*]}" >&2
+    fi
+}
+
+# ---------------------------------------------------------------- signals
+# SIGTERM (kill, a job runner, a container's PID 1, scancel), SIGINT (Ctrl-C) and
+# SIGHUP stop the whole process tree this script started -- the launcher, every rank
+# (torch elastic starts them in sessions of their own, out of reach of the terminal)
+# -- and the script exits 128+N. Processes still running SATC_STOP_GRACE seconds later are
+# killed; a second signal kills them at once.
+SATC_STOP_GRACE=30
+
+SATC_CHILD=""
+SATC_CHILD_NAME=""
+SATC_STOPPED=""
+SATC_SIGNALLED=()
+
+# The pid $1 and all its descendants, parents first, from one snapshot of the process table.
+satc_tree() {
+    ps -A -o pid= -o ppid= | awk -v root="$1" '
+        { children[$2] = children[$2] " " $1 }
+        END {
+            queue[1] = root; n = 1
+            for (i = 1; i <= n; i++) {
+                print queue[i]
+                count = split(children[queue[i]], kids, " ")
+                for (j = 1; j <= count; j++) queue[++n] = kids[j]
+            }
+        }'
+}
+
+# Those of the signalled processes that still run (a zombie has ended).
+satc_alive() {
+    local list
+    ((${#SATC_SIGNALLED[@]})) || return 0
+    list="$(IFS=,; printf '%s' "${SATC_SIGNALLED[*]}")"
+    ps -o pid= -o stat= -p "${list}" 2>/dev/null | awk '$2 !~ /^Z/ { print $1 }' || true
+}
+
+satc_running() { # PID: alive and not a zombie
+    [[ "$(ps -o stat= -p "$1" 2>/dev/null)" =~ ^[^Z] ]]
+}
+
+satc_signal_tree() { # SIGNAL
+    local now=()
+    mapfile -t now < <(satc_tree "${SATC_CHILD}")
+    SATC_SIGNALLED+=("${now[@]}")
+    kill -s "$1" -- "${now[@]}" 2>/dev/null || true
+}
+
+satc_on_signal() { # SIGNAL (as trapped)
+    if [[ -z "${SATC_CHILD}" ]]; then
+        printf 'launch.sh: stopped by SIG%s before anything was started\n' "$1" >&2
+        exit $((128 + $(kill -l "$1")))
+    fi
+    if [[ -n "${SATC_STOPPED}" ]]; then
+        # A second signal: no more grace, for the tree and for what the first one reached.
+        local alive=()
+        mapfile -t alive < <(satc_alive)
+        satc_signal_tree KILL
+        kill -s KILL -- "${alive[@]}" 2>/dev/null || true
+        return 0
+    fi
+    SATC_STOPPED="$1"
+    if [[ "$1" == INT ]]; then
+        satc_signal_tree "${SATC_INT_AS}"
+    else
+        satc_signal_tree "$1"
+    fi
+}
+trap 'satc_on_signal TERM' TERM
+trap 'satc_on_signal INT' INT
+trap 'satc_on_signal HUP' HUP
+
+# Run COMMAND... in the background, so that this shell acts on a signal while it runs
+# (bash defers traps until a foreground command ends), with SIGINT and SIGQUIT restored
+# (bash ignores them in background commands) and this script's stdin; wait for it.
+# Returns its exit status; after a signal, once the whole tree has ended.
+satc_run() {
+    SATC_CHILD_NAME="$1"
+    (
+        trap - INT QUIT TERM HUP
+        exec "$@"
+    ) <&0 &
+    SATC_CHILD=$!
+    local status=0 tick alive=()
+    wait "${SATC_CHILD}" || status=$?
+    # Any trap ends `wait`; one that did not stop the job leaves the launcher running: wait on.
+    while [[ -z "${SATC_STOPPED}" ]] && satc_running "${SATC_CHILD}"; do
+        status=0
+        wait "${SATC_CHILD}" || status=$?
+    done
+    if [[ -z "${SATC_STOPPED}" ]]; then
+        if ((status > 128)); then
+            # Perhaps interrupted as the launcher ended: its own status (bash keeps it).
+            status=0
+            wait "${SATC_CHILD}" || status=$?
+        fi
+        return "${status}"
+    fi
+    # Stopping: bash's own "Killed" notice for the launcher would only be noise.
+    exec 4>&2 2>/dev/null
+    for ((tick = 0; tick < SATC_STOP_GRACE * 5; tick++)); do
+        [[ -n "$(satc_alive)" ]] || break
+        sleep 0.2
+    done
+    mapfile -t alive < <(satc_alive)
+    if ((${#alive[@]})); then
+        printf 'launch.sh: %s process(es) still running %s s after SIG%s; killing them\n' \
+            "${#alive[@]}" "${SATC_STOP_GRACE}" "${SATC_STOPPED}" >&4
+        kill -s KILL -- "${alive[@]}" 2>/dev/null || true
+    fi
+    wait "${SATC_CHILD}" || true
+    exec 2>&4 4>&-
+    return 0
+}
+
+# After a signal: say so and exit 128+N (not the launcher's own failure status).
+satc_exit_if_stopped() {
+    if [[ -n "${SATC_STOPPED}" ]]; then
+        printf 'launch.sh: stopped by SIG%s: %s and every process it started have ended\n' \
+            "${SATC_STOPPED}" "${SATC_CHILD_NAME}" >&2
+        exit $((128 + $(kill -l "${SATC_STOPPED}")))
+    fi
+}
+satc_drop_leftovers
 
 # The environment satc.runtime.init() reads.
 export SATC_BUNDLE="${BUNDLE_DIR}/args.json"
@@ -28,17 +178,22 @@ RENDEZVOUS=(--standalone --nnodes "${NNODES}" --rdzv-conf "join_timeout=${RDZV_T
 # torchrun exits 1 whatever killed a rank; keep its failure summary to report the cause.
 CAUSE_FILE="$(mktemp)"
 trap 'rm -f -- "${CAUSE_FILE}"' EXIT
-exec 3> >(awk -v cause="${CAUSE_FILE}" '{ print; fflush() }
+# The filter ignores signals: it ends when the last rank closes its stderr.
+exec 3> >(
+    trap '' INT TERM HUP
+    exec awk -v cause="${CAUSE_FILE}" '{ print; fflush() }
     /Root Cause \(first observed failure\)/ { keep = 1 }
-    keep { print > cause }' >&2)
+    keep { print > cause }' >&2
+)
 FILTER_PID=$!
 status=0
 # torch elastic passes every argument through string.Template (for ${local_rank}):
 # doubling each `$` (in the script path too) makes the entrypoint receive them exactly.
-torchrun "${RENDEZVOUS[@]}" --nproc-per-node "${NPROC_PER_NODE}" --max-restarts "${MAX_RESTARTS}" \
+satc_run torchrun "${RENDEZVOUS[@]}" --nproc-per-node "${NPROC_PER_NODE}" --max-restarts "${MAX_RESTARTS}" \
     "${ENTRYPOINT//\$/\$\$}" "${ENTRYPOINT_ARGS[@]//\$/\$\$}" "${@//\$/\$\$}" 2>&3 || status=$?
 exec 3>&-
 wait "${FILTER_PID}" || true
+satc_exit_if_stopped
 if ((status != 0)); then
     rank="$(awk -F': *' '/^ *rank *:/ { split($2, w, " "); print w[1]; exit }' "${CAUSE_FILE}")"
     code="$(awk -F': *' '/^ *exitcode *:/ { split($2, w, " "); print w[1]; exit }' "${CAUSE_FILE}")"
