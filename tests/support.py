@@ -107,3 +107,11 @@ def buildable_1_0(model: str) -> tuple[list[str], list[str]]:
             "model.network_config.params.width_interpolation=1.875",
         ]
     return [str(BUILDABLE_1_0)], []
+
+
+def forks() -> Path:
+    """The SAT-derived projects beside CogVideoX's tree (../shared/reference/forks), found
+    from SATC_COGVIDEO_SAT as .ci/run sets it."""
+    path = cogvideo_sat().parent / "forks"
+    require((path / "Tora" / "sat" / "arguments.py").is_file(), f"{path}: the forks' reference trees")
+    return path

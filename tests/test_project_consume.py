@@ -13,9 +13,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from support import ROOT, cogvideo_sat, require, satc
+from support import ROOT, cogvideo_sat, forks, require, satc
 
-FORKS = ROOT.parent.parent / "shared" / "reference" / "forks"
 LIST_PATCH = "model:\n  network_config:\n    params:\n      patch_size: [1, 2, 2]\n"
 
 
@@ -249,7 +248,7 @@ FORK_RUNS = {
 def test_fork_configs_compile_from_their_entrypoint_folder(
     fork: str, argv: tuple[str, ...], tmp_path: Path
 ) -> None:
-    sat = FORKS / fork / "sat"
+    sat = forks() / fork / "sat"
     require(sat.is_dir(), f"{sat} (the shared reference forks)")
     result = satc("compile", *argv, "-o", str(tmp_path / "b"), cwd=sat)
     assert result.returncode == 0, result.stderr
@@ -258,7 +257,7 @@ def test_fork_configs_compile_from_their_entrypoint_folder(
 
 
 def test_set_null_never_falls_back_silently_to_a_different_default(tmp_path: Path) -> None:
-    sat = FORKS / "Tora" / "sat"
+    sat = forks() / "Tora" / "sat"
     require(sat.is_dir(), f"{sat} (the shared reference forks)")
     argv = ("compile", "configs/tora/model/cogvideox_5b_tora.yaml", "configs/tora/inference_sparse.yaml")
     refused = satc(*argv, "--set", "args.flow_from_prompt=null", "-o", str(tmp_path / "b"), cwd=sat)
@@ -308,7 +307,7 @@ def test_a_get_args_that_injects_an_arg_into_model_config_is_reproduced(tmp_path
 
 
 def test_cogview3_seeds_by_global_rank_and_fixes_model_parallel_to_one(tmp_path: Path) -> None:
-    sat = FORKS / "CogView3" / "sat"
+    sat = forks() / "CogView3" / "sat"
     require(sat.is_dir(), f"{sat} (the shared reference forks)")
     argv = ("compile", "configs/cogview3_plus.yaml", "--set", "launch.entrypoint=sample_dit.py")
     result = satc(
