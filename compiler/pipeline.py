@@ -35,9 +35,15 @@ def compile_bundle(configs: list[str], overrides: list[str], out_dir: Path, stri
     config = load(configs, overrides)
     errors, warnings = validate(config)
     if errors:
-        raise ConfigError(errors + warnings)
+        raise ConfigError(errors + _shown(config, warnings))
     names = tuple(relative_to_bundle(item.label, out_dir) for item in config.inputs)
-    plan = resolve(config, names)
+    try:
+        plan = resolve(config, names)
+    except ConfigError as exc:
+        # Every problem in one run: the rules' errors with every warning found so far.
+        found = [p for p in exc.problems if p.severity == "warning"]
+        errors = [p for p in exc.problems if p.severity == "error"]
+        raise ConfigError(errors + _shown(config, [*warnings, *found])) from None
     all_warnings, accepted = accept.split(
         config, tuple(sorted([*warnings, *plan.warnings], key=Problem.sort_key))
     )
@@ -51,6 +57,13 @@ def compile_bundle(configs: list[str], overrides: list[str], out_dir: Path, stri
     files = render(plan, provenance, config.tree)
     credentials.scan_outputs(files)
     return Bundle(config, plan, files, all_warnings, accepted)
+
+
+def _shown(config: LoadedConfig, warnings: list[Problem]) -> list[Problem]:
+    """The warnings a user has not accepted (satc.accept_warnings).  Beside errors the
+    rules may not all have run, so an entry matching nothing yet is not reported."""
+    shown, _ = accept.split(config, tuple(sorted(warnings, key=Problem.sort_key)))
+    return [w for w in shown if w in warnings]
 
 
 def _as_error(warning: Problem) -> Problem:

@@ -33,7 +33,9 @@ def resolve(config: LoadedConfig, input_names: tuple[str, ...] = ()) -> Plan:
         if work.errors and rule is rules.TOPOLOGY_GATE:
             break  # later rules need a valid topology
     if work.errors:
-        raise ConfigError(work.errors)
+        # Every problem at once: the warnings found so far (a model-family rule beside an
+        # error) belong to the same fix-up pass.
+        raise ConfigError(work.errors + work.warnings)
     return Plan(
         args=MappingProxyType(copy.deepcopy(work.args)),
         model_config=copy.deepcopy(tree.get("model")),

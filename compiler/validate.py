@@ -318,6 +318,45 @@ def _deprecation_hint(replacement: str) -> str:
     return replacement if " " in replacement else f"use {replacement} instead"
 
 
+def _misplaced(config: LoadedConfig, here: Path, value: Any, home: str) -> Problem:
+    """A DeepSpeed key where DeepSpeed never reads it.  An error when the run differs
+    from what the config says (the key's home section is in effect and DeepSpeed uses
+    another value there: e.g. a top-level offload_optimizer, so nothing is offloaded);
+    a warning when it does not (sft.yaml's top-level loss_scale family in a bf16 run,
+    where fp16's loss scaling is off, or values equal to DeepSpeed's own)."""
+    target = f"deepspeed.{home}"
+    section, _, name = home.partition(".")
+    deepspeed = config.tree.get("deepspeed")
+    given = deepspeed.get(section) if isinstance(deepspeed, dict) else None
+    given = given if isinstance(given, dict) else {}
+    fields = resources.schema()["properties"]["deepspeed"]["properties"][section]["properties"]
+    in_effect = "enabled" not in fields or given.get("enabled", fields["enabled"].get("default")) is True
+    used = given[name] if name in given else fields.get(name, {}).get("default", _ABSENT)
+    same = used is not _ABSENT and type(used) is type(value) and used == value
+    if in_effect and not same:
+        if used is _ABSENT:
+            outcome = "so the run would go without it"
+        else:
+            source = "set there" if name in given else "DeepSpeed's default"
+            outcome = f"so the run would use {_describe(used)} ({source})"
+        return Problem(
+            config.locate(here),
+            dotted(here),
+            f"DeepSpeed ignores this key here and reads it only as {target}, {outcome}",
+            hint=f"move it to {target}",
+        )
+    return Problem(
+        config.locate(here),
+        dotted(here),
+        f"DeepSpeed ignores this key here; it reads it as {target}",
+        severity="warning",
+        hint=f"move it to {target}",
+    )
+
+
+_ABSENT = object()
+
+
 def _annotations(config: LoadedConfig) -> list[Problem]:
     """Walk the tree beside the schema for satc's own annotations."""
     found: list[Problem] = []
@@ -332,16 +371,7 @@ def _annotations(config: LoadedConfig) -> list[Problem]:
                 continue
             here = (*path, key)
             if "x-satc-misplaced" in sub:
-                target = f"deepspeed.{sub['x-satc-misplaced']}"
-                found.append(
-                    Problem(
-                        config.locate(here),
-                        dotted(here),
-                        f"DeepSpeed ignores this key here; it reads it as {target}",
-                        severity="warning",
-                        hint=f"move it to {target}",
-                    )
-                )
+                found.append(_misplaced(config, here, value, sub["x-satc-misplaced"]))
             if "x-satc-deprecated" in sub:
                 found.append(
                     Problem(
@@ -402,9 +432,20 @@ def _flows_into_args(config: LoadedConfig) -> list[Problem]:
     return problems
 
 
+def _canonical_gpu(tree: dict[str, Any]) -> None:
+    """launch.gpu as people spell it (`rtx 4090`, `A100-80GB`) names the card satc knows."""
+    from .memory.gpus import canonical
+
+    launch = tree.get("launch")
+    name = launch.get("gpu") if isinstance(launch, dict) else None
+    if isinstance(name, str) and canonical(name):
+        launch["gpu"] = canonical(name)
+
+
 def validate(config: LoadedConfig) -> tuple[list[Problem], list[Problem]]:
     """(errors, warnings) for the merged tree, each located and sorted."""
     problems: list[Problem] = []
+    _canonical_gpu(config.tree)
     for error in _validator().iter_errors(config.tree):
         problems.extend(_problem_from_error(config, error))
     problems.extend(_annotations(config))

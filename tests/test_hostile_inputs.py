@@ -419,9 +419,12 @@ CASES: list[Case] = [
         "seed-past-numpy-on-two-ranks",
         "args:\n  seed: 4294967295\nlaunch:\n  gpus_per_node: 2\n",
         "a.yaml:2:3",
-        "outside 0..4294967294",
+        "outside 1..4294967294",
     ),
-    compile_case("seed-negative", "args:\n  seed: -7\n", "a.yaml:2:3", "outside 0..4294967295"),
+    compile_case("seed-negative", "args:\n  seed: -7\n", "a.yaml:2:3", "outside 1..4294967295"),
+    # SAT's set_random_seed asserts seed > 0: every rank would die in init().
+    compile_case("seed-zero", "args:\n  seed: 0\n", "a.yaml:2:3", "asserts seed > 0"),
+    compile_case("set-empty-value", "args: {}\n", "--set args.lr=", "--set args.lr=null", "args.lr="),
     compile_case(
         "seed-2-to-the-64", "args: {}\n", "--set args.seed", "outside", "args.seed=18446744073709551616"
     ),

@@ -181,3 +181,55 @@ def d3_zero_stage_sync(work: Work) -> None:
             f"zero_optimization.stage of the DeepSpeed config is {stage}",
             "deepspeed.zero_optimization.stage",
         )
+
+
+# SAT hands an optimizer whose type starts with "sat." to deepspeed.initialize as a
+# callable (sat/training/deepspeed_training.py): DeepSpeed calls it a client optimizer.
+_CLIENT_PREFIX = "sat."
+
+
+def _offload_key(zero: dict[str, Any]) -> tuple[str, ...] | None:
+    """The key that offloads the optimizer to the CPU or NVMe (DeepSpeed's
+    zero_use_cpu_optimizer), or None when nothing does."""
+    offload = zero.get("offload_optimizer")
+    if isinstance(offload, dict):
+        return ("offload_optimizer",) if offload.get("device") in ("cpu", "nvme") else None
+    if zero.get("cpu_offload") is True:  # deprecated spelling of offload_optimizer: {device: cpu}
+        return ("cpu_offload",)
+    return None
+
+
+def o1_offload_client_optimizer(work: Work) -> None:
+    """O1: ZeRO-Offload with SAT's own optimizer never starts.  DeepSpeed's
+    _configure_optimizer raises ZeRORuntimeException ("You are using ZeRO-Offload with a
+    client provided optimizer") unless zero_force_ds_cpu_optimizer is false; and with it
+    false on cuda, sat.ops.FusedEmaAdam (a CUDA kernel) would step the offloaded states
+    on the CPU.  A DeepSpeed optimizer type (AdamW) runs as DeepSpeedCPUAdam instead."""
+    ds = work.deepspeed
+    if not work.training or not isinstance(ds, dict):
+        return
+    zero = ds.get("zero_optimization")
+    optimizer = ds.get("optimizer")
+    kind = optimizer.get("type") if isinstance(optimizer, dict) else None
+    if not isinstance(zero, dict) or not (isinstance(kind, str) and kind.startswith(_CLIENT_PREFIX)):
+        return
+    key = _offload_key(zero)
+    if key is None:
+        return
+    forced = ds.get("zero_force_ds_cpu_optimizer", True) is not False
+    if not forced and work.launch.get("device") == "cpu":
+        return  # satc's cpu runtime replaces FusedEmaAdam with a plain-torch optimizer (D8)
+    dotted_key = "deepspeed.zero_optimization." + ".".join(key)
+    reason = (
+        "DeepSpeed refuses a client optimizer with ZeRO-Offload (ZeRORuntimeException: You are "
+        "using ZeRO-Offload with a client provided optimizer)"
+        if forced
+        else f"{kind} is a CUDA kernel and the offloaded optimizer states live on the CPU"
+    )
+    work.error(
+        dotted_key,
+        f"offloads the optimizer, but deepspeed.optimizer.type {kind} reaches DeepSpeed as a "
+        f"client optimizer (SAT passes sat.* optimizers itself): {reason} [O1]",
+        "set deepspeed.optimizer.type: AdamW (DeepSpeed runs it as DeepSpeedCPUAdam on the "
+        f"offloaded states), or remove {dotted_key}",
+    )
