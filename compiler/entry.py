@@ -1,20 +1,17 @@
 """The `satc` console script: Ctrl-C ends every command with one line and status 130.
 
-Kept free of satc's own imports so that the SIGINT handler is in place before click,
-jsonschema and the compiler load (an interrupt during those imports would otherwise
-print a traceback).  The handler raises `Interrupted`, a BaseException that neither
-click (which turns KeyboardInterrupt into "Aborted!" and status 1, the code for drift)
-nor a command's own error handling catches; `finally` blocks still run, so an
-interrupted compile leaves the old bundle or the new one, never a half-written one.
+Imports nothing at module level beyond what the interpreter has already loaded, so
+that a Ctrl-C while click, jsonschema and the compiler load is caught here too (it
+would otherwise print a traceback).  The SIGINT handler raises `Interrupted`, a
+BaseException that neither click (which turns KeyboardInterrupt into "Aborted!" and
+status 1, the code for drift) nor a command's own error handling catches; `finally`
+blocks still run, so an interrupted compile leaves the old bundle or the new one.
 """
 
 from __future__ import annotations
 
 import os
-import signal
 import sys
-from types import FrameType
-from typing import Any
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a process Ctrl-C ended
 
@@ -23,13 +20,15 @@ class Interrupted(BaseException):
     """SIGINT arrived: unwind (running `finally` blocks) and exit 130."""
 
 
-def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
+def _raise_interrupted(signum: int, frame: object) -> None:
     raise Interrupted
 
 
-def install() -> Any:
+def install() -> object:
     """Route SIGINT to Interrupted; returns the previous handler (None off the main
     thread, where an embedding caller keeps its own)."""
+    import signal
+
     try:
         return signal.signal(signal.SIGINT, _raise_interrupted)
     except (ValueError, OSError):
@@ -38,7 +37,12 @@ def install() -> Any:
 
 def report_interrupt() -> None:
     """One line on stderr, then status 130; quiet when stderr has gone away too."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt this
+    try:
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt this
+    except BaseException:  # noqa: BLE001 - interrupted again while importing: exit anyway
+        pass
     try:
         sys.stderr.write("satc: interrupted\n")
         sys.stderr.flush()
@@ -47,12 +51,13 @@ def report_interrupt() -> None:
     os._exit(EXIT_INTERRUPTED)
 
 
-def main(*args: Any, **kwargs: Any) -> Any:
-    install()
+def main(*args: object, **kwargs: object) -> object:
     try:
+        install()
         from .cli import main as command
 
         kwargs.setdefault("prog_name", "satc")
         return command(*args, **kwargs)
     except (Interrupted, KeyboardInterrupt):
         report_interrupt()
+    return None
