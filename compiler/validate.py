@@ -342,7 +342,7 @@ def _misplaced(config: LoadedConfig, here: Path, value: Any, home: str) -> Probl
         return Problem(
             config.locate(here),
             dotted(here),
-            f"DeepSpeed ignores this key here and reads it only as {target}, {outcome}",
+            f"DeepSpeed ignores this key here and reads it only as {target}, {outcome} [MK1]",
             hint=f"move it to {target}",
         )
     return Problem(
@@ -355,6 +355,20 @@ def _misplaced(config: LoadedConfig, here: Path, value: Any, home: str) -> Probl
 
 
 _ABSENT = object()
+
+
+def misplaced_deepspeed_errors(config: LoadedConfig) -> list[Problem]:
+    """The misplaced DeepSpeed keys that change the run (see _misplaced)."""
+    section = config.tree.get("deepspeed")
+    if not isinstance(section, dict):
+        return []
+    properties = resources.schema()["properties"]["deepspeed"]["properties"]
+    found = []
+    for key, value in section.items():
+        sub = properties.get(key)
+        if isinstance(sub, dict) and "x-satc-misplaced" in sub:
+            found.append(_misplaced(config, ("deepspeed", key), value, sub["x-satc-misplaced"]))
+    return [p for p in found if p.severity == "error"]
 
 
 def _annotations(config: LoadedConfig) -> list[Problem]:
@@ -371,7 +385,9 @@ def _annotations(config: LoadedConfig) -> list[Problem]:
                 continue
             here = (*path, key)
             if "x-satc-misplaced" in sub:
-                found.append(_misplaced(config, here, value, sub["x-satc-misplaced"]))
+                problem = _misplaced(config, here, value, sub["x-satc-misplaced"])
+                if problem.severity == "warning":  # errors: rule MK1 (resolve), beside the others
+                    found.append(problem)
             if "x-satc-deprecated" in sub:
                 found.append(
                     Problem(

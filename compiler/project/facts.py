@@ -41,7 +41,9 @@ class Section:
     """A top-level key of the merged YAML and what the project's code does with it."""
 
     name: str  # "args", "model", "data", "deepspeed", or a project's own ("second", ...)
-    kind: str  # "namespace": each key set on args (when hasattr) | "attribute": the subtree becomes args.<dest>
+    kind: (
+        str  # "namespace": each key set on args (when hasattr) | "attribute": the subtree becomes args.<dest>
+    )
     dest: str | None  # "model_config", "data_config", "deepspeed_config", ...; None for "namespace"
     converts: str  # "omegaconf" (stays a DictConfig) | "object" (OmegaConf.to_object) | "raw"
     source: str
@@ -52,12 +54,16 @@ class GetArgs:
     """What the project's ``get_args`` does beyond parsing, as far as satc can tell."""
 
     source: str
-    args_assignment: str  # "hasattr": an args key the namespace lacks is dropped (CogVideoX) | "setattr" | "unknown"
+    args_assignment: (
+        str  # "hasattr": an args key the namespace lacks is dropped (CogVideoX) | "setattr" | "unknown"
+    )
     seed_rule: str  # "data_parallel_rank" | "data_parallel_rank_unless_inference" | "global_rank" | "none" | "unknown"
     model_parallel: str  # "model_parallel_size" | "fixed:1" | "unknown": what initialize_model_parallel gets
     context_parallel: str  # "cogvideox" (mp<=2 -> the mp group, else 2) | "none" | "unknown"
     # {dest in model_config: {"from": "args.<name>" or literal text, "source": "file:line"}}
-    injects_model_config: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
+    injects_model_config: Mapping[str, Mapping[str, Any]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
     # A second config stack (``--second``): {"flag": ..., "dest": ..., "source": ...} or None
     second_stack: Mapping[str, Any] | None = None
     # Statements satc cannot reproduce statically: "file:line: what it does"

@@ -41,7 +41,6 @@ ORDER: tuple[Rule, ...] = (
     deepspeed.r5_args_into_preset,
     deepspeed.r6_deepspeed_section_wins,
     deepspeed.d3_zero_stage_sync,
-    deepspeed.o1_offload_client_optimizer,
     cogvideox.cogvideox_parallel_rules,
     topology.r11_r12_topology,
     batch.b1_global_batch,
@@ -58,6 +57,8 @@ ORDER: tuple[Rule, ...] = (
     inputs.record_inputs,
     layers.l1_shadowed_layer,
     placeholders.m26_placeholders,
+    deepspeed.o1_offload_client_optimizer,  # after the topology gate: reported with the rest
+    deepspeed.mk1_misplaced_keys,
     cogvideox.cogvideox_rules,
 )
 

@@ -233,3 +233,11 @@ def o1_offload_client_optimizer(work: Work) -> None:
         "set deepspeed.optimizer.type: AdamW (DeepSpeed runs it as DeepSpeedCPUAdam on the "
         f"offloaded states), or remove {dotted_key}",
     )
+
+
+def mk1_misplaced_keys(work: Work) -> None:
+    """MK1: a DeepSpeed key where DeepSpeed never reads it, which would change the run
+    (docs/rules.md, "Misplaced DeepSpeed keys"): an error, reported with the other rules'."""
+    from ..validate import misplaced_deepspeed_errors
+
+    work.errors.extend(misplaced_deepspeed_errors(work.config))
