@@ -212,3 +212,68 @@ def test_no_keeping_note_when_the_topology_stays(tmp_path: Path) -> None:
         str(tmp_path / "d"),
     )
     assert grown.returncode == 0 and "note: keeping" in grown.stderr
+
+
+def test_the_runtime_resets_the_group_timeout_without_torchs_deprecated_name(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """torch 2.14 deprecates distributed_c10d._set_pg_timeout with a FutureWarning that
+    every rank printed; the public torch.distributed.set_timeout is used where it exists."""
+    import warnings
+    from datetime import timedelta
+
+    import torch.distributed as dist
+    from satc.runtime import distributed
+    from torch.distributed import distributed_c10d
+
+    calls: list[timedelta] = []
+
+    def deprecated(timeout: timedelta, group: object = None) -> None:
+        warnings.warn("`_set_pg_timeout` is deprecated", FutureWarning, stacklevel=2)
+
+    monkeypatch.setattr(distributed_c10d, "_set_pg_timeout", deprecated)
+    monkeypatch.setattr(dist, "set_timeout", lambda timeout, group=None: calls.append(timeout), raising=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        distributed._set_default_group_timeout(timedelta(seconds=7))
+    assert calls == [timedelta(seconds=7)]
+
+
+def test_a_run_without_cogvideox_says_in_one_line_what_was_skipped(tmp_path: Path) -> None:
+    env = {"SATC_COGVIDEO_SAT": "", "CI": ""}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            str(ROOT / "tests" / "test_rule_docs.py"),
+        ],
+        cwd=tmp_path,
+        env={**__import__("os").environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("satc: ")]
+    assert len(lines) == 1, done.stdout
+    assert "skipped: needs CogVideoX's sat/ folder: git clone https://github.com/THUDM/CogVideo" in lines[0]
+    assert ".ci/run" not in done.stdout
+
+
+def test_zero_3_is_refused_where_sat_builds_the_model(tmp_path: Path) -> None:
+    done = satc(
+        "compile", *EXAMPLE, "--set", "deepspeed.zero_optimization.stage=3", "-o", str(tmp_path / "b")
+    )
+    assert done.returncode == 2 and "[Z3]" in done.stderr
+    assert "got multiple values for argument 'module'" in done.stderr
+    # An entrypoint of one's own builds its own model (examples/train_tiny.py runs ZeRO-3 fine).
+    tiny = satc(
+        "compile",
+        str(ROOT / "examples" / "tiny_cpu.yaml"),
+        "--set",
+        "deepspeed.zero_optimization.stage=3",
+        "-o",
+        str(tmp_path / "t"),
+    )
+    assert tiny.returncode == 0, tiny.stderr

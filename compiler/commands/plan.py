@@ -231,26 +231,42 @@ def report(plan: Plan, verify: Verify | None = None, keeps_batch: bool = False) 
     data = plan.data_config if isinstance(plan.data_config, dict) else {}
     ds = plan.deepspeed_config if isinstance(plan.deepspeed_config, dict) else {}
     pinned = keeps_batch or plan.launch.get("global_batch_size") is not None
-    singles = _candidates(base, pinned, ds, data.get("target") in PIXEL_DATASETS)
+
+    def accepted(option: _Option) -> _Option | None:
+        """The option, or its first variant, that lowers the peak and compiles."""
+        for variant in _variants(option, base, pinned):
+            if estimate(variant.setup, model).total >= current.total:
+                return None
+            if verify is None or not verify(tuple(f"{k}={v}" for k, v in variant.sets)):
+                return variant
+        return None  # would not compile (or would crash at start-up: O1, Z3, B1, ...)
+
+    singles = [
+        option
+        for option in map(accepted, _candidates(base, pinned, ds, data.get("target") in PIXEL_DATASETS))
+        if option is not None
+    ]
     same_gpus = [o for o in singles if not o.adds_gpus]
-    options = list(singles)
     more_gpus = len(same_gpus) < len(singles)
+    options = list(singles)
     if len(same_gpus) > 1:
         name = "all of the above except more GPUs" if more_gpus else "all of the above"
-        options.append(_combined(base, same_gpus, name))
+        combined = accepted(_combined(base, same_gpus, name))
+        options += [combined] if combined else []
     if more_gpus and len(singles) > 1:
         here = estimate(_combined(base, same_gpus, "").setup, model) if same_gpus else None
         if here is None or not here.fits:  # more GPUs only where the GPUs at hand cannot do it
-            options.append(_combined(base, singles, "all of the above"))
-    suggestions: list[Suggestion] = []
+            combined = accepted(_combined(base, singles, "all of the above"))
+            options += [combined] if combined else []
+    # A combination that saves nothing over what is already listed is noise.
+    best = current.total
+    kept: list[_Option] = []
     for option in options:
-        for variant in _variants(option, base, pinned):
-            if estimate(variant.setup, model).total >= current.total:
-                break
-            if verify is not None and verify(tuple(f"{k}={v}" for k, v in variant.sets)):
-                continue  # would not compile (or would crash at start-up): try the next variant
-            suggestions.append(_annotated(variant, base, model))
-            break
+        total = estimate(option.setup, model).total
+        if option in singles or total < best:
+            kept.append(option)
+        best = min(best, total)
+    suggestions = [_annotated(option, base, model) for option in kept]
     return Report(plan, current, tuple(suggestions), _advice(current, suggestions))
 
 

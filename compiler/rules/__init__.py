@@ -59,6 +59,7 @@ ORDER: tuple[Rule, ...] = (
     placeholders.m26_placeholders,
     deepspeed.o1_offload_client_optimizer,  # after the topology gate: reported with the rest
     deepspeed.mk1_misplaced_keys,
+    deepspeed.z3_sat_model_under_zero3,
     cogvideox.cogvideox_rules,
 )
 

@@ -241,3 +241,32 @@ def mk1_misplaced_keys(work: Work) -> None:
     from ..validate import misplaced_deepspeed_errors
 
     work.errors.extend(misplaced_deepspeed_errors(work.config))
+
+
+# CogVideoX's training script: SAT builds the model in it (sat.model.base_model.get_model).
+_SAT_TRAINING_ENTRYPOINTS = frozenset({"train_video.py"})
+
+
+def z3_sat_model_under_zero3(work: Work) -> None:
+    """Z3: SAT builds its model inside deepspeed.zero.Init() at ZeRO stage 3
+    (sat/model/base_model.py get_model, check_if_zero3).  zero.Init wraps every module's
+    __init__ as `wrapper(module, *args, **kwargs)`, and SAT's ColumnParallelLinear takes a
+    `module=` keyword: every rank dies with "TypeError: ColumnParallelLinear.__init__() got
+    multiple values for argument 'module'" before the first step."""
+    ds = work.deepspeed
+    zero = ds.get("zero_optimization") if isinstance(ds, dict) else None
+    stage = zero.get("stage", 0) if isinstance(zero, dict) else 0
+    if not (work.training and isinstance(stage, int) and stage >= 3):
+        return
+    entrypoint = str(work.launch.get("entrypoint") or "").rsplit("/", 1)[-1]
+    if entrypoint not in _SAT_TRAINING_ENTRYPOINTS or work.config.tree.get("model") is None:
+        return  # another entrypoint builds its own model
+    key = "deepspeed.zero_optimization.stage" if work.given("deepspeed") else "args.zero_stage"
+    work.error(
+        key,
+        f"ZeRO stage {stage}: SAT builds the model inside deepspeed.zero.Init, where its "
+        "ColumnParallelLinear fails (TypeError: got multiple values for argument 'module') "
+        f"on every rank before the first step [Z3]",
+        "use ZeRO stage 2 (with the optimizer offloaded, deepspeed.optimizer.type: AdamW, "
+        "if it does not fit: satc plan shows the options)",
+    )
