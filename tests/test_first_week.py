@@ -284,3 +284,38 @@ def test_zero_3_is_refused_where_sat_builds_the_model(tmp_path: Path) -> None:
         str(tmp_path / "t"),
     )
     assert tiny.returncode == 0, tiny.stderr
+
+
+def _console(readme: str, command: str) -> list[tuple[str, str]]:
+    """(command, output) pairs of the README's console blocks that start with `command`."""
+    import re
+
+    pairs = []
+    for block in re.findall(r"```console\n(.*?)```", readme, re.S):
+        if not block.startswith(f"$ {command}"):
+            continue
+        for chunk in re.split(r"^\$ ", block, flags=re.M)[1:]:
+            line, _, output = chunk.partition("\n")
+            pairs.append((line, output.rstrip("\n") + "\n"))
+    return pairs
+
+
+def test_the_readme_explain_and_diff_examples_run_on_files_that_ship(tmp_path: Path) -> None:
+    import re
+    import shlex
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (tmp_path / "tests").symlink_to(ROOT / "tests")
+    explained = _console(readme, "satc explain")
+    assert len(explained) == 2
+    for line, output in explained:
+        done = satc(*shlex.split(line)[1:], cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.rstrip("\n") + "\n" == output.replace("\n\n", "\n"), line
+    [compiles] = re.findall(r"```bash\n(satc compile tests/cases/bundles/.*?)```", readme, re.S)
+    (tmp_path / "bundles").mkdir()
+    for command in compiles.replace("\\\n", " ").splitlines():
+        assert satc(*shlex.split(command)[1:], cwd=tmp_path).returncode == 0, command
+    [(line, output)] = _console(readme, "satc diff")
+    done = satc(*shlex.split(line)[1:], cwd=tmp_path)
+    assert done.returncode == 1 and done.stdout == output
