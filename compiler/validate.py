@@ -278,14 +278,13 @@ def _problem_from_error(config: LoadedConfig, error: Any) -> list[Problem]:
     if kind == "enum":
         choices = ", ".join(yaml_text(choice) for choice in error.validator_value)
         guess = closest(str(value), [str(c) for c in error.validator_value])
-        return [
-            Problem(
-                where,
-                key,
-                f"expected one of {choices}; got {_describe(value)}",
-                hint=f"did you mean {guess!r}?" if guess and isinstance(value, str) else None,
-            )
-        ]
+        hint = f"did you mean {guess!r}?" if guess and isinstance(value, str) else None
+        if key == "launch.gpu" and isinstance(value, str):
+            from .memory.gpus import named_like
+
+            cards = named_like(value)  # `A100` names two cards: say which
+            hint = f"which one: {' or '.join(cards)}?" if len(cards) > 1 else hint
+        return [Problem(where, key, f"expected one of {choices}; got {_describe(value)}", hint=hint)]
     bound = {
         "minimum": "at least",
         "exclusiveMinimum": "more than",

@@ -319,3 +319,8 @@ def test_the_readme_explain_and_diff_examples_run_on_files_that_ship(tmp_path: P
     [(line, output)] = _console(readme, "satc diff")
     done = satc(*shlex.split(line)[1:], cwd=tmp_path)
     assert done.returncode == 1 and done.stdout == output
+
+
+def test_a_card_named_without_its_memory_asks_which_one() -> None:
+    done = satc("plan", *LORA, "--set", "launch.gpu=A100")
+    assert done.returncode == 2 and "hint: which one: A100-40G or A100-80G?" in done.stderr

@@ -50,3 +50,9 @@ _BY_SQUASHED = {_squash(name): name for name in GPU_GIB} | _ALIASES
 def canonical(name: str) -> str | None:
     """The GPU_GIB name `name` spells, or None when it is none of them."""
     return name if name in GPU_GIB else _BY_SQUASHED.get(_squash(name))
+
+
+def named_like(name: str) -> list[str]:
+    """The cards whose name starts as `name` does (`A100` -> A100-40G, A100-80G)."""
+    squashed = _squash(name)
+    return sorted(card for card in GPU_GIB if squashed and _squash(card).startswith(squashed))
