@@ -15,7 +15,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -115,7 +115,7 @@ class Satc(click.Group):
         finally:
             signal.signal(signal.SIGPIPE, previous)
             if interrupt is not None:
-                signal.signal(signal.SIGINT, interrupt)
+                signal.signal(signal.SIGINT, cast(Any, interrupt))
 
     # click's usage errors quote the command line (`No such option: --...`, an invalid
     # choice): escape them like every other message before click prints them.

@@ -452,7 +452,9 @@ def _canonical_gpu(tree: dict[str, Any]) -> None:
     from .memory.gpus import canonical
 
     launch = tree.get("launch")
-    name = launch.get("gpu") if isinstance(launch, dict) else None
+    if not isinstance(launch, dict):
+        return
+    name = launch.get("gpu")
     if isinstance(name, str) and canonical(name):
         launch["gpu"] = canonical(name)
 

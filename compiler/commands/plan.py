@@ -87,7 +87,8 @@ def _offload_option(s: Setup, ds: dict[str, Any]) -> _Option:
     """ZeRO-Offload runs only with a DeepSpeed optimizer (rule O1): SAT hands its own
     sat.* optimizers to DeepSpeed as client optimizers, which DeepSpeed refuses."""
     stage = max(s.stage, 2)
-    zero = ds.get("zero_optimization") if isinstance(ds.get("zero_optimization"), dict) else {}
+    given = ds.get("zero_optimization")
+    zero: dict[str, Any] = given if isinstance(given, dict) else {}
     sets = _sets(("deepspeed.zero_optimization.stage", str(stage)))
     if "cpu_offload" in zero:  # the deprecated spelling may not stand beside offload_optimizer
         sets += (("deepspeed.zero_optimization.cpu_offload", "null"),)
