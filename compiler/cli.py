@@ -15,7 +15,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -103,14 +103,22 @@ class Satc(click.Group):
     """
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
+        from . import entry
+
         try:
             previous = signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         except (ValueError, OSError):  # not the main thread (an embedding caller)
             return super().main(*args, **kwargs)
+        # Ctrl-C: one line and status 130 (click alone says "Aborted!" and exits 1).
+        interrupt = entry.install()
         try:
             return super().main(*args, **kwargs)
+        except (entry.Interrupted, KeyboardInterrupt):
+            entry.report_interrupt()
         finally:
             signal.signal(signal.SIGPIPE, previous)
+            if interrupt is not None:
+                signal.signal(signal.SIGINT, cast(Any, interrupt))
 
     # click's usage errors quote the command line (`No such option: --...`, an invalid
     # choice): escape them like every other message before click prints them.
@@ -155,13 +163,19 @@ def _recorded_project(configs: tuple[str, ...]) -> str | None:
         return None  # _from_bundle says what is wrong
 
 
+def _is_bundle(configs: tuple[str, ...]) -> bool:
+    # A directory without args.json is left to the loader, which says what it is.
+    return len(configs) == 1 and os.path.isfile(os.path.join(configs[0], "args.json"))
+
+
 def _from_bundle(
-    configs: tuple[str, ...], overrides: tuple[str, ...]
+    configs: tuple[str, ...], overrides: tuple[str, ...], notes: list[str] | None = None
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """A lone bundle directory stands for the configs and overrides it records; the
-    command line's --set come after them, so `--set launch.nodes=4` retargets it."""
-    # A directory without args.json is left to the loader, which says what it is.
-    if len(configs) != 1 or not os.path.isfile(os.path.join(configs[0], "args.json")):
+    command line's --set come after them, so `--set launch.nodes=4` retargets it.
+    What it decided for the user goes to `notes` (printed by the caller, after any
+    write), or to stderr at once without it."""
+    if not _is_bundle(configs):
         return configs, overrides
     from .commands import committed
 
@@ -169,13 +183,16 @@ def _from_bundle(
         recipe = committed.recipe(Path(configs[0]), committed.read_document(Path(configs[0])))
     except committed.UnreadableBundle as exc:
         raise click.UsageError(f"{configs[0]}: {exc}") from None
-    keep = _kept_global_batch(Path(configs[0]), recipe.overrides, overrides)
+    keep = _kept_global_batch(Path(configs[0]), recipe, overrides)
     if keep and overrides:
-        click.echo(
+        note = (
             f"satc: note: keeping {configs[0]}'s global batch of {keep} for the new topology "
-            f"(launch.global_batch_size={keep}; --set launch.global_batch_size=N to change it)",
-            err=True,
+            f"(launch.global_batch_size={keep}; --set launch.global_batch_size=N to change it)"
         )
+        if notes is None:
+            click.echo(note, err=True)
+        else:
+            notes.append(note)
         overrides = (*overrides, f"launch.global_batch_size={keep}")
     return recipe.configs, (*recipe.overrides, *overrides)
 
@@ -188,19 +205,29 @@ _BATCH_KEYS = (
 )
 
 
-def _kept_global_batch(directory: Path, recorded: tuple[str, ...], new: tuple[str, ...]) -> int | None:
-    """The committed train_batch_size, unless the new overrides decide the batch or the
-    bundle already pins it (a recorded override wins over nothing, but the new ones win)."""
+def _kept_global_batch(directory: Path, recipe: Any, new: tuple[str, ...]) -> int | None:
+    """The committed train_batch_size, unless the new overrides decide the batch, the
+    bundle already pins it (a recorded override wins over nothing, but the new ones
+    win), or the new overrides leave the data-parallel size as it was (then the batch
+    stays as it is without help)."""
     from .commands import committed
 
     keys = [o.split("=", 1)[0].strip() for o in new]
     if any(key in _BATCH_KEYS for key in keys) or any(
-        o.split("=", 1)[0].strip() == "launch.global_batch_size" for o in recorded
+        o.split("=", 1)[0].strip() == "launch.global_batch_size" for o in recipe.overrides
     ):
         return None
-    ds = committed.read_document(directory).get("deepspeed_config")
+    document = committed.read_document(directory)
+    ds = document.get("deepspeed_config")
     total = ds.get("train_batch_size") if isinstance(ds, dict) else None
-    return total if isinstance(total, int) and not isinstance(total, bool) else None
+    if not isinstance(total, int) or isinstance(total, bool):
+        return None
+    before = (document.get("topology") or {}).get("data_parallel_size")
+    try:
+        after, _ = _topology_of(list(recipe.configs), [*recipe.overrides, *new])
+    except (ConfigError, click.UsageError):
+        return None  # the compile itself will say what is wrong
+    return total if after.data_parallel_size != before else None
 
 
 def _memory_summary(plan: Any) -> str:
@@ -216,7 +243,7 @@ def _memory_summary(plan: Any) -> str:
     "overrides",
     multiple=True,
     metavar="KEY=VALUE",
-    help="Override a value after all files, as in compile (e.g. --set launch.nodes=4).",
+    help="Override a value after all files, as in compile (e.g. --set launch.gpu=A100-80G).",
 )
 @click.option(
     "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True
@@ -234,6 +261,7 @@ def plan_command(
     from .pipeline import compile_bundle
 
     project_dir = project_dir if project_dir is not None else _recorded_project(configs)
+    given = (configs, overrides)
     configs, overrides = _from_bundle(configs, overrides)
     bundle = compile_bundle(list(configs), list(overrides), Path("."), project_dir=project_dir)
     reason = missing_model(bundle.plan)
@@ -244,7 +272,17 @@ def plan_command(
             f"nothing to plan: {reason}",
             "add the model's config (e.g. CogVideoX's configs/cogvideox_5b.yaml) before the others",
         )
-    result = report(bundle.plan)
+
+    def verify(extra: tuple[str, ...]) -> list[str]:
+        """Compile as `satc compile <the same inputs> --set <extra>` would."""
+        try:
+            inputs, sets = _from_bundle(given[0], (*given[1], *extra), notes=[])
+            compile_bundle(list(inputs), list(sets), Path("."))
+        except ConfigError as exc:
+            return [p.render() for p in exc.problems if p.severity == "error"]
+        return []
+
+    result = report(bundle.plan, verify, keeps_batch=_is_bundle(given[0]))
     click.echo(render_json(result) if output_format == "json" else render_text(result), nl=False)
 
 
@@ -259,7 +297,9 @@ def plan_command(
     help="One axis of the grid (cartesian over all --sweep). Repeatable.",
 )
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override for every point.")
-@click.option("-o", "--output", "output", required=True, help="Directory to hold one bundle per point.")
+@click.option(
+    "-o", "--output", "output", required=True, metavar="DIR", help="Directory to hold one bundle per point."
+)
 @click.option("--no-fit-check", is_flag=True, help="Write points whose memory estimate does not fit the GPU.")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @reports_problems
@@ -284,7 +324,8 @@ def sweep_command(
     root = Path(output)
     if not output.strip():
         raise click.UsageError("-o needs a directory name")
-    configs, overrides = _from_bundle(configs, overrides)
+    notes: list[str] = []
+    configs, overrides = _from_bundle(configs, overrides, notes)
     try:
         result = sweep.run(
             list(configs), list(overrides), grid, root, fit_check=not no_fit_check, strict=strict
@@ -297,19 +338,23 @@ def sweep_command(
             _print_problems(problems)
         _echo(f"satc: {len(exc.failures)} of {exc.total} sweep point(s) invalid; nothing written", err=True)
         sys.exit(EXIT_INVALID)
-    _print_problems(result.warnings)
-    for point in result.points:
-        fits = "" if point.fits is None else (" (fits)" if point.fits else " (does not fit)")
-        memory = "" if point.per_gpu_gib is None else f"; ~{point.per_gpu_gib:.1f} GiB/GPU{fits}"
-        _echo(f"wrote {root / point.name}: {', '.join(point.assignments)}{memory}")
-    _echo(
-        f"wrote {root / sweep.INDEX}: {len(result.points)} bundle(s); check them with satc check --all --root {root}"
-    )
+    with _reader_may_leave():  # the sweep is on disk (sweep.run renamed it into place)
+        for note in notes:
+            click.echo(note, err=True)
+        _print_problems(result.warnings)
+        for point in result.points:
+            fits = "" if point.fits is None else (" (fits)" if point.fits else " (does not fit)")
+            memory = "" if point.per_gpu_gib is None else f"; ~{point.per_gpu_gib:.1f} GiB/GPU{fits}"
+            _echo(f"wrote {root / point.name}: {', '.join(point.assignments)}{memory}")
+        _echo(
+            f"wrote {root / sweep.INDEX}: {len(result.points)} bundle(s); "
+            f"check them with satc check --all --root {root}"
+        )
 
 
 @main.command("compile")
-@click.argument("configs", nargs=-1, required=True)
-@click.option("-o", "--output", "output", required=True, help="Bundle directory to (re)write.")
+@click.argument("configs", nargs=-1, required=True, metavar="CONFIG...|BUNDLE")
+@click.option("-o", "--output", "output", required=True, metavar="DIR", help="Bundle directory to (re)write.")
 @click.option(
     "--set",
     "overrides",
@@ -346,17 +391,57 @@ def compile_command(
     check_target(Path(os.path.abspath(out_dir)), set())
     if project_dir is None:  # a bundle retargeted is judged by the project that judged it
         project_dir = _recorded_project(configs)
-    configs, overrides = _from_bundle(configs, overrides)
-    bundle = compile_bundle(list(configs), list(overrides), out_dir, strict=strict, project_dir=project_dir)
-    _print_problems(bundle.warnings)
-    if bundle.accepted:
-        click.echo(f"satc: {len(bundle.accepted)} warning(s) accepted by satc.accept_warnings", err=True)
+    notes: list[str] = []
+    configs, overrides = _from_bundle(configs, overrides, notes)
+    try:
+        bundle = compile_bundle(
+            list(configs), list(overrides), out_dir, strict=strict, project_dir=project_dir
+        )
+    except ConfigError:
+        for note in notes:  # what satc added to the overrides explains the errors below
+            click.echo(note, err=True)
+        raise
+    summary = "\n".join((describe(bundle.plan), _memory_summary(bundle.plan)))
+    # Nothing is printed before the bundle is complete on disk, and a reader that goes
+    # away afterwards (`satc compile ... 2>&1 | head -5`) cannot undo it: SIGPIPE is
+    # ignored from here on and a broken pipe only ends the printing.
     write_bundle(out_dir, bundle.files)
-    if bundle.note:  # after the warnings: the first line stays the first problem
-        click.echo(bundle.note, err=True)
-    _echo(f"wrote {output}: {', '.join(sorted(bundle.files))}")
-    _echo(describe(bundle.plan))
-    _echo(_memory_summary(bundle.plan))
+    with _reader_may_leave():
+        for note in notes:
+            click.echo(note, err=True)
+        _print_problems(bundle.warnings)
+        if bundle.accepted:
+            click.echo(f"satc: {len(bundle.accepted)} warning(s) accepted by satc.accept_warnings", err=True)
+        if bundle.note:  # after the warnings: the first line stays the first problem
+            click.echo(bundle.note, err=True)
+        _echo(f"wrote {output}: {', '.join(sorted(bundle.files))}")
+        _echo(summary)
+
+
+@contextlib.contextmanager
+def _reader_may_leave() -> Iterator[None]:
+    """Print what follows a completed write: a closed stdout or stderr ends the printing
+    quietly and the command still succeeds (its work is done)."""
+    try:
+        previous = signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    except (ValueError, OSError):  # not the main thread
+        previous = None
+    try:
+        yield
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+    except OSError as exc:
+        if exc.errno != errno.EPIPE:
+            raise
+        # Python flushes the streams again at exit: point them at /dev/null first.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        for fd in (1, 2):
+            with contextlib.suppress(OSError):
+                os.dup2(devnull, fd)
+        os.close(devnull)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGPIPE, previous)
 
 
 # ---- Committed bundles: check, explain, diff, schema (issue 5) ----------------------
@@ -365,13 +450,14 @@ _FORMATS = click.Choice(["text", "json"])
 
 
 @main.command("check")
-@click.argument("configs", nargs=-1, type=click.Path(dir_okay=False))
+@click.argument("configs", nargs=-1, type=click.Path(dir_okay=False), metavar="[CONFIG...]")
 @click.option(
     "-o",
     "--output",
     "outputs",
     multiple=True,
     type=click.Path(file_okay=False),
+    metavar="DIR",
     help="Committed bundle directory. Repeatable when no CONFIG is given.",
 )
 @click.option(
@@ -392,6 +478,7 @@ _FORMATS = click.Choice(["text", "json"])
     default=".",
     show_default=True,
     type=click.Path(file_okay=False),
+    metavar="DIR",
     help="Where --all looks for bundles.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Say nothing about bundles that are up to date.")
@@ -409,7 +496,7 @@ def check_command(
     \b
     satc check CONFIG... -o DIR [--set K=V]...  the bundle compiled from these inputs
     satc check -o DIR [-o DIR]...               each bundle from its recorded inputs
-    satc check --all [--root PATH]              every bundle under PATH (pre-commit)
+    satc check --all [--root DIR]               every bundle under DIR (pre-commit)
 
     Exit 0 when every bundle is byte-identical to a fresh compile, 1 on drift (stale
     inputs, hand edits, missing or extra files, another satc version; a unified diff
@@ -705,7 +792,9 @@ def _write_text(path: str, text: str) -> None:
 
 @main.command("dryrun")
 @click.argument("bundle", type=click.Path())
-@click.option("--world", type=click.IntRange(min=1), help="Simulate this many ranks (same ranks per node).")
+@click.option(
+    "--world", type=click.IntRange(min=1), metavar="N", help="Simulate this many ranks (same ranks per node)."
+)
 @click.option("--format", "output_format", type=_FORMATS, default="text", show_default=True)
 @click.option("-q", "--quiet", is_flag=True, help="Only the verdict, not the per-rank table.")
 @reports_problems

@@ -90,6 +90,20 @@ def parse_override(text: str, rank: int = SET_RANK) -> Override:
                 "e.g. --set deepspeed.optimizer.params.betas=[0.8,0.95]"
             )
         raise ConfigError([Problem(Location(rank=rank, label=label), "", message)])
+    if not value.strip():
+        # `--set args.lr=$LR` with LR unset: YAML reads nothing as null, which would
+        # silently remove the key and train with SAT's default.
+        raise ConfigError(
+            [
+                Problem(
+                    Location(rank=rank, label=f"--set {key}="),
+                    key,
+                    "empty value (an unset shell variable?)",
+                    hint=f"give a value; --set {key}=null removes the key explicitly, "
+                    f"--set \"{key}=''\" sets an empty string",
+                )
+            ]
+        )
     return Override(key=key, value_text=value)
 
 

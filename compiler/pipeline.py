@@ -67,8 +67,14 @@ def _compile(config: LoadedConfig, out_dir: Path, strict: bool) -> Bundle:
     names = tuple(relative_to_bundle(item.label, out_dir) for item in config.inputs)
     errors, trusted = trust.split(config, errors)
     if errors:
-        raise ConfigError(_with_model_rules(config, names, errors) + warnings)
-    plan = resolve(config, names)
+        raise ConfigError(_with_model_rules(config, names, errors) + _shown(config, warnings))
+    try:
+        plan = resolve(config, names)
+    except ConfigError as exc:
+        # Every problem in one run: the rules' errors with every warning found so far.
+        found = [p for p in exc.problems if p.severity == "warning"]
+        errors = [p for p in exc.problems if p.severity == "error"]
+        raise ConfigError(errors + _shown(config, [*warnings, *found])) from None
     trusted += [w for w in plan.warnings if w.message.startswith("trusted (satc.trust")]
     all_warnings, accepted = accept.split(
         config,
@@ -110,6 +116,13 @@ def _with_model_rules(config: LoadedConfig, names: tuple[str, ...], errors: list
         extra = [p for p in exc.problems if p.severity == "error" and (p.key, p.message) not in seen]
         return sorted([*errors, *extra], key=Problem.sort_key)
     return errors
+
+
+def _shown(config: LoadedConfig, warnings: list[Problem]) -> list[Problem]:
+    """The warnings a user has not accepted (satc.accept_warnings).  Beside errors the
+    rules may not all have run, so an entry matching nothing yet is not reported."""
+    shown, _ = accept.split(config, tuple(sorted(warnings, key=Problem.sort_key)))
+    return [w for w in shown if w in warnings]
 
 
 def _as_error(warning: Problem) -> Problem:

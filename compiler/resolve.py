@@ -94,7 +94,9 @@ def resolve(config: LoadedConfig, input_names: tuple[str, ...] = ()) -> Plan:
     if work.errors:
         refused, trusted = trust.split(config, work.errors)
         if refused:
-            raise ConfigError(refused)
+            # Every problem at once: the warnings found so far (a model-family rule beside
+            # an error) belong to the same fix-up pass.
+            raise ConfigError(refused + work.warnings)
         work.warnings.extend(trusted)  # satc.trust: reviewed, recorded in provenance
     model_config = copy.deepcopy(tree.get("model"))
     model_config = _injected(project, work, model_config)

@@ -302,14 +302,13 @@ def _problem_from_error(config: LoadedConfig, error: Any, root: dict[str, Any]) 
     if kind == "enum":
         choices = ", ".join(yaml_text(choice) for choice in error.validator_value)
         guess = closest(str(value), [str(c) for c in error.validator_value])
-        return [
-            Problem(
-                where,
-                key,
-                f"expected one of {choices}; got {_describe(value)}",
-                hint=f"did you mean {guess!r}?" if guess and isinstance(value, str) else None,
-            )
-        ]
+        hint = f"did you mean {guess!r}?" if guess and isinstance(value, str) else None
+        if key == "launch.gpu" and isinstance(value, str):
+            from .memory.gpus import named_like
+
+            cards = named_like(value)  # `A100` names two cards: say which
+            hint = f"which one: {' or '.join(cards)}?" if len(cards) > 1 else hint
+        return [Problem(where, key, f"expected one of {choices}; got {_describe(value)}", hint=hint)]
     bound = {
         "minimum": "at least",
         "exclusiveMinimum": "more than",
@@ -346,6 +345,59 @@ def _deprecation_hint(replacement: str) -> str:
     return replacement if " " in replacement else f"use {replacement} instead"
 
 
+def _misplaced(config: LoadedConfig, here: Path, value: Any, home: str) -> Problem:
+    """A DeepSpeed key where DeepSpeed never reads it.  An error when the run differs
+    from what the config says (the key's home section is in effect and DeepSpeed uses
+    another value there: e.g. a top-level offload_optimizer, so nothing is offloaded);
+    a warning when it does not (sft.yaml's top-level loss_scale family in a bf16 run,
+    where fp16's loss scaling is off, or values equal to DeepSpeed's own)."""
+    target = f"deepspeed.{home}"
+    section, _, name = home.partition(".")
+    deepspeed = config.tree.get("deepspeed")
+    given = deepspeed.get(section) if isinstance(deepspeed, dict) else None
+    given = given if isinstance(given, dict) else {}
+    fields = resources.schema()["properties"]["deepspeed"]["properties"][section]["properties"]
+    in_effect = "enabled" not in fields or given.get("enabled", fields["enabled"].get("default")) is True
+    used = given[name] if name in given else fields.get(name, {}).get("default", _ABSENT)
+    same = used is not _ABSENT and type(used) is type(value) and used == value
+    if in_effect and not same:
+        if used is _ABSENT:
+            outcome = "so the run would go without it"
+        else:
+            source = "set there" if name in given else "DeepSpeed's default"
+            outcome = f"so the run would use {_describe(used)} ({source})"
+        return Problem(
+            config.locate(here),
+            dotted(here),
+            f"DeepSpeed ignores this key here and reads it only as {target}, {outcome} [MK1]",
+            hint=f"move it to {target}",
+        )
+    return Problem(
+        config.locate(here),
+        dotted(here),
+        f"DeepSpeed ignores this key here; it reads it as {target}",
+        severity="warning",
+        hint=f"move it to {target}",
+    )
+
+
+_ABSENT = object()
+
+
+def misplaced_deepspeed_errors(config: LoadedConfig) -> list[Problem]:
+    """The misplaced DeepSpeed keys that change the run (see _misplaced)."""
+    section = config.tree.get("deepspeed")
+    if not isinstance(section, dict):
+        return []
+    properties = resources.schema()["properties"]["deepspeed"]["properties"]
+    found = []
+    for key, value in section.items():
+        sub = properties.get(key)
+        if isinstance(sub, dict) and "x-satc-misplaced" in sub:
+            found.append(_misplaced(config, ("deepspeed", key), value, sub["x-satc-misplaced"]))
+    return [p for p in found if p.severity == "error"]
+
+
 def _annotations(config: LoadedConfig, root: dict[str, Any]) -> list[Problem]:
     """Walk the tree beside the schema for satc's own annotations."""
     found: list[Problem] = []
@@ -360,16 +412,9 @@ def _annotations(config: LoadedConfig, root: dict[str, Any]) -> list[Problem]:
                 continue
             here = (*path, key)
             if "x-satc-misplaced" in sub:
-                target = f"deepspeed.{sub['x-satc-misplaced']}"
-                found.append(
-                    Problem(
-                        config.locate(here),
-                        dotted(here),
-                        f"DeepSpeed ignores this key here; it reads it as {target}",
-                        severity="warning",
-                        hint=f"move it to {target}",
-                    )
-                )
+                problem = _misplaced(config, here, value, sub["x-satc-misplaced"])
+                if problem.severity == "warning":  # errors: rule MK1 (resolve), beside the others
+                    found.append(problem)
             if "x-satc-deprecated" in sub:
                 found.append(
                     Problem(
@@ -499,11 +544,24 @@ def _accidental_booleans(config: LoadedConfig, root: dict[str, Any]) -> list[Pro
     return found
 
 
+def _canonical_gpu(tree: dict[str, Any]) -> None:
+    """launch.gpu as people spell it (`rtx 4090`, `A100-80GB`) names the card satc knows."""
+    from .memory.gpus import canonical
+
+    launch = tree.get("launch")
+    if not isinstance(launch, dict):
+        return
+    name = launch.get("gpu")
+    if isinstance(name, str) and canonical(name):
+        launch["gpu"] = canonical(name)
+
+
 def validate(config: LoadedConfig) -> tuple[list[Problem], list[Problem]]:
     """(errors, warnings) for the merged tree, each located and sorted."""
     project = select.for_config(config)
     root = config_schema(project)
     problems: list[Problem] = []
+    _canonical_gpu(config.tree)
     for error in _validator(root).iter_errors(config.tree):
         problems.extend(_problem_from_error(config, error, root))
     problems.extend(_annotations(config, root))

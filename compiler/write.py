@@ -107,7 +107,9 @@ class _SignalGuard:
 
 def _output_problem(out_dir: Path, message: str, hint: str | None = None) -> ConfigError:
     relative = os.path.relpath(out_dir)
-    shown = out_dir if relative.startswith("..") else relative  # as the user likely typed it
+    shown = str(out_dir if relative.startswith("..") else relative)  # as the user likely typed it
+    if len(shown) > 160:  # a name over NAME_MAX or PATH_MAX would drown the message
+        shown = f"{shown[:80]}...{shown[-60:]}"
     return ConfigError([Problem(Location(rank=0, label=f"-o {shown}"), "", message, hint=hint)])
 
 
@@ -148,6 +150,15 @@ def _followed(out_dir: Path) -> Path:
 
 def check_target(out_dir: Path, names: set[str]) -> None:
     """Refuse, before anything is written, an output path satc must not replace."""
+    try:
+        _check_target(out_dir, names)
+    except OSError as exc:  # a name over NAME_MAX or PATH_MAX, a loop, no permission
+        raise _output_problem(
+            out_dir, f"cannot use this path: {exc.strerror or exc}", "choose another -o (a shorter path)"
+        ) from None
+
+
+def _check_target(out_dir: Path, names: set[str]) -> None:
     out_dir = _followed(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise _output_problem(out_dir, "exists and is not a directory")

@@ -296,11 +296,11 @@ def _check_values(where: Path, document: Mapping[str, Any], topology: Topology) 
     torch with a bare ValueError."""
     seed = document["args"].get("seed")
     top = SEED_LIMIT - (topology.data_parallel_size - 1)
-    if seed is not None and (type(seed) is not int or not 0 <= seed <= top):
+    if seed is not None and (type(seed) is not int or not 1 <= seed <= top):
         raise BundleError(
-            f"{where}: args.seed must be an integer from 0 to {top} (each of the "
-            f"{topology.data_parallel_size} data-parallel ranks seeds numpy with seed + its "
-            f"rank, at most {SEED_LIMIT}), found {_short(seed)}; {RECOMPILE}"
+            f"{where}: args.seed must be an integer from 1 to {top} (SAT's set_random_seed "
+            f"asserts seed > 0; each of the {topology.data_parallel_size} data-parallel ranks "
+            f"seeds numpy with seed + its rank, at most {SEED_LIMIT}), found {_short(seed)}; {RECOMPILE}"
         )
     _init_timeout(where, document["launch"])
 

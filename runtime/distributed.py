@@ -253,14 +253,19 @@ def _process_group(ns: argparse.Namespace, init_method: str, timeout: timedelta,
 
 
 def _set_default_group_timeout(timeout: timedelta) -> None:
-    """The default group's collectives keep init_timeout, not what the rendezvous left."""
+    """The default group's collectives keep init_timeout, not what the rendezvous left.
+
+    torch 2.14 made it public (`torch.distributed.set_timeout`) and deprecated the
+    private `_set_pg_timeout` with a FutureWarning that every rank would print: the
+    public name first, the private one only where it is the only one (2.3 to 2.13)."""
+    import torch.distributed as dist
     from torch.distributed import distributed_c10d
 
-    set_pg_timeout = getattr(distributed_c10d, "_set_pg_timeout", None)
-    if set_pg_timeout is None:  # private in torch; absent before 2.3
+    set_timeout = getattr(dist, "set_timeout", None) or getattr(distributed_c10d, "_set_pg_timeout", None)
+    if set_timeout is None:  # absent before 2.3
         log.warning("torch.distributed cannot reset the default group's timeout to %s", timeout)
         return
-    set_pg_timeout(timeout)
+    set_timeout(timeout)
 
 
 def _check_context_parallel_size(bundle: Bundle, ns: argparse.Namespace) -> None:

@@ -12,3 +12,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
     settings.load_profile("ci")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: ignore[no-untyped-def]
+    """One line naming what was skipped and why, after pytest's own summary: a fresh
+    clone without CogVideoX's sat/ folder skips every model-rule and CogVideoX test."""
+    reasons: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    if not reasons:
+        return
+    total = sum(reasons.values())
+    parts = [f"{reason} ({count})" for reason, count in sorted(reasons.items(), key=lambda kv: -kv[1])]
+    terminalreporter.write_line(f"satc: {total} test(s) skipped: " + "; ".join(parts))

@@ -73,18 +73,22 @@ def tree_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
+# The skip reason, also matched by tests/conftest.py's one-line summary.
+COGVIDEO_SAT_MISSING = (
+    "needs CogVideoX's sat/ folder: git clone https://github.com/THUDM/CogVideo, then "
+    "SATC_COGVIDEO_SAT=$PWD/CogVideo/sat make test"
+)
+
+
 def cogvideo_sat() -> Path:
     """CogVideoX's `sat/` folder, the real client: read in place, never copied.
 
-    `.ci/run` sets SATC_COGVIDEO_SAT to ../shared/reference/cogvideo-sat; elsewhere set it
-    yourself, or the tests that need it skip (and fail under CI=true).
+    Set SATC_COGVIDEO_SAT to it (README, "Quickstart"), or the tests that need it skip
+    (and fail under CI=true).
     """
     value = os.environ.get("SATC_COGVIDEO_SAT", "")
     path = Path(value).resolve() if value else None
-    require(
-        path is not None and (path / "train_video.py").is_file(),
-        "SATC_COGVIDEO_SAT must name CogVideoX's sat/ folder (.ci/run sets ../shared/reference/cogvideo-sat)",
-    )
+    require(path is not None and (path / "train_video.py").is_file(), COGVIDEO_SAT_MISSING)
     assert path is not None
     return path
 

@@ -36,7 +36,7 @@ def test_help(command: str) -> None:
 def test_check_help_lists_its_three_forms() -> None:
     out = CliRunner().invoke(main, ["check", "--help"], prog_name="satc").stdout
     assert "satc check CONFIG... -o DIR [--set K=V]..." in out
-    assert "satc check --all [--root PATH]" in out
+    assert "satc check --all [--root DIR]" in out
     # The exit-code rule over several targets, and the hook's case, are documented.
     words = " ".join(out.split())
     assert "2 if any target is invalid, else 1 if any drifted, else 0" in words

@@ -55,7 +55,8 @@ def _set(section: str, key: str, value: Any) -> Callable[[dict[str, Any]], None]
 @pytest.mark.parametrize(
     "section,key,value,fragment",
     [
-        ("args", "seed", 4294967295, "args.seed must be an integer from 0 to 4294967294"),
+        ("args", "seed", 4294967295, "args.seed must be an integer from 1 to 4294967294"),
+        ("args", "seed", 0, "asserts seed > 0"),
         ("args", "seed", -7, "args.seed must be an integer"),
         ("args", "seed", "1", "args.seed must be an integer"),
         ("args", "seed", True, "args.seed must be an integer"),

@@ -11,7 +11,10 @@ be embedded anywhere inside ``schemas/satc.schema.json``.
 Conventions in the fragment (satc reads the ``x-satc-*`` annotations):
 
 * ``{"x-satc-misplaced": "fp16.loss_scale"}`` -- a key DeepSpeed silently ignores
-  at this level but reads at the given dotted path (satc warns, it is no error).
+  at this level but reads at the given dotted path.  satc makes it an error when the
+  run would differ (the home section is in effect and the value is not what DeepSpeed
+  uses there: its ``default`` or the home key's own value), a warning otherwise.
+* ``"default"`` on a field -- DeepSpeed's default, where plain JSON can state it.
 * ``"deprecated": true`` + ``"x-satc-deprecated": "<replacement>"`` -- a key
   DeepSpeed still accepts but deprecates.
 * ``"x-satc-removed": "<message>"`` on a ``{"not": {}}`` schema -- a key
@@ -81,6 +84,22 @@ _DTYPE_SHORT = ["fp32", "fp16", "bf16"]
 
 # --------------------------------------------------------------------------------------
 # small helpers
+
+
+def _plain_default(value: Any) -> Any:
+    """A field's default as JSON (a bool, number or string), or None when it has none
+    that plain JSON can state (None, a factory, a model, an enum, "auto")."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return int(value)  # pp_int is an int subclass
+    if isinstance(value, float):
+        return value
+    if isinstance(value, str) and not isinstance(value, enum.Enum) and value != "auto":
+        return value
+    return None
+
+
 # --------------------------------------------------------------------------------------
 
 
@@ -340,6 +359,10 @@ class _Ctx:
             if not desc:
                 raise RuntimeError(f"no description for {owner}.{name}")
             schema["description"] = desc
+            default = _plain_default(info.default)
+            if default is not None:
+                # satc reads it to tell a misplaced key that changes the run from one that does not.
+                schema["default"] = default
             extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
             if extra.get("deprecated"):
                 schema["deprecated"] = True

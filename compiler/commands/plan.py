@@ -4,6 +4,7 @@ the changes that would make a plan fit, each with its own estimate."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ class Suggestion:
     change: str
     overrides: tuple[str, ...]
     estimate: Estimate
+    note: str = ""  # e.g. that the GPUs at hand would do
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -28,6 +30,7 @@ class Suggestion:
             "set": list(self.overrides),
             "per_gpu_gib": round(self.estimate.per_gpu_gib, 2),
             "fits": self.estimate.fits,
+            "note": self.note,
         }
 
 
@@ -36,6 +39,7 @@ class Report:
     plan: Plan
     estimate: Estimate
     suggestions: tuple[Suggestion, ...]
+    advice: tuple[str, ...] = ()  # what no --set can change, said plainly
 
     @property
     def batch(self) -> dict[str, int]:
@@ -48,99 +52,125 @@ class Report:
         }
 
 
-def _candidates(
-    s: Setup, pinned: bool, legacy_offload: bool, pixel_data: bool = False
-) -> list[tuple[str, tuple[str, ...], Setup]]:
-    """Changes that lower a rank's memory, cheapest in throughput first; each `--set` is
-    one that compiles (a dataset that yields frames cannot feed latents, M21; one node
-    grows by its GPUs first, since more nodes need a rendezvous host)."""
-    out: list[tuple[str, tuple[str, ...], Setup]] = []
-    if s.training and not s.checkpointed:
+# Compiles the plan's own inputs with these extra `--set`s, exactly as `satc compile`
+# would: the problems that stop it (empty when it compiles).
+Verify = Callable[[tuple[str, ...]], list[str]]
+
+
+@dataclass(frozen=True)
+class _Option:
+    change: str
+    sets: tuple[tuple[str, str], ...]  # (key, value), in --set order
+    setup: Setup
+    adds_gpus: bool = False
+
+
+def _sets(*pairs: tuple[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(pairs)
+
+
+def _micro_option(s: Setup, pinned: bool) -> _Option:
+    micro = s.micro // 2
+    gas = s.grad_accum * s.micro // micro
+    keeps = micro * gas == s.micro * s.grad_accum
+    sets = _sets(("deepspeed.train_micro_batch_size_per_gpu", str(micro)))
+    if not pinned:  # launch.global_batch_size derives the accumulation itself
+        sets += (("deepspeed.gradient_accumulation_steps", str(gas)),)
+    return _Option(
+        f"micro-batch {micro} with {gas} accumulation steps" + (" (same global batch)" if keeps else ""),
+        sets,
+        with_changes(s, micro=micro, grad_accum=gas),
+    )
+
+
+def _offload_option(s: Setup, ds: dict[str, Any]) -> _Option:
+    """ZeRO-Offload runs only with a DeepSpeed optimizer (rule Z1): SAT hands its own
+    sat.* optimizers to DeepSpeed as client optimizers, which DeepSpeed refuses."""
+    stage = max(s.stage, 2)
+    given = ds.get("zero_optimization")
+    zero: dict[str, Any] = given if isinstance(given, dict) else {}
+    sets = _sets(("deepspeed.zero_optimization.stage", str(stage)))
+    if "cpu_offload" in zero:  # the deprecated spelling may not stand beside offload_optimizer
+        sets += (("deepspeed.zero_optimization.cpu_offload", "null"),)
+    sets += (("deepspeed.zero_optimization.offload_optimizer.device", "cpu"),)
+    change = f"offload the optimizer to CPU (ZeRO stage {stage})"
+    if s.optimizer.startswith("sat."):
+        sets += (("deepspeed.optimizer.type", "AdamW"),)
+        change += f" with DeepSpeed's AdamW (DeepSpeedCPUAdam; {s.optimizer} cannot run offloaded, Z1)"
+    return _Option(change, sets, with_changes(s, stage=stage, offload_optimizer=True))
+
+
+def _gpus_option(s: Setup, pinned: bool) -> _Option:
+    """Twice the GPUs: one node grows by its GPUs first (more nodes need a rendezvous host)."""
+    nodes = max(1, s.world // s.gpus_per_node)
+    if nodes == 1 and s.gpus_per_node < 8:
+        shape, sets = (
+            f"1 node x {s.gpus_per_node * 2}",
+            _sets(("launch.gpus_per_node", str(s.gpus_per_node * 2))),
+        )
+    else:
+        shape, sets = f"{nodes * 2} nodes x {s.gpus_per_node}", _sets(("launch.nodes", str(nodes * 2)))
+    batch = "" if pinned else f"; global batch {s.micro * s.grad_accum * s.data_parallel * 2}"
+    return _Option(
+        f"twice the GPUs ({shape}; ZeRO partitions over dp {s.data_parallel * 2}{batch})",
+        sets,
+        with_changes(s, data_parallel=s.data_parallel * 2, world=s.world * 2),
+        adds_gpus=True,
+    )
+
+
+def _candidates(s: Setup, pinned: bool, ds: dict[str, Any], pixel_data: bool = False) -> list[_Option]:
+    """Changes that lower a rank's memory, cheapest in throughput first (a dataset that
+    yields frames cannot feed latents, M21)."""
+    out: list[_Option] = []
+    if not s.training:
+        return out
+    if not s.checkpointed:
         out.append(
-            (
+            _Option(
                 "turn on activation checkpointing",
-                ("args.checkpoint_activations=true",),
+                _sets(("args.checkpoint_activations", "true")),
                 with_changes(s, checkpointed=True),
             )
         )
-    if s.training and s.micro > 1:
-        micro = s.micro // 2
-        gas = s.grad_accum * s.micro // micro
-        keeps = micro * gas == s.micro * s.grad_accum
-        out.append(
-            (
-                f"micro-batch {micro} with {gas} accumulation steps"
-                + (" (same global batch)" if keeps else ""),
-                (f"deepspeed.train_micro_batch_size_per_gpu={micro}",)
-                if pinned  # launch.global_batch_size derives the accumulation
-                else (
-                    f"deepspeed.train_micro_batch_size_per_gpu={micro}",
-                    f"deepspeed.gradient_accumulation_steps={gas}",
-                ),
-                with_changes(s, micro=micro, grad_accum=gas),
-            )
-        )
-    if s.training and s.stage < 3:
+    if s.micro > 1:
+        out.append(_micro_option(s, pinned))
+    if s.stage < 3:
         stage = max(2, s.stage + 1) if s.stage < 2 else 3
         out.append(
-            (
+            _Option(
                 f"ZeRO stage {stage}",
-                (f"deepspeed.zero_optimization.stage={stage}",),
+                _sets(("deepspeed.zero_optimization.stage", str(stage))),
                 with_changes(s, stage=stage),
             )
         )
-    if s.training and not s.offload_optimizer:
-        stage = max(s.stage, 2)
+    if not s.offload_optimizer:
+        out.append(_offload_option(s, ds))
+    if s.stage >= 1 and not s.offload_optimizer:
+        out.append(_gpus_option(s, pinned))
+    if s.vae_encodes and not pixel_data:
         out.append(
-            (
-                f"offload the optimizer to CPU (ZeRO stage {stage})",
-                (
-                    f"deepspeed.zero_optimization.stage={stage}",
-                    # satc refuses offload_optimizer beside the deprecated cpu_offload
-                    "deepspeed.zero_optimization.cpu_offload=true"
-                    if legacy_offload
-                    else "deepspeed.zero_optimization.offload_optimizer.device=cpu",
-                ),
-                with_changes(s, stage=stage, offload_optimizer=True),
-            )
-        )
-    if s.training and s.stage >= 1 and not s.offload_optimizer:
-        nodes = max(1, s.world // s.gpus_per_node) * 2
-        one_node = nodes == 2 and s.gpus_per_node < 8
-        shape = f"1 node x {s.gpus_per_node * 2}" if one_node else f"{nodes} nodes x {s.gpus_per_node}"
-        out.append(
-            (
-                f"twice the GPUs ({shape}; ZeRO partitions over dp {s.data_parallel * 2})",
-                (f"launch.gpus_per_node={s.gpus_per_node * 2}",) if one_node else (f"launch.nodes={nodes}",),
-                with_changes(s, data_parallel=s.data_parallel * 2, world=s.world * 2),
-            )
-        )
-    if s.training and s.vae_encodes and not pixel_data:
-        out.append(
-            (
+            _Option(
                 "encode the videos ahead of time (the data loader then yields latents)",
-                ("model.latent_input=true",),
+                _sets(("model.latent_input", "true")),
                 with_changes(s, vae_encodes=False),
             )
         )
-    if len(out) > 1:
-        # Every change at once; the highest ZeRO stage any of them asks for.
-        fields = {
-            f: getattr(changed, f)
-            for _, _, changed in out
-            for f in _FIELDS
-            if getattr(changed, f) != getattr(s, f)
-        }
-        fields["stage"] = max(changed.stage for _, _, changed in out)
-        keyed: dict[str, str] = {}
-        for _, group, _ in out:
-            keyed.update(item.partition("=")[::2] for item in group)
-        if "deepspeed.zero_optimization.stage" in keyed:
-            keyed["deepspeed.zero_optimization.stage"] = str(fields["stage"])
-        out.append(
-            ("all of the above", tuple(f"{k}={v}" for k, v in keyed.items()), with_changes(s, **fields))
-        )
     return out
+
+
+def _combined(s: Setup, options: list[_Option], change: str) -> _Option:
+    """Every option at once; the highest ZeRO stage any of them asks for."""
+    fields = {
+        f: getattr(o.setup, f) for o in options for f in _FIELDS if getattr(o.setup, f) != getattr(s, f)
+    }
+    fields["stage"] = max([s.stage, *(o.setup.stage for o in options)])
+    keyed: dict[str, str] = {}
+    for option in options:
+        keyed.update(option.sets)
+    if "deepspeed.zero_optimization.stage" in keyed:
+        keyed["deepspeed.zero_optimization.stage"] = str(fields["stage"])
+    return _Option(change, tuple(keyed.items()), with_changes(s, **fields), any(o.adds_gpus for o in options))
 
 
 _FIELDS = (
@@ -155,10 +185,27 @@ _FIELDS = (
 )
 
 
-def _has_cpu_offload(plan: Plan) -> bool:
-    ds = plan.deepspeed_config if isinstance(plan.deepspeed_config, dict) else {}
-    zero = ds.get("zero_optimization")
-    return isinstance(zero, dict) and "cpu_offload" in zero
+def _variants(option: _Option, s: Setup, pinned: bool) -> list[_Option]:
+    """The option, then the same with half the micro-batch: more GPUs at a kept global
+    batch (launch.global_batch_size, or a retargeted bundle) may need fewer samples per
+    rank to divide evenly."""
+    out = [option]
+    keys = dict(option.sets)
+    if option.adds_gpus and option.setup.micro > 1 and "deepspeed.train_micro_batch_size_per_gpu" not in keys:
+        micro = _micro_option(option.setup, pinned)
+        out.append(
+            _Option(
+                f"{option.change}, {micro.change}",
+                option.sets + micro.sets,
+                micro.setup,
+                adds_gpus=True,
+            )
+        )
+    return out
+
+
+def _as_suggestion(option: _Option, model: Any) -> Suggestion:
+    return Suggestion(option.change, tuple(f"{k}={v}" for k, v in option.sets), estimate(option.setup, model))
 
 
 def missing_model(plan: Plan) -> str | None:
@@ -171,23 +218,94 @@ def missing_model(plan: Plan) -> str | None:
     return "no model.network_config.params.hidden_size: the memory model reads the DiT's shapes from it"
 
 
-def report(plan: Plan) -> Report:
+def report(plan: Plan, verify: Verify | None = None, keeps_batch: bool = False) -> Report:
+    """The estimate and, when it does not fit, the changes that would help.  With
+    `verify`, an option is printed only if the compiled result passes every rule the
+    launch will meet (satc's, DeepSpeed's and SAT's start-up rules: Z1, B1, M21, ...).
+    `keeps_batch`: the global batch is kept across topologies (launch.global_batch_size,
+    or a committed bundle that `satc compile BUNDLE --set ...` retargets)."""
     base = setup(plan)
     model = sizes.read(plan.model_config, plan.data_config)
     current = estimate(base, model)
-    suggestions: list[Suggestion] = []
-    if current.fits is False:
-        data = plan.data_config if isinstance(plan.data_config, dict) else {}
-        for change, overrides, changed in _candidates(
-            base,
-            plan.launch.get("global_batch_size") is not None,
-            _has_cpu_offload(plan),
-            data.get("target") in PIXEL_DATASETS,
-        ):
-            option = estimate(changed, model)
-            if option.total < current.total:
-                suggestions.append(Suggestion(change, overrides, option))
-    return Report(plan, current, tuple(suggestions))
+    if current.fits is not False:
+        return Report(plan, current, ())
+    data = plan.data_config if isinstance(plan.data_config, dict) else {}
+    ds = plan.deepspeed_config if isinstance(plan.deepspeed_config, dict) else {}
+    pinned = keeps_batch or plan.launch.get("global_batch_size") is not None
+
+    def accepted(option: _Option) -> _Option | None:
+        """The option, or its first variant, that lowers the peak and compiles."""
+        for variant in _variants(option, base, pinned):
+            if estimate(variant.setup, model).total >= current.total:
+                return None
+            if verify is None or not verify(tuple(f"{k}={v}" for k, v in variant.sets)):
+                return variant
+        return None  # would not compile (or would crash at start-up: Z1, Z3, B1, ...)
+
+    singles = [
+        option
+        for option in map(accepted, _candidates(base, pinned, ds, data.get("target") in PIXEL_DATASETS))
+        if option is not None
+    ]
+    same_gpus = [o for o in singles if not o.adds_gpus]
+    more_gpus = len(same_gpus) < len(singles)
+    options = list(singles)
+    if len(same_gpus) > 1:
+        name = "all of the above except more GPUs" if more_gpus else "all of the above"
+        combined = accepted(_combined(base, same_gpus, name))
+        options += [combined] if combined else []
+    if more_gpus and len(singles) > 1:
+        here = estimate(_combined(base, same_gpus, "").setup, model) if same_gpus else None
+        if here is None or not here.fits:  # more GPUs only where the GPUs at hand cannot do it
+            combined = accepted(_combined(base, singles, "all of the above"))
+            options += [combined] if combined else []
+    # A combination that saves nothing over what is already listed is noise.
+    best = current.total
+    kept: list[_Option] = []
+    for option in options:
+        total = estimate(option.setup, model).total
+        if option in singles or total < best:
+            kept.append(option)
+        best = min(best, total)
+    suggestions = [_annotated(option, base, model) for option in kept]
+    return Report(plan, current, tuple(suggestions), _advice(current, suggestions))
+
+
+def _annotated(option: _Option, s: Setup, model: Any) -> Suggestion:
+    """An option that adds GPUs says so when its other settings fit on the GPUs at hand."""
+    suggestion = _as_suggestion(option, model)
+    if not option.adds_gpus:
+        return suggestion
+    here = estimate(with_changes(option.setup, data_parallel=s.data_parallel, world=s.world), model)
+    if here.fits:
+        note = (
+            f"not needed: without the extra GPUs these settings fit on the {s.world} GPU(s) "
+            f"at hand ({here.per_gpu_gib:.1f} GiB)"
+        )
+        return Suggestion(suggestion.change, suggestion.overrides, suggestion.estimate, note)
+    return suggestion
+
+
+def _advice(current: Estimate, suggestions: list[Suggestion]) -> tuple[str, ...]:
+    """When no option fits, say so plainly, with what dominates the best of them."""
+    if any(item.estimate.fits for item in suggestions):
+        return ()
+    best = min((item.estimate for item in suggestions), key=lambda e: e.total, default=current)
+    largest = sorted(best.components.items(), key=lambda kv: kv[1], reverse=True)[:3]
+    parts = ", ".join(f"{name} {value / GIB:.1f} GiB" for name, value in largest)
+    lines = [
+        f"nothing satc can set fits on {current.setup.gpu_gib:g} GiB: the best option needs "
+        f"{best.per_gpu_gib:.1f} GiB ({parts})"
+    ]
+    vae = best.components.get("vae_encode_peak", 0) + best.components.get("vae_reserved_after_encode", 0)
+    if vae and vae >= max(best.components.values()):
+        lines.append(
+            f"the VAE encoding ({vae / GIB:.1f} GiB at micro-batch {best.setup.micro}) is the largest part: "
+            "encode the videos ahead of time (a dataset that yields latents, with model.latent_input: "
+            "true; CogVideoX's SFTDataset yields frames), train on fewer or smaller frames "
+            "(data.params.video_size, max_num_frames), or use a larger card"
+        )
+    return tuple(lines)
 
 
 def _gib(value: float) -> float:
@@ -209,6 +327,7 @@ def document(result: Report) -> dict[str, Any]:
             "verdict": e.verdict,
             "assumptions": list(e.assumptions),
             "suggestions": [s.as_dict() for s in result.suggestions],
+            "advice": list(result.advice),
         },
         "model": {
             "dit_params": z.dit_params,
@@ -246,11 +365,14 @@ def render_text(result: Report) -> str:
     gpu = f" on {s.gpu}" if s.gpu else ""
     lines.append(f"verdict{gpu}: {e.verdict}")
     for item in result.suggestions:
-        verdict = "fits" if item.estimate.fits else "still too much"
+        verdict = ("fits" if item.estimate.fits else "still too much") + (
+            f"; {item.note}" if item.note else ""
+        )
         lines.append(
             f"  option: {item.change}: {item.estimate.per_gpu_gib:.1f} GiB ({verdict})\n      "
             + " ".join(f"--set {o}" for o in item.overrides)
         )
+    lines += [f"  {line}" for line in result.advice]
     b = result.batch
     lines.append(
         f"batch: global {b['global']} = micro {b['micro']} x grad_accum {b['grad_accum']} x dp {b['data_parallel']}"

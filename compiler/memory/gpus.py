@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 GPU_GIB: dict[str, float] = {
     "A100-40G": 40.0,
     "A100-80G": 80.0,
@@ -26,3 +28,31 @@ GPU_GIB: dict[str, float] = {
 # allocator's fragmentation and transient peaks the model does not see
 # (Fujii et al., arXiv:2411.06465, compare estimates with measured peaks).
 SAFE_FRACTION = 0.8
+
+
+# Spellings people type or copy from nvidia-smi: case, spaces, '-' and '_' do not
+# matter, "GB" means "G", and vendor words and form factors are dropped
+# ("NVIDIA A100-SXM4-80GB", "rtx 4090", "RTX-4090", "A100_80GB" all name one card).
+_NOISE = re.compile(r"NVIDIA|GEFORCE|TESLA|SXM\d?|PCIE|HBM\dE?|NVL")
+# Names that stand for one card without their memory (an H100 is 80 GB but for the NVL).
+_ALIASES = {"H100": "H100-80G", "H200141G": "H200", "B200180G": "B200"}
+
+
+def _squash(name: str) -> str:
+    text = re.sub(r"[\s_\-]", "", name.upper())
+    text = _NOISE.sub("", text)
+    return re.sub(r"(\d+)GB?$", r"\1G", text)
+
+
+_BY_SQUASHED = {_squash(name): name for name in GPU_GIB} | _ALIASES
+
+
+def canonical(name: str) -> str | None:
+    """The GPU_GIB name `name` spells, or None when it is none of them."""
+    return name if name in GPU_GIB else _BY_SQUASHED.get(_squash(name))
+
+
+def named_like(name: str) -> list[str]:
+    """The cards whose name starts as `name` does (`A100` -> A100-40G, A100-80G)."""
+    squashed = _squash(name)
+    return sorted(card for card in GPU_GIB if squashed and _squash(card).startswith(squashed))

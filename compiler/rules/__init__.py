@@ -56,6 +56,7 @@ ORDER: tuple[Rule, ...] = (
     topology.r9_device,
     launch.launch_rendezvous,
     launch.entrypoint_by_mode,
+    iterations.t1_training_data,
     launch.launch_environment,
     launch_time.l1_args_from_env,
     resume.c1_resume,
@@ -63,6 +64,9 @@ ORDER: tuple[Rule, ...] = (
     inputs.record_inputs,
     layers.l1_shadowed_layer,
     placeholders.m26_placeholders,
+    deepspeed.o1_offload_client_optimizer,  # after the topology gate: reported with the rest
+    deepspeed.mk1_misplaced_keys,
+    deepspeed.z3_sat_model_under_zero3,
     cogvideox.cogvideox_rules,
 )
 

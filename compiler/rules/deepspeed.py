@@ -181,3 +181,92 @@ def d3_zero_stage_sync(work: Work) -> None:
             f"zero_optimization.stage of the DeepSpeed config is {stage}",
             "deepspeed.zero_optimization.stage",
         )
+
+
+# SAT hands an optimizer whose type starts with "sat." to deepspeed.initialize as a
+# callable (sat/training/deepspeed_training.py): DeepSpeed calls it a client optimizer.
+_CLIENT_PREFIX = "sat."
+
+
+def _offload_key(zero: dict[str, Any]) -> tuple[str, ...] | None:
+    """The key that offloads the optimizer to the CPU or NVMe (DeepSpeed's
+    zero_use_cpu_optimizer), or None when nothing does."""
+    offload = zero.get("offload_optimizer")
+    if isinstance(offload, dict):
+        return ("offload_optimizer",) if offload.get("device") in ("cpu", "nvme") else None
+    if zero.get("cpu_offload") is True:  # deprecated spelling of offload_optimizer: {device: cpu}
+        return ("cpu_offload",)
+    return None
+
+
+def o1_offload_client_optimizer(work: Work) -> None:
+    """Z1: ZeRO-Offload with SAT's own optimizer never starts.  DeepSpeed's
+    _configure_optimizer raises ZeRORuntimeException ("You are using ZeRO-Offload with a
+    client provided optimizer") unless zero_force_ds_cpu_optimizer is false; and with it
+    false on cuda, sat.ops.FusedEmaAdam (a CUDA kernel) would step the offloaded states
+    on the CPU.  A DeepSpeed optimizer type (AdamW) runs as DeepSpeedCPUAdam instead."""
+    ds = work.deepspeed
+    if not work.training or not isinstance(ds, dict):
+        return
+    zero = ds.get("zero_optimization")
+    optimizer = ds.get("optimizer")
+    kind = optimizer.get("type") if isinstance(optimizer, dict) else None
+    if not isinstance(zero, dict) or not (isinstance(kind, str) and kind.startswith(_CLIENT_PREFIX)):
+        return
+    key = _offload_key(zero)
+    if key is None:
+        return
+    forced = ds.get("zero_force_ds_cpu_optimizer", True) is not False
+    if not forced and work.launch.get("device") == "cpu":
+        return  # satc's cpu runtime replaces FusedEmaAdam with a plain-torch optimizer (D8)
+    dotted_key = "deepspeed.zero_optimization." + ".".join(key)
+    reason = (
+        "DeepSpeed refuses a client optimizer with ZeRO-Offload (ZeRORuntimeException: You are "
+        "using ZeRO-Offload with a client provided optimizer)"
+        if forced
+        else f"{kind} is a CUDA kernel and the offloaded optimizer states live on the CPU"
+    )
+    work.error(
+        dotted_key,
+        f"offloads the optimizer, but deepspeed.optimizer.type {kind} reaches DeepSpeed as a "
+        f"client optimizer (SAT passes sat.* optimizers itself): {reason} [Z1]",
+        "set deepspeed.optimizer.type: AdamW (DeepSpeed runs it as DeepSpeedCPUAdam on the "
+        f"offloaded states), or remove {dotted_key}",
+    )
+
+
+def mk1_misplaced_keys(work: Work) -> None:
+    """MK1: a DeepSpeed key where DeepSpeed never reads it, which would change the run
+    (docs/rules.md, "Misplaced DeepSpeed keys"): an error, reported with the other rules'."""
+    from ..validate import misplaced_deepspeed_errors
+
+    work.errors.extend(misplaced_deepspeed_errors(work.config))
+
+
+# CogVideoX's training script: SAT builds the model in it (sat.model.base_model.get_model).
+_SAT_TRAINING_ENTRYPOINTS = frozenset({"train_video.py"})
+
+
+def z3_sat_model_under_zero3(work: Work) -> None:
+    """Z3: SAT builds its model inside deepspeed.zero.Init() at ZeRO stage 3
+    (sat/model/base_model.py get_model, check_if_zero3).  zero.Init wraps every module's
+    __init__ as `wrapper(module, *args, **kwargs)`, and SAT's ColumnParallelLinear takes a
+    `module=` keyword: every rank dies with "TypeError: ColumnParallelLinear.__init__() got
+    multiple values for argument 'module'" before the first step."""
+    ds = work.deepspeed
+    zero = ds.get("zero_optimization") if isinstance(ds, dict) else None
+    stage = zero.get("stage", 0) if isinstance(zero, dict) else 0
+    if not (work.training and isinstance(stage, int) and stage >= 3):
+        return
+    entrypoint = str(work.launch.get("entrypoint") or "").rsplit("/", 1)[-1]
+    if entrypoint not in _SAT_TRAINING_ENTRYPOINTS or work.config.tree.get("model") is None:
+        return  # another entrypoint builds its own model
+    key = "deepspeed.zero_optimization.stage" if work.given("deepspeed") else "args.zero_stage"
+    work.error(
+        key,
+        f"ZeRO stage {stage}: SAT builds the model inside deepspeed.zero.Init, where its "
+        "ColumnParallelLinear fails (TypeError: got multiple values for argument 'module') "
+        f"on every rank before the first step [Z3]",
+        "use ZeRO stage 2 (with the optimizer offloaded, deepspeed.optimizer.type: AdamW, "
+        "if it does not fit: satc plan shows the options)",
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..errors import Problem, derived_location
 from .work import Work
 
 
@@ -35,5 +36,42 @@ def r2_data_weights(work: Work) -> None:
             f"{len(weights)} weights for {len(data or [])} train_data entries",
             "give one weight per train_data entry",
         )
-    if work.training and not data:
-        work.warn("args.train_data", "no training data specified")
+
+
+# CogVideoX's training script: SAT's training_main, which needs args.train_data.
+SAT_TRAINING_ENTRYPOINTS = frozenset({"train_video.py"})
+
+
+def t1_training_data(work: Work) -> None:
+    """T1: SAT's training loop needs data.  Without args.train_data, training_main skips
+    DeepSpeed's set-up and divides by the empty loader's length: every rank dies with
+    ZeroDivisionError after loading the model.  An error for a model trained by
+    CogVideoX's train_video.py; a warning otherwise (another entrypoint may bring its
+    own data)."""
+    if not work.training or work.args["train_data"]:
+        return
+    if "train_data" in (work.launch.get("args_from_env") or {}):
+        return  # given at launch time (L1)
+    path = next((p for p in (("args", "train_data"), ("args", "mode"), ("args",)) if work.given(*p)), None)
+    label = work.config.inputs[-1].label if work.config.inputs else "satc"
+    where = work.where(*path) if path else derived_location(label)
+    hint = (
+        "set args.train_data: [path/to/your/dataset] (resolved from the folder launch.sh "
+        "starts in), or args.mode: inference to sample"
+    )
+    entrypoint = str(work.launch.get("entrypoint") or "")
+    sat_training = entrypoint.rsplit("/", 1)[-1] in SAT_TRAINING_ENTRYPOINTS
+    if not (sat_training and work.config.tree.get("model") is not None):
+        # Another entrypoint may bring its own data; a config without a model is a
+        # layer or a layout, not yet a CogVideoX training run.
+        work.warnings.append(Problem(where, "args.train_data", "no training data specified", "warning", hint))
+        return
+    work.errors.append(
+        Problem(
+            where,
+            "args.train_data",
+            f"mode {work.args['mode']!r} trains, but args.train_data is not set: {entrypoint} "
+            "(SAT's training_main) would die with ZeroDivisionError at its first step [T1]",
+            hint=hint,
+        )
+    )

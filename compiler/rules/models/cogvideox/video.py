@@ -9,12 +9,6 @@ from . import profiles
 from .context import DATA, Model, Path
 from .profiles import NETWORK
 
-
-def _nearest_4k1(value: int) -> str:
-    low = (value - 1) // 4 * 4 + 1
-    return f"{low} or {low + 4}" if low != value else str(value)
-
-
 SHAPE_PARAMS = (
     "num_frames",
     "time_compressed_rate",
@@ -69,8 +63,25 @@ def m10_frames_4k_plus_1(model: Model) -> None:
                 path,
                 "M10",
                 f"{frames} frames: the 3D VAE needs {rate}k+1 video frames",
-                f"use {_nearest_4k1(frames)}",
+                f"use {suggested_frames(model, path, frames, rate)}",
             )
+
+
+def suggested_frames(model: Model, path: tuple[str, ...], frames: int, rate: int = 4) -> str:
+    """The frame counts nearest to `frames` that every frame rule accepts: rate*k+1 (M10),
+    trained on (M11, when the model is known) and, for the data, within the network's
+    num_frames (M12): one source, so the hints of those rules never disagree."""
+    profile = model.profile
+    if profile is not None:
+        choices = [profile.frame_step * k + 1 for k in range(1, profile.max_frame_n + 1)]
+    else:
+        low = (frames - 1) // rate * rate + 1
+        choices = [low, low + rate] if low >= 1 else [1 + rate]
+    network = model.int_at((*NETWORK, "num_frames"))
+    if path == (*DATA, "max_num_frames") and network is not None:
+        choices = [c for c in choices if c <= network] or [network]
+    best = min(abs(c - frames) for c in choices)
+    return " or ".join(str(c) for c in sorted(c for c in choices if abs(c - frames) == best))
 
 
 def m11_trained_frames(model: Model) -> None:
