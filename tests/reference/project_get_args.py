@@ -1,6 +1,6 @@
 """Print the namespace a SAT-derived project's OWN ``get_args`` computes, as JSON.
 
-    python project_get_args.py --tree DIR [--rank R --world W] -- ARGV... [-- ARGV...]...
+    python project_get_args.py --tree DIR -- [@R/W] ARGV... [-- [@R/W] ARGV...]...
 
 ``DIR`` is the project's entrypoint folder (CogVideoX's or a fork's ``sat/``); the
 script runs there, as the project's README launches it, and imports the tree's own
@@ -8,7 +8,8 @@ script runs there, as the project's README launches it, and imports the tree's o
 SAT>]`` (a SAT vendored in or beside the project wins over the installed one, as
 ``pip install -e`` of it would) and never this folder, whose ``sgm`` stand-in would
 shadow the project's.  Each ARGV group (``--base a.yaml b.yaml --load x`` ...) goes to
-``get_args`` in turn; one line per group, ``REFERENCE {"args": {...}}`` or
+``get_args`` in turn, as rank R of W (``@3/4``; rank 0 of 1 without it); one line
+per group, ``REFERENCE {"args": {...}}`` or
 ``REFERENCE {"error": "Type: message"}`` when the project's own code refuses it.
 
 Neutralised as tests/reference/reference_args.py does for the CogVideoX port, so a CPU
@@ -80,26 +81,35 @@ def _stub_missing_logging_package() -> None:
         sys.modules["concurrent_log_handler"] = stub
 
 
-def load_project(tree: Path, rank: int, world: int) -> types.ModuleType:
+# The rank the neutralised calls report, set per group before get_args runs.
+PROCESS = {"rank": 0, "world": 1}
+
+
+def as_rank(rank: int, world: int) -> None:
+    PROCESS.update(rank=rank, world=world)
+    os.environ.update({"RANK": str(rank), "WORLD_SIZE": str(world), "LOCAL_RANK": str(rank)})
+
+
+def load_project(tree: Path) -> types.ModuleType:
     """Import the tree's arguments.py with the per-process half neutralised."""
     os.chdir(tree)
     sat_home = vendored_sat(tree)
     own = Path(__file__).resolve().parent
     inherited = [path for path in sys.path[1:] if Path(path or ".").resolve() != own]
     sys.path[:] = [str(tree), *([str(sat_home)] if sat_home else []), *inherited]
-    os.environ.update({"RANK": str(rank), "WORLD_SIZE": str(world), "LOCAL_RANK": str(rank)})
+    as_rank(0, 1)
     _stub_missing_logging_package()
 
     import torch
     import torch.distributed
 
     torch.cuda.device_count = lambda: 1
-    torch.distributed.get_rank = lambda group=None: rank
+    torch.distributed.get_rank = lambda group=None: PROCESS["rank"]
     project = importlib.import_module("arguments")
     project.initialize_distributed = lambda args: True
     project.set_random_seed = lambda seed: None
     mpu = getattr(project, "mpu", None) or importlib.import_module("sat.mpu")
-    mpu.get_data_parallel_rank = lambda: rank
+    mpu.get_data_parallel_rank = lambda: PROCESS["rank"]
     return project
 
 
@@ -118,13 +128,15 @@ def to_json(namespace: argparse.Namespace) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--tree", type=Path, required=True)
-    parser.add_argument("--rank", type=int, default=0)
-    parser.add_argument("--world", type=int, default=1)
     options, rest = parser.parse_known_args()
-    project = load_project(options.tree.resolve(), options.rank, options.world)
+    project = load_project(options.tree.resolve())
     report = {"sat": str(Path(sys.modules["sat"].__file__).parent), "arguments": project.__file__}
     print("PROJECT " + json.dumps(report, sort_keys=True), flush=True)
     for argv in split_groups(rest):
+        rank, world = (0, 1)
+        if argv and argv[0].startswith("@"):
+            rank, world = (int(part) for part in argv.pop(0)[1:].split("/"))
+        as_rank(rank, world)
         try:
             result = {"args": to_json(project.get_args(argv))}
         except BaseException as exc:  # noqa: BLE001 -- the project's own refusal is the datum

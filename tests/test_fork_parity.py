@@ -1,0 +1,413 @@
+"""Every config combination a SAT-derived project's README and scripts launch compiles from
+its entrypoint folder, and the bundle's args equal the project's OWN get_args, key by key.
+
+The projects are the real trees in ../shared/reference/ (CogVideoX's ``sat/``, the Tora
+and CogView3 forks), read in place.  Their ``get_args`` runs in a subprocess
+(tests/reference/project_get_args.py: the tree's own ``arguments.py`` and the SAT it
+imports, neutralised as tests/test_reference_args.py neutralises the CogVideoX port);
+satc runs as a user runs it: ``satc compile`` with the same files, cwd = the entrypoint
+folder, then ``satc.runtime.load``.  Each launch is compared at rank 0 of 1 and at rank 3
+of 4 (a project's seed rule: +data-parallel rank, +global rank, or none in inference).
+
+Excluded from the comparison, each checked for its own value instead:
+* per-process fields (``PER_PROCESS``, as tests/test_reference_args.py): the runtime fills
+  them from the live launch;
+* ``base``: at run time the bundle's merged ``config.yaml`` (README, "Paths"); args.json
+  records the input files;
+* training only: ``zero_stage`` equals the DeepSpeed stage (D3) and ``deepspeed_config``
+  gains ``train_batch_size`` (D4), as in tests/test_reference_args.py.
+Command-line flags the README passes after ``--base`` are given to satc as ``--set``
+(D2, D5: the bundle freezes every argument); none of them is also set in the YAML, so the
+project's "YAML beats flags" never decides them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from support import ROOT, cogvideo_sat, require_module, satc
+
+HARNESS = ROOT / "tests" / "reference" / "project_get_args.py"
+PER_PROCESS = {"cuda", "rank", "world_size", "local_rank", "device", "master_ip", "master_port"}
+RANKS = ((0, 1), (3, 4))
+LAUNCHER_VARS = (
+    "RANK",
+    "LOCAL_RANK",
+    "WORLD_SIZE",
+    "LOCAL_WORLD_SIZE",
+    "MASTER_ADDR",
+    "MASTER_PORT",
+    "SATC_BUNDLE",
+)
+
+
+@dataclass(frozen=True)
+class Launch:
+    """One way a project's README or script starts it."""
+
+    name: str
+    tree: str  # the entrypoint folder, relative to ../shared/reference
+    bases: tuple[str, ...]  # --base, relative to the tree
+    source: str  # where the project launches it
+    mode: str = "inference"
+    flags: tuple[str, ...] = ()  # what the command line passes after --base
+    sets: tuple[str, ...] = ()  # the same values for satc compile --set
+    # A certain failure of the project's own code: satc must refuse, naming these.
+    refuse: tuple[str, ...] = ()
+    why: str = ""
+
+
+TORA = "forks/Tora/sat"
+COGVIEW3 = "forks/CogView3/sat"
+COGVIDEOX = "cogvideo-sat"
+TORA_T2V = "configs/tora/model/cogvideox_5b_tora.yaml"
+TORA_I2V = "configs/tora/model/cogvideox_5b_tora_i2v.yaml"
+
+LAUNCHES = (
+    Launch(
+        "tora-t2v-sample",
+        TORA,
+        (TORA_T2V, "configs/tora/inference_sparse.yaml"),
+        "Tora README, Inference / Text to Video: torchrun sample_video.py",
+        flags=(
+            "--load",
+            "ckpts/tora/t2v",
+            "--output-dir",
+            "samples",
+            "--point_path",
+            "trajs/coaster.txt",
+            "--input-file",
+            "assets/text/t2v/examples.txt",
+        ),  # fmt: skip
+        sets=(
+            "args.load=ckpts/tora/t2v",
+            "args.output_dir=samples",
+            "args.point_path=[trajs/coaster.txt]",
+            "args.input_file=assets/text/t2v/examples.txt",
+        ),  # fmt: skip
+    ),
+    Launch(
+        "tora-i2v-sample",
+        TORA,
+        (TORA_I2V, "configs/tora/inference_sparse.yaml"),
+        "Tora README, Inference / Image to Video: torchrun sample_video.py",
+        flags=(
+            "--load",
+            "ckpts/tora/i2v",
+            "--output-dir",
+            "samples",
+            "--point_path",
+            "trajs/sawtooth.txt",
+            "--input-file",
+            "assets/text/i2v/examples.txt",
+            "--img_dir",
+            "assets/images",
+            "--image2video",
+        ),  # fmt: skip
+        sets=(
+            "args.load=ckpts/tora/i2v",
+            "args.output_dir=samples",
+            "args.point_path=[trajs/sawtooth.txt]",
+            "args.input_file=assets/text/i2v/examples.txt",
+            "args.img_dir=assets/images",
+            "args.image2video=true",
+        ),  # fmt: skip
+    ),
+    Launch(
+        "tora-gradio-app",
+        TORA,
+        (TORA_T2V, "configs/tora/inference_sparse.yaml"),
+        "Tora README, Gradio Demo: python app.py --load ckpts/tora/t2v (app.py builds this get_args list)",
+        flags=("--load", "ckpts/tora/t2v/"),
+        sets=("args.load=ckpts/tora/t2v/",),
+    ),
+    Launch(
+        "tora-train-stage1",
+        TORA,
+        (TORA_T2V, "configs/tora/train_dense.yaml"),
+        "Tora README, Training / Stage 1: torchrun train_video.py",
+        mode="finetune",
+        flags=("--experiment-name", "t2v-stage1"),
+        sets=("args.experiment_name=t2v-stage1",),
+    ),
+    Launch(
+        "tora-train-stage2",
+        TORA,
+        (TORA_T2V, "configs/tora/train_sparse.yaml"),
+        "Tora README, Training / Stage 2: torchrun train_video.py",
+        mode="finetune",
+        flags=("--experiment-name", "t2v-stage2"),
+        sets=("args.experiment_name=t2v-stage2",),
+    ),
+    Launch(
+        "cogview3-plus",
+        COGVIEW3,
+        ("configs/cogview3_plus.yaml",),
+        "CogView3 sat/README, CogView-3Plus: python sample_dit.py",
+    ),
+    Launch(
+        "cogview3-base",
+        COGVIEW3,
+        ("configs/cogview3_base.yaml",),
+        "CogView3 sat/README, CogView-3-Base original: python sample_unet.py",
+    ),
+    Launch(
+        "cogview3-base-distill-4step",
+        COGVIEW3,
+        ("configs/cogview3_base_distill_4step.yaml",),
+        "CogView3 sat/README, CogView-3-Base distilled: python sample_unet.py",
+        refuse=("model.first_stage_config.params.ddconfig.in_channels",),
+        why="`in_channels: 3f` is the string '3f': AutoencoderKL builds Encoder(**ddconfig), whose "
+        "torch.nn.Conv2d('3f', ...) raises TypeError (sgm/modules/diffusionmodules/model.py:516)",
+    ),
+    Launch(
+        "cogview3-relay",
+        COGVIEW3,
+        ("configs/cogview3_relay.yaml",),
+        "CogView3 sat/README, CogView-3-Relay original: python sample_unet.py",
+    ),
+    Launch(
+        "cogview3-relay-distill-1step",
+        COGVIEW3,
+        ("configs/cogview3_relay_distill_1step.yaml",),
+        "CogView3 sat/README, CogView-3-Relay distilled: python sample_unet.py",
+    ),
+    Launch(
+        "cogvideox-inference-sh",
+        COGVIDEOX,
+        ("configs/cogvideox1.5_5b.yaml", "configs/inference.yaml"),
+        "CogVideoX sat/inference.sh: python sample_video.py --seed $RANDOM",
+        flags=("--seed", "4242"),
+        sets=("args.seed=4242",),
+    ),
+    Launch(
+        "cogvideox-finetune-single-gpu-sh",
+        COGVIDEOX,
+        ("configs/cogvideox_2b_lora.yaml", "configs/sft.yaml"),
+        "CogVideoX sat/finetune_single_gpu.sh: python train_video.py --seed $RANDOM",
+        mode="finetune",
+        flags=("--seed", "4242"),
+        sets=("args.seed=4242",),
+        refuse=("model.network_config.params.patch_size", "height_interpolation"),
+        why="dit_video_concat.py:695 indexes patch_size[1:] (an int is a TypeError) and "
+        "dit_video_concat.py:793 passes height_interpolation twice (CogVideo #480, #671)",
+    ),
+    Launch(
+        "cogvideox-readme-2b-full-finetune",
+        COGVIDEOX,
+        ("configs/cogvideox_2b.yaml", "configs/sft.yaml"),
+        "CogVideoX sat/README, fine-tuning example 2: train_video.py --seed $RANDOM",
+        mode="finetune",
+        flags=("--seed", "4242"),
+        sets=("args.seed=4242",),
+        refuse=("model.network_config.params.patch_size",),
+        why="dit_video_concat.py:695 indexes patch_size[1:]: the 1.0 configs' integer 2 is a TypeError",
+    ),
+    Launch(
+        "cogvideox-readme-lora-inference",
+        COGVIDEOX,
+        ("configs/cogvideox_5b_lora.yaml", "configs/inference.yaml"),
+        "CogVideoX sat/README, inference with a fine-tuned LoRA: sample_video.py --seed 42",
+        flags=("--seed", "42"),
+        sets=("args.seed=42",),
+        refuse=("model.network_config.params.patch_size",),
+        why="dit_video_concat.py:695 indexes patch_size[1:]: the 1.0 configs' integer 2 is a TypeError",
+    ),
+    Launch(
+        "cogvideox-finetune-multi-gpus-sh",
+        COGVIDEOX,
+        ("configs/test_cogvideox_5b_i2v_lora.yaml", "configs/test_sft.yaml"),
+        "CogVideoX sat/finetune_multi_gpus.sh: torchrun train_video.py --seed $RANDOM",
+        mode="finetune",
+        flags=("--seed", "4242"),
+        sets=("args.seed=4242",),
+        refuse=("test_cogvideox_5b_i2v_lora.yaml",),
+        why="the script names configs that do not exist (the project's get_args fails too)",
+    ),
+)
+BY_NAME = {launch.name: launch for launch in LAUNCHES}
+RUNNABLE = sorted(launch.name for launch in LAUNCHES if not launch.refuse)
+
+
+def reference_root() -> Path:
+    return cogvideo_sat().parent
+
+
+def tree_of(launch: Launch) -> Path:
+    return reference_root() / launch.tree
+
+
+def _to_json(namespace) -> dict:
+    """The namespace as the harness prints the project's: configs as containers, a JSON trip."""
+    from omegaconf import OmegaConf
+
+    values = {}
+    for key, value in vars(namespace).items():
+        if OmegaConf.is_config(value):
+            value = OmegaConf.to_container(value, resolve=True)
+        values[key] = value
+    return json.loads(json.dumps(values, sort_keys=True, default=repr))
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One satc cache for the module: the project scan is paid once per tree."""
+    return tmp_path_factory.mktemp("satc-cache")
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, int], dict]:
+    """Every launch through its project's own get_args at each rank: one process per tree."""
+    require_module("sat")
+    results: dict[tuple[str, int], dict] = {}
+    for tree in sorted({launch.tree for launch in LAUNCHES}):
+        launches = [launch for launch in LAUNCHES if launch.tree == tree]
+        argv = []
+        for launch in launches:
+            for rank, world in RANKS:
+                argv += ["--", f"@{rank}/{world}", "--base", *launch.bases, *launch.flags]
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}  # the shared tree stays untouched
+        for name in LAUNCHER_VARS:
+            env.pop(name, None)
+        result = subprocess.run(
+            [sys.executable, str(HARNESS), "--tree", str(reference_root() / tree), *argv],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=env,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        lines = [line for line in result.stdout.splitlines() if line.startswith("REFERENCE ")]
+        assert len(lines) == len(launches) * len(RANKS), result.stderr[-3000:]
+        pairs = [(launch.name, rank) for launch in launches for rank, _ in RANKS]
+        for key, line in zip(pairs, lines, strict=True):
+            results[key] = json.loads(line[len("REFERENCE ") :])
+    return results
+
+
+def compile_launch(launch: Launch, out: Path, cache: Path) -> subprocess.CompletedProcess[str]:
+    sets = [item for value in launch.sets for item in ("--set", value)]
+    return satc(
+        "compile",
+        *launch.bases,
+        "-o",
+        str(out),
+        *sets,
+        cwd=tree_of(launch),
+        env={"SATC_CACHE_DIR": str(cache)},
+    )
+
+
+@pytest.fixture(scope="module")
+def bundles(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path):
+    """Each runnable launch compiled once (lazily): name -> (bundle, completed process)."""
+    made: dict[str, tuple] = {}
+
+    def get(name: str) -> tuple[Path, subprocess.CompletedProcess[str]]:
+        if name not in made:
+            out = tmp_path_factory.mktemp(name) / "bundle"
+            made[name] = (out, compile_launch(BY_NAME[name], out, cache_dir))
+        return made[name]
+
+    return get
+
+
+def _errors(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if ": error:" in line or line.startswith("error:")]
+
+
+@pytest.mark.parametrize("name", RUNNABLE)
+def test_launch_compiles_from_its_entrypoint_folder(name: str, bundles) -> None:
+    launch = BY_NAME[name]
+    out, result = bundles(name)
+    assert result.returncode == 0 and not _errors(result.stderr), (
+        f"{launch.source}: satc compile {' '.join(launch.bases)} (cwd {launch.tree}) refused a launch "
+        f"the project runs:\n{result.stderr}"
+    )
+    assert (out / "args.json").is_file()
+
+
+@pytest.mark.parametrize("name", sorted(launch.name for launch in LAUNCHES if launch.refuse))
+def test_certain_failure_is_refused_naming_the_key(name: str, tmp_path: Path, cache_dir: Path) -> None:
+    launch = BY_NAME[name]
+    out = tmp_path / "bundle"
+    result = compile_launch(launch, out, cache_dir)
+    errors = "\n".join(_errors(result.stderr))
+    assert result.returncode == 2, (
+        f"{launch.source}: {launch.why}; satc exited {result.returncode}:\n{result.stderr}"
+    )
+    for key in launch.refuse:
+        assert key in errors, f"{launch.source}: the error must name {key} ({launch.why}):\n{result.stderr}"
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_missing_configs_fail_in_the_project_too(reference: dict) -> None:
+    """The one refusal the project's own get_args shares (its scripts name absent files)."""
+    outcome = reference[("cogvideox-finetune-multi-gpus-sh", 0)]
+    assert outcome.get("error", "").startswith("FileNotFoundError"), outcome
+
+
+def _differences(launch: Launch, bundle: Path, mine: dict, theirs: dict) -> list[str]:
+    document = json.loads((bundle / "args.json").read_text(encoding="utf-8"))
+    training = theirs["mode"] != "inference"
+    problems = []
+    missing, extra = (
+        sorted(set(theirs) - set(mine) - PER_PROCESS),
+        sorted(set(mine) - set(theirs) - PER_PROCESS),
+    )
+    if missing or extra:
+        problems.append(f"keys only in the project's namespace: {missing}; only in satc's: {extra}")
+    for key in sorted(set(theirs) & set(mine) - PER_PROCESS):
+        actual, expected = mine[key], theirs[key]
+        if key == "base":  # the bundle's merged config.yaml stands for the inputs
+            if actual != [str(bundle / "config.yaml")]:
+                problems.append(f"base: {actual!r} is not the bundle's config.yaml")
+            if [Path(p).name for p in document["args"]["base"]] != [Path(p).name for p in launch.bases]:
+                problems.append(f"args.json base {document['args']['base']!r} != inputs {launch.bases!r}")
+            continue
+        if key == "zero_stage" and training:  # D3
+            expected = (document.get("deepspeed_config") or {}).get("zero_optimization", {}).get("stage", 0)
+        elif key == "deepspeed_config" and training and isinstance(actual, dict):  # D4
+            actual = dict(actual)
+            if actual.pop("train_batch_size", None) != (
+                actual.get("train_micro_batch_size_per_gpu", 0)
+                * actual.get("gradient_accumulation_steps", 0)
+                * document["topology"]["data_parallel_size"]
+            ):
+                problems.append("deepspeed_config.train_batch_size is not micro x accumulation x dp (D4)")
+            if "gradient_accumulation_steps" not in expected:
+                actual.pop("gradient_accumulation_steps", None)
+        if actual != expected:
+            problems.append(f"{key}: satc {actual!r} != project {expected!r}")
+    return problems
+
+
+@pytest.mark.parametrize("rank,world", RANKS, ids=[f"rank{r}of{w}" for r, w in RANKS])
+@pytest.mark.parametrize("name", RUNNABLE)
+def test_args_equal_the_projects_own_get_args(
+    name: str, rank: int, world: int, reference: dict, bundles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    launch = BY_NAME[name]
+    theirs = reference[(name, rank)]
+    assert "args" in theirs, f"the project's own get_args refused {name}: {theirs}"
+    assert theirs["args"]["mode"] == launch.mode  # the table describes the launch it names
+    out, result = bundles(name)
+    assert result.returncode == 0, f"satc compile refused {name}:\n{result.stderr}"
+    import satc.runtime
+
+    for variable in LAUNCHER_VARS:
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("RANK", str(rank))
+    monkeypatch.setenv("WORLD_SIZE", str(world))
+    monkeypatch.setenv("LOCAL_RANK", str(rank))
+    mine = _to_json(satc.runtime.load(out))
+    problems = _differences(launch, out, mine, theirs["args"])
+    assert not problems, f"{name} at rank {rank} of {world}:\n  " + "\n  ".join(problems)
