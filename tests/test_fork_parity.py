@@ -286,6 +286,8 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, int],
         assert result.returncode == 0, result.stderr[-3000:]
         lines = [line for line in result.stdout.splitlines() if line.startswith("REFERENCE ")]
         assert len(lines) == len(launches) * len(RANKS), result.stderr[-3000:]
+        header = next(line for line in result.stdout.splitlines() if line.startswith("PROJECT "))
+        results[(tree, -1)] = json.loads(header[len("PROJECT ") :])
         pairs = [(launch.name, rank) for launch in launches for rank, _ in RANKS]
         for key, line in zip(pairs, lines, strict=True):
             results[key] = json.loads(line[len("REFERENCE ") :])
@@ -347,6 +349,28 @@ def test_certain_failure_is_refused_naming_the_key(name: str, tmp_path: Path, ca
         assert key in errors, f"{launch.source}: the error must name {key} ({launch.why}):\n{result.stderr}"
     assert "Traceback" not in result.stderr
     assert not out.exists()
+
+
+def test_the_harness_runs_each_projects_own_code(reference: dict) -> None:
+    """What only the project's own code can produce, so the comparison is against it."""
+    root = reference_root()
+    tora, cogview3 = reference[(TORA, -1)], reference[(COGVIEW3, -1)]
+    assert tora["arguments"] == str(root / TORA / "arguments.py")
+    assert tora["sat"] == str(root / "forks/Tora/modules/SwissArmyTransformer/sat")  # vendored wins
+    assert cogview3["arguments"] == str(root / COGVIEW3 / "arguments.py")
+    t2v = reference[("tora-t2v-sample", 0)]["args"]
+    assert (t2v["flow_from_prompt"], t2v["point_path"]) == (False, ["trajs/coaster.txt"])  # Tora's own flags
+    plus = reference[("cogview3-plus", 0)]["args"]
+    assert (plus["relay_model"], plus["sampling_image_size_x"], plus["deepspeed_config"]) == (False, 2048, {})
+    # Each project's seed rule at rank 3: Tora adds no offset in inference, CogView3 adds
+    # the global rank, Tora's training and CogVideoX the data-parallel rank.
+    seeds = {
+        name: (reference[(name, 0)]["args"]["seed"], reference[(name, 3)]["args"]["seed"])
+        for name in RUNNABLE
+    }
+    assert seeds["tora-t2v-sample"][1] == seeds["tora-t2v-sample"][0]
+    for name in ("tora-train-stage1", "cogview3-plus", "cogvideox-inference-sh"):
+        assert seeds[name][1] == seeds[name][0] + 3, (name, seeds[name])
 
 
 def test_missing_configs_fail_in_the_project_too(reference: dict) -> None:
