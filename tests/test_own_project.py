@@ -230,3 +230,97 @@ def test_a_defined_key_is_never_offered_another_setting(
     assert result.returncode == 0, result.stderr
     hints = [block for block in _lines_about(result.stderr, "did you mean") if str(layer.name) in block]
     assert not hints, "\n".join(hints)
+
+
+# What some projects' get_args do after parsing, each at its own line of arguments.py:
+# {name: (statement, the namespace key it changes (dotted), the project's value)}: with
+# BASES the YAML says num_frames 81, sampling_fps 16, time_compressed_rate 4.  satc must either
+# hand back the value the project computes, or say at compile time, citing that line,
+# that it cannot -- never silently hand back the YAML's value.
+INJECTIONS = {
+    "model parameter from an argument": (
+        "args.model_config.network_config.params.num_frames = args.sampling_num_frames",
+        "model_config.network_config.params.num_frames",
+        22,
+    ),
+    "argument derived from another": ("args.sampling_fps = args.sampling_fps * 2", "sampling_fps", 32),
+    "model parameter from the environment": (
+        'args.model_config.network_config.params.time_compressed_rate = int(os.environ.get("OWN_RATE", "2"))',
+        "model_config.network_config.params.time_compressed_rate",
+        2,
+    ),
+}
+INJECT_AFTER = "        args.data_config = data_config\n"
+
+
+@pytest.fixture(scope="module")
+def injecting_tree(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
+    """A copy of CogVideoX's sat/ whose process_config_to_args ends with INJECTIONS."""
+    tree = tmp_path_factory.mktemp("injecting") / "sat"
+    shutil.copytree(cogvideo_sat(), tree, ignore=shutil.ignore_patterns("__pycache__"))
+    path = tree / "arguments.py"
+    text = path.read_text(encoding="utf-8")
+    assert text.count(INJECT_AFTER) == 1, "arguments.py changed upstream"
+    head, tail = text.split(INJECT_AFTER)
+    statements = [statement for statement, _, _ in INJECTIONS.values()]
+    path.write_text(head + INJECT_AFTER + "".join(f"    {s}\n" for s in statements) + tail, encoding="utf-8")
+    first = head.count("\n") + INJECT_AFTER.count("\n") + 1
+    return tree, {name: first + index for index, name in enumerate(INJECTIONS)}
+
+
+@pytest.fixture(scope="module")
+def injected(injecting_tree, tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> dict:
+    """The project's own namespace and satc's compile (and loaded namespace) for BASES."""
+    require_module("sat")
+    tree, lines = injecting_tree
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    for name in (*LAUNCHER_VARS, "OWN_RATE"):
+        env.pop(name, None)
+    reference = subprocess.run(
+        [sys.executable, str(HARNESS), "--tree", str(tree), "--", "--base", *BASES],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        check=False,
+    )
+    found = [line for line in reference.stdout.splitlines() if line.startswith("REFERENCE ")]
+    assert reference.returncode == 0 and len(found) == 1, reference.stderr[-3000:]
+    out = tmp_path_factory.mktemp("injected") / "bundle"
+    result = compile_in(tree, out, cache_dir, *BASES)
+    return {
+        "theirs": json.loads(found[0][len("REFERENCE ") :])["args"],
+        "result": result,
+        "out": out,
+        "lines": lines,
+    }
+
+
+def _at(tree: dict, dotted: str):
+    for part in dotted.split("."):
+        tree = tree[part]
+    return tree
+
+
+@pytest.mark.parametrize("name", sorted(INJECTIONS))
+def test_get_args_statement_is_reproduced_or_reported(
+    name: str, injected: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    statement, dotted, value = INJECTIONS[name]
+    theirs, result = injected["theirs"], injected["result"]
+    line = f"arguments.py:{injected['lines'][name]}"
+    assert _at(theirs, dotted) == value  # the statement really runs in the project
+    reported = line in result.stderr
+    if result.returncode == 0:
+        import satc.runtime
+
+        for variable in (*LAUNCHER_VARS, "OWN_RATE"):
+            monkeypatch.delenv(variable, raising=False)
+        mine = _to_json(satc.runtime.load(injected["out"]))
+        reproduced = _at(mine, dotted) == _at(theirs, dotted)
+        assert reproduced or reported, (
+            f"{statement!r} ({line}) makes {dotted} = {_at(theirs, dotted)!r} in the project; satc hands back "
+            f"{_at(mine, dotted)!r} and does not say it cannot reproduce it:\n{result.stderr}"
+        )
+    else:
+        assert reported, f"refused without citing {line} ({statement!r}):\n{result.stderr}"
