@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from support import ROOT, cogvideo_sat, require_module, satc
+from support import ROOT, cogvideo_sat, require_module, satc, tree_digest
 
 HARNESS = ROOT / "tests" / "reference" / "project_get_args.py"
 PER_PROCESS = {"cuda", "rank", "world_size", "local_rank", "device", "master_ip", "master_port"}
@@ -349,6 +349,21 @@ def test_certain_failure_is_refused_naming_the_key(name: str, tmp_path: Path, ca
         assert key in errors, f"{launch.source}: the error must name {key} ({launch.why}):\n{result.stderr}"
     assert "Traceback" not in result.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize("name", ["tora-t2v-sample", "cogview3-plus", "cogvideox-inference-sh"])
+def test_compiling_writes_nothing_into_the_project(name: str, tmp_path: Path) -> None:
+    """Reading a project (with an empty cache) leaves its tree byte for byte, mtimes included:
+    a shared checkout, a read-only mount, a CI cache stay as they are."""
+    launch = BY_NAME[name]
+    project = (
+        reference_root() / launch.tree.split("/sat")[0]
+        if launch.tree.startswith("forks/")
+        else tree_of(launch)
+    )
+    before = tree_digest(project)
+    compile_launch(launch, tmp_path / "bundle", tmp_path / "empty-cache")
+    assert tree_digest(project) == before, f"satc compile wrote into {project}"
 
 
 def test_the_harness_runs_each_projects_own_code(reference: dict) -> None:
