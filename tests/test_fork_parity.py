@@ -55,6 +55,7 @@ class Launch:
     tree: str  # the entrypoint folder, relative to ../shared/reference
     bases: tuple[str, ...]  # --base, relative to the tree
     source: str  # where the project launches it
+    entrypoint: str = ""  # the script it starts, in the tree (given to satc as launch.entrypoint)
     mode: str = "inference"
     flags: tuple[str, ...] = ()  # what the command line passes after --base
     sets: tuple[str, ...] = ()  # the same values for satc compile --set
@@ -75,6 +76,7 @@ LAUNCHES = (
         TORA,
         (TORA_T2V, "configs/tora/inference_sparse.yaml"),
         "Tora README, Inference / Text to Video: torchrun sample_video.py",
+        entrypoint="sample_video.py",
         flags=(
             "--load",
             "ckpts/tora/t2v",
@@ -97,6 +99,7 @@ LAUNCHES = (
         TORA,
         (TORA_I2V, "configs/tora/inference_sparse.yaml"),
         "Tora README, Inference / Image to Video: torchrun sample_video.py",
+        entrypoint="sample_video.py",
         flags=(
             "--load",
             "ckpts/tora/i2v",
@@ -124,6 +127,7 @@ LAUNCHES = (
         TORA,
         (TORA_T2V, "configs/tora/inference_sparse.yaml"),
         "Tora README, Gradio Demo: python app.py --load ckpts/tora/t2v (app.py builds this get_args list)",
+        entrypoint="app.py",
         flags=("--load", "ckpts/tora/t2v/"),
         sets=("args.load=ckpts/tora/t2v/",),
     ),
@@ -132,6 +136,7 @@ LAUNCHES = (
         TORA,
         (TORA_T2V, "configs/tora/train_dense.yaml"),
         "Tora README, Training / Stage 1: torchrun train_video.py",
+        entrypoint="train_video.py",
         mode="finetune",
         flags=("--experiment-name", "t2v-stage1"),
         sets=("args.experiment_name=t2v-stage1",),
@@ -141,6 +146,7 @@ LAUNCHES = (
         TORA,
         (TORA_T2V, "configs/tora/train_sparse.yaml"),
         "Tora README, Training / Stage 2: torchrun train_video.py",
+        entrypoint="train_video.py",
         mode="finetune",
         flags=("--experiment-name", "t2v-stage2"),
         sets=("args.experiment_name=t2v-stage2",),
@@ -150,18 +156,21 @@ LAUNCHES = (
         COGVIEW3,
         ("configs/cogview3_plus.yaml",),
         "CogView3 sat/README, CogView-3Plus: python sample_dit.py",
+        entrypoint="sample_dit.py",
     ),
     Launch(
         "cogview3-base",
         COGVIEW3,
         ("configs/cogview3_base.yaml",),
         "CogView3 sat/README, CogView-3-Base original: python sample_unet.py",
+        entrypoint="sample_unet.py",
     ),
     Launch(
         "cogview3-base-distill-4step",
         COGVIEW3,
         ("configs/cogview3_base_distill_4step.yaml",),
         "CogView3 sat/README, CogView-3-Base distilled: python sample_unet.py",
+        entrypoint="sample_unet.py",
         refuse=("model.first_stage_config.params.ddconfig.in_channels",),
         why="`in_channels: 3f` is the string '3f': AutoencoderKL builds Encoder(**ddconfig), whose "
         "torch.nn.Conv2d('3f', ...) raises TypeError (sgm/modules/diffusionmodules/model.py:516)",
@@ -171,18 +180,21 @@ LAUNCHES = (
         COGVIEW3,
         ("configs/cogview3_relay.yaml",),
         "CogView3 sat/README, CogView-3-Relay original: python sample_unet.py",
+        entrypoint="sample_unet.py",
     ),
     Launch(
         "cogview3-relay-distill-1step",
         COGVIEW3,
         ("configs/cogview3_relay_distill_1step.yaml",),
         "CogView3 sat/README, CogView-3-Relay distilled: python sample_unet.py",
+        entrypoint="sample_unet.py",
     ),
     Launch(
         "cogvideox-inference-sh",
         COGVIDEOX,
         ("configs/cogvideox1.5_5b.yaml", "configs/inference.yaml"),
         "CogVideoX sat/inference.sh: python sample_video.py --seed $RANDOM",
+        entrypoint="sample_video.py",
         flags=("--seed", "4242"),
         sets=("args.seed=4242",),
     ),
@@ -191,6 +203,7 @@ LAUNCHES = (
         COGVIDEOX,
         ("configs/cogvideox_2b_lora.yaml", "configs/sft.yaml"),
         "CogVideoX sat/finetune_single_gpu.sh: python train_video.py --seed $RANDOM",
+        entrypoint="train_video.py",
         mode="finetune",
         flags=("--seed", "4242"),
         sets=("args.seed=4242",),
@@ -203,6 +216,7 @@ LAUNCHES = (
         COGVIDEOX,
         ("configs/cogvideox_2b.yaml", "configs/sft.yaml"),
         "CogVideoX sat/README, fine-tuning example 2: train_video.py --seed $RANDOM",
+        entrypoint="train_video.py",
         mode="finetune",
         flags=("--seed", "4242"),
         sets=("args.seed=4242",),
@@ -214,6 +228,7 @@ LAUNCHES = (
         COGVIDEOX,
         ("configs/cogvideox_5b_lora.yaml", "configs/inference.yaml"),
         "CogVideoX sat/README, inference with a fine-tuned LoRA: sample_video.py --seed 42",
+        entrypoint="sample_video.py",
         flags=("--seed", "42"),
         sets=("args.seed=42",),
         refuse=("model.network_config.params.patch_size",),
@@ -224,6 +239,7 @@ LAUNCHES = (
         COGVIDEOX,
         ("configs/test_cogvideox_5b_i2v_lora.yaml", "configs/test_sft.yaml"),
         "CogVideoX sat/finetune_multi_gpus.sh: torchrun train_video.py --seed $RANDOM",
+        entrypoint="train_video.py",
         mode="finetune",
         flags=("--seed", "4242"),
         sets=("args.seed=4242",),
@@ -294,8 +310,12 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, int],
     return results
 
 
-def compile_launch(launch: Launch, out: Path, cache: Path) -> subprocess.CompletedProcess[str]:
-    sets = [item for value in launch.sets for item in ("--set", value)]
+def compile_launch(
+    launch: Launch, out: Path, cache: Path, *, entrypoint: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """``satc compile`` from the entrypoint folder; ``python SCRIPT.py`` is ``launch.entrypoint``."""
+    values = [*launch.sets, *([f"launch.entrypoint={launch.entrypoint}"] if entrypoint else [])]
+    sets = [item for value in values for item in ("--set", value)]
     return satc(
         "compile",
         *launch.bases,
@@ -334,6 +354,35 @@ def test_launch_compiles_from_its_entrypoint_folder(name: str, bundles) -> None:
         f"the project runs:\n{result.stderr}"
     )
     assert (out / "args.json").is_file()
+
+
+@pytest.mark.parametrize("name", RUNNABLE)
+def test_bundle_starts_the_script_the_project_starts(name: str, bundles) -> None:
+    launch = BY_NAME[name]
+    out, result = bundles(name)
+    assert result.returncode == 0, result.stderr
+    assert (tree_of(launch) / launch.entrypoint).is_file()  # the table names real scripts
+    assert (
+        json.loads((out / "args.json").read_text(encoding="utf-8"))["launch"]["entrypoint"]
+        == launch.entrypoint
+    )
+
+
+@pytest.mark.parametrize("name", ["cogview3-plus", "tora-t2v-sample", "tora-train-stage1"])
+def test_default_entrypoint_is_a_script_the_project_has(name: str, tmp_path: Path, cache_dir: Path) -> None:
+    """Without launch.entrypoint the bundle starts a script that exists in the project, or
+    the compile asks for launch.entrypoint -- never a launch.sh that cannot start.
+    (CogView3 has sample_dit.py and sample_unet.py, no sample_video.py.)"""
+    launch = BY_NAME[name]
+    out = tmp_path / "bundle"
+    result = compile_launch(launch, out, cache_dir, entrypoint=False)
+    if result.returncode == 0:
+        chosen = json.loads((out / "args.json").read_text(encoding="utf-8"))["launch"]["entrypoint"]
+        assert (tree_of(launch) / chosen).is_file(), (
+            f"launch.sh starts {chosen}, which {launch.tree} does not have"
+        )
+    else:
+        assert "launch.entrypoint" in "\n".join(_errors(result.stderr)), result.stderr
 
 
 @pytest.mark.parametrize("name", sorted(launch.name for launch in LAUNCHES if launch.refuse))
