@@ -27,9 +27,13 @@ class Topology:
     model_parallel_size: int
     data_parallel_size: int
     context_parallel_size: int
+    # SP1: only for projects whose arguments define a sequence-parallel size, so the
+    # bundles of every other project keep their bytes.
+    sequence_parallel_size: int | None = None
+    sequence_data_parallel_size: int | None = None
 
     def as_dict(self) -> dict[str, int]:
-        return {
+        values = {
             "nodes": self.nodes,
             "gpus_per_node": self.gpus_per_node,
             "world_size": self.world_size,
@@ -37,6 +41,10 @@ class Topology:
             "data_parallel_size": self.data_parallel_size,
             "context_parallel_size": self.context_parallel_size,
         }
+        if self.sequence_parallel_size is not None and self.sequence_data_parallel_size is not None:
+            values["sequence_parallel_size"] = self.sequence_parallel_size
+            values["sequence_data_parallel_size"] = self.sequence_data_parallel_size
+        return values
 
 
 @dataclass(frozen=True)

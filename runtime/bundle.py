@@ -29,6 +29,8 @@ TOPOLOGY_KEYS = (
     "data_parallel_size",
     "context_parallel_size",
 )
+# Only in bundles of projects whose arguments define a sequence-parallel size (SP1).
+SEQUENCE_TOPOLOGY_KEYS = ("sequence_parallel_size", "sequence_data_parallel_size")
 RECOMPILE = "recompile it with `satc compile CONFIG... -o DIR`"
 # satc writes configs at most 32 levels deep; a few more for the sections around them.
 MAX_DEPTH = 64
@@ -45,6 +47,8 @@ class Topology:
     model_parallel_size: int
     data_parallel_size: int
     context_parallel_size: int
+    sequence_parallel_size: int | None = None
+    sequence_data_parallel_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -268,6 +272,17 @@ def _topology(where: Path, document: Mapping[str, Any]) -> Topology:
     values = {}
     for key in TOPOLOGY_KEYS:
         value = raw.get(key)
+        if type(value) is not int or value < 1:
+            raise BundleError(f"{where}: topology.{key} must be a positive integer, found {value!r}")
+        values[key] = value
+    present = [key for key in SEQUENCE_TOPOLOGY_KEYS if key in raw]
+    if present and len(present) != len(SEQUENCE_TOPOLOGY_KEYS):
+        raise BundleError(
+            f"{where}: topology has {present[0]} without "
+            f"{next(k for k in SEQUENCE_TOPOLOGY_KEYS if k not in raw)}; {RECOMPILE}"
+        )
+    for key in present:
+        value = raw[key]
         if type(value) is not int or value < 1:
             raise BundleError(f"{where}: topology.{key} must be a positive integer, found {value!r}")
         values[key] = value

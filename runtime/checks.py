@@ -54,6 +54,21 @@ def check_topology(bundle: Bundle, proc: ProcessEnv) -> None:
     for name, size in (("model", topo.model_parallel_size), ("context", topo.context_parallel_size)):
         if proc.world_size % size:
             raise TopologyError(f"{name}-parallel size {size} does not divide world size {proc.world_size}")
+    if topo.sequence_parallel_size is not None:
+        sp = bundle.args.get("sequence_parallel_size")
+        # SAT's mpu takes max(sp, 1): a compiled 0 runs as 1.
+        effective = max(sp, 1) if type(sp) is int else sp
+        if effective != topo.sequence_parallel_size:
+            raise TopologyError(
+                f"{bundle.path}: args.sequence_parallel_size={sp} but topology."
+                f"sequence_parallel_size={topo.sequence_parallel_size}; recompile the bundle"
+            )
+        block = topo.model_parallel_size * topo.sequence_parallel_size
+        if proc.world_size % block:
+            raise TopologyError(
+                f"model-parallel {topo.model_parallel_size} x sequence-parallel "
+                f"{topo.sequence_parallel_size} = {block} does not divide world size {proc.world_size} (SP1)"
+            )
 
 
 def check_device(bundle: Bundle, namespace: argparse.Namespace, cuda_devices: int) -> None:

@@ -293,12 +293,17 @@ def initialize(bundle: Bundle, ns: argparse.Namespace, local_world_size: int) ->
     init_method = f"tcp://{ns.master_ip}:{ns.master_port}"
     _process_group(ns, init_method, timeout, timeout_s)
     _check_context_parallel_size(bundle, ns)
-    with _stage("process groups (model-, data-, context-parallel, node)", ns, timeout_s):
-        groups.initialize(ns.rank, ns.world_size, ns.model_parallel_size, local_world_size, timeout)
-    if mpu.get_data_parallel_rank() != ns.rank // ns.model_parallel_size:
+    sp = bundle.topology.sequence_parallel_size
+    kinds = "model-, data-, context-parallel, node" + (", sequence-parallel" if sp is not None else "")
+    with _stage(f"process groups ({kinds})", ns, timeout_s):
+        plan = groups.initialize(
+            ns.rank, ns.world_size, ns.model_parallel_size, local_world_size, timeout, sp
+        )
+    expected = ns.rank // (ns.model_parallel_size * (plan.sequence_parallel_size or 1))
+    if mpu.get_data_parallel_rank() != expected:
         raise TopologyError(
             f"sat.mpu placed rank {ns.rank} at data-parallel rank "
-            f"{mpu.get_data_parallel_rank()}, not {ns.rank // ns.model_parallel_size} (R11)"
+            f"{mpu.get_data_parallel_rank()}, not {expected} (R11, SP1)"
         )
     _everyone_arrived(ns, timeout, timeout_s)
     _deepspeed_or_rng_tracker(ns, init_method, timeout)

@@ -22,8 +22,8 @@ from typing import Any
 
 from . import groups
 
-# Group kinds in report order.
-KINDS = ("data_parallel", "model_parallel", "context_parallel", "node")
+# Group kinds in report order (the sequence-parallel ones only where a layout has them).
+KINDS = groups.KINDS
 
 
 @dataclass(frozen=True)
@@ -142,11 +142,17 @@ def simulate(world_size: int, build: Build, ranks: Iterable[int] | None = None) 
     return Report(world_size, runs, time.perf_counter() - started)
 
 
-def satc_build(world_size: int, model_parallel_size: int, local_world_size: int, timeout: timedelta) -> Build:
+def satc_build(
+    world_size: int,
+    model_parallel_size: int,
+    local_world_size: int,
+    timeout: timedelta,
+    sequence_parallel_size: int | None = None,
+) -> Build:
     """What init() runs on each rank (groups.create over groups.layout)."""
 
     def build(rank: int) -> Mapping[str, Any]:
-        plan = groups.layout(rank, world_size, model_parallel_size, local_world_size)
+        plan = groups.layout(rank, world_size, model_parallel_size, local_world_size, sequence_parallel_size)
         made = groups.create(plan, timeout)
         return {kind: getattr(made, kind) for kind in KINDS}
 

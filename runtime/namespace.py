@@ -29,8 +29,10 @@ def master_port(bundle: Bundle, proc: ProcessEnv) -> str | None:
 
 
 def data_parallel_rank(bundle: Bundle, rank: int) -> int:
-    """R11: data-parallel groups are ranks i, i+mp, ...; a rank's index in its group."""
-    return rank // bundle.topology.model_parallel_size
+    """R11: data-parallel groups are ranks i, i+mp, ...; a rank's index in its group.
+    SP1: with sequence parallelism they stride by mp x sp."""
+    topology = bundle.topology
+    return rank // (topology.model_parallel_size * (topology.sequence_parallel_size or 1))
 
 
 def per_process_fields(bundle: Bundle, proc: ProcessEnv) -> dict[str, Any]:

@@ -17,8 +17,13 @@ KIND_TITLES = {
     "data_parallel": "data-parallel",
     "model_parallel": "model-parallel",
     "context_parallel": "context-parallel",
+    "sequence_parallel": "sequence-parallel",
+    "data_broadcast": "data-broadcast",
+    "sequence_data_parallel": "sequence-data-parallel",
     "node": "node",
 }
+# Shown only for a bundle with a sequence-parallel size (SP1).
+SEQUENCE_KINDS = ("sequence_parallel", "data_broadcast", "sequence_data_parallel")
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,17 @@ class Scenario:
     gpus_per_node: int
     model_parallel_size: int
     context_parallel_size: int
+    sequence_parallel_size: int | None = None
+
+    @property
+    def data_parallel_size(self) -> int:
+        return self.world_size // (self.model_parallel_size * (self.sequence_parallel_size or 1))
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        if self.sequence_parallel_size is None:
+            return tuple(kind for kind in KIND_TITLES if kind not in SEQUENCE_KINDS)
+        return tuple(KIND_TITLES)
 
 
 class DryRunError(Exception):
@@ -50,18 +66,23 @@ def scenario(bundle: str, world: int | None) -> Scenario:
     except BundleError as exc:
         raise DryRunError(str(exc)) from None
     size = topology.world_size if world is None else world
-    per_node, mp = topology.gpus_per_node, topology.model_parallel_size
-    if size < 1 or size % per_node or size % mp:
+    per_node, mp, sp = topology.gpus_per_node, topology.model_parallel_size, topology.sequence_parallel_size
+    # SP1: the world must also hold whole blocks of mp x sp ranks.
+    block = mp * (sp or 1)
+    factors = f"args.model_parallel_size ({mp})" + (
+        "" if sp is None else f" x args.sequence_parallel_size ({sp}) = {block}"
+    )
+    if size < 1 or size % per_node or size % block:
         raise DryRunError(
             f"--world {size}: expected a multiple of launch.gpus_per_node ({per_node}) and of "
-            f"args.model_parallel_size ({mp}), e.g. --world {_next_multiple(max(size, 1), per_node, mp)}"
+            f"{factors}, e.g. --world {_next_multiple(max(size, 1), per_node, block)}"
         )
     if size // per_node > MAX_NODES:
         raise DryRunError(
             f"--world {size}: {size // per_node} nodes of {per_node}; launch.nodes is at most "
-            f"{MAX_NODES} (satc compile refuses more), e.g. --world {_largest_fit(MAX_NODES * per_node, per_node, mp)}"
+            f"{MAX_NODES} (satc compile refuses more), e.g. --world {_largest_fit(MAX_NODES * per_node, per_node, block)}"
         )
-    return Scenario(bundle, size, size // per_node, per_node, mp, groups.context_parallel_size(mp))
+    return Scenario(bundle, size, size // per_node, per_node, mp, groups.context_parallel_size(mp), sp)
 
 
 def _largest_fit(size: int, *factors: int) -> int:
@@ -89,7 +110,11 @@ def run(plan: Scenario) -> Any:
     from ...runtime import dryrun
 
     build = dryrun.satc_build(
-        plan.world_size, plan.model_parallel_size, plan.gpus_per_node, timedelta(seconds=60)
+        plan.world_size,
+        plan.model_parallel_size,
+        plan.gpus_per_node,
+        timedelta(seconds=60),
+        plan.sequence_parallel_size,
     )
     return dryrun.check(dryrun.simulate(plan.world_size, build))
 
@@ -125,7 +150,13 @@ def verdict(plan: Scenario, report: Any) -> list[str]:
     lines = [
         f"dry run of {plan.bundle}: world {plan.world_size} = {plan.nodes} node(s) x "
         f"{plan.gpus_per_node}; model-parallel {plan.model_parallel_size}, data-parallel "
-        f"{plan.world_size // plan.model_parallel_size}, context-parallel {plan.context_parallel_size}",
+        f"{plan.data_parallel_size}, context-parallel {plan.context_parallel_size}"
+        + (
+            ""
+            if plan.sequence_parallel_size is None
+            else f", sequence-parallel {plan.sequence_parallel_size}, sequence-data-parallel "
+            f"{plan.world_size // plan.model_parallel_size}"
+        ),
         f"{len(report.runs)} rank(s) built their groups with satc.runtime.groups on torch's fake "
         "process group",
         f"new_group calls per rank: {'/'.join(map(str, counts))}"
@@ -152,11 +183,11 @@ def verdict(plan: Scenario, report: Any) -> list[str]:
 def render_text(plan: Scenario, report: Any, quiet: bool) -> str:
     lines = verdict(plan, report)
     if not quiet:
-        titles = [KIND_TITLES[kind] for kind in KIND_TITLES]
+        titles = [KIND_TITLES[kind] for kind in plan.kinds]
         rows = [["rank", "node", "calls", *titles]]
         for run in report.runs:
             cells = [str(run.rank), str(run.rank // plan.gpus_per_node), str(len(run.calls))]
-            for kind in KIND_TITLES:
+            for kind in plan.kinds:
                 joined = run.joined.get(kind)
                 cells.append("-" if joined is None else f"{joined[1]}@{span(joined[0])}")
             rows.append(cells)
@@ -191,6 +222,11 @@ def render_json(plan: Scenario, report: Any) -> str:
         "gpus_per_node": plan.gpus_per_node,
         "model_parallel_size": plan.model_parallel_size,
         "context_parallel_size": plan.context_parallel_size,
+        **(
+            {}
+            if plan.sequence_parallel_size is None
+            else {"sequence_parallel_size": plan.sequence_parallel_size}
+        ),
         "ok": report.ok,
         "ranks": [
             {

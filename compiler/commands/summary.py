@@ -23,7 +23,12 @@ def describe(plan: Plan) -> str:
         f"  world {topology.world_size} = {topology.nodes} node(s) x {topology.gpus_per_node} "
         f"({plan.launch['device']}), model-parallel {topology.model_parallel_size}, "
         f"data-parallel {topology.data_parallel_size}, "
-        f"context-parallel {topology.context_parallel_size}",
+        f"context-parallel {topology.context_parallel_size}"
+        + (
+            ""
+            if topology.sequence_parallel_size is None
+            else f", sequence-parallel {topology.sequence_parallel_size} (SP1)"
+        ),
     ]
     if plan.deepspeed_config is not None:
         ds = plan.deepspeed_config

@@ -1,4 +1,5 @@
-"""Topology rules: R11/R12 (world, model/data/context parallel), D8 (cpu backend), R9 (device)."""
+"""Topology rules: R11/R12 (world, model/data/context parallel), SP1 (sequence parallel),
+D8 (cpu backend), R9 (device)."""
 
 from __future__ import annotations
 
@@ -36,14 +37,20 @@ def r11_r12_topology(work: Work) -> None:
             "traffic leaves the node (see satc topology)",
             "choose a model_parallel_size that divides launch.gpus_per_node",
         )
+    sp = _sequence_parallel_size(work, world, mp, product)
+    if sp is False:
+        return
+    dp = world // (mp * (sp or 1))
     work.topology.update(
         nodes=nodes,
         gpus_per_node=per_node,
         world_size=world,
         model_parallel_size=mp,
-        data_parallel_size=world // mp,
+        data_parallel_size=dp,
         context_parallel_size=cp,
     )
+    if sp is not None:
+        work.topology.update(sequence_parallel_size=sp, sequence_data_parallel_size=sp * dp)
     work.derivations += [
         Derivation(
             "topology.world_size", "D6", f"world_size {product}", ("launch.nodes", "launch.gpus_per_node")
@@ -53,6 +60,13 @@ def r11_r12_topology(work: Work) -> None:
             "R11",
             f"data_parallel_size {world // mp} = {world} world / {mp} model_parallel",
             ("topology.world_size", "args.model_parallel_size"),
+        )
+        if sp is None
+        else Derivation(
+            "topology.data_parallel_size",
+            "SP1",
+            f"data_parallel_size {dp} = {world} world / ({mp} model_parallel x {sp} sequence_parallel)",
+            ("topology.world_size", "args.model_parallel_size", "args.sequence_parallel_size"),
         ),
         Derivation(
             "topology.context_parallel_size",
@@ -62,6 +76,58 @@ def r11_r12_topology(work: Work) -> None:
             ("args.model_parallel_size",),
         ),
     ]
+    if sp is not None:
+        work.derivations.append(
+            Derivation(
+                "topology.sequence_data_parallel_size",
+                "SP1",
+                f"sequence_data_parallel_size {sp * dp} = {sp} sequence_parallel x {dp} data_parallel: "
+                "the ranks that reduce gradients together (every model_parallel-th rank)",
+                ("args.sequence_parallel_size", "topology.data_parallel_size"),
+            )
+        )
+
+
+def _sequence_parallel_size(work: Work, world: int, mp: int, product: str) -> int | None | bool:
+    """SP1: the sequence-parallel size of a project whose arguments define one (its
+    vendored SAT's mpu: world = data x sequence x model parallel); None without one,
+    False after an error."""
+    if "sequence_parallel_size" not in work.args:
+        return None
+    given = work.args["sequence_parallel_size"]
+    if type(given) is not int:
+        work.error(
+            "args.sequence_parallel_size",
+            f"must be an integer, got {given!r}",
+            "the number of ranks that split one sequence, e.g. 1, 2, 4",
+        )
+        return False
+    # SAT's mpu runs max(sequence_parallel_size, 1).
+    sp = max(given, 1)
+    block = mp * sp
+    if world % block:
+        fitting = [size for size in range(1, world // mp + 1) if (world // mp) % size == 0]
+        work.error(
+            "args.sequence_parallel_size",
+            f"world size {product} is not a multiple of model_parallel_size {mp} x "
+            f"sequence_parallel_size {sp} = {block}: the project's SAT lays out "
+            f"world = data_parallel x sequence_parallel x model_parallel (SP1), and "
+            f"{world} = {world // block} x {block} + {world % block}",
+            f"choose a sequence_parallel_size that divides {world} / {mp} = {world // mp}: "
+            + ", ".join(map(str, fitting)),
+        )
+        return False
+    work.derivations.append(
+        Derivation(
+            "topology.sequence_parallel_size",
+            "SP1",
+            f"sequence_parallel_size {sp}"
+            + (f" (SAT's mpu runs max({given}, 1))" if given != sp else "")
+            + f": blocks of {mp} model_parallel x {sp} sequence_parallel = {block} consecutive ranks",
+            ("args.sequence_parallel_size", "args.model_parallel_size"),
+        )
+    )
+    return sp
 
 
 def d8_cpu_backend(work: Work) -> None:
