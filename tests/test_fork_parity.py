@@ -34,6 +34,7 @@ import pytest
 from support import ROOT, cogvideo_sat, require_module, satc, tree_digest
 
 HARNESS = ROOT / "tests" / "reference" / "project_get_args.py"
+LAYERS = ROOT / "tests" / "data" / "fork_layers"  # users' own layers over a project's configs
 PER_PROCESS = {"cuda", "rank", "world_size", "local_rank", "device", "master_ip", "master_port"}
 RANKS = ((0, 1), (3, 4))
 LAUNCHER_VARS = (
@@ -150,6 +151,13 @@ LAUNCHES = (
         mode="finetune",
         flags=("--experiment-name", "t2v-stage2"),
         sets=("args.experiment_name=t2v-stage2",),
+    ),
+    Launch(
+        "tora-t2v-sample-null-text-arg",
+        TORA,
+        (TORA_T2V, "configs/tora/inference_sparse.yaml", str(LAYERS / "tora_null_text_arg.yaml")),
+        "a user's layer over Tora README's Text to Video: `flow_from_prompt: null` (sample_video.py)",
+        entrypoint="sample_video.py",
     ),
     Launch(
         "cogview3-plus",
@@ -432,6 +440,23 @@ def test_the_harness_runs_each_projects_own_code(reference: dict) -> None:
     assert seeds["tora-t2v-sample"][1] == seeds["tora-t2v-sample"][0]
     for name in ("tora-train-stage1", "cogview3-plus", "cogvideox-inference-sh"):
         assert seeds[name][1] == seeds[name][0] + 3, (name, seeds[name])
+
+
+def test_set_null_never_silently_becomes_the_default(tmp_path: Path, cache_dir: Path) -> None:
+    """``--set args.flow_from_prompt=null`` on Tora: its default 'cli' is truthy, the user
+    asked for nothing; satc refuses naming the key, or hands back None as a YAML null does."""
+    launch = BY_NAME["tora-t2v-sample"]
+    out = tmp_path / "bundle"
+    result = satc(
+        "compile", *launch.bases, "-o", str(out), "--set", "args.flow_from_prompt=null",
+        cwd=tree_of(launch), env={"SATC_CACHE_DIR": str(cache_dir)},
+    )  # fmt: skip
+    if result.returncode == 0:
+        from satc.runtime import load
+
+        assert load(out).flow_from_prompt is None, result.stderr
+    else:
+        assert "args.flow_from_prompt" in "\n".join(_errors(result.stderr)), result.stderr
 
 
 def test_missing_configs_fail_in_the_project_too(reference: dict) -> None:
