@@ -459,6 +459,49 @@ def test_set_null_never_silently_becomes_the_default(tmp_path: Path, cache_dir: 
         assert "args.flow_from_prompt" in "\n".join(_errors(result.stderr)), result.stderr
 
 
+# (launch, a user's layer with a typo, the key as typed, the key meant): the suggestion
+# must be the fork's own key, never another setting (CogView3 has grid_num_columns and
+# no grid_num_rows; Tora's engine reads trainable_modules and not_trainable_modules).
+FORK_TYPOS = {
+    "tora text argument": ("tora-t2v-sample", "args:\n  flow_from_promt: false\n", "args.flow_from_prompt"),
+    "tora engine key": (
+        "tora-train-stage1",
+        "model:\n  trainable_module: [fuser]\n",
+        "model.trainable_modules",
+    ),
+    "cogview3 argument": ("cogview3-plus", "args:\n  grid_num_column: 2\n", "args.grid_num_columns"),
+    "cogview3 flag": ("cogview3-relay", "args:\n  relay_modle: true\n", "args.relay_model"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FORK_TYPOS))
+def test_typo_in_a_fork_gets_the_forks_own_key(case: str, tmp_path: Path, cache_dir: Path) -> None:
+    name, text, meant = FORK_TYPOS[case]
+    launch = BY_NAME[name]
+    layer = tmp_path / "typo.yaml"
+    layer.write_text(text, encoding="utf-8")
+    typed = text.split(":")[0] + "." + text.split("\n")[1].strip().split(":")[0]
+    out = tmp_path / "bundle"
+    result = satc(
+        "compile", *launch.bases, str(layer), "-o", str(out), cwd=tree_of(launch),
+        env={"SATC_CACHE_DIR": str(cache_dir)},
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    blocks, block = [], None
+    for line in result.stderr.splitlines():
+        if line.startswith(" ") and block is not None:
+            block.append(line)
+        else:
+            block = [line]
+            blocks.append(block)
+    about = [b for b in blocks if f"error: {typed}:" in b[0]]
+    assert about, f"{typed} is not reported:\n{result.stderr}"
+    hints = [line for b in about for line in b[1:] if "did you mean" in line]
+    assert hints and all(f"{meant}?" in hint for hint in hints), (
+        f"want a hint naming {meant}:\n{result.stderr}"
+    )
+
+
 def test_missing_configs_fail_in_the_project_too(reference: dict) -> None:
     """The one refusal the project's own get_args shares (its scripts name absent files)."""
     outcome = reference[("cogvideox-finetune-multi-gpus-sh", 0)]
