@@ -18,7 +18,13 @@ Excluded from the comparison, each checked for its own value instead:
   gains ``train_batch_size`` (D4), as in tests/test_reference_args.py.
 Command-line flags the README passes after ``--base`` are given to satc as ``--set``
 (D2, D5: the bundle freezes every argument); none of them is also set in the YAML, so the
-project's "YAML beats flags" never decides them.
+project's "YAML beats flags" never decides them.  The script the README starts
+(``python sample_dit.py``) is ``launch.entrypoint``.
+
+Also here: launches whose code certainly fails are refused naming the key (``refuse``);
+typos of a fork's own keys get the fork's key as the suggestion; a user's YAML ``null``
+and ``--set KEY=null``; compiling writes nothing into the project; the harness is shown
+to run each project's own code.
 """
 
 from __future__ import annotations
