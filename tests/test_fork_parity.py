@@ -30,28 +30,16 @@ to run each project's own code.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from project_support import PER_PROCESS, launcher_variables, run_harness, to_json
 from support import ROOT, cogvideo_sat, require_module, satc, tree_digest
 
-HARNESS = ROOT / "tests" / "reference" / "project_get_args.py"
 LAYERS = ROOT / "tests" / "data" / "fork_layers"  # users' own layers over a project's configs
-PER_PROCESS = {"cuda", "rank", "world_size", "local_rank", "device", "master_ip", "master_port"}
 RANKS = ((0, 1), (3, 4))
-LAUNCHER_VARS = (
-    "RANK",
-    "LOCAL_RANK",
-    "WORLD_SIZE",
-    "LOCAL_WORLD_SIZE",
-    "MASTER_ADDR",
-    "MASTER_PORT",
-    "SATC_BUNDLE",
-)
 
 
 @dataclass(frozen=True)
@@ -273,18 +261,6 @@ def tree_of(launch: Launch) -> Path:
     return reference_root() / launch.tree
 
 
-def _to_json(namespace) -> dict:
-    """The namespace as the harness prints the project's: configs as containers, a JSON trip."""
-    from omegaconf import OmegaConf
-
-    values = {}
-    for key, value in vars(namespace).items():
-        if OmegaConf.is_config(value):
-            value = OmegaConf.to_container(value, resolve=True)
-        values[key] = value
-    return json.loads(json.dumps(values, sort_keys=True, default=repr))
-
-
 @pytest.fixture(scope="module")
 def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One satc cache for the module: the project scan is paid once per tree."""
@@ -298,29 +274,15 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, int],
     results: dict[tuple[str, int], dict] = {}
     for tree in sorted({launch.tree for launch in LAUNCHES}):
         launches = [launch for launch in LAUNCHES if launch.tree == tree]
-        argv = []
-        for launch in launches:
-            for rank, world in RANKS:
-                argv += ["--", f"@{rank}/{world}", "--base", *launch.bases, *launch.flags]
-        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}  # the shared tree stays untouched
-        for name in LAUNCHER_VARS:
-            env.pop(name, None)
-        result = subprocess.run(
-            [sys.executable, str(HARNESS), "--tree", str(reference_root() / tree), *argv],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            env=env,
-            check=False,
-        )
-        assert result.returncode == 0, result.stderr[-3000:]
-        lines = [line for line in result.stdout.splitlines() if line.startswith("REFERENCE ")]
-        assert len(lines) == len(launches) * len(RANKS), result.stderr[-3000:]
-        header = next(line for line in result.stdout.splitlines() if line.startswith("PROJECT "))
-        results[(tree, -1)] = json.loads(header[len("PROJECT ") :])
+        groups = [
+            [f"@{rank}/{world}", "--base", *launch.bases, *launch.flags]
+            for launch in launches
+            for rank, world in RANKS
+        ]
+        header, found = run_harness(reference_root() / tree, groups)
+        results[(tree, -1)] = header
         pairs = [(launch.name, rank) for launch in launches for rank, _ in RANKS]
-        for key, line in zip(pairs, lines, strict=True):
-            results[key] = json.loads(line[len("REFERENCE ") :])
+        results.update(zip(pairs, found, strict=True))
     return results
 
 
@@ -562,11 +524,11 @@ def test_args_equal_the_projects_own_get_args(
     assert result.returncode == 0, f"satc compile refused {name}:\n{result.stderr}"
     import satc.runtime
 
-    for variable in LAUNCHER_VARS:
-        monkeypatch.delenv(variable, raising=False)
+    for variable in launcher_variables():
+        monkeypatch.delenv(variable)
     monkeypatch.setenv("RANK", str(rank))
     monkeypatch.setenv("WORLD_SIZE", str(world))
     monkeypatch.setenv("LOCAL_RANK", str(rank))
-    mine = _to_json(satc.runtime.load(out))
+    mine = to_json(satc.runtime.load(out))
     problems = _differences(launch, out, mine, theirs["args"])
     assert not problems, f"{name} at rank {rank} of {world}:\n  " + "\n  ".join(problems)

@@ -16,24 +16,13 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from support import ROOT, cogvideo_sat, require_module, satc
+from project_support import PER_PROCESS, launcher_variables, run_harness, to_json
+from support import cogvideo_sat, require_module, satc
 
-HARNESS = ROOT / "tests" / "reference" / "project_get_args.py"
 BASES = ("configs/cogvideox1.5_5b.yaml", "configs/inference.yaml")
-PER_PROCESS = {"cuda", "rank", "world_size", "local_rank", "device", "master_ip", "master_port"}
-LAUNCHER_VARS = (
-    "RANK",
-    "LOCAL_RANK",
-    "WORLD_SIZE",
-    "LOCAL_WORLD_SIZE",
-    "MASTER_ADDR",
-    "MASTER_PORT",
-    "SATC_BUNDLE",
-)
 
 # (file, anchor, replacement): each anchor must be in the pristine tree exactly once.
 EDITS = (
@@ -145,36 +134,13 @@ def test_pristine_tree_still_refuses_the_new_keys(tmp_path: Path, cache_dir: Pat
     assert not (tmp_path / "bundle").exists()
 
 
-def _to_json(namespace) -> dict:
-    from omegaconf import OmegaConf
-
-    values = {}
-    for key, value in vars(namespace).items():
-        if OmegaConf.is_config(value):
-            value = OmegaConf.to_container(value, resolve=True)
-        values[key] = value
-    return json.loads(json.dumps(values, sort_keys=True, default=repr))
-
-
 def test_args_equal_the_edited_projects_get_args(
     own_tree: Path, tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     require_module("sat")
     configs = [*BASES, "configs/own.yaml"]
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    for name in LAUNCHER_VARS:
-        env.pop(name, None)
-    reference = subprocess.run(
-        [sys.executable, str(HARNESS), "--tree", str(own_tree), "--", "--base", *configs],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-        check=False,
-    )
-    lines = [line for line in reference.stdout.splitlines() if line.startswith("REFERENCE ")]
-    assert reference.returncode == 0 and len(lines) == 1, reference.stderr[-3000:]
-    theirs = json.loads(lines[0][len("REFERENCE ") :])["args"]
+    _, (outcome,) = run_harness(own_tree, [["--base", *configs]])
+    theirs = outcome["args"]
     # The edits are live in the project's own code: the values the layer sets arrive.
     assert theirs["pose_guidance_scale"] == 2.5
     assert theirs["pose_config"] == {"keypoints": 17, "source": "openpose"}
@@ -185,9 +151,9 @@ def test_args_equal_the_edited_projects_get_args(
     assert result.returncode == 0, result.stderr
     import satc.runtime
 
-    for name in LAUNCHER_VARS:
-        monkeypatch.delenv(name, raising=False)
-    mine = _to_json(satc.runtime.load(out))
+    for variable in launcher_variables():
+        monkeypatch.delenv(variable)
+    mine = to_json(satc.runtime.load(out))
     keys = (set(theirs) | set(mine)) - PER_PROCESS - {"base"}
     different = {key: (mine.get(key, "<absent>"), theirs.get(key, "<absent>")) for key in keys}
     different = {key: pair for key, pair in different.items() if pair[0] != pair[1]}
@@ -273,23 +239,11 @@ def injected(injecting_tree, tmp_path_factory: pytest.TempPathFactory, cache_dir
     """The project's own namespace and satc's compile (and loaded namespace) for BASES."""
     require_module("sat")
     tree, lines = injecting_tree
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    for name in (*LAUNCHER_VARS, "OWN_RATE"):
-        env.pop(name, None)
-    reference = subprocess.run(
-        [sys.executable, str(HARNESS), "--tree", str(tree), "--", "--base", *BASES],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-        check=False,
-    )
-    found = [line for line in reference.stdout.splitlines() if line.startswith("REFERENCE ")]
-    assert reference.returncode == 0 and len(found) == 1, reference.stderr[-3000:]
+    _, (outcome,) = run_harness(tree, [["--base", *BASES]], drop=("OWN_RATE",))
     out = tmp_path_factory.mktemp("injected") / "bundle"
     result = compile_in(tree, out, cache_dir, *BASES)
     return {
-        "theirs": json.loads(found[0][len("REFERENCE ") :])["args"],
+        "theirs": outcome["args"],
         "result": result,
         "out": out,
         "lines": lines,
@@ -314,9 +268,9 @@ def test_get_args_statement_is_reproduced_or_reported(
     if result.returncode == 0:
         import satc.runtime
 
-        for variable in (*LAUNCHER_VARS, "OWN_RATE"):
-            monkeypatch.delenv(variable, raising=False)
-        mine = _to_json(satc.runtime.load(injected["out"]))
+        for variable in [*launcher_variables(), *(["OWN_RATE"] if "OWN_RATE" in os.environ else [])]:
+            monkeypatch.delenv(variable)
+        mine = to_json(satc.runtime.load(injected["out"]))
         reproduced = _at(mine, dotted) == _at(theirs, dotted)
         assert reproduced or reported, (
             f"{statement!r} ({line}) makes {dotted} = {_at(theirs, dotted)!r} in the project; satc hands back "
