@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: example test bench bench-groups schema model-schema
+.PHONY: example test bench bench-project bench-groups schema model-schema
 
 # Compile the bundled CogVideoX example; needs only satc's light dependencies.
 example: $(VENV)/.satc-core
@@ -21,6 +21,11 @@ test:
 
 bench:
 	$(PY) benchmarks/bench.py
+
+# satc's cold (project scan included) and repeat compile of CogVideoX, Tora and CogView3
+# from their entrypoint folders, next to each project's own get_args (needs SATC_COGVIDEO_SAT).
+bench-project:
+	$(PY) benchmarks/bench_project.py
 
 # Group setup: satc's members-only groups vs SAT's mpu on 2-16 CPU ranks, and the dry
 # run's new_group calls per rank up to 4,096 ranks (needs SATC_COGVIDEO_SAT, see README).

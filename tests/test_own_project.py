@@ -1,0 +1,280 @@
+"""A researcher's own copy of a project: what its code defines compiles with no change to satc.
+
+The test copies CogVideoX's ``sat/`` folder (../shared/reference/cogvideo-sat) and edits it
+the way people edit their forks: a new argument in ``arguments.py``, a new parameter of
+``DiffusionTransformer.__init__``, a new top-level section that ``process_config_to_args``
+reads.  Configs using them compile from the copy (cwd = the entrypoint folder) with no
+error and no hint, and the bundle's args equal the copy's own ``get_args``
+(tests/reference/project_get_args.py).  Typos of real keys -- old and new -- are still
+located errors whose did-you-mean names the key the user meant, and never another
+setting the project also defines.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from project_support import PER_PROCESS, launcher_variables, run_harness, to_json
+from support import cogvideo_sat, require_module, satc
+
+BASES = ("configs/cogvideox1.5_5b.yaml", "configs/inference.yaml")
+
+# (file, anchor, replacement): each anchor must be in the pristine tree exactly once.
+EDITS = (
+    (
+        "arguments.py",
+        '    group.add_argument("--image2video", action="store_true")\n',
+        '    group.add_argument("--image2video", action="store_true")\n'
+        '    group.add_argument("--pose-guidance-scale", type=float, default=1.0)\n',
+    ),
+    (
+        "dit_video_concat.py",
+        "        ofs_embed_dim=None,\n",
+        "        ofs_embed_dim=None,\n        use_pose=False,\n",
+    ),
+    (
+        "arguments.py",
+        '    if "data" in config:\n',
+        '    if "pose" in config:\n'
+        '        args.pose_config = config.pop("pose", OmegaConf.create())\n'
+        '    if "data" in config:\n',
+    ),
+)
+
+NEW_KEYS = (
+    "args:\n  pose_guidance_scale: 2.5\n"
+    "model:\n  network_config:\n    params:\n      use_pose: true\n"
+    "pose:\n  keypoints: 17\n  source: openpose\n"
+)
+
+# (layer, the key as typed, the suggestion that must be offered)
+TYPOS = {
+    "new argument": (
+        "args:\n  pose_guidance_scal: 2.5\n",
+        "args.pose_guidance_scal",
+        "args.pose_guidance_scale",
+    ),
+    "new model parameter": (
+        "model:\n  network_config:\n    params:\n      use_posee: true\n",
+        "model.network_config.params.use_posee",
+        "use_pose",
+    ),
+    "new section": ("poes:\n  keypoints: 17\n", "poes", "pose"),
+    "existing model parameter": (
+        "model:\n  network_config:\n    params:\n      use_SwiGLUU: true\n",
+        "model.network_config.params.use_SwiGLUU",
+        "model.network_config.params.use_SwiGLU",
+    ),
+    "existing argument": (
+        "args:\n  sampling_num_frame: 13\n",
+        "args.sampling_num_frame",
+        "args.sampling_num_frames",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def own_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of CogVideoX's sat/ with the three edits applied."""
+    tree = tmp_path_factory.mktemp("own-project") / "sat"
+    shutil.copytree(cogvideo_sat(), tree, ignore=shutil.ignore_patterns("__pycache__"))
+    for name, anchor, replacement in EDITS:
+        path = tree / name
+        text = path.read_text(encoding="utf-8")
+        assert text.count(anchor) == 1, f"{name} changed upstream: {anchor!r} is not there once"
+        path.write_text(text.replace(anchor, replacement), encoding="utf-8")
+    (tree / "configs" / "own.yaml").write_text(NEW_KEYS, encoding="utf-8")
+    return tree
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("satc-cache")
+
+
+def compile_in(tree: Path, out: Path, cache: Path, *configs: str) -> subprocess.CompletedProcess[str]:
+    return satc("compile", *configs, "-o", str(out), cwd=tree, env={"SATC_CACHE_DIR": str(cache)})
+
+
+def _lines_about(stderr: str, *needles: str) -> list[str]:
+    """Each diagnostic (its line and hint lines) that mentions one of the needles."""
+    blocks: list[str] = []
+    for line in stderr.splitlines():
+        if line.startswith(" ") and blocks:
+            blocks[-1] += "\n" + line
+        else:
+            blocks.append(line)
+    return [block for block in blocks if any(needle in block for needle in needles)]
+
+
+def test_new_argument_parameter_and_section_compile_unchanged(
+    own_tree: Path, tmp_path: Path, cache_dir: Path
+) -> None:
+    out = tmp_path / "bundle"
+    result = compile_in(own_tree, out, cache_dir, *BASES, "configs/own.yaml")
+    mentions = _lines_about(result.stderr, "pose_guidance_scale", "use_pose", "pose")
+    assert result.returncode == 0, result.stderr
+    assert not mentions, "diagnostics about keys the project defines:\n" + "\n".join(mentions)
+    assert ": error:" not in result.stderr, result.stderr
+
+
+def test_pristine_tree_still_refuses_the_new_keys(tmp_path: Path, cache_dir: Path) -> None:
+    """The same layer against the unedited tree: the keys are unknown there (D1)."""
+    layer = tmp_path / "own.yaml"
+    layer.write_text(NEW_KEYS, encoding="utf-8")
+    result = compile_in(cogvideo_sat(), tmp_path / "bundle", cache_dir, *BASES, str(layer))
+    assert result.returncode == 2, result.stderr
+    for key in ("args.pose_guidance_scale", "model.network_config.params.use_pose", "pose"):
+        assert f"error: {key}:" in result.stderr, f"{key} not reported:\n{result.stderr}"
+    assert not (tmp_path / "bundle").exists()
+
+
+def test_args_equal_the_edited_projects_get_args(
+    own_tree: Path, tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    require_module("sat")
+    configs = [*BASES, "configs/own.yaml"]
+    _, (outcome,) = run_harness(own_tree, [["--base", *configs]])
+    theirs = outcome["args"]
+    # The edits are live in the project's own code: the values the layer sets arrive.
+    assert theirs["pose_guidance_scale"] == 2.5
+    assert theirs["pose_config"] == {"keypoints": 17, "source": "openpose"}
+    assert theirs["model_config"]["network_config"]["params"]["use_pose"] is True
+
+    out = tmp_path / "bundle"
+    result = compile_in(own_tree, out, cache_dir, *configs)
+    assert result.returncode == 0, result.stderr
+    import satc.runtime
+
+    for variable in launcher_variables():
+        monkeypatch.delenv(variable)
+    mine = to_json(satc.runtime.load(out))
+    keys = (set(theirs) | set(mine)) - PER_PROCESS - {"base"}
+    different = {key: (mine.get(key, "<absent>"), theirs.get(key, "<absent>")) for key in keys}
+    different = {key: pair for key, pair in different.items() if pair[0] != pair[1]}
+    assert not different, "satc != the project's get_args: " + json.dumps(different, indent=1, default=repr)
+
+
+@pytest.mark.parametrize("case", sorted(TYPOS))
+def test_typo_is_caught_with_the_key_meant(
+    case: str, own_tree: Path, tmp_path: Path, cache_dir: Path
+) -> None:
+    layer, typed, meant = TYPOS[case]
+    path = tmp_path / "typo.yaml"
+    path.write_text(layer, encoding="utf-8")
+    result = compile_in(own_tree, tmp_path / "bundle", cache_dir, *BASES, str(path))
+    assert result.returncode == 2, result.stderr
+    reports = [block for block in _lines_about(result.stderr, typed) if "error" in block]
+    assert reports, f"{typed} not reported as an error:\n{result.stderr}"
+    hints = [line for block in reports for line in block.splitlines() if "did you mean" in line]
+    assert hints and all(meant in hint for hint in hints), (
+        f"{typed}: want a hint naming {meant}:\n{result.stderr}"
+    )
+    assert not (tmp_path / "bundle").exists()
+
+
+def test_a_defined_key_is_never_offered_another_setting(
+    own_tree: Path, tmp_path: Path, cache_dir: Path
+) -> None:
+    """Keys the project defines next to a near-identical one: no error, so no hint at all.
+
+    ``latent_channels`` / ``sampling_fps`` sit next to other existing settings; the issue's
+    ``use_pose`` -> ``use_pd`` class of hint must not appear for any key the tree defines.
+    """
+    layer = tmp_path / "defined.yaml"
+    layer.write_text(
+        "args:\n  pose_guidance_scale: 0.5\n  sampling_fps: 8\n  latent_channels: 16\n"
+        "model:\n  network_config:\n    params:\n      use_pose: false\n",
+        encoding="utf-8",
+    )
+    result = compile_in(own_tree, tmp_path / "bundle", cache_dir, *BASES, str(layer))
+    assert result.returncode == 0, result.stderr
+    hints = [block for block in _lines_about(result.stderr, "did you mean") if str(layer.name) in block]
+    assert not hints, "\n".join(hints)
+
+
+# What some projects' get_args do after parsing, each at its own line of arguments.py:
+# {name: (statement, the namespace key it changes (dotted), the project's value)}: with
+# BASES the YAML says num_frames 81, sampling_fps 16, time_compressed_rate 4.  satc must either
+# hand back the value the project computes, or say at compile time, citing that line,
+# that it cannot -- never silently hand back the YAML's value.
+INJECTIONS = {
+    "model parameter from an argument": (
+        "args.model_config.network_config.params.num_frames = args.sampling_num_frames",
+        "model_config.network_config.params.num_frames",
+        22,
+    ),
+    "argument derived from another": ("args.sampling_fps = args.sampling_fps * 2", "sampling_fps", 32),
+    "model parameter from the environment": (
+        'args.model_config.network_config.params.time_compressed_rate = int(os.environ.get("OWN_RATE", "2"))',
+        "model_config.network_config.params.time_compressed_rate",
+        2,
+    ),
+}
+INJECT_AFTER = "        args.data_config = data_config\n"
+
+
+@pytest.fixture(scope="module")
+def injecting_tree(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
+    """A copy of CogVideoX's sat/ whose process_config_to_args ends with INJECTIONS."""
+    tree = tmp_path_factory.mktemp("injecting") / "sat"
+    shutil.copytree(cogvideo_sat(), tree, ignore=shutil.ignore_patterns("__pycache__"))
+    path = tree / "arguments.py"
+    text = path.read_text(encoding="utf-8")
+    assert text.count(INJECT_AFTER) == 1, "arguments.py changed upstream"
+    head, tail = text.split(INJECT_AFTER)
+    statements = [statement for statement, _, _ in INJECTIONS.values()]
+    path.write_text(head + INJECT_AFTER + "".join(f"    {s}\n" for s in statements) + tail, encoding="utf-8")
+    first = head.count("\n") + INJECT_AFTER.count("\n") + 1
+    return tree, {name: first + index for index, name in enumerate(INJECTIONS)}
+
+
+@pytest.fixture(scope="module")
+def injected(injecting_tree, tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> dict:
+    """The project's own namespace and satc's compile (and loaded namespace) for BASES."""
+    require_module("sat")
+    tree, lines = injecting_tree
+    _, (outcome,) = run_harness(tree, [["--base", *BASES]], drop=("OWN_RATE",))
+    out = tmp_path_factory.mktemp("injected") / "bundle"
+    result = compile_in(tree, out, cache_dir, *BASES)
+    return {
+        "theirs": outcome["args"],
+        "result": result,
+        "out": out,
+        "lines": lines,
+    }
+
+
+def _at(tree: dict, dotted: str):
+    for part in dotted.split("."):
+        tree = tree[part]
+    return tree
+
+
+@pytest.mark.parametrize("name", sorted(INJECTIONS))
+def test_get_args_statement_is_reproduced_or_reported(
+    name: str, injected: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    statement, dotted, value = INJECTIONS[name]
+    theirs, result = injected["theirs"], injected["result"]
+    line = f"arguments.py:{injected['lines'][name]}"
+    assert _at(theirs, dotted) == value  # the statement really runs in the project
+    reported = line in result.stderr
+    if result.returncode == 0:
+        import satc.runtime
+
+        for variable in [*launcher_variables(), *(["OWN_RATE"] if "OWN_RATE" in os.environ else [])]:
+            monkeypatch.delenv(variable)
+        mine = to_json(satc.runtime.load(injected["out"]))
+        reproduced = _at(mine, dotted) == _at(theirs, dotted)
+        assert reproduced or reported, (
+            f"{statement!r} ({line}) makes {dotted} = {_at(theirs, dotted)!r} in the project; satc hands back "
+            f"{_at(mine, dotted)!r} and does not say it cannot reproduce it:\n{result.stderr}"
+        )
+    else:
+        assert reported, f"refused without citing {line} ({statement!r}):\n{result.stderr}"
