@@ -17,7 +17,7 @@ from typing import Any
 from .. import __version__
 from ..bundle_format import FORMAT as ARGS_FORMAT
 from ..bundle_format import canonical_digest as digest_of
-from . import resources
+from . import memo, resources
 from .plan import Plan
 
 LAUNCH_TEMPLATES = {
@@ -150,6 +150,18 @@ def _template(name: str) -> Any:
     return _environment().from_string(resources.template_text(name))
 
 
+def _rendered(name: str, context: dict[str, Any]) -> str:
+    """``name`` rendered with ``context``; the same template text and context rendered
+    before is read back (memo.py), so a repeat compile does not import jinja2."""
+    digest = memo.key("render", memo.code_stamp(__file__, "jinja2"), resources.template_text(name), context)
+    stored = memo.get("render", digest)
+    if stored is not None:
+        return stored.decode("utf-8")
+    text: str = _template(name).render(**context)
+    memo.put("render", digest, text.encode("utf-8"))
+    return text
+
+
 def _env_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -268,7 +280,7 @@ def launch_context(plan: Plan, provenance: Provenance) -> dict[str, Any]:
         env["PYTORCH_CUDA_ALLOC_CONF"] = launch["cuda_alloc_conf"]
     several = plan.topology.nodes > 1
     return {
-        "common": _template(COMMON_TEMPLATE).render(stop_grace=STOP_GRACE_S).rstrip("\n"),
+        "common": _rendered(COMMON_TEMPLATE, {"stop_grace": STOP_GRACE_S}).rstrip("\n"),
         "header": _header(plan, provenance),
         "target": launch["target"],
         "device": launch["device"],
@@ -306,7 +318,7 @@ def render(plan: Plan, provenance: Provenance, tree: dict[str, Any]) -> dict[str
     if plan.training and plan.deepspeed_config is not None:
         files["ds_config.json"] = canonical_json(plan.deepspeed_config)
     template = LAUNCH_TEMPLATES[plan.launch["target"]]
-    files["launch.sh"] = _template(template).render(**launch_context(plan, provenance))
+    files["launch.sh"] = _rendered(template, launch_context(plan, provenance))
     if plan.launch["target"] == "deepspeed":
         files["hostfile"] = hostfile_text(plan)
     return files

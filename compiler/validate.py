@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from . import credentials, resources
+from . import credentials, memo, resources
 from .errors import SET_RANK, Location, Problem, dotted
 from .load import LoadedConfig
 from .project import select
@@ -556,14 +556,27 @@ def _canonical_gpu(tree: dict[str, Any]) -> None:
         launch["gpu"] = canonical(name)
 
 
+def _schema_problems(config: LoadedConfig, root: dict[str, Any]) -> list[Problem]:
+    """jsonschema's errors as problems.  A tree found clean against the same schema
+    before is not checked again (memo.py), so a repeat compile does not import jsonschema."""
+    digest = memo.key("valid", memo.code_stamp(__file__, "jsonschema"), root, config.tree)
+    if memo.get("valid", digest) == b"clean":
+        return []
+    problems: list[Problem] = []
+    for error in _validator(root).iter_errors(config.tree):
+        problems.extend(_problem_from_error(config, error, root))
+    if not problems:
+        memo.put("valid", digest, b"clean")
+    return problems
+
+
 def validate(config: LoadedConfig) -> tuple[list[Problem], list[Problem]]:
     """(errors, warnings) for the merged tree, each located and sorted."""
     project = select.for_config(config)
     root = config_schema(project)
     problems: list[Problem] = []
     _canonical_gpu(config.tree)
-    for error in _validator(root).iter_errors(config.tree):
-        problems.extend(_problem_from_error(config, error, root))
+    problems.extend(_schema_problems(config, root))
     problems.extend(_annotations(config, root))
     problems.extend(credentials.check_tree(config.tree, config.locate))
     problems.extend(_flows_into_args(config, root))
