@@ -11,6 +11,7 @@ cannot encode are simply not memoised.  Entries live beside the project cache
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import marshal
 import os
@@ -87,7 +88,5 @@ def put(kind: str, digest: str | None, value: bytes) -> None:
             handle.write(value)
         os.replace(temporary, target)
     except OSError:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(temporary)
-        except OSError:
-            pass

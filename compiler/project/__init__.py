@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import cache, reader, sat_source, serial
+from . import cache, sat_source, serial
 from .facts import Project
-from .sources import Sources
+
+if TYPE_CHECKING:
+    from .sources import Sources
 
 __all__ = ["Project", "find_root", "locate_file", "read_project"]
 
@@ -62,6 +64,9 @@ def read_project(root: str | Path | None, targets: Iterable[str], *, use_cache: 
 
         profile: Project = builtin_project()
         return profile
+    # The reader (ast walks of the project's code) is imported only when the cache misses.
+    from . import reader
+
     folder = Path(root).resolve()
     wanted = sorted(set(targets))
     key, _, _ = _key(folder)

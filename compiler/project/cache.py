@@ -16,7 +16,6 @@ import hashlib
 import marshal
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -126,6 +125,8 @@ def load(key: str) -> dict[str, Any] | None:
 
 def store(key: str, payload: dict[str, Any]) -> None:
     """Write atomically (a temporary file renamed over the old one); never fail."""
+    import tempfile  # only a compile that read the project writes (a repeat one does not)
+
     data = {"version": reader_version(), "key": key, **payload}
     target = path_for(key)
     try:
