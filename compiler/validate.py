@@ -556,18 +556,20 @@ def _canonical_gpu(tree: dict[str, Any]) -> None:
         launch["gpu"] = canonical(name)
 
 
-def _schema_problems(config: LoadedConfig, root: dict[str, Any]) -> list[Problem]:
-    """jsonschema's errors as problems.  A tree found clean against the same schema
-    before is not checked again (memo.py), so a repeat compile does not import jsonschema."""
+def _schema_problems(config: LoadedConfig, root: dict[str, Any]) -> tuple[list[Problem], list[Problem]]:
+    """jsonschema's problems: the tree's, and those of DeepSpeed values that flow into
+    args.  A tree found clean against the same schema before is not checked again
+    (memo.py), so a repeat compile does not import jsonschema."""
     digest = memo.key("valid", memo.code_stamp(__file__, "jsonschema"), root, config.tree)
     if memo.get("valid", digest) == b"clean":
-        return []
+        return [], []
     problems: list[Problem] = []
     for error in _validator(root).iter_errors(config.tree):
         problems.extend(_problem_from_error(config, error, root))
-    if not problems:
+    flowing = _flows_into_args(config, root)
+    if not problems and not flowing:
         memo.put("valid", digest, b"clean")
-    return problems
+    return problems, flowing
 
 
 def validate(config: LoadedConfig) -> tuple[list[Problem], list[Problem]]:
@@ -576,10 +578,11 @@ def validate(config: LoadedConfig) -> tuple[list[Problem], list[Problem]]:
     root = config_schema(project)
     problems: list[Problem] = []
     _canonical_gpu(config.tree)
-    problems.extend(_schema_problems(config, root))
+    structural, flowing = _schema_problems(config, root)
+    problems.extend(structural)
     problems.extend(_annotations(config, root))
     problems.extend(credentials.check_tree(config.tree, config.locate))
-    problems.extend(_flows_into_args(config, root))
+    problems.extend(flowing)
     problems.extend(_null_overrides(config, project))
     problems.extend(_accidental_booleans(config, root))
     problems.extend(model_targets.check(config))

@@ -8,6 +8,7 @@ package into `satc compile`.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,16 +28,19 @@ finally:
 """
 
 
-def _modules_after_compile(tmp_path: Path, *argv: str) -> set[str]:
+def _modules_after_compile(
+    tmp_path: Path, *argv: str, env: dict[str, str] | None = None, out: str = "out", rc: int = 0
+) -> set[str]:
     report = tmp_path / "modules.json"
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, str(report), "compile", *argv, "-o", str(tmp_path / "out")],
+        [sys.executable, "-c", PROBE, str(report), "compile", *argv, "-o", str(tmp_path / out)],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
+        env=env,
     )
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == rc, done.stderr
     return {name.split(".")[0] for name in json.loads(report.read_text("utf-8"))}
 
 
@@ -105,3 +109,23 @@ def test_plan_and_the_compile_summary_import_nothing_heavy(tmp_path: Path) -> No
             check=True,
         ).stdout
     )
+
+
+def test_a_repeat_compile_imports_neither_jsonschema_nor_jinja2_and_writes_the_same_bundle(
+    tmp_path: Path,
+) -> None:
+    # A clean schema verdict and the rendered launch.sh are memoised by content (memo.py).
+    env = {**os.environ, "SATC_CACHE_DIR": str(tmp_path / "cache")}
+    configs = (str(REFERENCE / "cogvideox_5b_lora.yaml"), str(REFERENCE / "sft.yaml"))
+    first = _modules_after_compile(tmp_path, *configs, env=env, out="first")
+    assert {"jsonschema", "jinja2"} <= first
+    again = _modules_after_compile(tmp_path, *configs, env=env, out="again")
+    assert not again & {"jsonschema", "jinja2"}, again & {"jsonschema", "jinja2"}
+    for name in ("args.json", "config.yaml", "launch.sh", "ds_config.json"):
+        assert (tmp_path / "again" / name).read_bytes() == (tmp_path / "first" / name).read_bytes()
+    # A different tree is judged again: a clean verdict does not stand for it.
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("args:\n  train_iters: ten\n", "utf-8")
+    judged = _modules_after_compile(tmp_path, *configs, str(bad), env=env, out="bad", rc=2)
+    assert "jsonschema" in judged
+    assert not (tmp_path / "bad").exists()
