@@ -278,3 +278,63 @@ def test_get_args_statement_is_reproduced_or_reported(
         )
     else:
         assert reported, f"refused without citing {line} ({statement!r}):\n{result.stderr}"
+
+
+# --- how a parent builds its child configs ---------------------------------------------
+
+POS_EMBED = 'pos_embed_config = module_configs["pos_embed_config"]\n'
+POS_EMBED_CALL = "            instantiate_from_config(\n                pos_embed_config,\n"
+
+
+def _edited_copy(tmp_path: Path, *edits: tuple[str, str]) -> Path:
+    tree = tmp_path / "sat"
+    shutil.copytree(cogvideo_sat(), tree, ignore=shutil.ignore_patterns("__pycache__"))
+    dit = tree / "dit_video_concat.py"
+    text = dit.read_text(encoding="utf-8")
+    for anchor, replacement in edits:
+        assert text.count(anchor) == 1, f"dit_video_concat.py changed upstream: {anchor!r}"
+        text = text.replace(anchor, replacement)
+    dit.write_text(text, encoding="utf-8")
+    return tree
+
+
+def _m3(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if "[M3]" in line]
+
+
+def test_a_subclass_without_its_own_init_builds_its_children_as_its_base_does(
+    tmp_path: Path, cache_dir: Path
+) -> None:
+    end = "class DiffusionTransformer(BaseModel):\n"
+    tree = _edited_copy(tmp_path, (end, end))
+    with (tree / "dit_video_concat.py").open("a", encoding="utf-8") as handle:
+        handle.write("\n\nclass MyDiT(DiffusionTransformer):\n    pass\n")
+    chosen = ("--set", "model.network_config.target=dit_video_concat.MyDiT")
+    result = compile_in(tree, tmp_path / "bundle", cache_dir, *BASES, *chosen)
+    assert result.returncode == 0, result.stderr
+    assert not _m3(result.stderr), result.stderr
+    # what the base passes its children is still checked: a key it passes itself is M4
+    twice = ("--set", "model.network_config.params.modules.pos_embed_config.params.hidden_size=8")
+    again = compile_in(tree, tmp_path / "bundle2", cache_dir, *BASES, *chosen, *twice)
+    assert again.returncode == 2 and "[M4]" in again.stderr, again.stderr
+
+
+def test_a_child_config_kept_in_an_attribute_is_followed(tmp_path: Path, cache_dir: Path) -> None:
+    tree = _edited_copy(
+        tmp_path,
+        (POS_EMBED, "self." + POS_EMBED),
+        (POS_EMBED_CALL, POS_EMBED_CALL.replace("pos_embed_config,", "self.pos_embed_config,")),
+    )
+    result = compile_in(tree, tmp_path / "bundle", cache_dir, *BASES)
+    assert result.returncode == 0, result.stderr
+    assert not _m3(result.stderr), result.stderr
+
+
+def test_a_child_built_in_a_way_satc_cannot_trace_is_a_warning(tmp_path: Path, cache_dir: Path) -> None:
+    copied = 'pos_embed_config = __import__("copy").copy(module_configs["pos_embed_config"])\n'
+    tree = _edited_copy(tmp_path, (POS_EMBED, copied))
+    result = compile_in(tree, tmp_path / "bundle", cache_dir, *BASES)
+    assert result.returncode == 0, result.stderr
+    lines = _m3(result.stderr)
+    assert lines and all(": warning: " in line and "could not trace" in line for line in lines), result.stderr
+    assert any("dit_video_concat.py:" in line and "pos_embed_config" in line for line in lines), result.stderr

@@ -326,6 +326,26 @@ def _missing(config: LoadedConfig, node: Node, entry: dict[str, Any], passed: li
         return []
     params_path = (*node.path, "params")
     where = params_path if params_path in config.origin else (*node.path, "target")
+    missing = [
+        (key, param)
+        for key, param in sorted(entry["params"].items())
+        if param.get("required") and key not in node.params and key not in passed
+    ]
+    untraced = _untraced(config, node)
+    if missing and untraced:
+        # The parent builds a config with keywords satc cannot attribute to a key: it may
+        # pass these itself, so their absence is no certain crash.
+        return [
+            problem(
+                config,
+                where,
+                "M3",
+                f"{node.target} needs {', '.join(key for key, _ in missing)}, which this config does not set; "
+                f"satc could not trace what {_short(node.parent or '')} passes it ({', '.join(untraced)})",
+                f"add them under {dotted(params_path)} unless {_short(node.parent or '')} passes them",
+                "warning",
+            )
+        ]
     return [
         problem(
             config,
@@ -334,9 +354,19 @@ def _missing(config: LoadedConfig, node: Node, entry: dict[str, Any], passed: li
             f"missing required parameter {key!r} of {node.target} ({param['source']})",
             f"add {dotted((*params_path, key))}",
         )
-        for key, param in sorted(entry["params"].items())
-        if param.get("required") and key not in node.params and key not in passed
+        for key, param in missing
     ]
+
+
+def _untraced(config: LoadedConfig, node: Node) -> list[str]:
+    """Where the parent builds a child config with keywords from a config satc could not
+    name, when this node's key is not among the children it did trace."""
+    models = _models(config)
+    engine = models["engine"] or {}
+    parent = engine if node.parent == engine.get("target") else models["targets"].get(node.parent or "")
+    if not parent or (_child_key(node.path) or "") in parent.get("children", {}):
+        return []
+    return list(parent.get("untraced", []))
 
 
 def check_node(config: LoadedConfig, node: Node) -> list[Problem]:
