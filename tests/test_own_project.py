@@ -338,3 +338,65 @@ def test_a_child_built_in_a_way_satc_cannot_trace_is_a_warning(tmp_path: Path, c
     lines = _m3(result.stderr)
     assert lines and all(": warning: " in line and "could not trace" in line for line in lines), result.stderr
     assert any("dit_video_concat.py:" in line and "pos_embed_config" in line for line in lines), result.stderr
+
+
+# --- what the project's get_args writes below model_config -----------------------------
+
+RETURN = "        args.data_config = data_config\n\n    return args\n"
+INJECTED = ("sampling_fps", "latent_channels", "image2video")
+
+
+def _injecting_copy(tmp_path: Path, extra: str = "") -> Path:
+    tree = tmp_path / "sat"
+    shutil.copytree(cogvideo_sat(), tree, ignore=shutil.ignore_patterns("__pycache__"))
+    arguments = tree / "arguments.py"
+    text = arguments.read_text(encoding="utf-8")
+    assert text.count(RETURN) == 1, "arguments.py changed upstream"
+    inject = (
+        "        args.data_config = data_config\n\n"
+        "    adaln_params = args.model_config.network_config.params.modules.adaln_layer_config.params\n"
+        '    for name in ["sampling_fps", "latent_channels"]:\n'
+        "        adaln_params[name] = getattr(args, name)\n"
+        '    for name in ["image2video"]:\n'
+        "        setattr(adaln_params, name, getattr(args, name))\n" + extra + "    return args\n"
+    )
+    arguments.write_text(text.replace(RETURN, inject), encoding="utf-8")
+    return tree
+
+
+def test_injections_through_a_local_below_model_config_reach_the_bundle(
+    tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tree = _injecting_copy(tmp_path)
+    out = tmp_path / "bundle"
+    result = compile_in(tree, out, cache_dir, *BASES)
+    assert result.returncode == 0, result.stderr
+    assert "[G5]" not in result.stderr and "[G1]" not in result.stderr, result.stderr
+    args = json.loads((out / "args.json").read_text(encoding="utf-8"))
+    model = args.get("model_config") or args["args"]["model_config"]
+    params = model["network_config"]["params"]["modules"]["adaln_layer_config"]["params"]
+    top = args if "sampling_fps" in args else args["args"]
+    assert {name: params.get(name, "<absent>") for name in INJECTED} == {name: top[name] for name in INJECTED}
+    require_module("sat")
+    _, (outcome,) = run_harness(tree, [["--base", *BASES]])
+    import satc.runtime
+
+    for variable in launcher_variables():
+        monkeypatch.delenv(variable)
+    mine = to_json(satc.runtime.load(out))
+    assert mine["model_config"] == outcome["args"]["model_config"]
+
+
+def test_an_injection_below_model_config_satc_cannot_reproduce_is_named(
+    tmp_path: Path, cache_dir: Path
+) -> None:
+    extra = "    for name in args.base:\n        adaln_params[name] = 1\n"
+    tree = _injecting_copy(tmp_path, extra)
+    result = compile_in(tree, tmp_path / "bundle", cache_dir, *BASES)
+    line = next(
+        n
+        for n, text in enumerate((tree / "arguments.py").read_text().splitlines(), 1)
+        if "adaln_params[name] = 1" in text
+    )
+    reports = [x for x in result.stderr.splitlines() if f"arguments.py:{line}" in x]
+    assert reports and all("warning" in x for x in reports), result.stderr
