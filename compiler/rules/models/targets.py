@@ -387,7 +387,48 @@ def check_node(config: LoadedConfig, node: Node) -> list[Problem]:
             found.append(_unknown_param(config, node, entry, key, settable))
     found.extend(_missing(config, node, entry, passed))
     found.extend(_namespaces(config, node, entry))
+    found.extend(_heads(config, node, entry))
     return found
+
+
+SAT_TRANSFORMER = "sat.model.transformer.BaseTransformer"
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _heads(config: LoadedConfig, node: Node, entry: dict[str, Any]) -> list[Problem]:
+    """M28: a class whose keywords reach SAT's BaseTransformer builds SAT's attention, which
+    takes each head's width as ``divide(hidden_size, num_attention_heads)`` (an
+    AssertionError from ensure_divisibility when the model is built) unless
+    ``hidden_size_per_attention_head`` is given."""
+    if SAT_TRANSFORMER not in entry.get("flow", ()):
+        return []
+    params = entry["params"]
+
+    def given(key: str) -> Any:
+        return node.params[key] if key in node.params else params.get(key, {}).get("default")
+
+    if given("hidden_size_per_attention_head") is not None:
+        return []
+    hidden, heads = _int(given("hidden_size")), _int(given("num_attention_heads"))
+    if hidden is None or heads is None or heads <= 0 or hidden % heads == 0:
+        return []
+    divisors = [d for d in range(1, hidden + 1) if hidden % d == 0]
+    near = min(divisors, key=lambda d: (abs(d - heads), d))
+    key = "num_attention_heads" if "num_attention_heads" in node.params else "hidden_size"
+    return [
+        problem(
+            config,
+            (*node.path, "params", key),
+            "M28",
+            f"hidden_size {hidden} does not split into {heads} attention heads: {_short(node.target)} builds "
+            f"SAT's BaseTransformer ({_flow_hint(entry)}), whose attention divides hidden_size by "
+            "num_attention_heads (AssertionError when the model is built)",
+            f"use a num_attention_heads that divides {hidden}, such as {near}",
+        )
+    ]
 
 
 _MAPPING_METHODS = {"get", "items", "keys", "values", "pop", "setdefault", "update"}
