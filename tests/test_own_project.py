@@ -317,6 +317,11 @@ def test_a_subclass_without_its_own_init_builds_its_children_as_its_base_does(
     twice = ("--set", "model.network_config.params.modules.pos_embed_config.params.hidden_size=8")
     again = compile_in(tree, tmp_path / "bundle2", cache_dir, *BASES, *chosen, *twice)
     assert again.returncode == 2 and "[M4]" in again.stderr, again.stderr
+    # and what its base's __init__ reads of transformer_args: a typo there is still M6
+    typo = ("--set", "model.network_config.params.transformer_args.checkpoint_activation=true")
+    third = compile_in(tree, tmp_path / "bundle3", cache_dir, *BASES, *chosen, *typo)
+    assert third.returncode == 2 and "[M6]" in third.stderr, third.stderr
+    assert "transformer_args.checkpoint_activations?" in third.stderr, third.stderr
 
 
 def test_a_child_config_kept_in_an_attribute_is_followed(tmp_path: Path, cache_dir: Path) -> None:

@@ -525,7 +525,7 @@ def describe(sources: Sources, found: Found) -> dict[str, Any] | None:
         out["children"] = dict(sorted(kids.items()))
     if untraced:
         out["untraced"] = untraced
-    spaces = namespaces(sources, owner, func) if owner.node is found.node else {}
+    spaces = namespaces(sources, owner, func)
     spaces = {k: v for k, v in spaces.items() if k in out["params"] and v["reads"]}
     if spaces:
         out["namespaces"] = spaces
