@@ -157,6 +157,17 @@ CASES = [
         "use a model_parallel_size that divides 30: 1, 2, 3, 5, 6",
     ),
     case(
+        "heads-do-not-divide-hidden-size",
+        "cogvideox_5b.yaml sft.yaml layer.yaml",
+        "model:\n  network_config:\n    params:\n      num_attention_heads: 47\n",
+        2,
+        "layer.yaml:4:7",
+        "model.network_config.params.num_attention_heads",
+        "hidden_size 3072 does not split into 47 attention heads: DiffusionTransformer builds SAT's "
+        "BaseTransformer (its keywords flow through DiffusionTransformer -> BaseModel -> BaseTransformer)",
+        "use a num_attention_heads that divides 3072, such as 48",
+    ),
+    case(
         "transformer-args-typo",
         "cogvideox_5b_lora.yaml sft.yaml layer.yaml",
         "model:\n  network_config:\n    params:\n      transformer_args:\n        checkpoint_activation: true\n",

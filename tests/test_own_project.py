@@ -278,3 +278,130 @@ def test_get_args_statement_is_reproduced_or_reported(
         )
     else:
         assert reported, f"refused without citing {line} ({statement!r}):\n{result.stderr}"
+
+
+# --- how a parent builds its child configs ---------------------------------------------
+
+POS_EMBED = 'pos_embed_config = module_configs["pos_embed_config"]\n'
+POS_EMBED_CALL = "            instantiate_from_config(\n                pos_embed_config,\n"
+
+
+def _edited_copy(tmp_path: Path, *edits: tuple[str, str]) -> Path:
+    tree = tmp_path / "sat"
+    shutil.copytree(cogvideo_sat(), tree, ignore=shutil.ignore_patterns("__pycache__"))
+    dit = tree / "dit_video_concat.py"
+    text = dit.read_text(encoding="utf-8")
+    for anchor, replacement in edits:
+        assert text.count(anchor) == 1, f"dit_video_concat.py changed upstream: {anchor!r}"
+        text = text.replace(anchor, replacement)
+    dit.write_text(text, encoding="utf-8")
+    return tree
+
+
+def _m3(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if "[M3]" in line]
+
+
+def test_a_subclass_without_its_own_init_builds_its_children_as_its_base_does(
+    tmp_path: Path, cache_dir: Path
+) -> None:
+    end = "class DiffusionTransformer(BaseModel):\n"
+    tree = _edited_copy(tmp_path, (end, end))
+    with (tree / "dit_video_concat.py").open("a", encoding="utf-8") as handle:
+        handle.write("\n\nclass MyDiT(DiffusionTransformer):\n    pass\n")
+    chosen = ("--set", "model.network_config.target=dit_video_concat.MyDiT")
+    result = compile_in(tree, tmp_path / "bundle", cache_dir, *BASES, *chosen)
+    assert result.returncode == 0, result.stderr
+    assert not _m3(result.stderr), result.stderr
+    # what the base passes its children is still checked: a key it passes itself is M4
+    twice = ("--set", "model.network_config.params.modules.pos_embed_config.params.hidden_size=8")
+    again = compile_in(tree, tmp_path / "bundle2", cache_dir, *BASES, *chosen, *twice)
+    assert again.returncode == 2 and "[M4]" in again.stderr, again.stderr
+    # and what its base's __init__ reads of transformer_args: a typo there is still M6
+    typo = ("--set", "model.network_config.params.transformer_args.checkpoint_activation=true")
+    third = compile_in(tree, tmp_path / "bundle3", cache_dir, *BASES, *chosen, *typo)
+    assert third.returncode == 2 and "[M6]" in third.stderr, third.stderr
+    assert "transformer_args.checkpoint_activations?" in third.stderr, third.stderr
+
+
+def test_a_child_config_kept_in_an_attribute_is_followed(tmp_path: Path, cache_dir: Path) -> None:
+    tree = _edited_copy(
+        tmp_path,
+        (POS_EMBED, "self." + POS_EMBED),
+        (POS_EMBED_CALL, POS_EMBED_CALL.replace("pos_embed_config,", "self.pos_embed_config,")),
+    )
+    result = compile_in(tree, tmp_path / "bundle", cache_dir, *BASES)
+    assert result.returncode == 0, result.stderr
+    assert not _m3(result.stderr), result.stderr
+
+
+def test_a_child_built_in_a_way_satc_cannot_trace_is_a_warning(tmp_path: Path, cache_dir: Path) -> None:
+    copied = 'pos_embed_config = __import__("copy").copy(module_configs["pos_embed_config"])\n'
+    tree = _edited_copy(tmp_path, (POS_EMBED, copied))
+    result = compile_in(tree, tmp_path / "bundle", cache_dir, *BASES)
+    assert result.returncode == 0, result.stderr
+    lines = _m3(result.stderr)
+    assert lines and all(": warning: " in line and "could not trace" in line for line in lines), result.stderr
+    assert any("dit_video_concat.py:" in line and "pos_embed_config" in line for line in lines), result.stderr
+
+
+# --- what the project's get_args writes below model_config -----------------------------
+
+RETURN = "        args.data_config = data_config\n\n    return args\n"
+INJECTED = ("sampling_fps", "latent_channels", "image2video")
+
+
+def _injecting_copy(tmp_path: Path, extra: str = "") -> Path:
+    tree = tmp_path / "sat"
+    shutil.copytree(cogvideo_sat(), tree, ignore=shutil.ignore_patterns("__pycache__"))
+    arguments = tree / "arguments.py"
+    text = arguments.read_text(encoding="utf-8")
+    assert text.count(RETURN) == 1, "arguments.py changed upstream"
+    inject = (
+        "        args.data_config = data_config\n\n"
+        "    adaln_params = args.model_config.network_config.params.modules.adaln_layer_config.params\n"
+        '    for name in ["sampling_fps", "latent_channels"]:\n'
+        "        adaln_params[name] = getattr(args, name)\n"
+        '    for name in ["image2video"]:\n'
+        "        setattr(adaln_params, name, getattr(args, name))\n" + extra + "    return args\n"
+    )
+    arguments.write_text(text.replace(RETURN, inject), encoding="utf-8")
+    return tree
+
+
+def test_injections_through_a_local_below_model_config_reach_the_bundle(
+    tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tree = _injecting_copy(tmp_path)
+    out = tmp_path / "bundle"
+    result = compile_in(tree, out, cache_dir, *BASES)
+    assert result.returncode == 0, result.stderr
+    assert "[G5]" not in result.stderr and "[G1]" not in result.stderr, result.stderr
+    args = json.loads((out / "args.json").read_text(encoding="utf-8"))
+    model = args.get("model_config") or args["args"]["model_config"]
+    params = model["network_config"]["params"]["modules"]["adaln_layer_config"]["params"]
+    top = args if "sampling_fps" in args else args["args"]
+    assert {name: params.get(name, "<absent>") for name in INJECTED} == {name: top[name] for name in INJECTED}
+    require_module("sat")
+    _, (outcome,) = run_harness(tree, [["--base", *BASES]])
+    import satc.runtime
+
+    for variable in launcher_variables():
+        monkeypatch.delenv(variable)
+    mine = to_json(satc.runtime.load(out))
+    assert mine["model_config"] == outcome["args"]["model_config"]
+
+
+def test_an_injection_below_model_config_satc_cannot_reproduce_is_named(
+    tmp_path: Path, cache_dir: Path
+) -> None:
+    extra = "    for name in args.base:\n        adaln_params[name] = 1\n"
+    tree = _injecting_copy(tmp_path, extra)
+    result = compile_in(tree, tmp_path / "bundle", cache_dir, *BASES)
+    line = next(
+        n
+        for n, text in enumerate((tree / "arguments.py").read_text().splitlines(), 1)
+        if "adaln_params[name] = 1" in text
+    )
+    reports = [x for x in result.stderr.splitlines() if f"arguments.py:{line}" in x]
+    assert reports and all("warning" in x for x in reports), result.stderr

@@ -268,51 +268,110 @@ def _kwargs_escape(func: ast.FunctionDef, kwargs: str) -> bool:
     return any(isinstance(node, ast.Name) and node.id == kwargs for node in walk(func))
 
 
+def _key_of(value: ast.expr) -> str | None:
+    """The config key an expression reads: ``configs["k"]`` or ``configs.get("k", ...)``."""
+    if isinstance(value, ast.Subscript):
+        ok, key = literal(value.slice)
+        return key if ok and isinstance(key, str) else None
+    if (
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Attribute)
+        and value.args
+        and value.func.attr == "get"
+    ):
+        ok, key = literal(value.args[0])
+        return key if ok and isinstance(key, str) else None
+    return None
+
+
 def _config_key(func: ast.FunctionDef, name: str) -> str | None:
     """The config key a local variable was read from: ``x = configs["pos_embed_config"]``."""
     for stmt in walk(func):
         if isinstance(stmt, ast.Assign) and any(
             isinstance(t, ast.Name) and t.id == name for t in stmt.targets
         ):
-            value = stmt.value
-            if isinstance(value, ast.Subscript):
-                ok, key = literal(value.slice)
-                return key if ok and isinstance(key, str) else None
-            if (
-                isinstance(value, ast.Call)
-                and isinstance(value.func, ast.Attribute)
-                and value.args
-                and value.func.attr == "get"
-            ):
-                ok, key = literal(value.args[0])
-                return key if ok and isinstance(key, str) else None
+            return _key_of(stmt.value)
     return None
 
 
-def children(found: Found) -> dict[str, dict[str, Any]]:
-    """Child configs a class instantiates itself, and the keywords it passes them."""
-    out: dict[str, dict[str, Any]] = {}
-    if not isinstance(found.node, ast.ClassDef) or "instantiate_from_config" not in found.module.text:
-        return out
-    for method in found.node.body:
+def _attribute_keys(node: ast.ClassDef) -> dict[str, str]:
+    """Attributes a class keeps a child config in: ``self.pos_embed_config =
+    module_configs["pos_embed_config"]`` (built later by another method)."""
+    out: dict[str, str] = {}
+    for method in node.body:
         if not isinstance(method, ast.FunctionDef):
             continue
-        for node in walk(method):
-            if not (isinstance(node, ast.Call) and dotted_name(node.func) == "instantiate_from_config"):
+        for stmt in walk(method):
+            if not isinstance(stmt, ast.Assign):
                 continue
-            if not node.args:
-                continue
-            first = node.args[0]
-            key: str | None = None
-            if isinstance(first, ast.Name):
-                key = _config_key(method, first.id)
-            elif isinstance(first, ast.Subscript):
-                ok, named = literal(first.slice)
-                key = named if ok and isinstance(named, str) else None
-            names = sorted(k.arg for k in node.keywords if k.arg)
-            if key and names:
-                out[key] = {"passes": names, "source": found.line(node)}
+            for target in stmt.targets:
+                if (
+                    isinstance(target, ast.Attribute)
+                    and isinstance(target.value, ast.Name)
+                    and target.value.id == "self"
+                ):
+                    key = _key_of(stmt.value)
+                    if key is None and isinstance(stmt.value, ast.Name):
+                        key = _config_key(method, stmt.value.id)
+                    if key:
+                        out.setdefault(target.attr, key)
     return out
+
+
+def _own_params(func: ast.FunctionDef) -> set[str]:
+    return {a.arg for a in (*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs)}
+
+
+def children(sources: Sources, found: Found, depth: int = 0) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Child configs a class (or a base it inherits from) instantiates itself, the keywords
+    it passes them, and where it builds one with keywords from a config satc cannot name."""
+    out: dict[str, dict[str, Any]] = {}
+    untraced: list[str] = []
+    node = found.node
+    if not isinstance(node, ast.ClassDef) or depth > 8:
+        return out, untraced
+    if "instantiate_from_config" in found.module.text:
+        attributes = _attribute_keys(node)
+        for method in node.body:
+            if not isinstance(method, ast.FunctionDef):
+                continue
+            for call in walk(method):
+                if not (
+                    isinstance(call, ast.Call)
+                    and dotted_name(call.func) == "instantiate_from_config"
+                    and call.args
+                ):
+                    continue
+                names = sorted(k.arg for k in call.keywords if k.arg)
+                if not names:
+                    continue
+                key: str | None = None
+                first = call.args[0]
+                if isinstance(first, ast.Name):
+                    key = _config_key(method, first.id)
+                    if key is None and method.name == "__init__" and first.id in _own_params(method):
+                        key = first.id  # a parameter of __init__ is the params key of that name
+                elif isinstance(first, ast.Subscript):
+                    key = _key_of(first)
+                elif (
+                    isinstance(first, ast.Attribute)
+                    and isinstance(first.value, ast.Name)
+                    and first.value.id == "self"
+                ):
+                    key = attributes.get(first.attr)
+                if key:
+                    out.setdefault(key, {"passes": names, "source": found.line(call)})
+                else:
+                    untraced.append(found.line(call))
+    # A subclass runs what its bases do to the child configs it does not build itself.
+    for base in node.bases:
+        base_found = resolve_name(sources, found.module, ast.unparse(base))
+        if isinstance(base_found, Found) and base_found.dotted not in CLOSED_BASES:
+            inherited, unknown = children(sources, base_found, depth + 1)
+            for key, entry in inherited.items():
+                out.setdefault(key, entry)
+            untraced += [where for where in unknown if where not in untraced]
+    return out, untraced
 
 
 def _attribute_reads(func: ast.FunctionDef, name: str) -> tuple[set[str], set[str]]:
@@ -461,10 +520,12 @@ def describe(sources: Sources, found: Found) -> dict[str, Any] | None:
     flow = sig.flow if sig.flow[:1] == [found.dotted] else [found.dotted, *sig.flow]
     if len(flow) > 1:
         out["flow"] = flow
-    kids = children(found)
+    kids, untraced = children(sources, found)
     if kids:
         out["children"] = dict(sorted(kids.items()))
-    spaces = namespaces(sources, owner, func) if owner.node is found.node else {}
+    if untraced:
+        out["untraced"] = untraced
+    spaces = namespaces(sources, owner, func)
     spaces = {k: v for k, v in spaces.items() if k in out["params"] and v["reads"]}
     if spaces:
         out["namespaces"] = spaces

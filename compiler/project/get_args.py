@@ -130,11 +130,13 @@ def _args_attr(target: ast.expr) -> str | None:
     return None
 
 
-def _model_config_aliases(func: ast.FunctionDef, sections: Read) -> set[str]:
-    """Local names that hold the model config: ``model_config = args.model_config``, or the
-    popped section before it lands there (``model_config = config.pop("model")``)."""
+def _model_config_aliases(func: ast.FunctionDef, sections: Read) -> dict[str, str]:
+    """Local names that hold the model config or a part of it, with the path they hold:
+    ``model_config = args.model_config`` (""), the popped section before it lands there
+    (``model_config = config.pop("model")``), ``adaln = args.model_config.network_config.params``
+    ("network_config.params")."""
     model_keys = {s.name for s in sections.sections.values() if s.dest == "model_config"}
-    out: set[str] = set()
+    out: dict[str, str] = {}
     for stmt in walk(func):
         if not isinstance(stmt, ast.Assign):
             continue
@@ -142,16 +144,21 @@ def _model_config_aliases(func: ast.FunctionDef, sections: Read) -> set[str]:
         if not names:
             continue
         if dotted_name(stmt.value) == MODEL_CONFIG:
-            out.update(names)
+            out.update(dict.fromkeys(names, ""))
             continue
         popped = _pop_key(_unwrap(stmt.value)[0])
         if popped is not None and popped[1] in model_keys:
-            out.update(names)
+            out.update(dict.fromkeys(names, ""))
+            continue
+        if isinstance(stmt.value, ast.Attribute | ast.Subscript) and _in_model_config(stmt.value, out):
+            below = _model_config_path(stmt.value, out)
+            if below is not None:
+                out.update(dict.fromkeys(names, below))
     return out
 
 
 def _model_config_path(
-    target: ast.expr, aliases: set[str], bound: dict[str, Any] | None = None
+    target: ast.expr, aliases: dict[str, str], bound: dict[str, Any] | None = None
 ) -> str | None:
     """``args.model_config.network_config.params.x`` / ``model_config["x"]`` -> "network_config.params.x";
     a loop variable subscript takes its value from ``bound``."""
@@ -175,13 +182,15 @@ def _model_config_path(
             parts.append(str(key))
             node = node.value
         elif isinstance(node, ast.Name) and node.id in aliases:
+            if aliases[node.id]:
+                parts.append(aliases[node.id])
             break
         else:
             return None
     return ".".join(reversed(parts)) if parts else None
 
 
-def _in_model_config(node: ast.expr, aliases: set[str]) -> bool:
+def _in_model_config(node: ast.expr, aliases: dict[str, str]) -> bool:
     """Whether an expression is (a part of) the model config."""
     while isinstance(node, ast.Attribute | ast.Subscript):
         if dotted_name(node) == MODEL_CONFIG:
@@ -213,7 +222,7 @@ class _Bind(ast.NodeTransformer):
 
 
 def _injections(
-    target: ast.expr, value: ast.expr | None, aliases: set[str], loops: Loops
+    target: ast.expr, value: ast.expr | None, aliases: dict[str, str], loops: Loops
 ) -> list[tuple[str, str]] | None:
     """(path, from) for each value an assignment puts into the model config (a loop over
     literal names unrolled); None when it writes there in a way satc cannot follow."""
@@ -351,6 +360,22 @@ def read(sources: Sources, get_args: Found | None, sections: Read) -> Facts:
                 facts.unsupported.append(f"{found.line(stmt)}: {_short(stmt)}")
             if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
                 call = stmt.value
+                if (
+                    dotted_name(call.func) == "setattr"
+                    and len(call.args) == 3
+                    and not call.keywords
+                    and _in_model_config(call.args[0], aliases)
+                ):
+                    # setattr(params, name, value) on a config node is params[name] = value
+                    target = ast.Subscript(value=call.args[0], slice=call.args[1], ctx=ast.Store())
+                    injected = _injections(target, call.args[2], aliases, loops)
+                    if injected is None:
+                        facts.unsupported.append(
+                            f"{found.line(stmt)}: {_short(stmt)} (a change to model_config satc cannot follow)"
+                        )
+                    for path, text in injected or []:
+                        facts.injects[path] = {"from": text, "source": found.line(stmt)}
+                    continue
                 method = call.func if isinstance(call.func, ast.Attribute) else None
                 mutates = (
                     method is not None

@@ -326,6 +326,26 @@ def _missing(config: LoadedConfig, node: Node, entry: dict[str, Any], passed: li
         return []
     params_path = (*node.path, "params")
     where = params_path if params_path in config.origin else (*node.path, "target")
+    missing = [
+        (key, param)
+        for key, param in sorted(entry["params"].items())
+        if param.get("required") and key not in node.params and key not in passed
+    ]
+    untraced = _untraced(config, node)
+    if missing and untraced:
+        # The parent builds a config with keywords satc cannot attribute to a key: it may
+        # pass these itself, so their absence is no certain crash.
+        return [
+            problem(
+                config,
+                where,
+                "M3",
+                f"{node.target} needs {', '.join(key for key, _ in missing)}, which this config does not set; "
+                f"satc could not trace what {_short(node.parent or '')} passes it ({', '.join(untraced)})",
+                f"add them under {dotted(params_path)} unless {_short(node.parent or '')} passes them",
+                "warning",
+            )
+        ]
     return [
         problem(
             config,
@@ -334,9 +354,19 @@ def _missing(config: LoadedConfig, node: Node, entry: dict[str, Any], passed: li
             f"missing required parameter {key!r} of {node.target} ({param['source']})",
             f"add {dotted((*params_path, key))}",
         )
-        for key, param in sorted(entry["params"].items())
-        if param.get("required") and key not in node.params and key not in passed
+        for key, param in missing
     ]
+
+
+def _untraced(config: LoadedConfig, node: Node) -> list[str]:
+    """Where the parent builds a child config with keywords from a config satc could not
+    name, when this node's key is not among the children it did trace."""
+    models = _models(config)
+    engine = models["engine"] or {}
+    parent = engine if node.parent == engine.get("target") else models["targets"].get(node.parent or "")
+    if not parent or (_child_key(node.path) or "") in parent.get("children", {}):
+        return []
+    return list(parent.get("untraced", []))
 
 
 def check_node(config: LoadedConfig, node: Node) -> list[Problem]:
@@ -357,7 +387,48 @@ def check_node(config: LoadedConfig, node: Node) -> list[Problem]:
             found.append(_unknown_param(config, node, entry, key, settable))
     found.extend(_missing(config, node, entry, passed))
     found.extend(_namespaces(config, node, entry))
+    found.extend(_heads(config, node, entry))
     return found
+
+
+SAT_TRANSFORMER = "sat.model.transformer.BaseTransformer"
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _heads(config: LoadedConfig, node: Node, entry: dict[str, Any]) -> list[Problem]:
+    """M28: a class whose keywords reach SAT's BaseTransformer builds SAT's attention, which
+    takes each head's width as ``divide(hidden_size, num_attention_heads)`` (an
+    AssertionError from ensure_divisibility when the model is built) unless
+    ``hidden_size_per_attention_head`` is given."""
+    if SAT_TRANSFORMER not in entry.get("flow", ()):
+        return []
+    params = entry["params"]
+
+    def given(key: str) -> Any:
+        return node.params[key] if key in node.params else params.get(key, {}).get("default")
+
+    if given("hidden_size_per_attention_head") is not None:
+        return []
+    hidden, heads = _int(given("hidden_size")), _int(given("num_attention_heads"))
+    if hidden is None or heads is None or heads <= 0 or hidden % heads == 0:
+        return []
+    divisors = [d for d in range(1, hidden + 1) if hidden % d == 0]
+    near = min(divisors, key=lambda d: (abs(d - heads), d))
+    key = "num_attention_heads" if "num_attention_heads" in node.params else "hidden_size"
+    return [
+        problem(
+            config,
+            (*node.path, "params", key),
+            "M28",
+            f"hidden_size {hidden} does not split into {heads} attention heads: {_short(node.target)} builds "
+            f"SAT's BaseTransformer ({_flow_hint(entry)}), whose attention divides hidden_size by "
+            "num_attention_heads (AssertionError when the model is built)",
+            f"use a num_attention_heads that divides {hidden}, such as {near}",
+        )
+    ]
 
 
 _MAPPING_METHODS = {"get", "items", "keys", "values", "pop", "setdefault", "update"}
