@@ -215,14 +215,19 @@ def _siblings(config: LoadedConfig, node: Node) -> list[Problem]:
     return found
 
 
-def _unknown_target(config: LoadedConfig, node: Node) -> Problem:
+def _unknown_target(config: LoadedConfig, node: Node) -> Problem | None:
+    project = select.for_config(config)
+    why = project.unresolved.get(node.target, {})
+    if why.get("kind") == "external":
+        # A package satc does not read here (torch on a compile-only install): a
+        # did-you-mean into the project's classes would name an unrelated one, and a
+        # machine with the package installed accepts the same target silently.
+        return None
     known = list(_models(config)["targets"])
     guess = closest(node.target, known)
     if guess is None:
         short = closest(_short(node.target), [_short(k) for k in known])
         guess = next((k for k in known if _short(k) == short), None) if short else None
-    project = select.for_config(config)
-    why = project.unresolved.get(node.target, {})
     if project.origin == "scanned" and why.get("kind") in ("missing_module", "missing_name"):
         # The project and the SAT it imports have no such module or name: the model
         # build's import fails (get_obj_from_str).
@@ -343,7 +348,8 @@ def check_node(config: LoadedConfig, node: Node) -> list[Problem]:
     found = _siblings(config, node)
     entry = _models(config)["targets"].get(node.target)
     if entry is None:
-        return [*found, _unknown_target(config, node)]
+        unknown = _unknown_target(config, node)
+        return [*found, unknown] if unknown is not None else found
     params = entry["params"]
     passed, passed_at = passed_by_parent(config, node)
     settable = [name for name in params if name not in passed]
