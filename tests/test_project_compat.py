@@ -203,3 +203,16 @@ def test_no_hint_from_args_into_deepspeed(tmp_path: Path) -> None:
     assert result.returncode == 2, result.stderr
     assert "error: args.sequence_parallel_size: unknown key under args" in result.stderr
     assert "deepspeed.sequence_parallel_size" not in result.stderr
+
+
+def test_a_target_in_another_package_warns_without_a_guess(tmp_path: Path) -> None:
+    layer = (
+        "model:\n  network_config:\n    params:\n      modules:\n        pos_embed_config:\n"
+        "          target: my_lab.Rotary3DPositionEmbeddingMixin\n"
+    )
+    result = _compile(cogvideo_sat(), tmp_path / "b", tmp_path / "cache", layer)
+    assert result.returncode == 0, result.stderr
+    warned = [line for line in result.stderr.splitlines() if "my_lab" in line]
+    assert warned and "unknown target" in warned[0], result.stderr
+    at = result.stderr.index(warned[0])
+    assert "did you mean" not in result.stderr[at : at + len(warned[0]) + 200].split("\n", 2)[1]

@@ -215,15 +215,21 @@ def _siblings(config: LoadedConfig, node: Node) -> list[Problem]:
     return found
 
 
+# Packages satc reads where they are installed (and, for SAT and DeepSpeed, from its snapshot).
+_READ_WHERE_INSTALLED = ("torch", "deepspeed", "sat")
+
+
 def _unknown_target(config: LoadedConfig, node: Node) -> Problem | None:
     project = select.for_config(config)
     why = project.unresolved.get(node.target, {})
-    if why.get("kind") == "external":
-        # A package satc does not read here (torch on a compile-only install): a
-        # did-you-mean into the project's classes would name an unrelated one, and a
-        # machine with the package installed accepts the same target silently.
+    external = why.get("kind") == "external"
+    if external and node.target.split(".", 1)[0] in _READ_WHERE_INSTALLED:
+        # torch on a compile-only install: a machine with it installed reads the class
+        # and accepts the target silently, so this one does too.
         return None
-    known = list(_models(config)["targets"])
+    # A class in a package satc does not read is no typo of one of the project's: a
+    # did-you-mean would name an unrelated class (torch.nn.Identity -> IdentityGuider).
+    known = [] if external else list(_models(config)["targets"])
     guess = closest(node.target, known)
     if guess is None:
         short = closest(_short(node.target), [_short(k) for k in known])
