@@ -11,7 +11,7 @@ from . import accept, credentials, trust
 from .errors import ConfigError, Problem
 from .load import LoadedConfig, load
 from .plan import Plan
-from .project import select
+from .project import packages, select
 from .render import Provenance, render
 from .resolve import resolve
 from .validate import validate
@@ -40,7 +40,10 @@ def project_record(config: LoadedConfig, out_dir: Path) -> dict[str, Any]:
     record: dict[str, Any] = {"origin": project.origin, "label": project.label}
     if project.root is not None:
         record["path"] = relative_to_bundle(project.root, out_dir)
-        record["files"] = [{"path": label, "sha256": sha} for label, sha in sorted(project.files)]
+        record["files"] = [{"path": label, "sha256": sha} for label, sha in packages.own_files(project)]
+        record["packages"] = [
+            {"name": name, "version": version} for name, version in packages.versions(project).items()
+        ]
     return record
 
 

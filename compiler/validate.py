@@ -150,6 +150,10 @@ def _unknown_key(
     allowed = list(schema.get("properties", {}))
     here = typo_of(key, allowed)
     elsewhere = [p for p in _key_index(root).get(key, []) if p != dotted((*path, key))]
+    if path[:1] == ("args",):
+        # Under SAT, DeepSpeed reads only its own config: a deepspeed.* key of the same
+        # name (sequence_parallel_size) would compile and change nothing the project does.
+        elsewhere = [p for p in elsewhere if not p.startswith("deepspeed.")]
     # The nearest place first: launch.slurm.extra.partition -> launch.slurm.partition.
     elsewhere.sort(key=lambda place: -_shared_prefix(place.split("."), [str(part) for part in path]))
     if path[:1] == ("args",) and key.lower().replace("-", "_") in _TOPOLOGY_NAMES:
@@ -517,6 +521,37 @@ def _null_overrides(config: LoadedConfig, project: Project) -> list[Problem]:
     return found
 
 
+def _declared_types(config: LoadedConfig, root: dict[str, Any]) -> list[Problem]:
+    """A value of another type than the project's own parser declares: the project sets
+    YAML values as they are, so argparse's ``type=`` never runs.  The code may well take
+    it (a list for a `type=int` size it unpacks), so a warning, not an error."""
+    found: list[Problem] = []
+    properties = root["properties"]["args"].get("properties", {})
+    args = config.tree.get("args")
+    for key, value in (args if isinstance(args, dict) else {}).items():
+        declared = properties.get(key, {}).get("x-satc-declared")
+        if not isinstance(declared, dict):
+            continue
+        check = {k: v for k, v in declared.items() if k in ("type", "items")}
+        if not any(True for _ in _validator(root).evolve(schema=check).iter_errors(value)):
+            continue
+        path = ("args", key)
+        source = properties[key].get("x-satc-source", "the project's parser")
+        found.append(
+            Problem(
+                config.locate(path),
+                dotted(path),
+                f"argparse declares {_expected(declared.get('type', 'array'))} ({source}), "
+                f"got {_describe(value)}",
+                severity="warning",
+                hint=f"process_config_to_args sets YAML values as-is; argparse's "
+                f"type={declared['argparse']} is not applied: check that the code reading "
+                f"args.{key} takes this value",
+            )
+        )
+    return found
+
+
 _BOOLEAN_WORDS = ("true", "false")
 
 
@@ -527,7 +562,8 @@ def _accidental_booleans(config: LoadedConfig, root: dict[str, Any]) -> list[Pro
     properties = root["properties"]["args"].get("properties", {})
     args = config.tree.get("args")
     for key, value in (args if isinstance(args, dict) else {}).items():
-        types = properties.get(key, {}).get("type", [])
+        prop = properties.get(key, {})
+        types = prop.get("type", prop.get("x-satc-declared", {}).get("type", []))
         if not isinstance(value, bool) or not isinstance(types, list) or "string" not in types:
             continue
         raw = config.raw.get(("args", key))
@@ -585,6 +621,7 @@ def validate(config: LoadedConfig) -> tuple[list[Problem], list[Problem]]:
     problems.extend(flowing)
     problems.extend(_null_overrides(config, project))
     problems.extend(_accidental_booleans(config, root))
+    problems.extend(_declared_types(config, root))
     problems.extend(model_targets.check(config))
     unique = {(p.key, p.message, p.severity): p for p in problems}
     ordered = sorted(unique.values(), key=Problem.sort_key)

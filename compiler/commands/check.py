@@ -227,7 +227,23 @@ def code_drift(recipe: committed.Recipe) -> list[str]:
                 f"the project's code changed: {label} (sha256 {recorded[:12]}... when compiled, "
                 f"{now[:12]}... now): recompile to judge the config by the code that will run it"
             )
-    return found
+    return found + _package_drift(recipe)
+
+
+def _package_drift(recipe: committed.Recipe) -> list[str]:
+    """Installed packages are recorded by version: the same release judges the same,
+    whether its source is installed here or satc's snapshot of it stands in."""
+    if not recipe.project_packages or recipe.project is None:
+        return []
+    from ..project import packages, read_project
+
+    now = packages.versions(read_project(recipe.project, ()))
+    return [
+        f"the project's {name} changed: {recorded} when compiled, {now.get(name)} now: recompile "
+        "to judge the config by the code that will run it"
+        for name, recorded in recipe.project_packages
+        if now.get(name) != recorded
+    ]
 
 
 def project_file(root: Path, label: str) -> Path | None:

@@ -35,6 +35,8 @@ class Recipe:
     overrides: tuple[str, ...]
     project: str | None = None  # the project folder that judged it, usable from the cwd
     project_files: tuple[tuple[str, str], ...] = ()  # (label, sha256) of each file it read
+    # (name, version) of each installed package whose code judged it (SAT, DeepSpeed)
+    project_packages: tuple[tuple[str, str | None], ...] = ()
 
 
 def read_files(directory: Path) -> dict[str, bytes]:
@@ -105,11 +107,18 @@ def recipe(directory: Path, document: dict[str, Any]) -> Recipe:
         and isinstance(item.get("path"), str)
         and isinstance(item.get("sha256"), str)
     )
+    listed = project.get("packages") if isinstance(project, dict) else None
+    versions = tuple(
+        (item["name"], item.get("version"))
+        for item in (listed if isinstance(listed, list) else [])
+        if isinstance(item, dict) and isinstance(item.get("name"), str)
+    )
     return Recipe(
         configs,
         tuple(overrides),
         _from_cwd(directory, folder) if isinstance(folder, str) else None,
         recorded,
+        versions,
     )
 
 

@@ -110,11 +110,42 @@ def argument_schema(arg: Argument) -> dict[str, Any]:
     return prop
 
 
+def _sets_raw(project: Project) -> bool:
+    """The project's YAML path sets each ``args:`` value as it is (``setattr``)."""
+    section = project.sections.get("args")
+    return (
+        section is not None
+        and section.kind == "namespace"
+        and project.get_args.args_assignment in ("hasattr", "setattr")
+    )
+
+
+def is_own(project: Project, arg: Argument) -> bool:
+    """Declared by the project's own parser, not by its SAT's or DeepSpeed's (whose
+    consumers satc knows)."""
+    file = arg.source.rsplit(":", 1)[0]
+    sat = f"{project.sat.path}/" if project.sat.where == "vendored" else "sat/"
+    return not file.startswith((sat, "deepspeed/"))
+
+
+def _declared_only(prop: dict[str, Any], arg: Argument) -> dict[str, Any]:
+    """argparse's ``type=`` as a note, not a constraint: the YAML value reaches the code
+    untyped, and what the code does with it is the project's (validate warns)."""
+    declared = {k: prop.pop(k) for k in ("type", "items") if k in prop}
+    if declared:
+        prop["x-satc-declared"] = {**declared, "argparse": arg.type or arg.nargs or arg.action}
+    return prop
+
+
 def args_properties(project: Project) -> dict[str, Any]:
     satc_args = resources.schema()["properties"]["args"]["properties"]
     properties: dict[str, Any] = {}
+    raw = _sets_raw(project)
     for dest, arg in sorted(project.arguments.items()):
         prop = argument_schema(arg)
+        if raw and is_own(project, arg) and arg.action not in ("store_true", "store_false"):
+            # A string for a flag stays an error (any non-empty string is true).
+            prop = _declared_only(prop, arg)
         own = satc_args.get(dest, {})
         for keyword in _KEPT:
             if keyword in own:

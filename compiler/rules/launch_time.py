@@ -30,7 +30,8 @@ def l1_args_from_env(work: Work) -> None:
         key = f"launch.args_from_env.{dest}"
         path = ("launch", "args_from_env", dest)
         schema = known.get(dest)
-        types = schema.get("type", []) if schema else []
+        # A project's own argument carries argparse's type as a note (x-satc-declared).
+        types = schema.get("type", schema.get("x-satc-declared", {}).get("type", [])) if schema else []
         if schema is None:
             guess = closest(dest, known)
             work.error(

@@ -1,4 +1,4 @@
-"""C1/C6: how a training bundle continues, recorded for `satc explain` (docs/resume.md).
+"""C1/C6/C9: how a training bundle continues, recorded for `satc explain` (docs/resume.md).
 
 The checkpoint a start resumes from is a launch-time fact (satc.runtime reads args.save
 then); what the compile can say is the policy and what will differ from an
@@ -36,8 +36,49 @@ def _policy_text(value: object) -> str:
     return text or f"each start continues the checkpoint at {value}"
 
 
+def _asks_to_continue(launch: dict[str, object]) -> list[str]:
+    """The launch keys that ask a later start to continue this run."""
+    asked = []
+    if "resume" in launch and launch.get("resume") != "never":
+        asked.append("resume")
+    if launch.get("exact_resume"):
+        asked.append("exact_resume")
+    max_restarts = launch.get("max_restarts")
+    if isinstance(max_restarts, int) and not isinstance(max_restarts, bool) and max_restarts > 0:
+        asked.append("max_restarts")
+    return asked
+
+
+def _saves(args: dict[str, object], launch: dict[str, object]) -> bool:
+    deferred = launch.get("args_from_env")
+    return bool(args.get("save")) or (isinstance(deferred, dict) and "save" in deferred)
+
+
+def c9_continue_needs(work: Work) -> None:
+    """C9: continuing needs a training run that saves checkpoints."""
+    given = [key for key in ("resume", "exact_resume", "max_restarts") if work.given("launch", key)]
+    if not work.training:
+        if work.given("launch", "resume"):
+            work.warn(
+                "launch.resume",
+                "ignored: args.mode is inference, which trains nothing and saves no checkpoint to "
+                "continue [C9]",
+                "delete launch.resume, or set args.mode to pretrain or finetune",
+            )
+        return
+    asked = [key for key in _asks_to_continue(work.launch) if key in given]
+    if asked and not _saves(work.args, work.launch):
+        work.warn(
+            f"launch.{asked[0]}",
+            "nothing to resume: args.save is null, so SAT saves no checkpoint and every start "
+            "(a restart, a requeue) begins again at iteration 1 [C9]",
+            "set args.save to a checkpoint folder (or defer it: launch.args_from_env: {save: VAR})",
+        )
+
+
 def c1_resume(work: Work) -> None:
     """C1: record the resume policy (when a layer set one) and, C6, whether it is exact."""
+    c9_continue_needs(work)
     if not work.training:
         return
     for key in ("resume", "exact_resume"):
@@ -86,6 +127,8 @@ def summary_line(args: dict[str, object], launch: dict[str, object]) -> str | No
         return None
     if not any(k in launch for k in ("resume", "exact_resume")) and not launch.get("max_restarts"):
         return None
+    if not _saves(args, launch):
+        return "  resume: none: args.save is null, so every start begins at iteration 1 (C9)"
     policy = launch.get("resume", "auto")
     exact = (
         (

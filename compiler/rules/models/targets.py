@@ -215,14 +215,25 @@ def _siblings(config: LoadedConfig, node: Node) -> list[Problem]:
     return found
 
 
-def _unknown_target(config: LoadedConfig, node: Node) -> Problem:
-    known = list(_models(config)["targets"])
+# Packages satc reads where they are installed (and, for SAT and DeepSpeed, from its snapshot).
+_READ_WHERE_INSTALLED = ("torch", "deepspeed", "sat")
+
+
+def _unknown_target(config: LoadedConfig, node: Node) -> Problem | None:
+    project = select.for_config(config)
+    why = project.unresolved.get(node.target, {})
+    external = why.get("kind") == "external"
+    if external and node.target.split(".", 1)[0] in _READ_WHERE_INSTALLED:
+        # torch on a compile-only install: a machine with it installed reads the class
+        # and accepts the target silently, so this one does too.
+        return None
+    # A class in a package satc does not read is no typo of one of the project's: a
+    # did-you-mean would name an unrelated class (torch.nn.Identity -> IdentityGuider).
+    known = [] if external else list(_models(config)["targets"])
     guess = closest(node.target, known)
     if guess is None:
         short = closest(_short(node.target), [_short(k) for k in known])
         guess = next((k for k in known if _short(k) == short), None) if short else None
-    project = select.for_config(config)
-    why = project.unresolved.get(node.target, {})
     if project.origin == "scanned" and why.get("kind") in ("missing_module", "missing_name"):
         # The project and the SAT it imports have no such module or name: the model
         # build's import fails (get_obj_from_str).
@@ -373,7 +384,8 @@ def check_node(config: LoadedConfig, node: Node) -> list[Problem]:
     found = _siblings(config, node)
     entry = _models(config)["targets"].get(node.target)
     if entry is None:
-        return [*found, _unknown_target(config, node)]
+        unknown = _unknown_target(config, node)
+        return [*found, unknown] if unknown is not None else found
     params = entry["params"]
     passed, passed_at = passed_by_parent(config, node)
     settable = [name for name in params if name not in passed]
