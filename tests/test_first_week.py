@@ -4,6 +4,7 @@ that SAT, DeepSpeed or CogVideoX would only refuse at start-up."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -245,7 +246,21 @@ def test_the_runtime_resets_the_group_timeout_without_torchs_deprecated_name(mon
 
 
 def test_a_run_without_cogvideox_says_in_one_line_what_was_skipped(tmp_path: Path) -> None:
-    env = {"SATC_COGVIDEO_SAT": "", "CI": ""}
+    # A module of its own whose tests surely need CogVideoX's tree: a test file of the
+    # suite may stop needing it (or start failing) without this check saying anything.
+    (tmp_path / "test_needs_cogvideo.py").write_text(
+        "import support\n\n\n"
+        "def test_one() -> None:\n    support.cogvideo_sat()\n\n\n"
+        "def test_two() -> None:\n    support.cogvideo_sat()\n\n\n"
+        "def test_without() -> None:\n    pass\n",
+        encoding="utf-8",
+    )
+    env = {
+        "SATC_COGVIDEO_SAT": "",
+        "CI": "",
+        # The suite's own conftest.py, loaded as a plugin, summarises the skips.
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")]),
+    }
     done = subprocess.run(
         [
             sys.executable,
@@ -254,17 +269,23 @@ def test_a_run_without_cogvideox_says_in_one_line_what_was_skipped(tmp_path: Pat
             "-q",
             "-p",
             "no:cacheprovider",
-            str(ROOT / "tests" / "test_rule_docs.py"),
+            "-p",
+            "conftest",
+            "--rootdir",
+            str(tmp_path),
+            str(tmp_path / "test_needs_cogvideo.py"),
         ],
         cwd=tmp_path,
-        env={**__import__("os").environ, **env},
+        env={**os.environ, **env},
         capture_output=True,
         text=True,
         timeout=300,
     )
+    assert done.returncode == 0, done.stdout + done.stderr
     lines = [line for line in done.stdout.splitlines() if line.startswith("satc: ")]
     assert len(lines) == 1, done.stdout
-    assert "skipped: needs CogVideoX's sat/ folder: git clone https://github.com/THUDM/CogVideo" in lines[0]
+    assert lines[0].startswith("satc: 2 test(s) skipped: "), lines[0]
+    assert "needs CogVideoX's sat/ folder: git clone https://github.com/THUDM/CogVideo" in lines[0]
     assert ".ci/run" not in done.stdout
 
 
