@@ -177,7 +177,9 @@ def test_every_option_for_the_tiny_cpu_job_starts(tmp_path: Path) -> None:
     suggestions = json.loads(done.stdout)["memory"]["suggestions"]
     assert any("offload" in s["change"] for s in suggestions)
     for index, suggestion in enumerate(suggestions):
-        sets = [a for item in suggestion["set"] for a in ("--set", item)]
+        # A checkpoint folder of its own: on the last option's it would resume past
+        # train_iters (launch.resume: auto) and train no step.
+        sets = [a for item in [*suggestion["set"], f"args.save=ckpts_{index}"] for a in ("--set", item)]
         compiled = satc("compile", *inputs, *sets, "-o", f"bundles/{index}", cwd=sat)
         assert compiled.returncode == 0, (suggestion, compiled.stderr)
         run = harness.run_satc(sat, f"bundles/{index}")
