@@ -345,3 +345,27 @@ def test_the_readme_explain_and_diff_examples_run_on_files_that_ship(tmp_path: P
 def test_a_card_named_without_its_memory_asks_which_one() -> None:
     done = satc("plan", *LORA, "--set", "launch.gpu=A100")
     assert done.returncode == 2 and "hint: which one: A100-40G or A100-80G?" in done.stderr
+
+
+def test_the_readme_runtime_block_compiles_in_cogvideox_sat_folder(tmp_path: Path) -> None:
+    """The README's runtime block, pasted in (a copy of) CogVideoX's sat/ folder: its edit
+    and its compile work on the official configs as they ship (launching needs GPUs)."""
+    import re
+    import shutil
+
+    from support import cogvideo_sat
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    [block] = re.findall(r"```bash\n(sed -i .*?)```", readme, re.S)
+    sat = tmp_path / "sat"
+    shutil.copytree(cogvideo_sat(), sat)
+    lines = [line for line in block.replace("\\\n", " ").splitlines() if not line.startswith("bash ")]
+    assert any(line.startswith("satc compile ") for line in lines), block
+    script = "set -e\n" + "\n".join(
+        line.replace("satc ", f"{sys.executable} -m satc ", 1) if line.startswith("satc ") else line
+        for line in lines
+    )
+    done = subprocess.run(["bash", "-c", script], cwd=sat, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "from satc.runtime import get_args" in (sat / "train_video.py").read_text(encoding="utf-8")
+    assert (sat / "bundles" / "5b-lora" / "launch.sh").is_file()
