@@ -4,6 +4,7 @@ that SAT, DeepSpeed or CogVideoX would only refuse at start-up."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -245,7 +246,21 @@ def test_the_runtime_resets_the_group_timeout_without_torchs_deprecated_name(mon
 
 
 def test_a_run_without_cogvideox_says_in_one_line_what_was_skipped(tmp_path: Path) -> None:
-    env = {"SATC_COGVIDEO_SAT": "", "CI": ""}
+    # A module of its own whose tests surely need CogVideoX's tree: a test file of the
+    # suite may stop needing it (or start failing) without this check saying anything.
+    (tmp_path / "test_needs_cogvideo.py").write_text(
+        "import support\n\n\n"
+        "def test_one() -> None:\n    support.cogvideo_sat()\n\n\n"
+        "def test_two() -> None:\n    support.cogvideo_sat()\n\n\n"
+        "def test_without() -> None:\n    pass\n",
+        encoding="utf-8",
+    )
+    env = {
+        "SATC_COGVIDEO_SAT": "",
+        "CI": "",
+        # The suite's own conftest.py, loaded as a plugin, summarises the skips.
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")]),
+    }
     done = subprocess.run(
         [
             sys.executable,
@@ -254,17 +269,23 @@ def test_a_run_without_cogvideox_says_in_one_line_what_was_skipped(tmp_path: Pat
             "-q",
             "-p",
             "no:cacheprovider",
-            str(ROOT / "tests" / "test_rule_docs.py"),
+            "-p",
+            "conftest",
+            "--rootdir",
+            str(tmp_path),
+            str(tmp_path / "test_needs_cogvideo.py"),
         ],
         cwd=tmp_path,
-        env={**__import__("os").environ, **env},
+        env={**os.environ, **env},
         capture_output=True,
         text=True,
         timeout=300,
     )
+    assert done.returncode == 0, done.stdout + done.stderr
     lines = [line for line in done.stdout.splitlines() if line.startswith("satc: ")]
     assert len(lines) == 1, done.stdout
-    assert "skipped: needs CogVideoX's sat/ folder: git clone https://github.com/THUDM/CogVideo" in lines[0]
+    assert lines[0].startswith("satc: 2 test(s) skipped: "), lines[0]
+    assert "needs CogVideoX's sat/ folder: git clone https://github.com/THUDM/CogVideo" in lines[0]
     assert ".ci/run" not in done.stdout
 
 
@@ -324,3 +345,27 @@ def test_the_readme_explain_and_diff_examples_run_on_files_that_ship(tmp_path: P
 def test_a_card_named_without_its_memory_asks_which_one() -> None:
     done = satc("plan", *LORA, "--set", "launch.gpu=A100")
     assert done.returncode == 2 and "hint: which one: A100-40G or A100-80G?" in done.stderr
+
+
+def test_the_readme_runtime_block_compiles_in_cogvideox_sat_folder(tmp_path: Path) -> None:
+    """The README's runtime block, pasted in (a copy of) CogVideoX's sat/ folder: its edit
+    and its compile work on the official configs as they ship (launching needs GPUs)."""
+    import re
+    import shutil
+
+    from support import cogvideo_sat
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    [block] = re.findall(r"```bash\n(sed -i .*?)```", readme, re.S)
+    sat = tmp_path / "sat"
+    shutil.copytree(cogvideo_sat(), sat)
+    lines = [line for line in block.replace("\\\n", " ").splitlines() if not line.startswith("bash ")]
+    assert any(line.startswith("satc compile ") for line in lines), block
+    script = "set -e\n" + "\n".join(
+        line.replace("satc ", f"{sys.executable} -m satc ", 1) if line.startswith("satc ") else line
+        for line in lines
+    )
+    done = subprocess.run(["bash", "-c", script], cwd=sat, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "from satc.runtime import get_args" in (sat / "train_video.py").read_text(encoding="utf-8")
+    assert (sat / "bundles" / "5b-lora" / "launch.sh").is_file()
