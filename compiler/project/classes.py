@@ -159,7 +159,7 @@ def signature(sources: Sources, found: Found, func: ast.FunctionDef, skip: int, 
     positional = _positional(func, skip_self=owner_is_class)
     for arg, default in [*positional[skip:], *_kwonly(func)]:
         result.params[arg.arg] = _param_entry(found, arg, default)
-    result.uses = indexed(found, func, set(result.params))
+    result.uses = {k: dict(v) for k, v in indexed(found, func, set(result.params)).items()}
     for name, where in numeric(found, func, set(result.params)).items():
         result.uses.setdefault(name, {})["numeric"] = where
     kwargs = func.args.kwarg.arg if func.args.kwarg else None
