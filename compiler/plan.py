@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -61,6 +62,8 @@ class Plan:
     warnings: tuple[Problem, ...]
     # What the runtime adds to args.seed per rank: the project's get_args rule (G3).
     seed_rule: str = "data_parallel_rank"
+    # The project's own sections set on args ({dest: {"tree": ..., "converts": ...}}).
+    sections: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def training(self) -> bool:

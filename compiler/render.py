@@ -124,6 +124,8 @@ def args_document(plan: Plan, provenance: Provenance, config_text: str) -> dict[
         document["provenance"]["trusted"] = list(provenance.trusted)
     if plan.seed_rule != "data_parallel_rank":  # absent: CogVideoX's rule, older bundles unchanged
         document["seed_rule"] = plan.seed_rule
+    if plan.sections:  # absent otherwise: bundles without a project section stay unchanged
+        document["sections"] = dict(plan.sections)
     if provenance.accepted_warnings:  # absent otherwise: older bundles stay byte-identical
         document["provenance"]["accepted_warnings"] = list(provenance.accepted_warnings)
     document["digest"] = digest_of(document)

@@ -112,4 +112,21 @@ def resolve(config: LoadedConfig, input_names: tuple[str, ...] = ()) -> Plan:
         seed_rule=project.get_args.seed_rule
         if project.get_args.seed_rule in SEED_RULES
         else "data_parallel_rank",
+        sections=_own_sections(project, tree),
     )
+
+
+# Sections the plan already carries in fields of their own.
+_CARRIED = ("model_config", "data_config", "deepspeed_config")
+
+
+def _own_sections(project: Project, tree: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The project's own top-level sections its loader moves onto an args attribute
+    (``args.pose_config = config.pop("pose")``), as that attribute: {dest: {"tree", "converts"}}."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, section in sorted(project.sections.items()):
+        if section.kind != "attribute" or not section.dest or section.dest in _CARRIED:
+            continue
+        if name in tree:
+            out[section.dest] = {"tree": copy.deepcopy(tree[name]), "converts": section.converts}
+    return out

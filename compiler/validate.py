@@ -402,9 +402,18 @@ def misplaced_deepspeed_errors(config: LoadedConfig) -> list[Problem]:
     return [p for p in found if p.severity == "error"]
 
 
+# An empty `args.deepspeed_config` of an inference run stays on the namespace (nothing
+# computes it there), as the project's get_args leaves it.
+_KEPT_IN_INFERENCE = ("args", "deepspeed_config")
+
+
 def _annotations(config: LoadedConfig, root: dict[str, Any]) -> list[Problem]:
     """Walk the tree beside the schema for satc's own annotations."""
     found: list[Problem] = []
+
+    def _inference() -> bool:
+        section = config.tree.get("args")
+        return isinstance(section, dict) and section.get("mode") == "inference"
 
     def walk(node: Any, schema: dict[str, Any], path: Path) -> None:
         if not isinstance(node, dict):
@@ -429,7 +438,9 @@ def _annotations(config: LoadedConfig, root: dict[str, Any]) -> list[Problem]:
                         hint=_deprecation_hint(sub["x-satc-deprecated"]),
                     )
                 )
-            if "x-satc-computed" in sub and _empty(value):
+            if "x-satc-computed" in sub and _empty(value) and here == _KEPT_IN_INFERENCE and _inference():
+                pass  # the namespace keeps it as the project's get_args does (rules/inputs.py)
+            elif "x-satc-computed" in sub and _empty(value):
                 # Projects write `deepspeed_config: {}` (CogView3): nothing is lost by
                 # satc computing it, so it is dropped (resolve) with a warning.
                 found.append(

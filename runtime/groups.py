@@ -369,7 +369,7 @@ def create_one(members: tuple[int, ...], timeout: timedelta | None) -> Any:
 
     # The tuple itself, not a copy: torch sorts it into its own list, and the dry run
     # knows a group it has seen by the tuple's identity (a copy per rank is O(world)).
-    return dist.new_group(members, timeout=timeout, use_local_synchronization=True)  # type: ignore[arg-type]
+    return dist.new_group(members, timeout=timeout, use_local_synchronization=True)
 
 
 def _check_existing(mpu: ModuleType, plan: Layout) -> None:

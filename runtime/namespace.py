@@ -82,6 +82,13 @@ def build_namespace(bundle: Bundle, proc: ProcessEnv) -> argparse.Namespace:
         tree = bundle.document.get(section)
         if tree is not None:
             setattr(namespace, section, OmegaConf.create(copy.deepcopy(tree)))
+    # The project's own sections, on the attribute its loader sets, as it sets them: an
+    # OmegaConf tree unless it converts them to plain objects.
+    for dest, entry in sorted((bundle.document.get("sections") or {}).items()):
+        value = copy.deepcopy(entry.get("tree"))
+        if entry.get("converts") == "omegaconf" and isinstance(value, dict | list):
+            value = OmegaConf.create(value)
+        setattr(namespace, dest, value)
     for name, value in per_process_fields(bundle, proc).items():
         setattr(namespace, name, value)
     vars(namespace).update(launch_time_args(bundle))

@@ -80,7 +80,8 @@ def checkpoint_state(iteration: int) -> dict[str, Any]:
     batch = continuation.global_batch if continuation else 0
     earlier: list[Any] = []
     if continuation and continuation.checkpoint:
-        earlier = list(continuation.checkpoint.state.get("lineage", []) or [])
+        lineage = continuation.checkpoint.state.get("lineage")
+        earlier = list(lineage) if isinstance(lineage, list) else []
     return {
         "iteration": iteration,
         "consumed_samples": base_samples + (iteration - base_iteration) * batch,
@@ -170,6 +171,8 @@ def _skip_batches(batch_sampler: Any, batches: int) -> None:
     base = type(batch_sampler)
 
     class ContinuedBatchSampler(base):  # type: ignore[misc, valid-type]
+        _satc_skip: int
+
         def __iter__(self) -> Any:
             iterator = base.__iter__(self)
             skip, self._satc_skip = self._satc_skip, 0
@@ -319,7 +322,7 @@ def _wrap_load(original: Any) -> Any:
         import torch
 
         allowed = [np.ndarray, np.dtype, type(np.dtype(np.uint32))]
-        reconstruct = getattr(np, "_core", np.core).multiarray._reconstruct  # type: ignore[attr-defined]
+        reconstruct = getattr(np, "_core", np.core).multiarray._reconstruct
         with torch.serialization.safe_globals([reconstruct, *allowed]):
             return original(*args, **kwargs)
 

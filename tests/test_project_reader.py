@@ -685,3 +685,31 @@ def test_injections_through_a_loop_and_changes_satc_cannot_follow(tmp_path: Path
         "args.model_config[name] = 1 (a change to model_config satc cannot follow)",
         "args.model_config.network_config.params.update(dict(depth=2)) (a change to model_config satc cannot follow)",
     ]
+
+
+def test_numeric_uses_and_entry_scripts_are_read(tmp_path: Path) -> None:
+    """A parameter used as a number (a torch.nn size, ``-``), also through ``Cls(**mapping)``,
+    is recorded; one the code type-checks or compares with text is not; the entrypoint
+    folder's scripts that call get_args are listed."""
+    (tmp_path / "arguments.py").write_text("def get_args(args_list=None):\n    return None\n")
+    (tmp_path / "sample.py").write_text("from arguments import get_args\nargs = get_args()\n")
+    (tmp_path / "helper.py").write_text("def get_args():\n    pass\n")
+    (tmp_path / "nets.py").write_text(
+        "import torch\n\n\n"
+        "class Encoder(torch.nn.Module):\n"
+        "    def __init__(self, in_channels, depth=2, kind=None):\n"
+        "        self.conv = torch.nn.Conv2d(in_channels, 8, 3)\n"
+        "        self.n = depth - 1\n"
+        "        if isinstance(kind, int):\n"
+        "            self.e = torch.nn.Embedding(kind, 8)\n\n\n"
+        "class Wrapper:\n"
+        "    def __init__(self, **kwargs):\n"
+        "        ddconfig = kwargs.pop('ddconfig')\n"
+        "        self.encoder = Encoder(**ddconfig)\n"
+    )
+    project = read_project(tmp_path, ["nets.Encoder", "nets.Wrapper"], use_cache=False)
+    assert project.entrypoints == ("sample.py",)
+    encoder = project.targets["nets.Encoder"]["uses"]
+    assert encoder == {"depth": {"numeric": "nets.py:7"}, "in_channels": {"numeric": "nets.py:6"}}
+    wrapper = project.targets["nets.Wrapper"]["uses"]
+    assert wrapper == {"ddconfig": {"items_numeric": {"depth": "nets.py:7", "in_channels": "nets.py:6"}}}

@@ -80,7 +80,8 @@ class Signature:
     open: str | None = None  # why anything is accepted (kwargs flow we cannot follow)
     swallows: str | None = None  # a **kwargs nobody reads: unknown keys are accepted and ignored
     flow: list[str] = field(default_factory=list)  # the classes **kwargs passes through, in order
-    uses: dict[str, dict[str, str]] = field(default_factory=dict)  # param -> {"indexed": "file:line"}
+    # param -> {"indexed": "file:line", "numeric": "file:line", "items_numeric": {key: "file:line"}}
+    uses: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def _positional(func: ast.FunctionDef, skip_self: bool) -> list[tuple[ast.arg, ast.expr | None]]:
@@ -158,8 +159,13 @@ def signature(sources: Sources, found: Found, func: ast.FunctionDef, skip: int, 
     positional = _positional(func, skip_self=owner_is_class)
     for arg, default in [*positional[skip:], *_kwonly(func)]:
         result.params[arg.arg] = _param_entry(found, arg, default)
-    result.uses = indexed(found, func, set(result.params))
+    result.uses = {k: dict(v) for k, v in indexed(found, func, set(result.params)).items()}
+    for name, where in numeric(found, func, set(result.params)).items():
+        result.uses.setdefault(name, {})["numeric"] = where
     kwargs = func.args.kwarg.arg if func.args.kwarg else None
+    if depth <= 8:
+        for name, keys in spread_numeric(sources, found, func, kwargs, depth).items():
+            result.uses.setdefault(name, {})["items_numeric"] = keys
     if kwargs is None or depth > 8:
         return result
     forwarded = False
@@ -261,6 +267,107 @@ def indexed(found: Found, func: ast.FunctionDef, params: set[str]) -> dict[str, 
             if previous is None or node.lineno < previous[0]:
                 out[node.value.id] = (node.lineno, found.line(node))
     return {name: {"indexed": where} for name, (_, where) in sorted(out.items())}
+
+
+# torch.nn modules whose first two positional arguments are sizes (Conv2d(in, out, ...),
+# Linear(in, out), GroupNorm(groups, channels)): text there is a TypeError at build time.
+_NOT_SIZED = {"Sequential", "ModuleList", "ModuleDict", "Parameter", "ParameterList", "ParameterDict"}
+
+
+def _sized_call(call: ast.Call) -> bool:
+    name = dotted_name(call.func) or ""
+    head, _, last = name.rpartition(".")
+    return (
+        (head == "nn" or head.startswith("torch.nn") or head.endswith(".nn"))
+        and last[:1].isupper()
+        and last not in _NOT_SIZED
+    )
+
+
+def numeric(found: Found, func: ast.FunctionDef, params: set[str]) -> dict[str, str]:
+    """Parameters the function uses as numbers as given: a size argument of a torch.nn
+    module (``torch.nn.Conv2d(in_channels, ...)``) or an operand of ``-``, ``/``, ``//``,
+    ``**``, where text raises TypeError at build time.  Rebound parameters are left out."""
+    rebound = {n.id for n in walk(func) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    # A value the code checks for its type or compares with text (``isinstance(num_classes,
+    # int)``, ``self.num_classes == "continuous"``) may be text by design.
+    rebound |= _typed_by_code(func)
+    out: dict[str, tuple[int, str]] = {}
+
+    def note(node: ast.expr, at: ast.AST) -> None:
+        if isinstance(node, ast.Name) and node.id in params and node.id not in rebound:
+            line = getattr(at, "lineno", 0)
+            previous = out.get(node.id)
+            if previous is None or line < previous[0]:
+                out[node.id] = (line, found.line(at))
+
+    for node in walk(func):
+        if isinstance(node, ast.Call) and _sized_call(node):
+            for arg in node.args[:2]:
+                note(arg, node)
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Sub | ast.Div | ast.FloorDiv | ast.Pow):
+            note(node.left, node)
+            note(node.right, node)
+    return {name: where for name, (_, where) in sorted(out.items())}
+
+
+def _typed_by_code(func: ast.FunctionDef) -> set[str]:
+    def name_of(node: ast.expr) -> str | None:
+        if isinstance(node, ast.Name):
+            return node.id
+        return node.attr if isinstance(node, ast.Attribute) else None
+
+    out: set[str] = set()
+    for node in walk(func):
+        if isinstance(node, ast.Call) and dotted_name(node.func) == "isinstance" and node.args:
+            out.add(name_of(node.args[0]) or "")
+        elif isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            if any(isinstance(o, ast.Constant) and isinstance(o.value, str) for o in operands):
+                out |= {name_of(o) or "" for o in operands}
+    return out - {""}
+
+
+def spread_numeric(
+    sources: Sources, found: Found, func: ast.FunctionDef, kwargs: str | None, depth: int
+) -> dict[str, dict[str, str]]:
+    """Mapping parameters spread into another class (``Encoder(**ddconfig)``, ``ddconfig``
+    a parameter or ``kwargs.pop("ddconfig")``): the keys that class uses as numbers."""
+    names: dict[str, str] = {a.arg: a.arg for a, _ in [*_positional(func, skip_self=True), *_kwonly(func)]}
+    for node in walk(func):
+        if (
+            kwargs
+            and isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Attribute)
+            and isinstance(node.value.func.value, ast.Name)
+            and node.value.func.value.id == kwargs
+            and node.value.func.attr in ("pop", "get")
+            and node.value.args
+        ):
+            ok, key = literal(node.value.args[0])
+            if ok and isinstance(key, str):
+                names[node.targets[0].id] = key
+    out: dict[str, dict[str, str]] = {}
+    for node in walk(func):
+        if not isinstance(node, ast.Call):
+            continue
+        for keyword in node.keywords:
+            value = keyword.value
+            if keyword.arg is not None or not isinstance(value, ast.Name) or value.id not in names:
+                continue
+            if value.id == kwargs:
+                continue
+            callee = _callee(sources, found, node)
+            if not isinstance(callee, tuple):
+                continue
+            inner = signature(sources, callee[0], callee[1], len(node.args), depth + 1)
+            keys = {k: v["numeric"] for k, v in inner.uses.items() if "numeric" in v}
+            if keys:
+                out.setdefault(names[value.id], {}).update(keys)
+    return out
 
 
 def _kwargs_escape(func: ast.FunctionDef, kwargs: str) -> bool:

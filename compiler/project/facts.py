@@ -115,6 +115,9 @@ class Project:
     # read, or whose source is not on this machine: it cannot be judged here) or
     # "unreadable" (found, but satc cannot follow its code).
     unresolved: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: MappingProxyType({}))
+    # The scripts in the entrypoint folder that call ``get_args`` (what a rank can start),
+    # sorted; empty where unknown (the built-in profile).
+    entrypoints: tuple[str, ...] = ()
 
 
 # The reader's entry point (compiler/project/__init__.py):

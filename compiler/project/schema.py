@@ -95,8 +95,9 @@ def argument_schema(arg: Argument) -> dict[str, Any]:
         prop = {"type": _SCALARS[type(arg.default).__name__]}
     elif arg.type in ("str", None) and not arg.choices:
         # Text set raw from YAML: projects write `false` (or true) for a text dest read
-        # for its truth (`if args.flow_from_prompt:`), so a boolean is no type error.
-        prop = {"type": ["string", "boolean"]}
+        # for its truth (`if args.flow_from_prompt:`), so a boolean is no type error, and
+        # neither is null: process_config_to_args sets it raw, a falsy None.
+        prop = {"type": ["string", "boolean", "null"]}
     else:
         prop = _scalar(arg)
         if arg.choices:

@@ -34,6 +34,7 @@ def to_json(project: Project) -> dict[str, Any]:
         "targets": dict(project.targets),
         "files": [list(f) for f in project.files],
         "unresolved": {k: dict(v) for k, v in project.unresolved.items()},
+        "entrypoints": list(project.entrypoints),
     }
 
 
@@ -57,4 +58,5 @@ def from_json(data: dict[str, Any]) -> Project:
         targets=MappingProxyType(data["targets"]),
         files=tuple((label, digest) for label, digest in data["files"]),
         unresolved=MappingProxyType(data.get("unresolved", {})),
+        entrypoints=tuple(data.get("entrypoints", ())),
     )

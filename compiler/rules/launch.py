@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..project import select
 from ..tree import yaml_text
 from .reserved_env import why_reserved
 from .work import Work
@@ -33,15 +34,39 @@ RESERVED_ENV = {
 
 
 def entrypoint_by_mode(work: Work) -> None:
-    """E1: inference bundles run CogVideoX's sampler unless the configs name an entrypoint."""
-    if work.training or work.given("launch", "entrypoint"):
+    """E1: without launch.entrypoint, a rank starts the mode's conventional script
+    (CogVideoX's train_video.py / sample_video.py) where the project has it, else the
+    project's one script that calls get_args; with several, the configs must name one."""
+    if work.given("launch", "entrypoint"):
         return
-    work.derive(
+    conventional = "train_video.py" if work.training else "sample_video.py"
+    scripts = select.for_config(work.config).entrypoints
+    mode = "training" if work.training else "inference"
+    if not scripts or conventional in scripts:
+        if not work.training:
+            work.derive(
+                "launch.entrypoint",
+                conventional,
+                "E1",
+                "mode is inference: CogVideoX samples with sample_video.py",
+                "args.mode",
+            )
+        return
+    if len(scripts) == 1:
+        work.derive(
+            "launch.entrypoint",
+            scripts[0],
+            "E1",
+            f"the project has no {conventional}; {scripts[0]} is its one script that calls get_args",
+            "args.mode",
+        )
+        return
+    work.error(
         "launch.entrypoint",
-        "sample_video.py",
-        "E1",
-        "mode is inference: CogVideoX samples with sample_video.py",
-        "args.mode",
+        f"mode is {mode} and the project has no {conventional}; its scripts that call get_args "
+        f"are {', '.join(scripts)} [E1]",
+        f"set launch.entrypoint to the script each rank starts, e.g. --set launch.entrypoint={scripts[0]}",
+        *(("args", "mode") if work.given("args", "mode") else ("launch", "entrypoint")),
     )
 
 

@@ -155,7 +155,7 @@ def _check_params(
     known: dict[str, Any] = entry["params"]
     owner = entry["class"]
     for key in sorted(params, key=str):
-        where = ("deepspeed", kind, "params", key)
+        where: tuple[str, ...] = ("deepspeed", kind, "params", key)
         dotted = f"deepspeed.{kind}.params.{key}"
         if key in refused:
             work.error(dotted, refused[key], None, *where)

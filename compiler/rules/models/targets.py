@@ -286,6 +286,40 @@ def _typed(config: LoadedConfig, node: Node, key: str, param: dict[str, Any]) ->
     )
 
 
+def _text_as_number(config: LoadedConfig, node: Node, key: str, entry: dict[str, Any]) -> list[Problem]:
+    """M8 where there is no default to compare with: text where the class's code uses the
+    value as a number (``torch.nn.Conv2d(in_channels, ...)``), also for the keys of a
+    mapping it spreads into another class (``Encoder(**ddconfig)``)."""
+    use = entry.get("uses", {}).get(key, {})
+    value = node.params[key]
+    owner = _short(entry["params"][key].get("from", node.target))
+    found: list[Problem] = []
+    if isinstance(value, str) and "numeric" in use:
+        found.append(
+            problem(
+                config,
+                (*node.path, "params", key),
+                "M8",
+                f"expected a number: {owner} uses {key} as one ({use['numeric']}), got {yaml_text(value)}",
+                "write a number, without quotes or units",
+            )
+        )
+    if isinstance(value, dict):
+        for item, where in sorted(use.get("items_numeric", {}).items()):
+            if isinstance(value.get(item), str):
+                found.append(
+                    problem(
+                        config,
+                        (*node.path, "params", key, item),
+                        "M8",
+                        f"expected a number: {owner} spreads {key} into a class that uses {item} as one "
+                        f"({where}), got {yaml_text(value[item])}",
+                        "write a number, without quotes or units",
+                    )
+                )
+    return found
+
+
 def _unknown_param(
     config: LoadedConfig, node: Node, entry: dict[str, Any], key: str, settable: list[str]
 ) -> Problem:
@@ -394,7 +428,7 @@ def check_node(config: LoadedConfig, node: Node) -> list[Problem]:
             found.append(_passed_twice(config, node, key, passed_at))
         elif key in params:
             typed = _typed(config, node, key, params[key])
-            found.extend([typed] if typed else [])
+            found.extend([typed] if typed else _text_as_number(config, node, key, entry))
         elif "open" not in entry:
             found.append(_unknown_param(config, node, entry, key, settable))
     found.extend(_missing(config, node, entry, passed))
