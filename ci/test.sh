@@ -46,7 +46,9 @@ if [[ -x ci/slurm/start.sh ]] && command -v slurmctld >/dev/null; then
 fi
 
 status=0
-"${VENV}/bin/python" -m pytest tests "$@" || status=$?
+# Test files run in parallel (xdist, a file per worker): most of the time goes to real
+# ranks, SLURM's requeue hold and DeepSpeed start-up, which wait more than they compute.
+"${VENV}/bin/python" -m pytest tests -n "${SATC_TEST_WORKERS:-3}" --dist loadfile "$@" || status=$?
 if [[ -n "${slurm_started}" ]]; then
   # Left running on purpose: the next `make test` reuses the cluster in ~0.03 s.
   echo "ci/test.sh: the test SLURM cluster (slurmctld, slurmd, munged) is still running;" \
