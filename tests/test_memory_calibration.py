@@ -44,7 +44,9 @@ def _configs(model: str) -> list[str]:
 
 
 def _fixes(model: str) -> list[str]:
-    return buildable_1_0(model)[1]
+    # sft.yaml's top-level loss_scale_window is an error in the 2B's fp16 runs (MK1:
+    # DeepSpeed would use its own 1000); the estimate does not depend on it.
+    return [*buildable_1_0(model)[1], "deepspeed.loss_scale_window=null"]
 
 
 @pytest.mark.parametrize(
@@ -113,7 +115,14 @@ def test_model_states_match_deepspeed_zero3_estimator_plus_the_16bit_partition(t
     _, zero3 = _deepspeed_estimators()
     bundle = compile_bundle(
         _configs("cogvideox_5b.yaml"),
-        ["launch.gpus_per_node=8", "deepspeed.optimizer.type=Adam", "deepspeed.zero_optimization.stage=3"],
+        # ZeRO-3 cannot build CogVideoX's network under train_video.py (Z3): an entrypoint
+        # of the user's own, as the estimator comparison is about the model states only.
+        [
+            "launch.gpus_per_node=8",
+            "deepspeed.optimizer.type=Adam",
+            "deepspeed.zero_optimization.stage=3",
+            "launch.entrypoint=train_zero3.py",
+        ],
         tmp_path,
     )
     estimate = report(bundle.plan).estimate
