@@ -532,6 +532,30 @@ def _null_overrides(config: LoadedConfig, project: Project) -> list[Problem]:
     return found
 
 
+_JSON_TYPES: dict[str, Any] = {
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "string": lambda v: isinstance(v, str),
+    "boolean": lambda v: isinstance(v, bool),
+    "array": lambda v: isinstance(v, list),
+    "object": lambda v: isinstance(v, dict),
+    "null": lambda v: v is None,
+}
+
+
+def _has_type(value: Any, schema: dict[str, Any]) -> bool:
+    """`type` (and `items`) of a declared argparse type, checked without jsonschema: this
+    runs on every compile, and a repeat compile must not import jsonschema (memo.py)."""
+    types = schema.get("type")
+    names = [types] if isinstance(types, str) else list(types or [])
+    if names and not any(_JSON_TYPES[name](value) for name in names if name in _JSON_TYPES):
+        return False
+    items = schema.get("items")
+    if isinstance(items, dict) and isinstance(value, list):
+        return all(_has_type(item, items) for item in value)
+    return True
+
+
 def _declared_types(config: LoadedConfig, root: dict[str, Any]) -> list[Problem]:
     """A value of another type than the project's own parser declares: the project sets
     YAML values as they are, so argparse's ``type=`` never runs.  The code may well take
@@ -544,7 +568,7 @@ def _declared_types(config: LoadedConfig, root: dict[str, Any]) -> list[Problem]
         if not isinstance(declared, dict):
             continue
         check = {k: v for k, v in declared.items() if k in ("type", "items")}
-        if not any(True for _ in _validator(root).evolve(schema=check).iter_errors(value)):
+        if _has_type(value, check):
             continue
         path = ("args", key)
         source = properties[key].get("x-satc-source", "the project's parser")
