@@ -375,8 +375,10 @@ def test_slurm_scontrol_requeue_resumes_and_scancel_leaves_no_process(
     output = "\n".join(p.read_text() for p in sorted(directory.glob("job-*.out")))
     assert "(rule C1)" in output, output[-4000:]  # the requeued job resumed
     steps = _steps(records)
+    cancelled = max(steps)  # scancel may end this step after some ranks recorded it
     for step in sorted(steps):
-        if step <= STEPS:
+        partial = len(steps[step]["samples"]) < len(uninterrupted[step]["samples"])
+        if step <= STEPS and not (step == cancelled and partial):
             assert steps[step]["samples"] == uninterrupted[step]["samples"], step
 
 
