@@ -4,7 +4,7 @@
     python benchmarks/bench_project.py --quick    # 3 and 1
     python benchmarks/bench_project.py --json out.json
 
-For each project (CogVideoX's sat/, Tora, CogView3 in ../shared/reference), compiled from
+For each project (CogVideoX's sat/, Tora and CogView3 in a forks/ folder beside it), compiled from
 its entrypoint folder the way its README launches it, whole processes:
 
   cold    ``python -m satc compile CONFIG... -o DIR`` with ``SATC_CACHE_DIR`` an empty
@@ -41,7 +41,7 @@ NATIVE = ROOT / "benchmarks" / "project_native.py"
 TIMEOUT = 300
 GOALS = {"cold_s": 0.35, "repeat_s": 0.25, "ratio": 20.0}
 
-# (label, entrypoint folder relative to ../shared/reference, configs as the README passes them)
+# (label, entrypoint folder relative to the folder holding CogVideoX's sat/, configs as the README passes them)
 PROJECTS = (
     ("CogVideoX 1.5-5B sample", "cogvideo-sat", ("configs/cogvideox1.5_5b.yaml", "configs/inference.yaml")),
     (
@@ -55,10 +55,11 @@ PROJECTS = (
 
 def reference_root() -> Path:
     value = os.environ.get("SATC_COGVIDEO_SAT", "")
-    tree = Path(value) if value else ROOT.parent / "shared" / "reference" / "cogvideo-sat"
-    if not (tree / "arguments.py").is_file():
+    tree = Path(value)
+    if not value or not (tree / "arguments.py").is_file():
         raise SystemExit(
-            "bench_project: set SATC_COGVIDEO_SAT to CogVideoX's sat/ (../shared/reference/cogvideo-sat)"
+            "bench_project: set SATC_COGVIDEO_SAT to CogVideoX's sat/ folder "
+            "(git clone https://github.com/THUDM/CogVideo; the forks sit in forks/ beside it)"
         )
     return tree.resolve().parent
 
