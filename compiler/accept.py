@@ -11,17 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import key_list
 from .errors import Problem
 from .load import LoadedConfig
 
 
-def _covers(entry: str, key: str) -> bool:
-    return key == entry or key.startswith((f"{entry}.", f"{entry}["))
-
-
 def accepted_keys(tree: dict[str, Any]) -> list[str]:
-    section = tree.get("satc") or {}
-    return list(section.get("accept_warnings") or [])
+    return key_list.entries(tree, "accept_warnings")
 
 
 def split(
@@ -29,17 +25,7 @@ def split(
 ) -> tuple[tuple[Problem, ...], tuple[Problem, ...]]:
     """(warnings still shown, warnings accepted); stale entries join the shown ones."""
     entries = accepted_keys(config.tree)
-    shown = [w for w in warnings if not any(_covers(entry, w.key) for entry in entries)]
+    shown = [w for w in warnings if not any(key_list.covers(e, w.key) for e in entries)]
     accepted = [w for w in warnings if w not in shown]
-    for index, entry in enumerate(entries):
-        if not any(_covers(entry, w.key) for w in warnings):
-            shown.append(
-                Problem(
-                    config.locate(("satc", "accept_warnings", index)),
-                    f"satc.accept_warnings[{index}]",
-                    f"{entry}: no warning to accept",
-                    severity="warning",
-                    hint="remove it from satc.accept_warnings",
-                )
-            )
+    shown += key_list.stale(config, "accept_warnings", warnings, "warning to accept")
     return tuple(sorted(shown, key=Problem.sort_key)), tuple(accepted)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import key_list
 from .errors import Problem
 from .load import LoadedConfig
 
@@ -21,13 +22,7 @@ _OWN = ("launch", "deepspeed", "satc")
 
 
 def entries(tree: dict[str, Any]) -> list[str]:
-    section = tree.get("satc")
-    given = section.get("trust") if isinstance(section, dict) else None
-    return [item for item in given if isinstance(item, str)] if isinstance(given, list) else []
-
-
-def _covers(entry: str, key: str) -> bool:
-    return key == entry or key.startswith((f"{entry}.", f"{entry}["))
+    return key_list.entries(tree, "trust")
 
 
 def _trustable(problem: Problem) -> bool:
@@ -41,7 +36,7 @@ def split(config: LoadedConfig, errors: list[Problem]) -> tuple[list[Problem], l
     refused: list[Problem] = []
     trusted: list[Problem] = []
     for error in errors:
-        entry = next((e for e in listed if _covers(e, error.key)), None)
+        entry = next((e for e in listed if key_list.covers(e, error.key)), None)
         if entry is None or error.severity != "error" or not _trustable(error):
             refused.append(error)
             continue
@@ -59,16 +54,4 @@ def split(config: LoadedConfig, errors: list[Problem]) -> tuple[list[Problem], l
 
 def stale(config: LoadedConfig, trusted: list[Problem]) -> list[Problem]:
     """A warning for each entry that covered no error."""
-    found = []
-    for index, entry in enumerate(entries(config.tree)):
-        if not any(_covers(entry, problem.key) for problem in trusted):
-            found.append(
-                Problem(
-                    config.locate(("satc", "trust", index)),
-                    f"satc.trust[{index}]",
-                    f"{entry}: no error to trust",
-                    severity="warning",
-                    hint="remove it from satc.trust",
-                )
-            )
-    return found
+    return key_list.stale(config, "trust", trusted, "error to trust")
