@@ -70,7 +70,8 @@ def _compile(config: LoadedConfig, out_dir: Path, strict: bool) -> Bundle:
     names = tuple(relative_to_bundle(item.label, out_dir) for item in config.inputs)
     errors, trusted = trust.split(config, errors)
     if errors:
-        raise ConfigError(_with_model_rules(config, names, errors) + _shown(config, warnings))
+        # The trusted ones stay visible beside what is still refused.
+        raise ConfigError(_with_model_rules(config, names, errors) + _shown(config, [*warnings, *trusted]))
     try:
         plan = resolve(config, names)
     except ConfigError as exc:

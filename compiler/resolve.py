@@ -96,7 +96,7 @@ def resolve(config: LoadedConfig, input_names: tuple[str, ...] = ()) -> Plan:
         if refused:
             # Every problem at once: the warnings found so far (a model-family rule beside
             # an error) belong to the same fix-up pass.
-            raise ConfigError(refused + work.warnings)
+            raise ConfigError(refused + work.warnings + trusted)
         work.warnings.extend(trusted)  # satc.trust: reviewed, recorded in provenance
     model_config = copy.deepcopy(tree.get("model"))
     model_config = _injected(project, work, model_config)

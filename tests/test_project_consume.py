@@ -361,11 +361,17 @@ def test_satc_trust_is_the_recorded_escape_when_satc_is_wrong_about_the_code(tmp
     provenance = json.loads((tmp_path / "b" / "args.json").read_text())["provenance"]
     assert provenance["trusted"] == ["args.sequence_parallel_size"]
     # satc's own sections cannot be trusted away
-    (tmp_path / "own.yaml").write_text(LIST_PATCH + "launch:\n  nodez: 2\nsatc:\n  trust: [launch.nodez]\n")
+    (tmp_path / "own.yaml").write_text(
+        LIST_PATCH
+        + "args:\n  sequence_parallel_size: 2\nlaunch:\n  nodez: 2\n"
+        + "satc:\n  trust: [launch.nodez, args.sequence_parallel_size]\n"
+    )
     own = satc(
         "compile", *argv[1:3], str(tmp_path / "own.yaml"), "-o", str(tmp_path / "c"), cwd=cogvideo_sat()
     )
     assert own.returncode == 2 and "error: launch.nodez: unknown key" in own.stderr
+    # what is trusted stays visible beside what is still refused
+    assert "warning: args.sequence_parallel_size: trusted (satc.trust" in own.stderr
 
 
 def test_a_target_the_project_lacks_is_an_error_and_one_outside_it_a_warning(tmp_path: Path) -> None:
