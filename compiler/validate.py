@@ -167,10 +167,11 @@ def _unknown_key(
     else:
         hint = None
     where = dotted(path) or "the top level"
+    drops = schema.get("x-satc-drops")
     return Problem(
         config.locate((*path, key)),
         dotted((*path, key)),
-        f"unknown key under {where}",
+        f"unknown key under {where}" + (f": {drops}" if drops else ""),
         hint=hint,
     )
 

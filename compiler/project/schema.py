@@ -179,6 +179,13 @@ def config_schema(project: Project) -> dict[str, Any]:
             else _section_schema(project, name)
         )
     properties["args"]["properties"] = args_properties(project)
+    section = project.sections.get("args")
+    if section is not None and section.kind == "namespace" and project.get_args.args_assignment == "hasattr":
+        # Why an unknown args key is an error and not a note: the project's code drops it.
+        properties["args"]["x-satc-drops"] = (
+            f"the project's parser declares no such argument, so its YAML path ({section.source}) "
+            "drops the key without a word"
+        )
     properties["satc"]["properties"]["project"] = PROJECT_KEY
     accept = properties["satc"]["properties"]["accept_warnings"]
     properties["satc"]["properties"]["trust"] = {
