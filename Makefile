@@ -32,7 +32,9 @@ bench-project:
 bench-groups:
 	$(PY) benchmarks/bench_groups.py
 
-# Regenerate schemas/satc.schema.json from the installed SAT / DeepSpeed / CogVideoX parsers.
+# Regenerate schemas/satc.schema.json: CogVideoX's arguments as the built-in profile
+# (schemas/builtin_project.json, the reader's output on its sat/) holds them, and the
+# installed DeepSpeed's config.
 schema:
 	$(PY) tools/gen_schema.py
 

@@ -22,7 +22,7 @@ HARNESS = Path(__file__).resolve().parent.parent / "tests" / "reference" / "proj
 
 
 def harness():
-    """The reference harness, loaded by path: its folder's ``sgm`` stand-in stays off sys.path."""
+    """The reference harness, loaded by path: its folder stays off sys.path."""
     spec = importlib.util.spec_from_file_location("project_get_args", HARNESS)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -33,14 +33,33 @@ def launcher_variables() -> list[str]:
     return [name for name in os.environ if name in LAUNCHER_VARS or name.startswith(LAUNCHER_PREFIXES)]
 
 
-def run_harness(tree: Path, groups: list[list[str]], drop: tuple[str, ...] = ()) -> tuple[dict, list[dict]]:
+def run_harness(
+    tree: Path, groups: list[list[str]], drop: tuple[str, ...] = (), options: tuple[str, ...] = ()
+) -> tuple[dict, list[dict]]:
     """The project's own get_args for each argv group (``[@R/W] --base ...``), in one process:
-    (the PROJECT header: which arguments.py and SAT ran, one result per group)."""
+    (the PROJECT header: which arguments.py and SAT ran, one result per group).  ``options``
+    go to the harness (``--sat-presets``)."""
+    result = _harness(tree, [*options, *(item for group in groups for item in ("--", *group))], drop)
+    lines = result.stdout.splitlines()
+    found = [json.loads(line[len("REFERENCE ") :]) for line in lines if line.startswith("REFERENCE ")]
+    assert result.returncode == 0 and len(found) == len(groups), result.stderr[-3000:]
+    header = next(json.loads(line[len("PROJECT ") :]) for line in lines if line.startswith("PROJECT "))
+    return header, found
+
+
+def parser_dests(tree: Path) -> set[str]:
+    """Every dest of the parser the project's own get_args builds (its code, run in place)."""
+    result = _harness(tree, ["--dests"])
+    lines = [line for line in result.stdout.splitlines() if line.startswith("DESTS ")]
+    assert result.returncode == 0 and len(lines) == 1, result.stderr[-3000:]
+    return set(json.loads(lines[0][len("DESTS ") :]))
+
+
+def _harness(tree: Path, argv: list[str], drop: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}  # the shared trees stay untouched
     for name in [*launcher_variables(), *drop]:
         env.pop(name, None)
-    argv = [item for group in groups for item in ("--", *group)]
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, str(HARNESS), "--tree", str(tree), *argv],
         capture_output=True,
         text=True,
@@ -48,11 +67,6 @@ def run_harness(tree: Path, groups: list[list[str]], drop: tuple[str, ...] = ())
         env=env,
         check=False,
     )
-    lines = result.stdout.splitlines()
-    found = [json.loads(line[len("REFERENCE ") :]) for line in lines if line.startswith("REFERENCE ")]
-    assert result.returncode == 0 and len(found) == len(groups), result.stderr[-3000:]
-    header = next(json.loads(line[len("PROJECT ") :]) for line in lines if line.startswith("PROJECT "))
-    return header, found
 
 
 def to_json(namespace: Any) -> dict:

@@ -175,3 +175,28 @@ def test_official_configs_get_the_same_verdict(tmp_path: Path, model: str, run: 
     assert verdict[0], "CogVideoX's official configs compile (with the fix a broken pair's message names)"
     if run == "sft.yaml":
         assert {"deepspeed.loss_scale", "deepspeed.hysteresis"} <= verdict[1]
+
+
+def test_committed_args_are_cogvideox_own_parser() -> None:
+    """schemas/satc.schema.json's `args` are the parser CogVideoX's own get_args builds (run
+    in place from $SATC_COGVIDEO_SAT), with each argument as the project reader read it:
+    default, group, and `type=list` for sampling_image_size (arguments.py:42), which takes
+    any list the code can index twice (sample_video.py:198), not exactly two ints."""
+    import project_support
+
+    support.require_module("sat")
+    root = Path(__file__).resolve().parent.parent / "schemas"
+    props = json.loads((root / "satc.schema.json").read_text())["properties"]["args"]["properties"]
+    facts = json.loads((root / "builtin_project.json").read_text())["arguments"]
+    assert set(props) == project_support.parser_dests(support.cogvideo_sat()) == set(facts)
+    for dest, fact in facts.items():
+        assert props[dest]["default"] == fact["default"], dest
+        assert props[dest]["x-satc-group"] == (fact["group"] or "options"), dest
+    size = props["sampling_image_size"]
+    assert (size["type"], size["minItems"], size.get("maxItems"), size.get("items")) == (
+        "array",
+        2,
+        None,
+        None,
+    )
+    assert size["x-satc-group"] == "sampling"

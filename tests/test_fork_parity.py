@@ -4,7 +4,7 @@ its entrypoint folder, and the bundle's args equal the project's OWN get_args, k
 The projects are the real trees in ../shared/reference/ (CogVideoX's ``sat/``, the Tora
 and CogView3 forks), read in place.  Their ``get_args`` runs in a subprocess
 (tests/reference/project_get_args.py: the tree's own ``arguments.py`` and the SAT it
-imports, neutralised as tests/test_reference_args.py neutralises the CogVideoX port);
+imports, neutralised the same way for every tree, CogVideoX's in tests/test_reference_args.py);
 satc runs as a user runs it: ``satc compile`` with the same files, cwd = the entrypoint
 folder, then ``satc.runtime.load``.  Each launch is compared at rank 0 of 1 and at rank 3
 of 4 (a project's seed rule: +data-parallel rank, +global rank, or none in inference).

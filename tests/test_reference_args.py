@@ -1,20 +1,25 @@
-"""args.json's `args` equal what CogVideoX's get_args computes, key by key (issue 2).
+"""args.json's `args` equal what CogVideoX's get_args computes, key by key.
 
-The reference is the faithful port in tests/reference/, run in a subprocess.  Excluded:
-per-process fields (filled by satc.runtime) and the documented deviations, each
-checked for its own expected value instead of being skipped silently.
+The reference is CogVideoX's own ``arguments.py`` in ``$SATC_COGVIDEO_SAT``, run in place
+in a subprocess (tests/reference/project_get_args.py, neutralised as for the forks).
+Excluded: per-process fields (filled by satc.runtime) and the documented deviations,
+each checked for its own expected value instead of being skipped silently.
+
+The ``preset`` variants (training, no ``deepspeed:`` section) reach the line where
+CogVideoX's get_args opens ``training/deepspeed_zero{N}.json`` beside its arguments.py,
+which its ``sat/`` folder does not ship: the harness's ``--sat-presets`` hands it SAT's
+file, the one satc starts from (R5), and the test checks that it did so exactly there.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from compile_helpers import compile_layers, write_configs
-from support import CASES, ROOT, require_module
+from project_support import run_harness
+from support import CASES, cogvideo_sat, require_module
 
 PER_PROCESS = {"cuda", "rank", "world_size", "local_rank", "device", "master_ip", "master_port"}
 CONFIG_SECTIONS = {"model_config", "data_config"}
@@ -49,25 +54,38 @@ GOLDEN = _golden_inputs()
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
-    """Every case and variant through the reference, in one subprocess."""
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    """Every case and variant through CogVideoX's own get_args, in one subprocess."""
     require_module("sat")
+    tree = cogvideo_sat()
     folder = tmp_path_factory.mktemp("variants")
     groups = dict(GOLDEN)
     for index, (name, text) in enumerate(sorted(VARIANTS.items())):
         (folder / str(index)).mkdir()
         groups[name] = write_configs(folder / str(index), {"layer0.yaml": text})  # as compile_layers names it
-    argv = [item for paths in groups.values() for item in ("--", *paths)][1:]
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "reference" / "reference_args.py"), *argv],
-        capture_output=True,
-        text=True,
-        timeout=600,
+    header, found = run_harness(
+        tree, [["--base", *paths] for paths in groups.values()], options=("--sat-presets",)
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    lines = [line for line in result.stdout.splitlines() if line.startswith("REFERENCE ")]
-    assert len(lines) == len(groups)
-    return {name: json.loads(line[len("REFERENCE ") :]) for name, line in zip(groups, lines, strict=True)}
+    assert Path(header["arguments"]).resolve() == tree / "arguments.py"
+    return dict(zip(groups, found, strict=True))
+
+
+@pytest.fixture(scope="module")
+def reference(outcomes: dict[str, dict]) -> dict[str, dict]:
+    for name, outcome in outcomes.items():
+        assert "args" in outcome, f"{name}: CogVideoX's get_args refused it: {outcome}"
+    return {name: outcome["args"] for name, outcome in outcomes.items()}
+
+
+def test_only_training_without_a_deepspeed_section_reads_a_preset(outcomes: dict[str, dict]) -> None:
+    """The one place the harness helps the project's code: SAT's preset file for the stage,
+    where CogVideoX's tree has none; every other launch runs without it."""
+    for name, outcome in outcomes.items():
+        args = outcome["args"]
+        if name.startswith("preset"):
+            assert outcome.get("preset") == f"sat/training/deepspeed_zero{args['zero_stage']}.json", name
+        else:
+            assert "preset" not in outcome, name
 
 
 def _compare(document: dict, reference: dict) -> None:

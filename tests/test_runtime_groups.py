@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from reference import harness
-from support import ROOT, require, require_module
+from support import ROOT, cogvideo_sat, require, require_module
 
 PROBE = Path(harness.__file__).resolve().parent / "groups_probe.py"
 WORLDS = {1: (1,), 2: (1, 2), 4: (1, 2, 4), 8: (1, 2, 4)}
@@ -54,7 +54,7 @@ def _launch(workdir: Path, world: int) -> dict[int, dict]:
             json.dumps(bundles),
             str(max(WORLDS[world])),
         ],
-        env=harness.clean_env(),
+        env=harness.clean_env(SATC_COGVIDEO_SAT=str(cogvideo_sat())),
         capture_output=True,
         text=True,
         timeout=300,

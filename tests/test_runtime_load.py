@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import project_support
 import pytest
 from omegaconf import DictConfig, OmegaConf
 from satc.bundle_format import canonical_digest
@@ -16,7 +17,7 @@ from satc.runtime import BundleError, TopologyError, load
 from satc.runtime.bundle import read_bundle
 from satc.runtime.checks import check_topology
 from satc.runtime.environment import ProcessEnv, detect, slurm_first_host, slurm_tasks_on_node
-from support import REFERENCE, ROOT, require_module, satc
+from support import REFERENCE, cogvideo_sat, require_module, satc
 
 GOLDEN = {
     "2b-sft": ["cogvideox_2b.yaml", "sft.yaml"],
@@ -85,13 +86,11 @@ def cpu4(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def parser_dests() -> set[str]:
-    """Every dest of CogVideoX's get_args parser: SAT's and the seed's argument groups."""
+    """Every dest of the parser CogVideoX's own get_args builds (its arguments.py in
+    $SATC_COGVIDEO_SAT, with SAT's and DeepSpeed's groups), run in place."""
     require_module("sat")
     require_module("deepspeed")
-    sys.path.insert(0, str(ROOT / "tools"))
-    import cogvideox_parser
-
-    return set(vars(cogvideox_parser.build_parser().parse_args([])))
+    return project_support.parser_dests(cogvideo_sat())
 
 
 def _merged(files: list[str]) -> Any:

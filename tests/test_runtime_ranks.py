@@ -1,6 +1,7 @@
 """satc.runtime.init() on real ranks: torchrun on CPU (gloo), 1/2/4 ranks x model-parallel
 1/2/4, checked against R11-R14 computed in the test and against CogVideoX's own get_args
-(tests/reference/cogvideox_get_args.py) on the same ranks."""
+and initialize_distributed on the same ranks: its ``arguments.py`` in
+``$SATC_COGVIDEO_SAT``, run in place (tests/reference/probe.py says how)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from reference import harness
-from support import require, require_module
+from support import cogvideo_sat, require, require_module
 
 LAYOUTS = [(1, 1), (2, 1), (2, 2), (4, 1), (4, 2), (4, 4)]
 
@@ -35,8 +36,9 @@ def _launch(workdir: Path, world: int, mp: int, mode: str) -> tuple[Path, harnes
     if not bundle.exists():
         bundle = harness.compile_bundle(case, world, mp)
     configs = harness.configs_of(bundle) if mode == "reference" else []
+    tree = {"SATC_COGVIDEO_SAT": str(cogvideo_sat())} if mode == "reference" else {}
     launch = harness.run_torchrun(
-        bundle if mode == "satc" else None, world, case / mode, mode=mode, configs=configs
+        bundle if mode == "satc" else None, world, case / mode, mode=mode, configs=configs, **tree
     )
     assert launch.returncode == 0, launch.output[-4000:]
     assert sorted(launch.reports) == list(range(world)), launch.output[-4000:]

@@ -1,5 +1,7 @@
 """init() also fills CogVideoX's own `sgm.util` context-parallel globals when `sgm` is
-importable, so VAE code that imports from sgm.util works after the one-line swap."""
+importable, so VAE code that imports from sgm.util works after the one-line swap.  The
+`sgm.util` is the real one in $SATC_COGVIDEO_SAT (without the package's VAE-importing
+``__init__``: tests/reference/project_get_args.sgm_util_only)."""
 
 from __future__ import annotations
 
@@ -9,14 +11,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-from support import ROOT, require_module, satc
+from support import ROOT, cogvideo_sat, require_module, satc
 
 PROBE = """
 import sys
-sys.path.insert(0, sys.argv[1])  # tests/reference: a faithful sgm.util stand-in
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])  # tests/reference
+import project_get_args
+project_get_args.sgm_util_only(Path(sys.argv[2]))
 import satc.runtime as runtime
 runtime.init()
 import sgm.util
+assert Path(sgm.util.__file__) == Path(sys.argv[2]) / "sgm" / "util.py", sgm.util.__file__
 ours = runtime.context_parallel.get_context_parallel_group()
 print("SGM", sgm.util._CONTEXT_PARALLEL_SIZE, sgm.util.get_context_parallel_group() is ours)
 """
@@ -41,7 +47,7 @@ def test_init_publishes_the_context_parallel_group_to_sgm(tmp_path: Path) -> Non
         "MASTER_PORT": str(port),
     }
     result = subprocess.run(
-        [sys.executable, "-c", PROBE, str(ROOT / "tests" / "reference")],
+        [sys.executable, "-c", PROBE, str(ROOT / "tests" / "reference"), str(cogvideo_sat())],
         env=env,
         capture_output=True,
         text=True,

@@ -1,12 +1,15 @@
-"""Regenerate ``schemas/satc.schema.json`` from the installed SAT, DeepSpeed and CogVideoX parsers.
+"""Regenerate ``schemas/satc.schema.json``: CogVideoX's arguments, DeepSpeed's config, satc's own.
 
-Dev-time only (it imports SAT and DeepSpeed):  ``python tools/gen_schema.py``.
-``tests/test_schema.py`` fails when the committed file drifts from what this writes.
+Dev-time only (the DeepSpeed and optimizer tables import DeepSpeed, torch and SAT):
+``python tools/gen_schema.py``, after ``python tools/builtin_profile.py``.  The ``args``
+properties are CogVideoX's parser as the project reader saw it on the tree in
+``$SATC_COGVIDEO_SAT``: the built-in profile (``schemas/builtin_project.json``, the
+reader's own output there), so no copy of the project's parser lives in satc.
+``tests/test_optimizer_config.py`` fails when the committed file drifts from what this writes.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -16,10 +19,10 @@ TOOLS = Path(__file__).resolve().parent
 ROOT = TOOLS.parent
 sys.path.insert(0, str(TOOLS))
 
-import cogvideox_parser  # noqa: E402
 import deepspeed_schema  # noqa: E402
 import launch_schema  # noqa: E402
 
+BUILTIN_PROFILE = ROOT / "schemas" / "builtin_project.json"
 SCHEMA_PATH = ROOT / "schemas" / "satc.schema.json"
 
 # Dests a config may not set: satc derives them, or they are per process.
@@ -62,54 +65,59 @@ MINIMUM = {
     "lr_decay_ratio": 0,
 }
 
-_SCALAR_TYPES = {int: "integer", float: "number", str: "string", bool: "boolean", None: "string"}
+# Sizes satc requires of a list the code indexes: sample_video.py:198 reads
+# ``image_size[0], image_size[1]`` (CogVideoX declares the dest ``type=list``, no count).
+MIN_ITEMS = {"sampling_image_size": 2}
+
+# argparse's `type=` as JSON Schema; no `type=` hands the code text.
+_SCALAR_TYPES = {"int": "integer", "float": "number", "str": "string", "bool": "boolean", None: "string"}
 
 
-def _item_schema(action: argparse.Action) -> dict[str, Any]:
-    if isinstance(action, argparse._StoreTrueAction):
+def _item_schema(arg: dict[str, Any]) -> dict[str, Any]:
+    if arg["action"] in ("store_true", "store_false"):
         return {"type": "boolean"}
-    if action.dest == "iterable_dataset":
-        # nargs='?' with const=True: the value is True, False or the string 'custom'.
-        return {"enum": list(action.choices or [])}
-    item: dict[str, Any] = {"type": _SCALAR_TYPES[action.type]}  # type: ignore[index]
-    if action.choices is not None:
-        item["enum"] = list(action.choices)
+    if arg["nargs"] == "?" and arg["choices"] is not None:
+        # `--flag [VALUE]` with const=True (SAT's iterable_dataset): True, False or a choice.
+        return {"enum": list(arg["choices"])}
+    item: dict[str, Any] = {"type": "array" if arg["type"] == "list" else _SCALAR_TYPES[arg["type"]]}
+    if arg["choices"] is not None:
+        item["enum"] = list(arg["choices"])
     return item
 
 
-def arg_schema(action: argparse.Action, group: str) -> dict[str, Any]:
-    item = _item_schema(action)
-    if action.nargs in ("*", "+") or (isinstance(action.nargs, int) and action.nargs > 0):
+def arg_schema(arg: dict[str, Any]) -> dict[str, Any]:
+    """One argument fact (compiler/project/facts.py: Argument, as JSON) as a schema."""
+    item = _item_schema(arg)
+    nargs = arg["nargs"]
+    if nargs in ("*", "+") or (isinstance(nargs, int) and nargs > 0 and arg["action"] == "store"):
         schema: dict[str, Any] = {"type": "array", "items": item}
-        if action.nargs == "+":
+        if nargs == "+":
             schema["minItems"] = 1
-        if isinstance(action.nargs, int) and action.nargs > 0:
-            schema["minItems"] = schema["maxItems"] = action.nargs
+        if isinstance(nargs, int):
+            schema["minItems"] = schema["maxItems"] = nargs
     else:
         schema = dict(item)
-    if action.default is None:
+    if arg["dest"] in MIN_ITEMS:
+        schema["minItems"] = MIN_ITEMS[arg["dest"]]
+    if arg["default"] is None:
         if "type" in schema:
             schema["type"] = [schema["type"], "null"]
         if "enum" in schema:
             schema["enum"] = [*schema["enum"], None]
-    if action.dest in MINIMUM:
-        schema["minimum"] = MINIMUM[action.dest]
-    schema["default"] = action.default
-    schema["description"] = " ".join((action.help or "").split())
-    schema["x-satc-group"] = group
-    if action.dest in COMPUTED:
-        schema["x-satc-computed"] = COMPUTED[action.dest]
+    if arg["dest"] in MINIMUM:
+        schema["minimum"] = MINIMUM[arg["dest"]]
+    schema["default"] = arg["default"]
+    schema["description"] = " ".join((arg["help"] or "").split())
+    # argparse files an argument added to the parser itself under its "options" group.
+    schema["x-satc-group"] = arg["group"] or "options"
+    if arg["dest"] in COMPUTED:
+        schema["x-satc-computed"] = COMPUTED[arg["dest"]]
     return schema
 
 
 def args_schema() -> dict[str, Any]:
-    parser = cogvideox_parser.build_parser()
-    group_of = {id(a): g.title for g in parser._action_groups for a in g._group_actions}
-    properties = {
-        action.dest: arg_schema(action, group_of.get(id(action), "sat"))
-        for action in parser._actions
-        if action.dest != "help"
-    }
+    profile = json.loads(BUILTIN_PROFILE.read_text(encoding="utf-8"))
+    properties = {dest: arg_schema(arg) for dest, arg in profile["arguments"].items()}
     return {
         "type": "object",
         "description": "Values for SAT's argparse namespace (CogVideoX's get_args).",

@@ -6,7 +6,8 @@ BUNDLES_JSON maps each model-parallel size to a bundle compiled for this world. 
 rank runs satc.runtime.init() on the INIT_MP bundle (recording its new_group calls),
 then satc's group step (runtime.groups.initialize, what init() calls) for every other
 size, then for every size SAT's own mpu.initialize_model_parallel plus CogVideoX's
-context-parallel setup (arguments.py; tests/reference/sgm is its sgm.util), and writes
+context-parallel setup (arguments.py with the tree's own sgm/util.py, from
+$SATC_COGVIDEO_SAT: project_get_args.sgm_util_only), and writes
 what each gives.  CogVideoX's initialize_context_parallel leaves its loop after its
 own group, so at mp > 2 real groups would hang: there its loop runs against a
 new_group that returns the members instead, which is exactly the membership it
@@ -19,8 +20,10 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))  # the sgm.util stand-in
+import project_get_args  # beside this file
+
+# CogVideoX's own sgm/util.py, read in place: satc.runtime.init() publishes to it too.
+project_get_args.sgm_util_only(Path(os.environ["SATC_COGVIDEO_SAT"]).resolve())
 
 
 def snapshot(dist, mpu, cp, cp_ranks, seed, collectives):
@@ -79,7 +82,8 @@ def reset(mpu, cp_modules):
 
 
 def reference_context_parallel(dist, sgm_util, mpu, mp):
-    """arguments.py's context-parallel setup; returns the members of this rank's group."""
+    """The context-parallel step of initialize_distributed (arguments.py:234-239), called on
+    the tree's own sgm.util; returns the members of this rank's group."""
     if mp <= 2:
         sgm_util.set_context_parallel_group(mp, mpu.get_model_parallel_group())
         return dist.get_process_group_ranks(sgm_util.get_context_parallel_group())

@@ -7,6 +7,17 @@ this rank sees (groups, context parallel, seed, group sums) as JSON.
 Test instrumentation only: it records every torch.distributed.new_group call this
 rank makes (members, and whether only members enter it), so tests can compare the
 sequences across ranks (D7).
+
+``reference`` runs CogVideoX's own ``arguments.py`` from ``$SATC_COGVIDEO_SAT``, in
+place, as its README launches it (cwd and ``sys.path`` = the tree, see
+project_get_args.enter): get_args, initialize_distributed (a real gloo process group,
+SAT's mpu, the tree's ``sgm.util`` context parallel) and the seed, unmodified.  No
+function of the project is replaced: on a machine without CUDA its own code already
+takes ``device = 'cpu'`` and skips ``torch.cuda.set_device``; the configs are inference
+ones because the same code refuses training when ``device`` ('cpu') differs from
+LOCAL_RANK, and the test's layer sets ``distributed_backend: gloo``.  One arrangement:
+``sgm`` is the tree's package without its ``__init__`` (project_get_args.sgm_util_only:
+that only imports the VAE, 10-20 s per rank here, which get_args never uses).
 """
 
 import json
@@ -72,11 +83,18 @@ def main() -> int:
             print(f"satc.runtime: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
             return 3
     else:
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        import cogvideox_get_args
+        import importlib
+
+        import project_get_args  # beside this file
+
+        tree = Path(os.environ["SATC_COGVIDEO_SAT"]).resolve()
+        project_get_args.enter(tree)
+        project_get_args.sgm_util_only(tree)
+        project = importlib.import_module("arguments")
+        assert Path(project.__file__).resolve() == tree / "arguments.py", project.__file__
         from sgm import util as cp
 
-        args = cogvideox_get_args.get_args(["--base", *configs])
+        args = project.get_args(["--base", *configs])
     init_seconds = time.time() - START
 
     from sat import mpu
