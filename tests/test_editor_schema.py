@@ -181,7 +181,7 @@ def test_committed_args_are_cogvideox_own_parser() -> None:
     """schemas/satc.schema.json's `args` are the parser CogVideoX's own get_args builds (run
     in place from $SATC_COGVIDEO_SAT), with each argument as the project reader read it:
     default, group, and `type=list` for sampling_image_size (arguments.py:42), which takes
-    any list the code can index twice (sample_video.py:198), not exactly two ints."""
+    any list of integers the code can index twice (sample_video.py:199)."""
     import project_support
 
     support.require_module("sat")
@@ -193,10 +193,11 @@ def test_committed_args_are_cogvideox_own_parser() -> None:
         assert props[dest]["default"] == fact["default"], dest
         assert props[dest]["x-satc-group"] == (fact["group"] or "options"), dest
     size = props["sampling_image_size"]
+    # the code divides the first two into a latent shape: integers, any count from two
     assert (size["type"], size["minItems"], size.get("maxItems"), size.get("items")) == (
         "array",
         2,
         None,
-        None,
+        {"type": "integer", "minimum": 1},
     )
     assert size["x-satc-group"] == "sampling"

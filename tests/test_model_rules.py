@@ -529,6 +529,16 @@ CASES = [
         "set args.sampling_image_size: [768, 1360]",
     ),
     case(
+        "sampling-size-three-items",
+        "cogvideox1.5_5b.yaml inference.yaml layer.yaml",
+        "args:\n  sampling_image_size: [770, 1360, 3]\n",
+        2,
+        "layer.yaml:2:3",
+        "args.sampling_image_size",
+        "770x1360: both sides must be multiples of 16 [M15]",
+        "set args.sampling_image_size: [768, 1360]",
+    ),
+    case(
         "placeholder",
         "cogvideox_5b_lora.yaml sft.yaml",
         "",

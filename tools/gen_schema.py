@@ -65,9 +65,10 @@ MINIMUM = {
     "lr_decay_ratio": 0,
 }
 
-# Sizes satc requires of a list the code indexes: sample_video.py:198 reads
-# ``image_size[0], image_size[1]`` (CogVideoX declares the dest ``type=list``, no count).
-MIN_ITEMS = {"sampling_image_size": 2}
+# What satc requires of a list the code indexes: sample_video.py:199 reads
+# ``image_size[0], image_size[1]`` and divides them by the VAE's factor into a latent
+# shape (CogVideoX declares the dest ``type=list``: no count, no item type).
+INDEXED = {"sampling_image_size": {"minItems": 2, "items": {"type": "integer", "minimum": 1}}}
 
 # argparse's `type=` as JSON Schema; no `type=` hands the code text.
 _SCALAR_TYPES = {"int": "integer", "float": "number", "str": "string", "bool": "boolean", None: "string"}
@@ -97,8 +98,7 @@ def arg_schema(arg: dict[str, Any]) -> dict[str, Any]:
             schema["minItems"] = schema["maxItems"] = nargs
     else:
         schema = dict(item)
-    if arg["dest"] in MIN_ITEMS:
-        schema["minItems"] = MIN_ITEMS[arg["dest"]]
+    schema.update(INDEXED.get(arg["dest"], {}))
     if arg["default"] is None:
         if "type" in schema:
             schema["type"] = [schema["type"], "null"]

@@ -26,6 +26,7 @@ _KEPT = (
     "exclusiveMinimum",
     "minItems",
     "maxItems",
+    "items",
     "x-satc-computed",
     "x-satc-deprecated",
     "not",

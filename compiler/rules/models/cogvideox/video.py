@@ -213,9 +213,9 @@ def m15_sampling_image_size(model: Model) -> None:
             )
         return
     size = work.args.get("sampling_image_size")
-    if not (isinstance(size, list) and len(size) == 2):
+    if not (isinstance(size, list) and len(size) >= 2):
         return
-    height, width = size
+    height, width = size[:2]  # the code reads the first two (sample_video.py:199)
     latent_h = model.int_at((*NETWORK, "latent_height"))
     latent_w = model.int_at((*NETWORK, "latent_width"))
     path = ("args", "sampling_image_size")
