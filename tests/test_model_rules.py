@@ -539,6 +539,16 @@ CASES = [
         "set args.sampling_image_size: [768, 1360]",
     ),
     case(
+        "sampling-size-text",
+        "cogvideox1.5_5b.yaml inference.yaml layer.yaml",
+        'args:\n  sampling_image_size: ["768", 1360]\n',
+        2,
+        "layer.yaml:2:25",
+        "args.sampling_image_size[0]",
+        "expected an integer, got string '768'",
+        "remove the quotes: 768",
+    ),
+    case(
         "placeholder",
         "cogvideox_5b_lora.yaml sft.yaml",
         "",

@@ -26,7 +26,6 @@ _KEPT = (
     "exclusiveMinimum",
     "minItems",
     "maxItems",
-    "items",
     "x-satc-computed",
     "x-satc-deprecated",
     "not",
@@ -152,6 +151,11 @@ def args_properties(project: Project) -> dict[str, Any]:
         for keyword in _KEPT:
             if keyword in own:
                 prop[keyword] = _json_copy(own[keyword])
+        declared = prop.get("x-satc-declared", {}).get("type")
+        if "items" in own and "array" in (prop.get("type"), declared) and "items" not in prop:
+            # A `type=list` argument declares no item type; what satc knows the code does
+            # with the items (sampling_image_size: pixel sizes) fills that gap only.
+            prop["items"] = _json_copy(own["items"])
         properties[dest] = prop
     return properties
 

@@ -215,6 +215,8 @@ def m15_sampling_image_size(model: Model) -> None:
     size = work.args.get("sampling_image_size")
     if not (isinstance(size, list) and len(size) >= 2):
         return
+    if not all(type(side) is int for side in size[:2]):
+        return  # the schema refused it already
     height, width = size[:2]  # the code reads the first two (sample_video.py:199)
     latent_h = model.int_at((*NETWORK, "latent_height"))
     latent_w = model.int_at((*NETWORK, "latent_width"))
