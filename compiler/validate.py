@@ -144,6 +144,13 @@ def _shared_prefix(a: list[str], b: list[str]) -> int:
 MAX_UNKNOWN_KEYS = 100  # listed one by one, with a suggestion, per mapping
 
 
+def _schema_at(root: dict[str, Any], place: str) -> dict[str, Any]:
+    node: Any = root
+    for part in place.split("."):
+        node = node.get("properties", {}).get(part, {}) if isinstance(node, dict) else {}
+    return node if isinstance(node, dict) else {}
+
+
 def _unknown_key(
     config: LoadedConfig, path: Path, key: str, schema: dict[str, Any], root: dict[str, Any]
 ) -> Problem:
@@ -154,6 +161,12 @@ def _unknown_key(
         # Under SAT, DeepSpeed reads only its own config: a deepspeed.* key of the same
         # name (sequence_parallel_size) would compile and change nothing the project does.
         elsewhere = [p for p in elsewhere if not p.startswith("deepspeed.")]
+    # A place whose declared type cannot hold the value is another setting of the same
+    # name, not where this one belongs (MoCa's `deepspeed.debug: {verbose: true}` is no
+    # `deepspeed.comms_logger.debug`, a flag).
+    found, value = value_at(config.tree, (*path, key))
+    if found:
+        elsewhere = [p for p in elsewhere if _has_type(value, _schema_at(root, p))]
     # The nearest place first: launch.slurm.extra.partition -> launch.slurm.partition.
     elsewhere.sort(key=lambda place: -_shared_prefix(place.split("."), [str(part) for part in path]))
     if path[:1] == ("args",) and key.lower().replace("-", "_") in _TOPOLOGY_NAMES:

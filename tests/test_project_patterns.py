@@ -175,3 +175,18 @@ def test_a_vendored_sat_missing_a_table_leaves_transformer_args_unjudged(tmp_pat
     )
     assert "transformer_args.checkpoint_activations" not in result.stderr, result.stderr
     assert result.returncode == 0, result.stderr
+
+
+def test_a_same_named_setting_of_another_type_is_not_suggested(
+    tree: Path, cache_dir: Path, tmp_path: Path
+) -> None:
+    """MoCa-VideoGen/MoCa@f67a575 sat/configs/tora/train_dense.yaml:48 writes
+    ``deepspeed.debug: {verbose: true}``, which DeepSpeed never reads: an error, whose hint
+    must not send a mapping to ``deepspeed.comms_logger.debug``, a flag of the comms logger.
+    A flag written in the wrong place still gets that place."""
+    bases = ("configs/cogvideox1.5_5b_i2v.yaml", "configs/sft.yaml")
+    result = compile_with(tree, cache_dir, tmp_path, bases, "deepspeed:\n  debug:\n    verbose: true\n")
+    assert "error: deepspeed.debug: unknown key under deepspeed" in result.stderr, result.stderr
+    assert "comms_logger" not in result.stderr
+    result = compile_with(tree, cache_dir, tmp_path, bases, "deepspeed:\n  debug: true\n")
+    assert "did you mean deepspeed.comms_logger.debug?" in result.stderr, result.stderr
