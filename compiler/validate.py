@@ -151,11 +151,41 @@ def _schema_at(root: dict[str, Any], place: str) -> dict[str, Any]:
     return node if isinstance(node, dict) else {}
 
 
+def _dropped_later_argument(config: LoadedConfig, key: str) -> Problem | None:
+    """An ``args:`` key this project's parser lacks but CogVideoX's (satc's built-in
+    profile) declares, where the project's ``process_config_to_args`` sets only declared
+    arguments (``if hasattr(args, key)``): a setting of a later CogVideoX that this tree
+    drops, not a typo.  The 1.0-era ``inference.yaml`` that CogVideoX and its forks ship
+    (THUDM/CogVideo@db309f3, ML-GSAI/Concat-ID, VideoVLA-Project/VideoVLA) carries
+    ``sampling_image_size``, which their parsers never declared and their sample_video.py
+    never reads.  A warning: it changes nothing the project does."""
+    from .project.builtin import builtin_project
+
+    project = select.for_config(config)
+    section = project.sections.get("args")
+    if project.origin == "builtin" or project.get_args.args_assignment != "hasattr" or section is None:
+        return None
+    if key not in builtin_project().arguments:
+        return None
+    return Problem(
+        config.locate(("args", key)),
+        dotted(("args", key)),
+        f"not an argument of this project: its process_config_to_args ({section.source}) sets only "
+        "the arguments its parser declares, so the value is ignored (a later CogVideoX declares it)",
+        "warning",
+        hint="delete it, or declare it in the project's arguments.py where its code reads it",
+    )
+
+
 def _unknown_key(
     config: LoadedConfig, path: Path, key: str, schema: dict[str, Any], root: dict[str, Any]
 ) -> Problem:
     allowed = list(schema.get("properties", {}))
     here = typo_of(key, allowed)
+    if path == ("args",) and not here and key.lower().replace("-", "_") not in _TOPOLOGY_NAMES:
+        dropped = _dropped_later_argument(config, key)
+        if dropped is not None:
+            return dropped
     elsewhere = [p for p in _key_index(root).get(key, []) if p != dotted((*path, key))]
     if path[:1] == ("args",):
         # Under SAT, DeepSpeed reads only its own config: a deepspeed.* key of the same

@@ -71,6 +71,18 @@ def compile_with(
     )
 
 
+def older_cogvideox(tmp_path: Path) -> Path:
+    """CogVideoX's sat/ as its 1.0-era forks have it: no --sampling-image-size argument."""
+    root = tmp_path / "older" / "sat"
+    shutil.copytree(cogvideo_sat(), root, ignore=shutil.ignore_patterns("__pycache__"))
+    arguments = root / "arguments.py"
+    line = '    group.add_argument("--sampling-image-size", type=list, default=[768, 1360])\n'
+    text = arguments.read_text(encoding="utf-8")
+    assert text.count(line) == 1
+    arguments.write_text(text.replace(line, ""), encoding="utf-8")
+    return root
+
+
 def errors(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if ": error:" in line]
 
@@ -190,3 +202,22 @@ def test_a_same_named_setting_of_another_type_is_not_suggested(
     assert "comms_logger" not in result.stderr
     result = compile_with(tree, cache_dir, tmp_path, bases, "deepspeed:\n  debug: true\n")
     assert "did you mean deepspeed.comms_logger.debug?" in result.stderr, result.stderr
+
+
+def test_a_later_cogvideox_argument_an_older_tree_drops_is_a_warning(tmp_path: Path) -> None:
+    """THUDM/CogVideo@db309f3, ML-GSAI/Concat-ID@b15cb95, VideoVLA-Project/VideoVLA@af26b81
+    and PhoenixGS/cognvs@f89e260 ship an inference.yaml with ``sampling_image_size``, which
+    their parsers never declare: ``if hasattr(args, key)`` drops it, nothing fails.  A typo
+    and a setting no CogVideoX has stay errors."""
+    root = older_cogvideox(tmp_path)
+    bases = ("configs/cogvideox1.5_5b.yaml", "configs/inference.yaml")
+    env = {"SATC_CACHE_DIR": str(tmp_path / "cache")}
+    result = satc("compile", *bases, "-o", str(tmp_path / "bundle"), cwd=root, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "warning: args.sampling_image_size: not an argument of this project" in result.stderr
+    layer = tmp_path / "layer.yaml"
+    layer.write_text("args:\n  sampling_num_frame: 22\n  sequence_parallel_size: 2\n", encoding="utf-8")
+    result = satc("compile", *bases, str(layer), "-o", str(tmp_path / "b2"), cwd=root, env=env)
+    assert "error: args.sampling_num_frame: unknown key under args" in result.stderr
+    assert "error: args.sequence_parallel_size: unknown key under args" in result.stderr
+    assert result.returncode == 2
