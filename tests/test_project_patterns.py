@@ -221,3 +221,43 @@ def test_a_later_cogvideox_argument_an_older_tree_drops_is_a_warning(tmp_path: P
     assert "error: args.sampling_num_frame: unknown key under args" in result.stderr
     assert "error: args.sequence_parallel_size: unknown key under args" in result.stderr
     assert result.returncode == 2
+
+
+def test_a_sibling_projects_vendored_sat_is_not_this_projects(tmp_path: Path) -> None:
+    """ML-GSAI/Concat-ID@b15cb95 keeps arguments.py at the top of its checkout: its parent
+    folder holds the user's other checkouts, such as aayank-singhai/ReSim-Exp with its own
+    SwissArmyTransformer/.  Concat-ID runs the installed SAT, not ReSim's."""
+    import sat
+
+    code = tmp_path / "code"
+    project = code / "Concat"
+    shutil.copytree(cogvideo_sat(), project, ignore=shutil.ignore_patterns("__pycache__"))
+    other = code / "Other"
+    shutil.copytree(cogvideo_sat(), other / "sat", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        Path(sat.__file__).parent,
+        other / "SwissArmyTransformer" / "sat",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    out = tmp_path / "bundle"
+    result = satc(
+        "compile",
+        *INFERENCE_1_5,
+        "-o",
+        str(out),
+        cwd=project,
+        env={"SATC_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Other" not in (out / "args.json").read_text(encoding="utf-8")
+    # The other project's own SAT is still found from its entry folder.
+    result = satc(
+        "compile",
+        *INFERENCE_1_5,
+        "-o",
+        str(tmp_path / "other-bundle"),
+        cwd=other / "sat",
+        env={"SATC_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "SwissArmyTransformer/sat" in (tmp_path / "other-bundle" / "args.json").read_text(encoding="utf-8")
