@@ -144,16 +144,59 @@ def _shared_prefix(a: list[str], b: list[str]) -> int:
 MAX_UNKNOWN_KEYS = 100  # listed one by one, with a suggestion, per mapping
 
 
+def _schema_at(root: dict[str, Any], place: str) -> dict[str, Any]:
+    node: Any = root
+    for part in place.split("."):
+        node = node.get("properties", {}).get(part, {}) if isinstance(node, dict) else {}
+    return node if isinstance(node, dict) else {}
+
+
+def _dropped_later_argument(config: LoadedConfig, key: str) -> Problem | None:
+    """An ``args:`` key this project's parser lacks but CogVideoX's (satc's built-in
+    profile) declares, where the project's ``process_config_to_args`` sets only declared
+    arguments (``if hasattr(args, key)``): a setting of a later CogVideoX that this tree
+    drops, not a typo.  The 1.0-era ``inference.yaml`` that CogVideoX and its forks ship
+    (THUDM/CogVideo@db309f3, ML-GSAI/Concat-ID, VideoVLA-Project/VideoVLA) carries
+    ``sampling_image_size``, which their parsers never declared and their sample_video.py
+    never reads.  A warning: it changes nothing the project does."""
+    from .project.builtin import builtin_project
+
+    project = select.for_config(config)
+    section = project.sections.get("args")
+    if project.origin == "builtin" or project.get_args.args_assignment != "hasattr" or section is None:
+        return None
+    if key not in builtin_project().arguments:
+        return None
+    return Problem(
+        config.locate(("args", key)),
+        dotted(("args", key)),
+        f"not an argument of this project: its process_config_to_args ({section.source}) sets only "
+        "the arguments its parser declares, so the value is ignored (a later CogVideoX declares it)",
+        "warning",
+        hint="delete it, or declare it in the project's arguments.py where its code reads it",
+    )
+
+
 def _unknown_key(
     config: LoadedConfig, path: Path, key: str, schema: dict[str, Any], root: dict[str, Any]
 ) -> Problem:
     allowed = list(schema.get("properties", {}))
     here = typo_of(key, allowed)
+    if path == ("args",) and not here and key.lower().replace("-", "_") not in _TOPOLOGY_NAMES:
+        dropped = _dropped_later_argument(config, key)
+        if dropped is not None:
+            return dropped
     elsewhere = [p for p in _key_index(root).get(key, []) if p != dotted((*path, key))]
     if path[:1] == ("args",):
         # Under SAT, DeepSpeed reads only its own config: a deepspeed.* key of the same
         # name (sequence_parallel_size) would compile and change nothing the project does.
         elsewhere = [p for p in elsewhere if not p.startswith("deepspeed.")]
+    # A place whose declared type cannot hold the value is another setting of the same
+    # name, not where this one belongs (MoCa's `deepspeed.debug: {verbose: true}` is no
+    # `deepspeed.comms_logger.debug`, a flag).
+    found, value = value_at(config.tree, (*path, key))
+    if found:
+        elsewhere = [p for p in elsewhere if _has_type(value, _schema_at(root, p))]
     # The nearest place first: launch.slurm.extra.partition -> launch.slurm.partition.
     elsewhere.sort(key=lambda place: -_shared_prefix(place.split("."), [str(part) for part in path]))
     if path[:1] == ("args",) and key.lower().replace("-", "_") in _TOPOLOGY_NAMES:

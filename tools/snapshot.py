@@ -128,7 +128,9 @@ def build() -> dict[str, Any]:
             if isinstance(init, tuple):
                 positional = _positional(init[1])
                 described["positional"] = positional
-                reads = {p: sorted(classes._namespace_reads(reader, init[0], init[1], p)) for p in positional}
+                reads = {
+                    p: sorted(classes._namespace_reads(reader, init[0], init[1], p)[0]) for p in positional
+                }
                 reads = {p: r for p, r in reads.items() if r}
                 if reads:
                     described["namespace_reads"] = reads

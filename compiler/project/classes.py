@@ -146,7 +146,7 @@ def _callee(sources: Sources, found: Found, call: ast.Call) -> tuple[Found, ast.
         target = resolve_name(sources, found.module, ast.unparse(inner))
         return _init(sources, target) if isinstance(target, Found) else target
     if isinstance(func, ast.Name) and func.id == "cls" and isinstance(found.node, ast.ClassDef):
-        return _init(sources, found)
+        return _init(sources, found.bound or found)
     target = resolve_name(sources, found.module, ast.unparse(func))
     return _init(sources, target) if isinstance(target, Found) else target
 
@@ -508,6 +508,7 @@ def namespaces(sources: Sources, found: Found, func: ast.FunctionDef) -> dict[st
         reads, stores = _attribute_reads(func, arg.arg)
         if not reads and not stores:
             continue
+        opened: str | None = None
         for node in walk(func):
             if not isinstance(node, ast.Call):
                 continue
@@ -515,17 +516,25 @@ def namespaces(sources: Sources, found: Found, func: ast.FunctionDef) -> dict[st
                 if keyword.arg and isinstance(keyword.value, ast.Name) and keyword.value.id == arg.arg:
                     callee = _callee(sources, found, node)
                     if isinstance(callee, tuple):
-                        inner_reads = _namespace_reads(sources, callee[0], callee[1], keyword.arg)
+                        inner_reads, unresolved = _namespace_reads(sources, callee[0], callee[1], keyword.arg)
                         reads |= inner_reads
+                        opened = opened or unresolved
                     elif isinstance(callee, str) and callee in sources.snapshot_targets:
                         known = sources.snapshot_targets[callee].get("namespace_reads", {})
                         reads |= set(known.get(keyword.arg, []))
         out[arg.arg] = {"reads": sorted(reads | stores), "set_by_class": sorted(stores)}
+        if opened:
+            out[arg.arg]["open"] = opened
     return out
 
 
-def _namespace_reads(sources: Sources, found: Found, func: ast.FunctionDef, name: str) -> set[str]:
+def _namespace_reads(
+    sources: Sources, found: Found, func: ast.FunctionDef, name: str
+) -> tuple[set[str], str | None]:
+    """The attributes ``func`` reads of its parameter ``name``, and where it reads names
+    satc cannot list (a table it cannot find: any key may be read)."""
     reads, _ = _attribute_reads(func, name)
+    unresolved: str | None = None
     for node in walk(func):
         # SAT's BaseModel: {k: getattr(args, v[0]) ... for k, v in ARGS_DEFAULT.items()}
         if isinstance(node, ast.DictComp) and isinstance(node.generators[0].iter, ast.Call):
@@ -536,10 +545,14 @@ def _namespace_reads(sources: Sources, found: Found, func: ast.FunctionDef, name
                 and name in ast.unparse(node.value)
             ):
                 table = _module_dict(sources, found.module, ast.unparse(source.value))
+                if table is None:
+                    # The table's module is not in the SAT read (a vendored copy that lacks
+                    # it): the names read through it are unknown, not absent.
+                    unresolved = f"{ast.unparse(source.value)} ({found.line(node)})"
                 for value in (table or {}).values():
                     if isinstance(value, list | tuple) and value and isinstance(value[0], str):
                         reads.add(value[0])
-    return reads
+    return reads, unresolved
 
 
 def item_keys(func: ast.FunctionDef) -> dict[str, list[str]]:
@@ -589,15 +602,32 @@ def item_keys(func: ast.FunctionDef) -> dict[str, list[str]]:
     return out
 
 
+def _dataset_maker(sources: Sources, found: Found, depth: int = 0) -> tuple[Found, ast.FunctionDef] | None:
+    """The ``create_dataset_function`` a data class has, its own or one it inherits
+    (a dataset family's shared base defines it once and ``cls(...)`` builds the subclass)."""
+    node = found.node
+    if not isinstance(node, ast.ClassDef) or depth > 8:
+        return None
+    for item in node.body:
+        if isinstance(item, ast.FunctionDef) and item.name == "create_dataset_function":
+            return found, item
+    for base in node.bases:
+        base_found = resolve_name(sources, found.module, ast.unparse(base))
+        if isinstance(base_found, Found) and base_found.dotted not in CLOSED_BASES:
+            inherited = _dataset_maker(sources, base_found, depth + 1)
+            if inherited is not None:
+                return inherited
+    return None
+
+
 def _entry(sources: Sources, found: Found) -> tuple[Found, ast.FunctionDef, int] | str | None:
     """The function a target's params go to, and how many positional arguments the caller
     fills first: a data target's `create_dataset_function(path, args, **params)`
     (train_video.py), else the class's `__init__`."""
-    node = found.node
-    if isinstance(node, ast.ClassDef):
-        for item in node.body:
-            if isinstance(item, ast.FunctionDef) and item.name == "create_dataset_function":
-                return found, item, 2
+    maker = _dataset_maker(sources, found)
+    if maker is not None:
+        owner, item = maker
+        return (owner if owner is found else Found(owner.module, owner.node, bound=found)), item, 2
     init = _init(sources, found)
     return (*init, 0) if isinstance(init, tuple) else init
 

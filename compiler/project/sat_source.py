@@ -60,12 +60,49 @@ def _search(base: Path, depth: int, skip: Path | None) -> Path | None:
     return None
 
 
+def _another_project(folder: Path) -> bool:
+    """A folder beside the project that is a checkout or project of its own (a ``.git``, or
+    an entry folder's ``arguments.py``): a SAT inside it belongs to that one."""
+    return (
+        (folder / ".git").exists()
+        or (folder / "arguments.py").is_file()
+        or (folder / "sat" / "arguments.py").is_file()
+    )
+
+
+def _beside(root: Path) -> Path | None:
+    """A SAT beside the project in its own checkout (Tora's ``sat/`` and
+    ``modules/SwissArmyTransformer``).  A project at the top of its checkout has nothing
+    beside it: its parent holds other checkouts (Concat-ID's arguments.py sits at the top
+    of its repository; a sibling project's vendored SAT is not the one it runs)."""
+    if (root / ".git").exists():
+        return None
+    try:
+        with os.scandir(root.parent) as listing:
+            siblings = sorted(
+                Path(entry.path)
+                for entry in listing
+                if entry.name[:1] != "." and entry.name not in SKIP and entry.is_dir(follow_symlinks=False)
+            )
+    except OSError:
+        return None
+    for path in siblings:
+        if path.name == VENDOR_DIR and _is_sat(path / "sat"):
+            return path / "sat"
+        if path == root or _another_project(path):
+            continue
+        found = _search(path, DEPTH_BESIDE - 1, None)
+        if found is not None:
+            return found
+    return None
+
+
 def locate(root: Path | None) -> tuple[str, Path | None]:
     """("vendored" | "installed" | "snapshot", the ``sat`` package folder or None)."""
     if root is not None:
         if _is_sat(root / "sat"):
             return "vendored", root / "sat"
-        found = _search(root, DEPTH_INSIDE, None) or _search(root.parent, DEPTH_BESIDE, root)
+        found = _search(root, DEPTH_INSIDE, None) or _beside(root)
         if found is not None:
             return "vendored", found
     site = _sources.installed("sat")

@@ -177,6 +177,8 @@ def _relative(path: Path, root: Path) -> str:
 class Found:
     module: Module
     node: ast.ClassDef | ast.FunctionDef
+    # The subclass a classmethod inherited from this class runs for: what ``cls`` names there.
+    bound: Found | None = None
 
     @property
     def dotted(self) -> str:

@@ -70,9 +70,26 @@ def vendored_sat(tree: Path) -> Path | None:
     ]
     for package in candidates:
         is_sat = (package / "mpu" / "__init__.py").is_file() and (package / "arguments.py").is_file()
-        if is_sat and package.resolve() != tree.resolve():
+        if is_sat and package.resolve() != tree.resolve() and not _in_another_project(tree, package):
             return package.parent
     return None
+
+
+def _in_another_project(tree: Path, package: Path) -> bool:
+    """A SAT beside the tree inside a checkout of its own (a sibling project's vendored
+    SAT), as satc's compiler/project/sat_source.py tells them apart."""
+    if package.is_relative_to(tree):
+        return False
+    if (tree / ".git").exists():
+        return True
+    top = tree.parent / package.relative_to(tree.parent).parts[0]
+    if top.name == "SwissArmyTransformer":
+        return False
+    return (
+        (top / ".git").exists()
+        or (top / "arguments.py").is_file()
+        or (top / "sat" / "arguments.py").is_file()
+    )
 
 
 def split_groups(argv: list[str]) -> list[list[str]]:

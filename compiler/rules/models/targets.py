@@ -414,7 +414,37 @@ def _untraced(config: LoadedConfig, node: Node) -> list[str]:
     return list(parent.get("untraced", []))
 
 
+def _never_built(config: LoadedConfig, node: Node) -> Problem | None:
+    """M5 (warning): a config in a mapping parameter (`modules.lora_config`) that the parent
+    never builds, where satc traced every child it builds: nothing instantiates it, so what
+    it would need is no crash and what it sets is ignored (harshit810/cogVideoFinetuning's
+    DiffusionTransformer dropped CogVideoX's LoRA block; its configs keep lora_config)."""
+    entry = _models(config)["targets"].get(node.parent or "")
+    inside = node.path[len(node.parent_path) :]
+    if not entry or entry.get("untraced") or entry.get("open") or len(inside) != 3:
+        return None
+    if inside[0] != "params" or not all(isinstance(part, str) for part in inside[1:]):
+        return None
+    mapping, key = str(inside[1]), str(inside[2])
+    built = entry.get("children", {})
+    if mapping not in entry.get("params", {}) or key in built or _built_from_mapping(config, node):
+        return None
+    builds = ", ".join(sorted(built)) or "none"
+    return problem(
+        config,
+        node.path,
+        "M5",
+        f"{_short(node.parent or '')} never builds {mapping}.{key} (it builds: {builds}): "
+        "this config is ignored",
+        f"delete it, or build it in {_short(node.parent or '')} ({entry['source']})",
+        "warning",
+    )
+
+
 def check_node(config: LoadedConfig, node: Node) -> list[Problem]:
+    unbuilt = _never_built(config, node)
+    if unbuilt is not None:
+        return [unbuilt]
     found = _siblings(config, node)
     entry = _models(config)["targets"].get(node.target)
     if entry is None:
@@ -491,6 +521,8 @@ def _namespaces(config: LoadedConfig, node: Node, entry: dict[str, Any]) -> list
         reads = list(space["reads"])
         if set(reads) & _MAPPING_METHODS:
             continue  # read as a mapping (`modules.get("pos_embed_config", ...)`), not by attribute
+        if space.get("open"):
+            continue  # read through a table satc could not find: any key may be read
         for key in given:
             path = (*node.path, "params", name, key)
             if key in space["set_by_class"]:

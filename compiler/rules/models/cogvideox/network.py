@@ -40,8 +40,13 @@ def m16_precision(model: Model) -> None:
 
 
 def _t5(model: Model) -> tuple[Path, int] | None:
+    """The T5's max_length, where the T5 is the conditioner's only embedder: beside another
+    one the context is what the project's conditioner joins (GeneralConditioner concatenates
+    their outputs; a project may join them along the sequence: ReSim adds 9 trajectory
+    tokens, aayank-singhai/ReSim-Exp@9acfff2 sat/sgm/modules/encoders/modules.py:75 and its
+    configs' text_length 235), so its length is not the T5's alone."""
     found, embedders = model.value(("model", "conditioner_config", "params", "emb_models"))
-    if not found or not isinstance(embedders, list):
+    if not found or not isinstance(embedders, list) or len(embedders) != 1:
         return None
     for index, item in enumerate(embedders):
         if isinstance(item, dict) and item.get("target") == T5_TARGET:

@@ -176,17 +176,26 @@ def m14_sampling_num_frames(model: Model) -> None:
         return
     path = ("args", "sampling_num_frames")
     profile = model.profile
+    grid = model.latent_frames()
+    patch = profiles.temporal_patch(model.params)
+    beyond = grid is not None and frames // patch > grid
     if profile is not None and frames not in profile.sampling_num_frames:
         allowed = " or ".join(str(v) for v in profile.sampling_num_frames)
         hint = f"set args.sampling_num_frames: {profile.sampling_num_frames[0]}"
         latent = (frames - 1) // 4 + 1
         if (frames - 1) % 4 == 0 and latent in profile.sampling_num_frames:
             hint += f" (it counts latent frames: {frames} video frames are {latent})"
-        model.error(path, "M14", f"{profile.name} samples {allowed} latent frames; got {frames}", hint)
+        message = f"{profile.name} samples {allowed} latent frames; got {frames}"
+        # The list is the maintainers' advice; the code fails only past the position grid or
+        # where the patch embedding cannot fold the frames into groups of patch_size[0]
+        # (dit_video_concat.py:41).  Fewer frames run (NJU-PCALab/STAR samples 7 with
+        # CogVideoX-5B: cogvideox-based/sat/configs/cogvideox_5b/cogvideox_5b_infer_sr.yaml:8).
+        if beyond or frames % patch:
+            model.error(path, "M14", message, hint)
+        else:
+            model.warn(path, "M14", f"{message}: the network takes it, but untested by its maintainers", hint)
         return
-    grid = model.latent_frames()
-    patch = profiles.temporal_patch(model.params)
-    if grid is not None and frames // patch > grid:
+    if beyond:
         network = model.int_at((*NETWORK, "num_frames"))
         model.error(
             path,

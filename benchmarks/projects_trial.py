@@ -1,0 +1,364 @@
+"""Try satc on public SAT-derived projects as their users launch them; print the evidence.
+
+    python benchmarks/projects_trial.py --trees DIR [--only NAME...] [--json OUT]
+
+``DIR`` holds the projects, unpacked from their public repositories (one folder each,
+named as in ``LAUNCHES``); nothing of them is in this repository.  For every launch its
+README or scripts start: ``satc compile`` from the entrypoint folder (errors, warnings,
+exit code), the project's OWN ``get_args`` on the same argv (tests/reference/
+project_get_args.py, rank 0 of 1), and the keys where the bundle's namespace
+(``satc.runtime.load``) differs from it -- compared as tests/test_fork_parity.py does.
+Which satc error is a true catch and which a false refusal is decided by reading the
+project's code; benchmarks/projects_trial.md records that judgement next to these counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "tests")]
+
+
+@dataclass(frozen=True)
+class Launch:
+    name: str
+    tree: str  # the entrypoint folder under --trees
+    bases: tuple[str, ...]
+    entrypoint: str
+    source: str
+    mode: str = "inference"
+    flags: tuple[str, ...] = ()  # after --base on the project's command line
+    sets: tuple[str, ...] = ()  # the same for satc compile --set
+    # Where the project's own get_args runs, when not in the tree itself (a stand-in copy:
+    # see STANDINS); absolute, or relative to --trees.
+    reference_tree: str = ""
+    # A flag's JSON file given to satc as a layer: --deepspeed_config FILE is the
+    # `deepspeed:` section (satc freezes it into the bundle).
+    deepspeed_json: str = ""
+
+
+# A project whose own code cannot start as shipped runs its get_args in a copy with the
+# smallest stand-in; the copy is made by prepare_standins() under --standins.
+STANDINS = {
+    # MoCa's vendored SAT lacks sat/transformer_defaults.py (its base_model imports it):
+    # the copy takes that one file from the SAT Tora vendors, whose fork MoCa is.
+    "MoCa": ("modules/SwissArmyTransformer/sat/transformer_defaults.py", "Tora"),
+}
+
+
+SEED = (("--seed", "4242"), ("args.seed=4242",))
+
+LAUNCHES = (
+    Launch(
+        "star-sr",
+        "STAR/cogvideox-based/sat",
+        ("configs/cogvideox_5b/cogvideox_5b_infer_sr.yaml",),
+        "sample_sr.py",
+        "NJU-PCALab/STAR cogvideox-based/sat/inference_sr.sh",
+    ),
+    Launch(
+        "moca-sample",
+        "MoCa/sat",
+        ("configs/tora/model/cogvideox_5b_tora_train.yaml", "configs/tora/inference_sparse.yaml"),
+        "sample_video.py",
+        "MoCa-VideoGen/MoCa (README empty; Tora's README launch on MoCa's configs)",
+        reference_tree="standin:MoCa/sat",
+    ),
+    Launch(
+        "moca-train-dense",
+        "MoCa/sat",
+        ("configs/tora/model/cogvideox_5b_tora_train.yaml", "configs/tora/train_dense.yaml"),
+        "train_video.py",
+        "MoCa-VideoGen/MoCa (Tora README stage 1)",
+        mode="finetune",
+        reference_tree="standin:MoCa/sat",
+    ),
+    Launch(
+        "moca-train-sparse",
+        "MoCa/sat",
+        ("configs/tora/model/cogvideox_5b_tora_train.yaml", "configs/tora/train_sparse.yaml"),
+        "train_video.py",
+        "MoCa-VideoGen/MoCa (Tora README stage 2)",
+        mode="finetune",
+        reference_tree="standin:MoCa/sat",
+    ),
+    Launch(
+        "resim-train",
+        "ReSim-Exp/sat",
+        ("configs/train.yaml",),
+        "train_video.py",
+        "ReSim README: bash finetune_single_gpu_custom.sh configs/train.yaml",
+        mode="finetune",
+        flags=SEED[0],
+        sets=SEED[1],
+    ),
+    Launch(
+        "resim-infer-nus",
+        "ReSim-Exp/sat",
+        ("configs/infer_nus.yaml",),
+        "sample_video.py",
+        "ReSim README: bash inference_custom.sh configs/infer_nus.yaml",
+    ),
+    Launch(
+        "resim-infer-nvidia",
+        "ReSim-Exp/sat",
+        ("configs/infer_nvidia.yaml",),
+        "sample_video.py",
+        "ReSim sat/configs/infer_nvidia.yaml through inference_custom.sh",
+    ),
+    Launch(
+        "repvideo-sample",
+        "RepVideo/sat",
+        ("configs/cogvideox_2b.yaml", "configs/inference.yaml"),
+        "sample_video.py",
+        "Vchitect/RepVideo sat/run.sh",
+        flags=("--seed", "42"),
+        sets=("args.seed=42",),
+    ),
+    Launch(
+        "cvft-inference-sh",
+        "cogVideoFinetuning/sat",
+        ("configs/cogvideox1.5_5b.yaml", "configs/inference.yaml"),
+        "sample_video.py",
+        "harshit810/cogVideoFinetuning sat/inference.sh (--deepspeed --deepspeed_config ...)",
+        flags=("--deepspeed", "--deepspeed_config", "configs/deepspeed_config.json", *SEED[0]),
+        sets=("args.deepspeed=true", *SEED[1]),
+        deepspeed_json="configs/deepspeed_config.json",
+    ),
+    Launch(
+        "cvft-finetune-single",
+        "cogVideoFinetuning/sat",
+        ("configs/cogvideox_2b_lora.yaml", "configs/sft.yaml"),
+        "train_video.py",
+        "harshit810/cogVideoFinetuning sat/finetune_single_gpu.sh",
+        mode="finetune",
+        flags=SEED[0],
+        sets=SEED[1],
+    ),
+    Launch(
+        "cvft-5b-i2v-lora-sft",
+        "cogVideoFinetuning/sat",
+        ("configs/cogvideox_5b_i2v_lora.yaml", "configs/sft.yaml"),
+        "train_video.py",
+        "harshit810/cogVideoFinetuning sat/README (I2V LoRA fine-tuning)",
+        mode="finetune",
+        flags=SEED[0],
+        sets=SEED[1],
+    ),
+    Launch(
+        "concatid-infer-single",
+        "Concat-ID",
+        ("configs/cogvideox_5b.yaml", "configs/inference/inference_single_identity.yaml"),
+        "sample_video.py",
+        "ML-GSAI/Concat-ID inference_single_identity.sh",
+        flags=("--seed", "42"),
+        sets=("args.seed=42",),
+    ),
+    Launch(
+        "concatid-infer-two",
+        "Concat-ID",
+        ("configs/cogvideox_5b.yaml", "configs/inference/inference_two_identities.yaml"),
+        "sample_video.py",
+        "ML-GSAI/Concat-ID inference_two_identities.sh",
+        flags=("--seed", "42"),
+        sets=("args.seed=42",),
+    ),
+    Launch(
+        "concatid-train-single",
+        "Concat-ID",
+        ("configs/cogvideox_5b.yaml", "configs/training/sft_single_identity.yaml"),
+        "train_video.py",
+        "ML-GSAI/Concat-ID finetune_single_identity.sh (torchrun, 8 GPUs)",
+        mode="finetune",
+        flags=("--seed", "42"),
+        sets=("args.seed=42",),
+    ),
+    Launch(
+        "concatid-train-two",
+        "Concat-ID",
+        ("configs/cogvideox_5b.yaml", "configs/training/sft_two_identities.yaml"),
+        "train_video.py",
+        "ML-GSAI/Concat-ID finetune_two_identities.sh (torchrun, 8 GPUs)",
+        mode="finetune",
+        flags=("--seed", "42"),
+        sets=("args.seed=42",),
+    ),
+    Launch(
+        "videovla-infer",
+        "VideoVLA",
+        (
+            "config_use/action_config/videovla_config.yaml",
+            "config_use/action_config/inference_config/inference.yaml",
+        ),
+        "sample_video_action.py",
+        "VideoVLA-Project/VideoVLA README, Inference",
+    ),
+    Launch(
+        "cognvs-inference-sh",
+        "cognvs",
+        ("configs/cogvideox_5b.yaml", "configs/inference.yaml"),
+        "sample_video.py",
+        "PhoenixGS/cognvs inference.sh",
+        flags=SEED[0],
+        sets=SEED[1],
+    ),
+    Launch(
+        "cognvs-finetune-single",
+        "cognvs",
+        ("configs/cogvideox_2b_lora.yaml", "configs/sft.yaml"),
+        "train_video.py",
+        "PhoenixGS/cognvs finetune_single_gpu.sh",
+        mode="finetune",
+        flags=SEED[0],
+        sets=SEED[1],
+    ),
+    Launch(
+        "cv0917-inference-sh",
+        "CogVideo-db309f3/sat",
+        ("configs/cogvideox_5b.yaml", "configs/inference.yaml"),
+        "sample_video.py",
+        "THUDM/CogVideo@db309f3 sat/inference.sh",
+        flags=SEED[0],
+        sets=SEED[1],
+    ),
+    Launch(
+        "cv0917-finetune-single",
+        "CogVideo-db309f3/sat",
+        ("configs/cogvideox_2b_lora.yaml", "configs/sft.yaml"),
+        "train_video.py",
+        "THUDM/CogVideo@db309f3 sat/finetune_single_gpu.sh",
+        mode="finetune",
+        flags=SEED[0],
+        sets=SEED[1],
+    ),
+    Launch(
+        "cv0917-5b-i2v-sample",
+        "CogVideo-db309f3/sat",
+        ("configs/cogvideox_5b_i2v.yaml", "configs/inference.yaml"),
+        "sample_video.py",
+        "THUDM/CogVideo@db309f3 sat/README (I2V inference)",
+        flags=SEED[0],
+        sets=SEED[1],
+    ),
+)
+
+
+def prepare_standins(trees: Path, standins: Path) -> None:
+    """Copies of the projects in STANDINS with the one missing file, taken from the donor
+    fork beside the CogVideoX tree SATC_COGVIDEO_SAT names (its ``../forks/``)."""
+    import shutil
+
+    forks = Path(os.environ["SATC_COGVIDEO_SAT"]).parent / "forks"
+    for name, (missing, donor) in STANDINS.items():
+        copy = standins / name
+        if copy.exists() or not (trees / name).is_dir():
+            continue
+        shutil.copytree(trees / name, copy, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copy(forks / donor / missing, copy / missing)
+
+
+def reference_dir(launch: Launch, trees: Path, standins: Path) -> Path:
+    if launch.reference_tree.startswith("standin:"):
+        return standins / launch.reference_tree[len("standin:") :]
+    return trees / (launch.reference_tree or launch.tree)
+
+
+def compile_one(launch: Launch, tree: Path, out: Path, cache: Path) -> subprocess.CompletedProcess[str]:
+    sets = [*launch.sets, f"launch.entrypoint={launch.entrypoint}"]
+    layers: list[str] = []
+    if launch.deepspeed_json:
+        layer = out.parent / f"{launch.name}-deepspeed.yaml"
+        section = json.loads((tree / launch.deepspeed_json).read_text(encoding="utf-8"))
+        layer.write_text(json.dumps({"deepspeed": section}) + "\n", encoding="utf-8")
+        layers.append(str(layer))
+    command = [sys.executable, "-m", "satc", "compile", *launch.bases, *layers, "-o", str(out)]
+    command += [item for value in sets for item in ("--set", value)]
+    env = {**os.environ, "SATC_CACHE_DIR": str(cache), "PYTHONDONTWRITEBYTECODE": "1"}
+    return subprocess.run(command, cwd=tree, capture_output=True, text=True, env=env, check=False)
+
+
+def diagnostics(stderr: str) -> tuple[list[str], list[str]]:
+    errors = [line for line in stderr.splitlines() if ": error:" in line or line.startswith("error:")]
+    warnings = [line for line in stderr.splitlines() if ": warning:" in line or line.startswith("warning:")]
+    return errors, warnings
+
+
+def differences(launch: Launch, bundle: Path, theirs: dict) -> list[str]:
+    import satc.runtime
+    from project_support import launcher_variables, to_json
+    from test_fork_parity import Launch as ParityLaunch
+    from test_fork_parity import _differences
+
+    for variable in launcher_variables():
+        os.environ.pop(variable)
+    os.environ.update({"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0"})
+    mine = to_json(satc.runtime.load(bundle))
+    twin = ParityLaunch(launch.name, launch.tree, launch.bases, launch.source, mode=launch.mode)
+    return _differences(twin, bundle, mine, theirs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trees", type=Path, required=True)
+    parser.add_argument("--only", nargs="*", default=[])
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--standins", type=Path, default=Path(tempfile.gettempdir()) / "satc-trial-standins")
+    options = parser.parse_args()
+    chosen = [launch for launch in LAUNCHES if not options.only or launch.name in options.only]
+    from project_support import run_harness
+
+    prepare_standins(options.trees, options.standins)
+    reference: dict[str, dict] = {}
+    for tree in sorted({reference_dir(launch, options.trees, options.standins) for launch in chosen}):
+        group = [x for x in chosen if reference_dir(x, options.trees, options.standins) == tree]
+        try:
+            header, found = run_harness(tree, [["--base", *x.bases, *x.flags] for x in group])
+        except AssertionError as exc:
+            found = [{"error": f"harness: {str(exc)[-400:]}"}] * len(group)
+        reference.update({x.name: result for x, result in zip(group, found, strict=True)})
+    report = []
+    with tempfile.TemporaryDirectory() as scratch:
+        cache = Path(scratch) / "cache"
+        for launch in chosen:
+            out = Path(scratch) / launch.name
+            result = compile_one(launch, options.trees / launch.tree, out, cache)
+            errors, warnings = diagnostics(result.stderr)
+            theirs = reference[launch.name]
+            diff: list[str] | None = None
+            if result.returncode == 0 and "args" in theirs:
+                diff = differences(launch, out, theirs["args"])
+            report.append(
+                {
+                    "name": launch.name,
+                    "rc": result.returncode,
+                    "errors": errors,
+                    "warnings": warnings,
+                    "traceback": "Traceback" in result.stderr,
+                    "project": "args" if "args" in theirs else theirs,
+                    "diff": diff,
+                    "stderr": result.stderr,
+                }
+            )
+            print(
+                f"{launch.name}: rc={result.returncode} errors={len(errors)} warnings={len(warnings)} "
+                f"project={'ok' if 'args' in theirs else theirs.get('error')} "
+                f"diff={'-' if diff is None else len(diff)}"
+            )
+            for line in errors + warnings + (diff or []):
+                print("    " + line[:400])
+            if "Traceback" in result.stderr:
+                print(result.stderr[-3000:])
+    if options.json:
+        options.json.write_text(json.dumps(report, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,263 @@
+"""Patterns seen in public SAT-derived projects that satc once refused although the
+project's code runs them (benchmarks/projects_trial.md has the measurements).
+
+Each test compiles, from a copy of CogVideoX's ``sat/`` (../shared/reference/cogvideo-sat)
+with a small edit written here, a config that uses the pattern, as a user of such a project
+would (cwd = the entrypoint folder).  No code of those projects is copied; each edit only
+reproduces the shape of theirs, cited per test.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from support import cogvideo_sat, satc
+
+INFERENCE_1_5 = ("configs/cogvideox1.5_5b.yaml", "configs/inference.yaml")
+
+# A dataset family whose base defines the factory once; the subclass adds a parameter.
+OWN_DATASET = '''
+
+class CaptionedClips(SFTDataset):
+    """Clips whose captions get a suffix; built through the inherited factory."""
+
+    def __init__(self, data_dir, video_size, fps, max_num_frames, skip_frms_num=3, caption_suffix=""):
+        super().__init__(data_dir, video_size, fps, max_num_frames, skip_frms_num)
+        self.caption_suffix = caption_suffix
+'''
+
+# A second conditioner embedder whose tokens the project appends to the T5's.
+OWN_EMBEDDER = '''"""Extra conditioning tokens for the cross-attention context."""
+
+
+class PathTokens:
+    def __init__(self, tokens=9, width=4096):
+        self.tokens = tokens
+        self.width = width
+'''
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of CogVideoX's sat/ with an inheriting dataset class and an extra embedder."""
+    root = tmp_path_factory.mktemp("patterns") / "sat"
+    shutil.copytree(cogvideo_sat(), root, ignore=shutil.ignore_patterns("__pycache__"))
+    with (root / "data_video.py").open("a", encoding="utf-8") as handle:
+        handle.write(OWN_DATASET)
+    (root / "path_tokens.py").write_text(OWN_EMBEDDER, encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("satc-cache")
+
+
+def compile_with(
+    tree: Path, cache: Path, tmp_path: Path, bases: tuple[str, ...], layer: str
+) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "layer.yaml").write_text(layer, encoding="utf-8")
+    return satc(
+        "compile",
+        *bases,
+        str(tmp_path / "layer.yaml"),
+        "-o",
+        str(tmp_path / "bundle"),
+        cwd=tree,
+        env={"SATC_CACHE_DIR": str(cache)},
+    )
+
+
+def older_cogvideox(tmp_path: Path) -> Path:
+    """CogVideoX's sat/ as its 1.0-era forks have it: no --sampling-image-size argument."""
+    root = tmp_path / "older" / "sat"
+    shutil.copytree(cogvideo_sat(), root, ignore=shutil.ignore_patterns("__pycache__"))
+    arguments = root / "arguments.py"
+    line = '    group.add_argument("--sampling-image-size", type=list, default=[768, 1360])\n'
+    text = arguments.read_text(encoding="utf-8")
+    assert text.count(line) == 1
+    arguments.write_text(text.replace(line, ""), encoding="utf-8")
+    return root
+
+
+def errors(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if ": error:" in line]
+
+
+def test_a_dataset_factory_inherited_from_a_base_builds_the_subclass(
+    tree: Path, cache_dir: Path, tmp_path: Path
+) -> None:
+    """aayank-singhai/ReSim-Exp@9acfff2: sat/data_share.py:261 defines
+    ``create_dataset_function`` on SharedDataset; WaymoDataset (data_waymo.py:14) inherits it,
+    so ``data_dir`` comes from the factory and ``cls`` is the subclass."""
+    layer = (
+        "data:\n  target: data_video.CaptionedClips\n  params:\n"
+        "    video_size: [480, 720]\n    fps: 8\n    max_num_frames: 49\n    caption_suffix: ' hd'\n"
+    )
+    result = compile_with(
+        tree, cache_dir, tmp_path, ("configs/cogvideox1.5_5b_i2v.yaml", "configs/sft.yaml"), layer
+    )
+    assert not [line for line in errors(result.stderr) if "data." in line], result.stderr
+    assert result.returncode == 0, result.stderr
+    # A real missing parameter of the subclass is still caught.
+    layer = "data:\n  target: data_video.CaptionedClips\n  params:\n    video_size: [480, 720]\n    fps: 8\n"
+    result = compile_with(tree, cache_dir, tmp_path, ("configs/cogvideox1.5_5b_i2v.yaml",), layer)
+    assert "missing required parameter 'max_num_frames' of data_video.CaptionedClips" in result.stderr
+
+
+def test_text_length_beside_a_second_embedder_is_the_projects_business(
+    tree: Path, cache_dir: Path, tmp_path: Path
+) -> None:
+    """aayank-singhai/ReSim-Exp@9acfff2: the conditioner joins 9 trajectory tokens to the
+    T5's 226 along the sequence (sat/sgm/modules/encoders/modules.py:75), and its configs
+    set text_length 235.  With the T5 alone a mismatch is still an error (M17)."""
+    t5 = (
+        "        - is_trainable: false\n          input_key: txt\n          ucg_rate: 0.1\n"
+        "          target: sgm.modules.encoders.modules.FrozenT5Embedder\n"
+        "          params: {model_dir: t5, max_length: 224}\n"
+    )
+    network = "  network_config:\n    params:\n      modules:\n        pos_embed_config:\n"
+    network += "          params: {text_length: 233}\n"
+    second = (
+        "        - is_trainable: true\n          input_key: path\n          ucg_rate: 0.5\n"
+        "          target: path_tokens.PathTokens\n          params: {tokens: 9}\n"
+    )
+    head = "model:\n" + network + "  conditioner_config:\n    params:\n      emb_models:\n"
+    result = compile_with(tree, cache_dir, tmp_path, INFERENCE_1_5, head + t5 + second)
+    assert "M17" not in result.stderr and result.returncode == 0, result.stderr
+    result = compile_with(tree, cache_dir, tmp_path, INFERENCE_1_5, head + t5)
+    assert "text_length 233 differs from the T5 max_length 224" in result.stderr
+    assert result.returncode == 2
+
+
+def test_fewer_latent_frames_than_the_grid_is_a_warning(tree: Path, cache_dir: Path, tmp_path: Path) -> None:
+    """NJU-PCALab/STAR@69b8bc5 cogvideox-based/sat/configs/cogvideox_5b/cogvideox_5b_infer_sr.yaml:8
+    samples 7 latent frames with CogVideoX-5B: the network slices its position grid
+    (dit_video_concat.py:313), so only the maintainers' list is left out."""
+    layer = (
+        "model:\n  network_config:\n    params:\n      patch_size: [1, 2, 2]\n"
+        "args:\n  sampling_num_frames: 7\n  sampling_image_size: [480, 720]\n"
+    )
+    bases = ("configs/cogvideox_5b.yaml", "configs/inference.yaml")
+    result = compile_with(tree, cache_dir, tmp_path, bases, layer)
+    assert result.returncode == 0, result.stderr
+    assert "warning: args.sampling_num_frames: CogVideoX-5B samples 13 or 11 or 9" in result.stderr
+    # Past the grid (13 latent frames for num_frames 49) the network cannot place them.
+    result = compile_with(tree, cache_dir, tmp_path, bases, layer.replace(": 7", ": 15"))
+    assert "error: args.sampling_num_frames" in result.stderr and result.returncode == 2
+
+
+def test_a_child_config_the_class_never_builds_is_ignored_not_required(
+    tree: Path, cache_dir: Path, tmp_path: Path
+) -> None:
+    """harshit810/cogVideoFinetuning@eb3867d: its DiffusionTransformer dropped the LoRA block
+    (sat/dit_video_concat.py:712 builds four modules), its LoRA configs keep lora_config;
+    LoraMixin's required layer_num is no crash there: nothing builds it."""
+    layer = (
+        "model:\n  network_config:\n    params:\n      modules:\n        extra_lora_config:\n"
+        "          target: sat.model.finetune.lora2.LoraMixin\n          params: {r: 4}\n"
+    )
+    result = compile_with(tree, cache_dir, tmp_path, INFERENCE_1_5, layer)
+    assert result.returncode == 0, result.stderr
+    assert "never builds modules.extra_lora_config" in result.stderr and "[M5]" in result.stderr
+    assert "layer_num" not in result.stderr
+
+
+def test_a_vendored_sat_missing_a_table_leaves_transformer_args_unjudged(tmp_path: Path) -> None:
+    """MoCa-VideoGen/MoCa@f67a575 vendors a SAT without sat/transformer_defaults.py, whose
+    ARGS_DEFAULT tells which transformer_args SAT's BaseModel reads: satc cannot list them,
+    so it does not call checkpoint_activations unread (M6)."""
+    import sat
+
+    project = tmp_path / "project"
+    shutil.copytree(cogvideo_sat(), project / "sat", ignore=shutil.ignore_patterns("__pycache__"))
+    vendored = project / "modules" / "SwissArmyTransformer" / "sat"
+    shutil.copytree(Path(sat.__file__).parent, vendored, ignore=shutil.ignore_patterns("__pycache__"))
+    (vendored / "transformer_defaults.py").unlink()
+    result = satc(
+        "compile",
+        *INFERENCE_1_5,
+        "-o",
+        str(tmp_path / "bundle"),
+        cwd=project / "sat",
+        env={"SATC_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert "transformer_args.checkpoint_activations" not in result.stderr, result.stderr
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_same_named_setting_of_another_type_is_not_suggested(
+    tree: Path, cache_dir: Path, tmp_path: Path
+) -> None:
+    """MoCa-VideoGen/MoCa@f67a575 sat/configs/tora/train_dense.yaml:48 writes
+    ``deepspeed.debug: {verbose: true}``, which DeepSpeed never reads: an error, whose hint
+    must not send a mapping to ``deepspeed.comms_logger.debug``, a flag of the comms logger.
+    A flag written in the wrong place still gets that place."""
+    bases = ("configs/cogvideox1.5_5b_i2v.yaml", "configs/sft.yaml")
+    result = compile_with(tree, cache_dir, tmp_path, bases, "deepspeed:\n  debug:\n    verbose: true\n")
+    assert "error: deepspeed.debug: unknown key under deepspeed" in result.stderr, result.stderr
+    assert "comms_logger" not in result.stderr
+    result = compile_with(tree, cache_dir, tmp_path, bases, "deepspeed:\n  debug: true\n")
+    assert "did you mean deepspeed.comms_logger.debug?" in result.stderr, result.stderr
+
+
+def test_a_later_cogvideox_argument_an_older_tree_drops_is_a_warning(tmp_path: Path) -> None:
+    """THUDM/CogVideo@db309f3, ML-GSAI/Concat-ID@b15cb95, VideoVLA-Project/VideoVLA@af26b81
+    and PhoenixGS/cognvs@f89e260 ship an inference.yaml with ``sampling_image_size``, which
+    their parsers never declare: ``if hasattr(args, key)`` drops it, nothing fails.  A typo
+    and a setting no CogVideoX has stay errors."""
+    root = older_cogvideox(tmp_path)
+    bases = ("configs/cogvideox1.5_5b.yaml", "configs/inference.yaml")
+    env = {"SATC_CACHE_DIR": str(tmp_path / "cache")}
+    result = satc("compile", *bases, "-o", str(tmp_path / "bundle"), cwd=root, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "warning: args.sampling_image_size: not an argument of this project" in result.stderr
+    layer = tmp_path / "layer.yaml"
+    layer.write_text("args:\n  sampling_num_frame: 22\n  sequence_parallel_size: 2\n", encoding="utf-8")
+    result = satc("compile", *bases, str(layer), "-o", str(tmp_path / "b2"), cwd=root, env=env)
+    assert "error: args.sampling_num_frame: unknown key under args" in result.stderr
+    assert "error: args.sequence_parallel_size: unknown key under args" in result.stderr
+    assert result.returncode == 2
+
+
+def test_a_sibling_projects_vendored_sat_is_not_this_projects(tmp_path: Path) -> None:
+    """ML-GSAI/Concat-ID@b15cb95 keeps arguments.py at the top of its checkout: its parent
+    folder holds the user's other checkouts, such as aayank-singhai/ReSim-Exp with its own
+    SwissArmyTransformer/.  Concat-ID runs the installed SAT, not ReSim's."""
+    import sat
+
+    code = tmp_path / "code"
+    project = code / "Concat"
+    shutil.copytree(cogvideo_sat(), project, ignore=shutil.ignore_patterns("__pycache__"))
+    other = code / "Other"
+    shutil.copytree(cogvideo_sat(), other / "sat", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        Path(sat.__file__).parent,
+        other / "SwissArmyTransformer" / "sat",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    out = tmp_path / "bundle"
+    result = satc(
+        "compile",
+        *INFERENCE_1_5,
+        "-o",
+        str(out),
+        cwd=project,
+        env={"SATC_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Other" not in (out / "args.json").read_text(encoding="utf-8")
+    # The other project's own SAT is still found from its entry folder.
+    result = satc(
+        "compile",
+        *INFERENCE_1_5,
+        "-o",
+        str(tmp_path / "other-bundle"),
+        cwd=other / "sat",
+        env={"SATC_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "SwissArmyTransformer/sat" in (tmp_path / "other-bundle" / "args.json").read_text(encoding="utf-8")
