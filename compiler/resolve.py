@@ -68,6 +68,17 @@ def _injected(project: Project, work: rules.Work, model_config: Any) -> Any:
     return model_config
 
 
+def _layer_only(project: Any, name: str) -> bool:
+    """A key the project's code reads from args.base's files but its loader does not set on
+    the namespace (``if hasattr(args, key)``): the layers carry it, args does not."""
+    layers = project.get_args.base_layers or {}
+    return (
+        name in layers.get("args_keys", {})
+        and name not in project.arguments
+        and project.get_args.args_assignment == "hasattr"
+    )
+
+
 def resolve(config: LoadedConfig, input_names: tuple[str, ...] = ()) -> Plan:
     """Apply every rule; raise ConfigError with all rule violations together."""
     tree = config.tree
@@ -78,6 +89,7 @@ def resolve(config: LoadedConfig, input_names: tuple[str, ...] = ()) -> Plan:
         name: copy.deepcopy(value)
         for name, value in (section if isinstance(section, dict) else {}).items()
         if not (name in COMPUTED and value in (None, {}, []))  # validate warned: satc computes it
+        and not _layer_only(project, name)
     }
     args = {**argparse_defaults, **given}
     launch = {**_defaults("launch"), **copy.deepcopy(tree.get("launch") or {})}

@@ -72,6 +72,9 @@ class GetArgs:
     # source text in order (``("args.model_parallel_size", "args.sequence_parallel_size")``);
     # pair them with ``Sat.mpu_parameters``.
     mpu_call: tuple[str, ...] = ()
+    # The project's code indexes args.base's files by position (layers.py): {"source":
+    # "file:line", "args_keys": {key read from a layer's args: "file:line"}}; None otherwise.
+    base_layers: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)

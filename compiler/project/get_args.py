@@ -476,7 +476,13 @@ def _copied_stack(
     return None
 
 
-def build(facts: Facts, get_args: Found | None, sections: Read, second: dict[str, Any] | None) -> GetArgs:
+def build(
+    facts: Facts,
+    get_args: Found | None,
+    sections: Read,
+    second: dict[str, Any] | None,
+    base_layers: dict[str, Any] | None = None,
+) -> GetArgs:
     return GetArgs(
         source=get_args.line() if get_args is not None else "",
         args_assignment=sections.args_assignment,
@@ -490,4 +496,5 @@ def build(facts: Facts, get_args: Found | None, sections: Read, second: dict[str
             u for u in facts.unsupported if second is None or f": args.{second['dest']} = " not in u
         ),
         mpu_call=facts.mpu_call,
+        base_layers=base_layers,
     )

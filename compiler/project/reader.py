@@ -13,7 +13,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from . import classes, get_args, parser_surface, sat_source, sections
+from . import classes, get_args, layers, parser_surface, sat_source, sections
 from . import sources as sources_module
 from .facts import GetArgs, Project, Sat
 from .sources import Sources
@@ -176,19 +176,21 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
     wanted = sorted(set(targets))
     described = classes.describe_targets(sources, wanted)
     unresolved = {t: classes.why_unresolved(sources, t) for t in wanted if t not in described}
+    entrypoints = entry_scripts(root)
+    base_layers = layers.read(sources, entrypoints)
     project = Project(
         root=str(root),
         origin="scanned",
         label=root.name if root.name != "sat" else f"{root.parent.name}/{root.name}",
         arguments=MappingProxyType(dict(surface.arguments)),
         sections=MappingProxyType(dict(read_sections.sections)),
-        get_args=get_args.build(facts, found, read_sections, second),
+        get_args=get_args.build(facts, found, read_sections, second, base_layers),
         sat=sat,
         engine=engine,
         targets=MappingProxyType(described),
         files=tuple(sorted(sources.files.items())),
         unresolved=MappingProxyType(unresolved),
-        entrypoints=entry_scripts(root),
+        entrypoints=entrypoints,
     )
     extra = {"requested": wanted}
     return project, sources, extra

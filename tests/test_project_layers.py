@@ -1,0 +1,133 @@
+"""A project whose code reopens ``args.base`` file by file gets the files one by one.
+
+LV-Robotics-Lab/LayerFlow (0a8a65c) keeps ``args.log_config`` from ``for config in
+args.base`` (sat/test_video.py:223), as CogVideoX's train_video.py does, and then reads
+``args.log_config[1]['args']['specific_iteration']`` (sat/deepspeed_test.py:94-99).  With
+the bundle's one merged config that is an IndexError, and the ``args:`` key it reads from
+the layer (not a parser argument) was refused as unknown.  Here a copy of CogVideoX's real
+``sat/`` is changed the same way: the bundle keeps the inputs in order and the runtime
+hands them as ``args.base``; the pristine tree keeps the one merged file.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from project_support import launcher_variables
+from support import cogvideo_sat, satc
+
+LAYER = """\
+args:
+  specific_iteration: 1000
+model:
+  network_config:
+    params:
+      patch_size: [1, 2, 2]
+"""
+READER = """\
+def resume_iteration(args):
+    # the second --base file's own args, as the project wrote it
+    if 'specific_iteration' in args.log_config[1]['args']:
+        return args.log_config[1]['args']['specific_iteration']
+    return None
+"""
+
+
+def _project(tmp_path: Path, indexes: bool) -> Path:
+    sat = tmp_path / "sat"
+    shutil.copytree(cogvideo_sat(), sat, ignore=shutil.ignore_patterns("__pycache__", "*.pt", "ckpts*"))
+    (sat / "layer.yaml").write_text(LAYER)
+    if indexes:
+        (sat / "resume_from.py").write_text(READER)
+        script = sat / "train_video.py"
+        text = script.read_text()
+        assert "from arguments import get_args" in text
+        script.write_text(
+            text.replace(
+                "from arguments import get_args",
+                "from arguments import get_args\nfrom resume_from import resume_iteration",
+                1,
+            )
+        )
+    return sat
+
+
+def _compile(sat: Path, *extra: str):
+    return satc(
+        "compile",
+        "configs/cogvideox_5b_lora.yaml",
+        "layer.yaml",
+        "configs/sft.yaml",
+        "-o",
+        "b",
+        *extra,
+        cwd=sat,
+    )
+
+
+def _namespace(bundle: Path, monkeypatch: pytest.MonkeyPatch):
+    import satc.runtime
+
+    for variable in launcher_variables():
+        monkeypatch.delenv(variable)
+    return satc.runtime.load(bundle)
+
+
+def test_a_project_that_indexes_args_base_gets_the_inputs_one_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sat = _project(tmp_path, indexes=True)
+    result = _compile(sat, "--set", "args.seed=7")
+    assert result.returncode == 0, result.stderr
+    assert "specific_iteration" not in result.stderr  # a key the project's code reads
+    bundle = sat / "b"
+    document = json.loads((bundle / "args.json").read_text())
+    assert [entry["path"] for entry in document["config_layers"]] == [f"base.{n}.yaml" for n in (1, 2, 3, 4)]
+    assert "resume_from.py" in {item["path"] for item in document["provenance"]["project"]["files"]}
+    namespace = _namespace(bundle, monkeypatch)
+    assert namespace.base == [str((bundle / f"base.{n}.yaml").resolve()) for n in (1, 2, 3, 4)]
+    # the project's own loop (train_video.py) and reader, over what the runtime hands
+    log_config = []
+    for config in namespace.base:
+        with open(config) as handle:
+            log_config.append(yaml.safe_load(handle))
+    assert log_config[1]["args"] == {"specific_iteration": 1000}
+    assert log_config[3]["args"] == {"seed": 7}  # the --set overrides, last
+    # the loader drops what the parser lacks (hasattr): the namespace does not have it
+    assert not hasattr(namespace, "specific_iteration") and namespace.seed == 7
+    # merged left to right, the layers are the bundle's config.yaml
+    from omegaconf import OmegaConf
+
+    merged = OmegaConf.to_container(OmegaConf.merge(*[OmegaConf.load(p) for p in namespace.base]))
+    assert merged == yaml.safe_load((bundle / "config.yaml").read_text())
+
+
+def test_an_edited_layer_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sat = _project(tmp_path, indexes=True)
+    assert _compile(sat).returncode == 0
+    layer = sat / "b" / "base.2.yaml"
+    layer.write_text(layer.read_text().replace("1000", "2000"))
+    import satc.runtime
+
+    with pytest.raises(satc.runtime.BundleError, match="base.2.yaml: does not match the sha256"):
+        _namespace(sat / "b", monkeypatch)
+
+
+def test_a_project_that_does_not_index_args_base_keeps_the_merged_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sat = _project(tmp_path, indexes=False)
+    (sat / "layer.yaml").write_text(LAYER.replace("  specific_iteration: 1000\n", "  seed: 3\n"))
+    result = _compile(sat)
+    assert result.returncode == 0, result.stderr
+    document = json.loads((sat / "b" / "args.json").read_text())
+    assert "config_layers" not in document and not list((sat / "b").glob("base.*.yaml"))
+    assert _namespace(sat / "b", monkeypatch).base == [str((sat / "b" / "config.yaml").resolve())]
+    # and an args key nothing reads stays unknown
+    (sat / "layer.yaml").write_text(LAYER)
+    refused = _compile(sat)
+    assert refused.returncode == 2 and "args.specific_iteration: unknown key under args" in refused.stderr
