@@ -131,3 +131,44 @@ def test_a_project_that_does_not_index_args_base_keeps_the_merged_file(
     (sat / "layer.yaml").write_text(LAYER)
     refused = _compile(sat)
     assert refused.returncode == 2 and "args.specific_iteration: unknown key under args" in refused.stderr
+
+
+TWO_STAGE = """\
+import sys
+
+from arguments import get_args
+
+if __name__ == "__main__":
+    argv = sys.argv[1:]
+    args = get_args(argv)
+    second_argv = list(argv)
+    second_argv[1] = args.load  # a second stack, built here and not in get_args
+    second_args = get_args(second_argv)
+"""
+
+
+def test_an_entrypoint_that_calls_get_args_twice_is_named_at_compile_and_at_run_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """FoundationVision/FlashVideo (8de4ae2) builds its second namespace in its entrypoint
+    (flashvideo/dist_inf_text_file.py:361-372), where get_args' reader never looks."""
+    sat = _project(tmp_path, indexes=False)
+    (sat / "layer.yaml").write_text(LAYER.replace("  specific_iteration: 1000\n", "  seed: 3\n"))
+    (sat / "two_stage.py").write_text(TWO_STAGE)
+    result = _compile(sat, "--set", "launch.entrypoint=two_stage.py")
+    assert result.returncode == 0, result.stderr
+    assert (
+        "warning: launch.entrypoint: two_stage.py calls get_args a second time (two_stage.py:10)"
+        in result.stderr
+    )
+    assert "[G2]" in result.stderr
+    # the same project launched through a script that calls it once: no such warning
+    assert "G2" not in _compile(sat, "--set", "launch.entrypoint=train_video.py").stderr
+    # at run time the script's own argument list is refused where it is made
+    import satc.runtime
+
+    monkeypatch.setenv("SATC_BUNDLE", str(sat / "b"))
+    with pytest.raises(SystemExit) as stop:
+        satc.runtime.get_args(["--base", "configs/stage2.yaml"])
+    assert stop.value.code == 2
+    assert f"get_args called at {__file__}:" in capsys.readouterr().err

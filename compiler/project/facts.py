@@ -75,6 +75,9 @@ class GetArgs:
     # The project's code indexes args.base's files by position (layers.py): {"source":
     # "file:line", "args_keys": {key read from a layer's args: "file:line"}}; None otherwise.
     base_layers: Mapping[str, Any] | None = None
+    # Entry scripts that call get_args a second time, with an argument list of their own
+    # (a second config stack built in the entrypoint): {script: "script:line"}; None if none.
+    entry_get_args: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -36,8 +36,9 @@ def to_json(project: Project) -> dict[str, Any]:
         "unresolved": {k: dict(v) for k, v in project.unresolved.items()},
         "entrypoints": list(project.entrypoints),
     }
-    if get_args.base_layers is None:  # absent otherwise: the built-in profile stays unchanged
-        del document["get_args"]["base_layers"]
+    for optional in ("base_layers", "entry_get_args"):  # absent: the built-in profile stays unchanged
+        if getattr(get_args, optional) is None:
+            del document["get_args"][optional]
     return document
 
 
