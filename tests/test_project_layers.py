@@ -172,3 +172,46 @@ def test_an_entrypoint_that_calls_get_args_twice_is_named_at_compile_and_at_run_
         satc.runtime.get_args(["--base", "configs/stage2.yaml"])
     assert stop.value.code == 2
     assert f"get_args called at {__file__}:" in capsys.readouterr().err
+
+
+OWN_LORA = """\
+from sat.model.base_model import BaseMixin
+
+
+class LoraMixin(BaseMixin):
+    def __init__(self, layer_num, motion_r: int = 0, spatial_r: int = 0, lora_alpha: int = 1):
+        super().__init__()
+        self.scaling = lora_alpha / max(motion_r, spatial_r, 1)
+"""
+OWN_LORA_LAYER = """\
+model:
+  network_config:
+    params:
+      patch_size: [1, 2, 2]
+      modules:
+        lora_config:
+          target: own_lora.LoraMixin
+          params:
+            motion_r: 8
+            spatial_r: 256
+"""
+
+
+def test_sats_lora_rank_rule_does_not_judge_a_projects_own_lora_class(tmp_path: Path) -> None:
+    """M23 guards SAT's LoraMixin (lora_alpha / r); a project's own LoraMixin that takes
+    other ranks (LV-Robotics-Lab/LayerFlow 0a8a65c, sat/lora.py:209) has no `r` to check."""
+    sat = _project(tmp_path, indexes=False)
+    (sat / "own_lora.py").write_text(OWN_LORA)
+    (sat / "layer.yaml").write_text(OWN_LORA_LAYER)
+    lora = "model.network_config.params.modules.lora_config.params"
+    result = _compile(sat, "--set", f"{lora}.r=null")
+    assert result.returncode == 0, result.stderr
+    assert "LoRA rank r is 0" not in result.stderr
+    # SAT's own LoraMixin without r is still refused
+    (sat / "layer.yaml").write_text(
+        OWN_LORA_LAYER.replace("own_lora.LoraMixin", "sat.model.finetune.lora2.LoraMixin")
+    )
+    refused = _compile(
+        sat, "--set", f"{lora}.r=null", "--set", f"{lora}.motion_r=null", "--set", f"{lora}.spatial_r=null"
+    )
+    assert refused.returncode == 2 and "LoRA rank r is 0" in refused.stderr
