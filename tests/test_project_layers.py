@@ -215,3 +215,23 @@ def test_sats_lora_rank_rule_does_not_judge_a_projects_own_lora_class(tmp_path: 
         sat, "--set", f"{lora}.r=null", "--set", f"{lora}.motion_r=null", "--set", f"{lora}.spatial_r=null"
     )
     assert refused.returncode == 2 and "LoRA rank r is 0" in refused.stderr
+
+
+def test_a_text_length_the_embedding_splits_into_prompts_is_judged_by_that_split(tmp_path: Path) -> None:
+    """M17 guards CogVideoX's one prompt of max_length tokens; LV-Robotics-Lab/LayerFlow
+    (0a8a65c, sat/dit_video_concat.py:201) takes ``text_length // 226`` prompts of 226."""
+    sat = _project(tmp_path, indexes=False)
+    (sat / "layer.yaml").write_text(LAYER.replace("  specific_iteration: 1000\n", "  seed: 3\n"))
+    length = "model.network_config.params.modules.pos_embed_config.params.text_length"
+    assert "[M17]" in _compile(sat, "--set", f"{length}=678").stderr  # CogVideoX's code: one prompt
+    script = sat / "dit_video_concat.py"
+    lines = script.read_text().splitlines(keepends=True)
+    assert lines[301].strip() == "self.text_length = text_length", "dit_video_concat.py changed upstream"
+    lines.insert(302, "        self.txt_num = text_length // 226\n")
+    script.write_text("".join(lines))
+    result = _compile(sat, "--set", f"{length}=678")
+    assert result.returncode == 0 and "M17" not in result.stderr, result.stderr
+    refused = _compile(sat, "--set", f"{length}=500")
+    assert refused.returncode == 2
+    assert "text_length 500 is not a whole number of 226-token prompts" in refused.stderr
+    assert "(dit_video_concat.py:303)" in refused.stderr

@@ -72,6 +72,19 @@ def m17_text_length(model: Model) -> None:
     if text_length is None or t5 is None:
         return
     t5_path, max_length = t5
+    split = model.uses(POS_EMBED[:-1], "text_length").get("divided_by") or {}
+    if split.get("by") == max_length and text_length > 0:
+        # The project's embedding takes several prompts of max_length tokens each: the
+        # code it guards is that split, not CogVideoX's one prompt.
+        if text_length % max_length:
+            model.error(
+                path,
+                "M17",
+                f"text_length {text_length} is not a whole number of {max_length}-token prompts: the "
+                f"position embedding splits it into text_length // {max_length} ({split.get('at')})",
+                f"set a multiple of {max_length}",
+            )
+        return
     if text_length != max_length:
         model.error(
             path,
