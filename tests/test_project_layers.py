@@ -235,3 +235,38 @@ def test_a_text_length_the_embedding_splits_into_prompts_is_judged_by_that_split
     assert refused.returncode == 2
     assert "text_length 500 is not a whole number of 226-token prompts" in refused.stderr
     assert "(dit_video_concat.py:303)" in refused.stderr
+
+
+def test_a_file_the_loader_merges_from_an_argument_is_named_not_silently_dropped(tmp_path: Path) -> None:
+    """TencentARC/DiTCtrl (f1348b5, sat/arguments.py:331-334) merges the file named by
+    ``--custom-config`` over the --base files inside process_config_to_args."""
+    sat = _project(tmp_path, indexes=False)
+    (sat / "layer.yaml").write_text(LAYER.replace("  specific_iteration: 1000\n", "  seed: 3\n"))
+    (sat / "case.yaml").write_text("args:\n  seed: 11\n")
+    arguments = sat / "arguments.py"
+    text = arguments.read_text()
+    base = '    group.add_argument("--base", type=str, nargs="*", help="config for input and saving")\n'
+    merge = "    config = OmegaConf.merge(*configs)\n"
+    assert text.count(base) == 1 and text.count(merge) == 1, "arguments.py changed upstream"
+    text = text.replace(base, base + '    group.add_argument("--custom-config", type=str, default="")\n')
+    text = text.replace(
+        merge,
+        merge
+        + "    if args.custom_config:\n        config = OmegaConf.merge(config, OmegaConf.load(args.custom_config))\n",
+    )
+    arguments.write_text(text)
+    result = _compile(sat, "--set", "args.custom_config=case.yaml")
+    assert result.returncode == 0, result.stderr
+    line = (
+        text.splitlines().index(
+            "        config = OmegaConf.merge(config, OmegaConf.load(args.custom_config))"
+        )
+        + 1
+    )
+    assert (
+        "warning: args.custom_config: the project's config loader merges the file args.custom_config "
+        f"names ('case.yaml') over the --base files (arguments.py:{line})"
+    ) in result.stderr
+    assert "hint: give case.yaml as the last config to satc compile instead" in result.stderr
+    # unset (its default ''), nothing is merged and nothing is said
+    assert "custom_config" not in _compile(sat).stderr

@@ -497,4 +497,5 @@ def build(
         ),
         mpu_call=facts.mpu_call,
         base_layers=base_layers,
+        merged_files=dict(sections.merged_files) or None,
     )

@@ -36,7 +36,11 @@ def to_json(project: Project) -> dict[str, Any]:
         "unresolved": {k: dict(v) for k, v in project.unresolved.items()},
         "entrypoints": list(project.entrypoints),
     }
-    for optional in ("base_layers", "entry_get_args"):  # absent: the built-in profile stays unchanged
+    for optional in (
+        "base_layers",
+        "entry_get_args",
+        "merged_files",
+    ):  # absent: the built-in profile stays unchanged
         if getattr(get_args, optional) is None:
             del document["get_args"][optional]
     return document
