@@ -270,3 +270,27 @@ def test_a_file_the_loader_merges_from_an_argument_is_named_not_silently_dropped
     assert "hint: give case.yaml as the last config to satc compile instead" in result.stderr
     # unset (its default ''), nothing is merged and nothing is said
     assert "custom_config" not in _compile(sat).stderr
+
+
+def test_an_injection_loop_over_a_local_list_of_names_is_reproduced(tmp_path: Path) -> None:
+    """TencentARC/DiTCtrl (f1348b5, sat/arguments.py:360-374) copies args into model_config
+    in ``for param in params_to_register:`` over a list bound just before."""
+    sat = _project(tmp_path, indexes=False)
+    (sat / "layer.yaml").write_text(LAYER.replace("  specific_iteration: 1000\n", "  sampling_fps: 12\n"))
+    arguments = sat / "arguments.py"
+    text = arguments.read_text()
+    anchor = "        args.model_config = model_config\n"
+    assert text.count(anchor) == 1, "arguments.py changed upstream"
+    arguments.write_text(
+        text.replace(
+            anchor,
+            anchor + "        names = ['sampling_fps', 'sampling_num_frames']\n"
+            "        for name in names:\n"
+            "            args.model_config.network_config.params[name] = getattr(args, name)\n",
+        )
+    )
+    result = _compile(sat)
+    assert result.returncode == 0, result.stderr
+    assert "[G1]" not in result.stderr and "[G5]" not in result.stderr
+    params = json.loads((sat / "b" / "args.json").read_text())["model_config"]["network_config"]["params"]
+    assert (params["sampling_fps"], params["sampling_num_frames"]) == (12, 32)
