@@ -129,6 +129,17 @@ LAUNCHES = (
         ("--seed", "1234"),
         ("args.seed=1234",),
     ),
+    Launch(  # torchrun_multi_gpu.sh: 8 GPUs per node (the YAML's sequence_parallel_size 8)
+        "kaleido-14b-sample-8gpu",
+        "Kaleido",
+        "sample_video.py",
+        (
+            "configs/video_model/dit_crossattn_14B_wanvae.yaml",
+            "configs/sampling/sample_wanvae_concat_14b.yaml",
+        ),
+        ("--seed", "1234"),
+        ("args.seed=1234", "launch.gpus_per_node=8"),
+    ),
     Launch(
         "kaleido-14b-train",
         "Kaleido",

@@ -294,3 +294,22 @@ def test_an_injection_loop_over_a_local_list_of_names_is_reproduced(tmp_path: Pa
     assert "[G1]" not in result.stderr and "[G5]" not in result.stderr
     params = json.loads((sat / "b" / "args.json").read_text())["model_config"]["network_config"]["params"]
     assert (params["sampling_fps"], params["sampling_num_frames"]) == (12, 32)
+
+
+def test_the_image_channel_rule_follows_where_the_engine_puts_the_image_latents(tmp_path: Path) -> None:
+    """M24 guards CogVideoX's engine stacking the noised image latents on the channels
+    (``batch["concat_images"]`` under noised_image_input); LV-Robotics-Lab/LayerFlow
+    (0a8a65c, sat/diffusion_video.py:307-353) feeds them along time, in_channels unchanged."""
+    sat = _project(tmp_path, indexes=False)
+    (sat / "layer.yaml").write_text(LAYER.replace("  specific_iteration: 1000\n", "  seed: 3\n"))
+    refused = _compile(sat, "--set", "model.noised_image_input=true")
+    assert (
+        refused.returncode == 2
+        and "with noised_image_input true: the network gets 32 channels [M24]" in refused.stderr
+    )
+    engine = sat / "diffusion_video.py"
+    text = engine.read_text()
+    assert text.count('batch["concat_images"] = image') == 1, "diffusion_video.py changed upstream"
+    engine.write_text(text.replace('batch["concat_images"] = image', 'batch["cond_input"] = image'))
+    result = _compile(sat, "--set", "model.noised_image_input=true")
+    assert result.returncode == 0 and "M24" not in result.stderr, result.stderr

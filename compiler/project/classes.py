@@ -728,7 +728,33 @@ def engine(sources: Sources, found: Found) -> dict[str, Any] | None:
         "source": found.line(),
         "keys": dict(sorted(keys.items())),
         "children": dict(sorted(injects.items())),
+        "concat_images_when": _concat_images_when(found),
     }
+
+
+def _concat_images_when(found: Found) -> dict[str, str]:
+    """The engine's flags under which it hands latents to the network as ``concat_images``
+    (stacked on the channels, dit_video_concat.py:864 at e519ece): CogVideoX's
+    ``if self.noised_image_input: ... batch["concat_images"] = image`` (diffusion_video.py:179-187).
+    LV-Robotics-Lab/LayerFlow (0a8a65c) feeds noised_image_input's latents along time instead
+    (sat/diffusion_video.py:307-353) and concat_images only under ref_image_input."""
+    out: dict[str, str] = {}
+    for node in walk(found.node):
+        if not (
+            isinstance(node, ast.If)
+            and isinstance(node.test, ast.Attribute)
+            and isinstance(node.test.value, ast.Name)
+            and node.test.value.id == "self"
+        ):
+            continue
+        for inner in [n for stmt in node.body for n in walk(stmt)]:
+            if (
+                isinstance(inner, ast.Assign)
+                and isinstance(inner.targets[0], ast.Subscript)
+                and literal(inner.targets[0].slice) == (True, "concat_images")
+            ):
+                out.setdefault(node.test.attr, found.line(inner))
+    return dict(sorted(out.items()))
 
 
 ENGINE_HINTS = ("model_cls", "get_model(", "from_pretrained(")

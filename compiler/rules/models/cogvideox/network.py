@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ....errors import dotted
+from ....project import select
 from ...work import Work
 from .context import POS_EMBED, T5_TARGET, Model, Path
 from .profiles import NETWORK
@@ -108,7 +109,10 @@ def m24_image_to_video(model: Model) -> None:
     _, noised = model.value(("model", "noised_image_input"))
     in_channels = model.int_at((*NETWORK, "in_channels"))
     out_channels = model.int_at((*NETWORK, "out_channels"))
-    if in_channels is not None and out_channels is not None:
+    engine = select.for_config(model.work.config).engine
+    # the code it guards: an engine that stacks the image latents on the channels
+    concat = engine is None or "noised_image_input" in (engine.get("concat_images_when") or {})
+    if concat and in_channels is not None and out_channels is not None:
         doubled = in_channels == 2 * out_channels
         if doubled != (noised is True):
             want = 2 * out_channels if noised is True else out_channels
