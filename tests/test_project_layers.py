@@ -313,3 +313,39 @@ def test_the_image_channel_rule_follows_where_the_engine_puts_the_image_latents(
     engine.write_text(text.replace('batch["concat_images"] = image', 'batch["cond_input"] = image'))
     result = _compile(sat, "--set", "model.noised_image_input=true")
     assert result.returncode == 0 and "M24" not in result.stderr, result.stderr
+
+
+def test_configs_inside_a_project_folder_below_the_cwd_name_that_project(tmp_path: Path) -> None:
+    """FoundationVision/FlashVideo (8de4ae2, inf_270_1080p.sh) launches
+    ``flashvideo/dist_inf_text_file.py --base flashvideo/configs/stage1.yaml`` from the
+    repository root: the project is the folder below the cwd that holds arguments.py and
+    the configs, not satc's built-in profile."""
+    sat = _project(tmp_path, indexes=False)
+    (sat / "layer.yaml").write_text(LAYER.replace("  specific_iteration: 1000\n", "  seed: 3\n"))
+    result = satc(
+        "compile",
+        "sat/configs/cogvideox_5b_lora.yaml",
+        "sat/layer.yaml",
+        "sat/configs/sft.yaml",
+        "-o",
+        "b",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no project found" not in result.stderr
+    recorded = json.loads((tmp_path / "b" / "args.json").read_text())["provenance"]["project"]
+    assert recorded["origin"] == "scanned" and recorded["path"] == "../sat"
+    # configs from two places below the cwd name no one project: the built-in profile, said so
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "seed.yaml").write_text("args:\n  seed: 5\n")
+    mixed = satc(
+        "compile",
+        "sat/configs/cogvideox_5b_lora.yaml",
+        "sat/layer.yaml",
+        "sat/configs/sft.yaml",
+        "elsewhere/seed.yaml",
+        "-o",
+        "c",
+        cwd=tmp_path,
+    )
+    assert "note: no project found" in mixed.stderr
