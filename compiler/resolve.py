@@ -79,6 +79,17 @@ def _layer_only(project: Any, name: str) -> bool:
     )
 
 
+def _dropped_model_copy(project: Any, name: str, tree: dict[str, Any]) -> bool:
+    """An args key the loader drops (validate warned: it repeats a model: key)."""
+    model = tree.get("model")
+    return (
+        name not in project.arguments
+        and project.get_args.args_assignment == "hasattr"
+        and isinstance(model, dict)
+        and name in model
+    )
+
+
 def resolve(config: LoadedConfig, input_names: tuple[str, ...] = ()) -> Plan:
     """Apply every rule; raise ConfigError with all rule violations together."""
     tree = config.tree
@@ -90,6 +101,7 @@ def resolve(config: LoadedConfig, input_names: tuple[str, ...] = ()) -> Plan:
         for name, value in (section if isinstance(section, dict) else {}).items()
         if not (name in COMPUTED and value in (None, {}, []))  # validate warned: satc computes it
         and not _layer_only(project, name)
+        and not _dropped_model_copy(project, name, tree)
     }
     args = {**argparse_defaults, **given}
     launch = {**_defaults("launch"), **copy.deepcopy(tree.get("launch") or {})}

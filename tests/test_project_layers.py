@@ -349,3 +349,22 @@ def test_configs_inside_a_project_folder_below_the_cwd_name_that_project(tmp_pat
         cwd=tmp_path,
     )
     assert "note: no project found" in mixed.stderr
+
+
+def test_an_args_copy_of_a_model_key_the_loader_drops_is_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """zai-org/SCAIL (33122ea) repeats model: keys under args: (use_i2v_clip,
+    i2v_encode_video); CogVideoX's loader sets only declared args (``if hasattr(args,
+    key)``), so they change nothing: a warning naming the model key, and the namespace
+    lacks them, as the project's does.  A key no section has stays an unknown-key error."""
+    sat = _project(tmp_path, indexes=False)
+    (sat / "layer.yaml").write_text(LAYER.replace("  specific_iteration: 1000\n", "  scale_factor: 0.7\n"))
+    result = _compile(sat)
+    assert result.returncode == 0, result.stderr
+    assert "warning: args.scale_factor: ignored: the project's loader (arguments.py:" in result.stderr
+    assert "model.scale_factor is the value its code reads" in result.stderr
+    assert not hasattr(_namespace(sat / "b", monkeypatch), "scale_factor")
+    (sat / "layer.yaml").write_text(LAYER.replace("  specific_iteration: 1000\n", "  scale_fator: 0.7\n"))
+    refused = _compile(sat)
+    assert refused.returncode == 2 and "args.scale_fator: unknown key under args" in refused.stderr
