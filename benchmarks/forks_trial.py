@@ -89,6 +89,17 @@ LAUNCHES = (
         ("args.seed=1234",),
     ),
     _ditctrl("multi-prompt", "sample_video.py", "inference_case_configs/multi_prompts/rose.yaml"),
+    Launch(  # the same case as satc's G2 hint says: the custom config as the last file
+        "ditctrl-multi-prompt-as-3rd-config",
+        "DiTCtrl/sat",
+        "sample_video.py",
+        (
+            "configs/cogvideox_2b.yaml",
+            "configs/inference.yaml",
+            "inference_case_configs/multi_prompts/rose.yaml",
+        ),
+        ("--custom-config", "inference_case_configs/multi_prompts/rose.yaml"),
+    ),
     _ditctrl("single-prompt", "sample_video.py", "inference_case_configs/single_prompt/fish.yaml"),
     _ditctrl("edit", "sample_video_edit.py", "inference_case_configs/edit/suv.yaml"),
     _ditctrl("reweight", "sample_video_edit.py", "inference_case_configs/reweight/bear_0.yaml"),
@@ -214,6 +225,16 @@ def differences(mine: dict, theirs: dict, cwd: Path) -> list[str]:
     if "__error__" in mine:
         return [f"satc.runtime.load: {mine['__error__']}"]
     theirs = json.loads(json.dumps(theirs).replace(str(cwd) + "/", ""))
+    if theirs.get("mode") != "inference":
+        # D3/D4 (as tests/test_fork_parity.py): zero_stage is DeepSpeed's stage, and satc's
+        # deepspeed_config gains train_batch_size (and gradient_accumulation_steps)
+        ds = dict(mine.get("deepspeed_config") or {})
+        theirs = {**theirs, "zero_stage": ds.get("zero_optimization", {}).get("stage", 0)}
+        own = theirs.get("deepspeed_config") or {}
+        for key in ("train_batch_size", "gradient_accumulation_steps"):
+            if key not in own:
+                ds.pop(key, None)
+        mine = {**mine, "deepspeed_config": ds}
     out = []
     for key in sorted((set(mine) | set(theirs)) - PER_PROCESS - {"base"}):
         if key not in mine:
