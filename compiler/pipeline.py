@@ -9,6 +9,7 @@ from typing import Any
 
 from . import accept, credentials, trust
 from .errors import ConfigError, Problem
+from .layers import layer_files
 from .load import LoadedConfig, load
 from .plan import Plan
 from .project import packages, select
@@ -98,7 +99,7 @@ def _compile(config: LoadedConfig, out_dir: Path, strict: bool) -> Bundle:
         project=project_record(config, out_dir),
         trusted=tuple(sorted({w.key for w in trusted})),
     )
-    files = render(plan, provenance, config.tree)
+    files = render(plan, provenance, config.tree, layer_files(config))
     credentials.scan_outputs(files)
     return Bundle(config, plan, files, all_warnings, accepted, select.note(config))
 

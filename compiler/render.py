@@ -98,7 +98,9 @@ def config_yaml(tree: dict[str, Any]) -> str:
     return header + body
 
 
-def args_document(plan: Plan, provenance: Provenance, config_text: str) -> dict[str, Any]:
+def args_document(
+    plan: Plan, provenance: Provenance, config_text: str, layers: list[tuple[str, str]] | None = None
+) -> dict[str, Any]:
     document: dict[str, Any] = {
         "config_file": {
             "path": CONFIG_FILE,
@@ -128,6 +130,11 @@ def args_document(plan: Plan, provenance: Provenance, config_text: str) -> dict[
         document["sections"] = dict(plan.sections)
     if provenance.accepted_warnings:  # absent otherwise: older bundles stay byte-identical
         document["provenance"]["accepted_warnings"] = list(provenance.accepted_warnings)
+    if layers:  # absent otherwise: bundles of other projects stay byte-identical
+        document["config_layers"] = [
+            {"path": name, "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()}
+            for name, text in layers
+        ]
     document["digest"] = digest_of(document)
     return document
 
@@ -310,12 +317,16 @@ def launch_context(plan: Plan, provenance: Provenance) -> dict[str, Any]:
     }
 
 
-def render(plan: Plan, provenance: Provenance, tree: dict[str, Any]) -> dict[str, str]:
-    """``tree``: the merged configs with the overrides applied (load's output)."""
+def render(
+    plan: Plan, provenance: Provenance, tree: dict[str, Any], layers: list[tuple[str, str]] | None = None
+) -> dict[str, str]:
+    """``tree``: the merged configs with the overrides applied (load's output); ``layers``:
+    the inputs kept one by one (compiler/layers.py), for a project that indexes args.base."""
     config_text = config_yaml(tree)
     files = {
-        "args.json": canonical_json(args_document(plan, provenance, config_text)),
+        "args.json": canonical_json(args_document(plan, provenance, config_text, layers)),
         CONFIG_FILE: config_text,
+        **dict(layers or []),
     }
     if plan.training and plan.deepspeed_config is not None:
         files["ds_config.json"] = canonical_json(plan.deepspeed_config)

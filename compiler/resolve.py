@@ -68,6 +68,28 @@ def _injected(project: Project, work: rules.Work, model_config: Any) -> Any:
     return model_config
 
 
+def _layer_only(project: Any, name: str) -> bool:
+    """A key the project's code reads from args.base's files but its loader does not set on
+    the namespace (``if hasattr(args, key)``): the layers carry it, args does not."""
+    layers = project.get_args.base_layers or {}
+    return (
+        name in layers.get("args_keys", {})
+        and name not in project.arguments
+        and project.get_args.args_assignment == "hasattr"
+    )
+
+
+def _dropped_model_copy(project: Any, name: str, tree: dict[str, Any]) -> bool:
+    """An args key the loader drops (validate warned: it repeats a model: key)."""
+    model = tree.get("model")
+    return (
+        name not in project.arguments
+        and project.get_args.args_assignment == "hasattr"
+        and isinstance(model, dict)
+        and name in model
+    )
+
+
 def resolve(config: LoadedConfig, input_names: tuple[str, ...] = ()) -> Plan:
     """Apply every rule; raise ConfigError with all rule violations together."""
     tree = config.tree
@@ -78,6 +100,8 @@ def resolve(config: LoadedConfig, input_names: tuple[str, ...] = ()) -> Plan:
         name: copy.deepcopy(value)
         for name, value in (section if isinstance(section, dict) else {}).items()
         if not (name in COMPUTED and value in (None, {}, []))  # validate warned: satc computes it
+        and not _layer_only(project, name)
+        and not _dropped_model_copy(project, name, tree)
     }
     args = {**argparse_defaults, **given}
     launch = {**_defaults("launch"), **copy.deepcopy(tree.get("launch") or {})}

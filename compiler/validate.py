@@ -210,12 +210,41 @@ def _unknown_key(
     else:
         hint = None
     where = dotted(path) or "the top level"
+    dropped = _dropped_copy_of_model_key(config, path, key) if here is None else None
+    if dropped is not None:
+        return dropped
     drops = schema.get("x-satc-drops")
     return Problem(
         config.locate((*path, key)),
         dotted((*path, key)),
         f"unknown key under {where}" + (f": {drops}" if drops else ""),
         hint=hint,
+    )
+
+
+def _dropped_copy_of_model_key(config: LoadedConfig, path: Path, key: str) -> Problem | None:
+    """An ``args:`` key the project's loader drops (``if hasattr(args, key)``) that repeats a
+    key of ``model:``, the one the code reads: zai-org/SCAIL (33122ea) sets use_i2v_clip
+    and i2v_encode_video under both (configs/sampling/wan_pose_14Bsc_xc_cli.yaml:3,15 and
+    configs/video_model/*.yaml:2-3).  It changes nothing the project does: a warning, not a
+    refusal.  A key no section of the config has stays unknown (a typo)."""
+    if path != ("args",):
+        return None
+    from .project import select
+
+    project = select.for_config(config)
+    model = config.tree.get("model")
+    if project.get_args.args_assignment != "hasattr" or not isinstance(model, dict) or key not in model:
+        return None
+    section = project.sections.get("args")
+    loader = f" ({section.source})" if section is not None else ""
+    return Problem(
+        config.locate((*path, key)),
+        dotted((*path, key)),
+        f"ignored: the project's loader{loader} sets only the args its parser declares; "
+        f"model.{key} is the value its code reads",
+        severity="warning",
+        hint=f"delete args.{key}",
     )
 
 

@@ -12,6 +12,7 @@ import contextlib
 import errno
 import itertools
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -114,6 +115,7 @@ def _output_problem(out_dir: Path, message: str, hint: str | None = None) -> Con
 
 
 BUNDLE_FILES = frozenset({"args.json", "config.yaml", "ds_config.json", "launch.sh", "hostfile"})
+LAYER_FILE = re.compile(r"^base\.[1-9][0-9]{0,3}\.yaml$")  # compiler/layers.py
 
 
 def _foreign_entries(directory: Path, names: set[str]) -> list[str] | None:
@@ -129,7 +131,7 @@ def _foreign_entries(directory: Path, names: set[str]) -> list[str] | None:
         return None
     if not (isinstance(document, dict) and str(document.get("format", "")).startswith("satc.args/")):
         return None
-    return sorted(entries - names - BUNDLE_FILES)
+    return sorted(e for e in entries - names - BUNDLE_FILES if not LAYER_FILE.match(e))
 
 
 def _followed(out_dir: Path) -> Path:

@@ -97,8 +97,16 @@ def get_args(args_list: Sequence[str] | None = None) -> argparse.Namespace:
     try:
         if tokens:
             lines = refused_flags(tokens, read_bundle().args)
+            # An argument list the script built itself (a second namespace from another
+            # config stack) is named where it is made: the caller's file and line.
+            caller = sys._getframe(1)
+            called = (
+                ""
+                if args_list is None
+                else f" (get_args called at {caller.f_code.co_filename}:{caller.f_lineno})"
+            )
             _exit(
-                "command-line arguments are not read: the bundle "
+                f"command-line arguments are not read{called}: the bundle "
                 f"{os.environ.get('SATC_BUNDLE', '')} froze every argument at compile time.\n"
                 + "\n".join(lines)
             )

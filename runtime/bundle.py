@@ -80,6 +80,14 @@ class Bundle:
         """The bundle's merged config (absolute): what args.base names at run time."""
         return self.path.resolve().parent / str(self.document["config_file"]["path"])
 
+    @property
+    def base_files(self) -> list[Path]:
+        """What args.base names at run time: the inputs one by one where the project's code
+        indexes them (config_layers), else the merged config."""
+        layers = self.document.get("config_layers") or []
+        folder = self.path.resolve().parent
+        return [folder / str(entry["path"]) for entry in layers] or [self.config_file]
+
 
 def bundle_path(path: str | os.PathLike[str] | None) -> Path:
     """``path`` (a bundle directory or its args.json), else $SATC_BUNDLE."""
@@ -246,10 +254,21 @@ def _check_ds_config(where: Path, document: Mapping[str, Any]) -> None:
 
 
 def _check_config_file(where: Path, document: Mapping[str, Any]) -> None:
-    """The merged config beside args.json is the one args.json recorded, unedited."""
+    """The merged config beside args.json is the one args.json recorded, unedited; so is
+    each input kept one by one (config_layers, for a project that indexes args.base)."""
     record = document.get("config_file")
     if not isinstance(record, dict) or not isinstance(record.get("path"), str):
         raise BundleError(f"{where}: config_file is missing or not an object; {RECOMPILE}")
+    layers = document.get("config_layers", [])
+    if not isinstance(layers, list) or not all(
+        isinstance(r, dict) and isinstance(r.get("path"), str) and "/" not in r["path"] for r in layers
+    ):
+        raise BundleError(f"{where}: config_layers is not a list of files beside it; {RECOMPILE}")
+    for entry in [record, *layers]:
+        _check_recorded_file(where, entry)
+
+
+def _check_recorded_file(where: Path, record: Mapping[str, Any]) -> None:
     path = where.parent / record["path"]
     try:
         data = _read_regular(path, "the bundle's merged config").encode("utf-8")

@@ -92,7 +92,8 @@ def build_namespace(bundle: Bundle, proc: ProcessEnv) -> argparse.Namespace:
     for name, value in per_process_fields(bundle, proc).items():
         setattr(namespace, name, value)
     vars(namespace).update(launch_time_args(bundle))
-    # One absolute file that exists wherever the bundle is: CogVideoX reopens args.base
-    # from the launch directory (log_config, training_config.yaml), on every node.
-    namespace.base = [str(bundle.config_file)]
+    # Absolute files that exist wherever the bundle is: CogVideoX reopens args.base from the
+    # launch directory (log_config, training_config.yaml), on every node; a project that
+    # indexes the list gets the inputs one by one.
+    namespace.base = [str(path) for path in bundle.base_files]
     return namespace

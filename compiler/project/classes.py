@@ -162,6 +162,8 @@ def signature(sources: Sources, found: Found, func: ast.FunctionDef, skip: int, 
     result.uses = {k: dict(v) for k, v in indexed(found, func, set(result.params)).items()}
     for name, where in numeric(found, func, set(result.params)).items():
         result.uses.setdefault(name, {})["numeric"] = where
+    for name, divisor in divided(found, func, set(result.params)).items():
+        result.uses.setdefault(name, {})["divided_by"] = divisor
     kwargs = func.args.kwarg.arg if func.args.kwarg else None
     if depth <= 8:
         for name, keys in spread_numeric(sources, found, func, kwargs, depth).items():
@@ -309,6 +311,26 @@ def numeric(found: Found, func: ast.FunctionDef, params: set[str]) -> dict[str, 
             note(node.left, node)
             note(node.right, node)
     return {name: where for name, (_, where) in sorted(out.items())}
+
+
+def divided(found: Found, func: ast.FunctionDef, params: set[str]) -> dict[str, dict[str, Any]]:
+    """Parameters the code splits into equal parts of a literal size (``text_length // 226``:
+    several 226-token prompts, LV-Robotics-Lab/LayerFlow 0a8a65c, sat/dit_video_concat.py:201):
+    {param: {"by": 226, "at": "file:line"}}, the first such use."""
+    out: dict[str, dict[str, Any]] = {}
+    for node in walk(func):
+        if (
+            isinstance(node, ast.BinOp)
+            and isinstance(node.op, ast.FloorDiv | ast.Mod)
+            and isinstance(node.left, ast.Name)
+            and node.left.id in params
+            and isinstance(node.right, ast.Constant)
+            and type(node.right.value) is int
+            and node.right.value > 1
+            and node.left.id not in out
+        ):
+            out[node.left.id] = {"by": node.right.value, "at": found.line(node)}
+    return out
 
 
 def _typed_by_code(func: ast.FunctionDef) -> set[str]:
@@ -736,7 +758,33 @@ def engine(sources: Sources, found: Found) -> dict[str, Any] | None:
         "source": found.line(),
         "keys": dict(sorted(keys.items())),
         "children": dict(sorted(injects.items())),
+        "concat_images_when": _concat_images_when(found),
     }
+
+
+def _concat_images_when(found: Found) -> dict[str, str]:
+    """The engine's flags under which it hands latents to the network as ``concat_images``
+    (stacked on the channels, dit_video_concat.py:864 at e519ece): CogVideoX's
+    ``if self.noised_image_input: ... batch["concat_images"] = image`` (diffusion_video.py:179-187).
+    LV-Robotics-Lab/LayerFlow (0a8a65c) feeds noised_image_input's latents along time instead
+    (sat/diffusion_video.py:307-353) and concat_images only under ref_image_input."""
+    out: dict[str, str] = {}
+    for node in walk(found.node):
+        if not (
+            isinstance(node, ast.If)
+            and isinstance(node.test, ast.Attribute)
+            and isinstance(node.test.value, ast.Name)
+            and node.test.value.id == "self"
+        ):
+            continue
+        for inner in [n for stmt in node.body for n in walk(stmt)]:
+            if (
+                isinstance(inner, ast.Assign)
+                and isinstance(inner.targets[0], ast.Subscript)
+                and literal(inner.targets[0].slice) == (True, "concat_images")
+            ):
+                out.setdefault(node.test.attr, found.line(inner))
+    return dict(sorted(out.items()))
 
 
 ENGINE_HINTS = ("model_cls", "get_model(", "from_pretrained(")

@@ -72,6 +72,15 @@ class GetArgs:
     # source text in order (``("args.model_parallel_size", "args.sequence_parallel_size")``);
     # pair them with ``Sat.mpu_parameters``.
     mpu_call: tuple[str, ...] = ()
+    # The project's code indexes args.base's files by position (layers.py): {"source":
+    # "file:line", "args_keys": {key read from a layer's args: "file:line"}}; None otherwise.
+    base_layers: Mapping[str, Any] | None = None
+    # Entry scripts that call get_args a second time, with an argument list of their own
+    # (a second config stack built in the entrypoint): {script: "script:line"}; None if none.
+    entry_get_args: Mapping[str, str] | None = None
+    # Files the loader merges over the --base files, named by an argument
+    # ({"custom_config": "arguments.py:332"}); None when it merges none.
+    merged_files: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,22 @@ def _with_context(func: ast.FunctionDef) -> list[tuple[ast.stmt, list[str], Loop
     """Every statement with the tests of the ``if``s around it (``not`` for an else) and the
     variables of the ``for`` loops around it."""
     out: list[tuple[ast.stmt, list[str], Loops]] = []
+    # Local names bound once to a literal list (``params = ['a', 'b']; for p in params:``,
+    # TencentARC/DiTCtrl f1348b5, sat/arguments.py:360-372): the loop is over that list.
+    bound: dict[str, list[Any]] = {}
+    rebound: set[str] = set()
+    for node in walk(func):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            name = node.targets[0].id
+            ok, value = literal(node.value)
+            if name in bound or not ok or not isinstance(value, list):
+                rebound.add(name)
+            else:
+                bound[name] = value
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign) and isinstance(node.target, ast.Name):
+            rebound.add(node.target.id)
+    for name in rebound:
+        bound.pop(name, None)
 
     def visit(body: list[ast.stmt], tests: list[str], loops: Loops) -> None:
         for stmt in body:
@@ -99,6 +115,8 @@ def _with_context(func: ast.FunctionDef) -> list[tuple[ast.stmt, list[str], Loop
                 inner = dict(loops)
                 if isinstance(stmt.target, ast.Name):
                     ok, values = literal(stmt.iter)
+                    if not ok and isinstance(stmt.iter, ast.Name) and stmt.iter.id in bound:
+                        ok, values = True, bound[stmt.iter.id]
                     inner[stmt.target.id] = values if ok and isinstance(values, list) else None
                 visit(stmt.body, tests, inner)
                 visit(stmt.orelse, tests, loops)
@@ -476,7 +494,13 @@ def _copied_stack(
     return None
 
 
-def build(facts: Facts, get_args: Found | None, sections: Read, second: dict[str, Any] | None) -> GetArgs:
+def build(
+    facts: Facts,
+    get_args: Found | None,
+    sections: Read,
+    second: dict[str, Any] | None,
+    base_layers: dict[str, Any] | None = None,
+) -> GetArgs:
     return GetArgs(
         source=get_args.line() if get_args is not None else "",
         args_assignment=sections.args_assignment,
@@ -490,4 +514,6 @@ def build(facts: Facts, get_args: Found | None, sections: Read, second: dict[str
             u for u in facts.unsupported if second is None or f": args.{second['dest']} = " not in u
         ),
         mpu_call=facts.mpu_call,
+        base_layers=base_layers,
+        merged_files=dict(sections.merged_files) or None,
     )

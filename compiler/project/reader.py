@@ -6,14 +6,14 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from . import classes, get_args, parser_surface, sat_source, sections
+from . import classes, get_args, layers, parser_surface, sat_source, sections
 from . import sources as sources_module
 from .facts import GetArgs, Project, Sat
 from .sources import Sources
@@ -176,19 +176,26 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
     wanted = sorted(set(targets))
     described = classes.describe_targets(sources, wanted)
     unresolved = {t: classes.why_unresolved(sources, t) for t in wanted if t not in described}
+    entrypoints = entry_scripts(root)
+    base_layers = layers.read(sources, entrypoints)
+    second_calls = second_get_args_calls(root, entrypoints)
+    for script in second_calls or {}:
+        sources.read(root / script)  # what decided it: re-hashed by `satc check`
     project = Project(
         root=str(root),
         origin="scanned",
         label=root.name if root.name != "sat" else f"{root.parent.name}/{root.name}",
         arguments=MappingProxyType(dict(surface.arguments)),
         sections=MappingProxyType(dict(read_sections.sections)),
-        get_args=get_args.build(facts, found, read_sections, second),
+        get_args=replace(
+            get_args.build(facts, found, read_sections, second, base_layers), entry_get_args=second_calls
+        ),
         sat=sat,
         engine=engine,
         targets=MappingProxyType(described),
         files=tuple(sorted(sources.files.items())),
         unresolved=MappingProxyType(unresolved),
-        entrypoints=entry_scripts(root),
+        entrypoints=entrypoints,
     )
     extra = {"requested": wanted}
     return project, sources, extra
@@ -235,6 +242,22 @@ def entry_scripts(root: Path) -> tuple[str, ...]:
         if _CALLS_GET_ARGS.search(text):
             found.append(path.name)
     return tuple(found)
+
+
+def second_get_args_calls(root: Path, entrypoints: tuple[str, ...]) -> dict[str, str] | None:
+    """Entry scripts that call ``get_args`` more than once (FoundationVision/FlashVideo
+    8de4ae2, flashvideo/dist_inf_text_file.py:371: a second namespace from the command line
+    with ``--base`` swapped for ``--second``): {script: "script:line" of the second call}."""
+    found = {}
+    for name in entrypoints:
+        try:
+            text = (root / name).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        calls = list(_CALLS_GET_ARGS.finditer(text))
+        if len(calls) > 1:
+            found[name] = f"{name}:{text.count(chr(10), 0, calls[1].start()) + 1}"
+    return found or None
 
 
 def empty_get_args() -> GetArgs:

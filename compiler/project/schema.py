@@ -157,6 +157,18 @@ def args_properties(project: Project) -> dict[str, Any]:
             # with the items (sampling_image_size: pixel sizes) fills that gap only.
             prop["items"] = _json_copy(own["items"])
         properties[dest] = prop
+    layers = project.get_args.base_layers or {}
+    for key, source in layers.get("args_keys", {}).items():
+        # Not on the namespace (the loader drops it), but the project's code reads it from
+        # the layer itself: a key it defines.
+        properties.setdefault(
+            key,
+            {
+                "description": f"read by the project's code from args.base's files ({source})",
+                "x-satc-source": source,
+                "x-satc-layer-only": True,
+            },
+        )
     return properties
 
 

@@ -71,6 +71,9 @@ class Read:
         default_factory=list
     )  # (flag dest, file:line, loading function)
     handled: set[int] = field(default_factory=set)  # ids of statements explained here
+    # Files the loader merges over the --base stack, named by an argument
+    # (``OmegaConf.load(args.custom_config)``): (args attribute, file:line)
+    merged_files: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _namespace_loop(found: Found, func: ast.FunctionDef, var: str, key: str, source: str, out: Read) -> None:
@@ -110,6 +113,15 @@ def read_loader(sources: Sources, found: Found, out: Read) -> None:
             iterated = node.generators[0].iter
             if isinstance(iterated, ast.Attribute):
                 out.stacks.append((iterated.attr, found.line(node), func.name))
+        if (
+            isinstance(node, ast.Call)
+            and dotted_name(node.func) == "OmegaConf.load"
+            and node.args
+            and isinstance(node.args[0], ast.Attribute)
+            and isinstance(node.args[0].value, ast.Name)
+            and node.args[0].value.id == "args"
+        ):
+            out.merged_files.append((node.args[0].attr, found.line(node)))
         if not isinstance(node, ast.Assign) or len(node.targets) != 1:
             continue
         target = node.targets[0]

@@ -30,7 +30,7 @@ NO_PROJECT_NOTE = (
 @dataclass(frozen=True)
 class Where:
     root: str | None  # absolute; None: the built-in profile
-    how: str  # "--project", "satc.project", "cwd" or "none"
+    how: str  # "--project", "satc.project", "cwd" (or below it: the configs' folder) or "none"
 
 
 def targets_in(tree: Any) -> tuple[str, ...]:
@@ -77,8 +77,29 @@ def where(config: LoadedConfig) -> Where:
         return Where(_checked_dir(os.path.join(base, given), location, "satc.project"), "satc.project")
     launch = config.tree.get("launch")
     entrypoint = launch.get("entrypoint") if isinstance(launch, dict) else None
-    root = find_root(Path(os.getcwd()), entrypoint if isinstance(entrypoint, str) else None)
+    cwd = Path(os.getcwd())
+    root = find_root(cwd, entrypoint if isinstance(entrypoint, str) else None)
+    if root is None:
+        root = _holding_configs(cwd, [item.label for item in config.inputs])
     return Where(os.path.realpath(root), "cwd") if root is not None else Where(None, "none")
+
+
+def _holding_configs(cwd: Path, labels: list[str]) -> Path | None:
+    """The one folder below ``cwd`` that holds arguments.py and every input config: a
+    README that runs ``python flashvideo/dist_inf_text_file.py --base
+    flashvideo/configs/stage1.yaml`` from the repository root (FoundationVision/FlashVideo
+    8de4ae2, inf_270_1080p.sh) names the project by where its configs are."""
+    found: set[Path] = set()
+    for label in labels:
+        folder = (cwd / label).parent.resolve()
+        while folder != cwd.resolve() and cwd.resolve() in folder.parents:
+            if (folder / "arguments.py").is_file():
+                found.add(folder)
+                break
+            folder = folder.parent
+        else:
+            return None
+    return found.pop() if len(found) == 1 else None
 
 
 @lru_cache(maxsize=16)

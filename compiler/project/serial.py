@@ -11,7 +11,7 @@ from .parser_surface import argument_from_dict, argument_to_dict
 
 def to_json(project: Project) -> dict[str, Any]:
     get_args = project.get_args
-    return {
+    document: dict[str, Any] = {
         "format": FORMAT,
         "root": project.root,
         "origin": project.origin,
@@ -36,6 +36,14 @@ def to_json(project: Project) -> dict[str, Any]:
         "unresolved": {k: dict(v) for k, v in project.unresolved.items()},
         "entrypoints": list(project.entrypoints),
     }
+    for optional in (
+        "base_layers",
+        "entry_get_args",
+        "merged_files",
+    ):  # absent: the built-in profile stays unchanged
+        if getattr(get_args, optional) is None:
+            del document["get_args"][optional]
+    return document
 
 
 def from_json(data: dict[str, Any]) -> Project:

@@ -38,6 +38,26 @@ def g1_project_get_args(work: Work) -> None:
             f"({stack.get('flag', '?')}, {stack.get('source', get_args.source)}): satc cannot reproduce it [G2]",
             "compile the second stack on its own, or pass it to the script after launch.sh",
         )
+    for attr, source in (get_args.merged_files or {}).items():
+        named = work.args.get(attr)
+        if named:
+            work.warn(
+                f"args.{attr}",
+                f"the project's config loader merges the file args.{attr} names ({named!r}) over the "
+                f"--base files ({source}): satc does not read it, so the bundle lacks its values [G2]",
+                f"give {named} as the last config to satc compile instead",
+            )
+    entry = str(work.launch.get("entrypoint") or "").rsplit("/", 1)[-1]
+    second_call = (get_args.entry_get_args or {}).get(entry)
+    if second_call:
+        work.warn(
+            "launch.entrypoint",
+            f"{entry} calls get_args a second time ({second_call}) with an argument list of its own "
+            "(a second namespace, from another config stack): satc.runtime.get_args hands this bundle's "
+            "namespace and refuses any argument list, so that call cannot be reproduced [G2]",
+            "compile the second stack as a bundle of its own and read it with satc.runtime.load(DIR) "
+            "in the script, or launch the script without satc",
+        )
     if get_args.seed_rule not in SEED_RULES:
         work.warn(
             "args.seed",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ....errors import dotted
+from ....project import select
 from ...work import Work
 from .context import POS_EMBED, T5_TARGET, Model, Path
 from .profiles import NETWORK
@@ -77,6 +78,19 @@ def m17_text_length(model: Model) -> None:
     if text_length is None or t5 is None:
         return
     t5_path, max_length = t5
+    split = model.uses(POS_EMBED[:-1], "text_length").get("divided_by") or {}
+    if split.get("by") == max_length and text_length > 0:
+        # The project's embedding takes several prompts of max_length tokens each: the
+        # code it guards is that split, not CogVideoX's one prompt.
+        if text_length % max_length:
+            model.error(
+                path,
+                "M17",
+                f"text_length {text_length} is not a whole number of {max_length}-token prompts: the "
+                f"position embedding splits it into text_length // {max_length} ({split.get('at')})",
+                f"set a multiple of {max_length}",
+            )
+        return
     if text_length != max_length:
         model.error(
             path,
@@ -100,7 +114,10 @@ def m24_image_to_video(model: Model) -> None:
     _, noised = model.value(("model", "noised_image_input"))
     in_channels = model.int_at((*NETWORK, "in_channels"))
     out_channels = model.int_at((*NETWORK, "out_channels"))
-    if in_channels is not None and out_channels is not None:
+    engine = select.for_config(model.work.config).engine
+    # the code it guards: an engine that stacks the image latents on the channels
+    concat = engine is None or "noised_image_input" in (engine.get("concat_images_when") or {})
+    if concat and in_channels is not None and out_channels is not None:
         doubled = in_channels == 2 * out_channels
         if doubled != (noised is True):
             want = 2 * out_channels if noised is True else out_channels

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ....project import select
 from .context import LORA, PIXEL_DATASETS, Model
 
 
@@ -46,13 +47,18 @@ def m23_lora(model: Model) -> None:
     given = lora.get("params")
     params: dict[str, Any] = given if isinstance(given, dict) else {}
     rank = params.get("r", 0)
-    if isinstance(rank, int) and rank < 1:
+    # SAT's rank rules guard a class that takes `r`: a project's own LoraMixin with other
+    # ranks (LV-Robotics-Lab/LayerFlow 0a8a65c, sat/lora.py:209: motion_r, spatial_r) is
+    # judged by its signature (M3), not by SAT's arithmetic.
+    entry = select.for_config(model.work.config).targets.get(str(lora.get("target"))) or {}
+    sat_like = not entry or "r" in entry.get("params", {})
+    if sat_like and isinstance(rank, int) and rank < 1:
         path = (*LORA, "params", "r") if "r" in params else (*LORA, "target")
         model.error(
             path, "M23", f"LoRA rank r is {rank}: LoraMixin divides lora_alpha by r", "set r (128 or 256)"
         )
     alpha = params.get("lora_alpha", 1)
-    if alpha != 1:
+    if sat_like and alpha != 1:
         model.warn(
             (*LORA, "params", "lora_alpha"),
             "M23",
