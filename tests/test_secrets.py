@@ -140,7 +140,6 @@ def test_credential_keys_with_literal_values_are_refused(
     assert FAKE_WANDB not in _everything(result, tmp_path / "out")
 
 
-
 @pytest.mark.parametrize("target", ["torchrun", "deepspeed", "slurm"])
 def test_a_missing_launch_variable_is_a_usage_error_naming_the_setting(tmp_path: Path, target: str) -> None:
     """Every target refuses to start without a passthrough or args_from_env variable
