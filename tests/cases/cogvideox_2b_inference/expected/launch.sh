@@ -168,6 +168,25 @@ satc_require() { # NAME WHY
     export "${1?}"
 }
 
+# The bundle's training data paths (args.train_data, args.valid_data; rule T2), pairs of
+# PATH and where the config set it. A missing one would end SAT's training only after
+# every rank loaded the model (no sample: ZeroDivisionError), so it is checked here,
+# before any rank starts, from this folder, where the ranks resolve relative paths.
+satc_check_data() { # PATH WHERE [PATH WHERE]...
+    local missing=0
+    while (($# >= 2)); do
+        if [[ ! -e "$1" ]]; then
+            printf 'launch.sh: %s: no such file or folder in %s\n' "$2" "${PWD}" >&2
+            missing=1
+        fi
+        shift 2
+    done
+    if ((missing)); then
+        printf 'launch.sh: start launch.sh from the folder the data paths are relative to (CogVideoX: sat/), or fix them in the config and recompile\n' >&2
+        exit 2
+    fi
+}
+
 # Run COMMAND... in the background, so that this shell acts on a signal while it runs
 # (bash defers traps until a foreground command ends), with SIGINT and SIGQUIT restored
 # (bash ignores them in background commands) and this script's stdin; wait for it.
@@ -224,6 +243,7 @@ satc_drop_leftovers
 # The environment satc.runtime.init() reads.
 export SATC_BUNDLE="${BUNDLE_DIR}/args.json"
 export LOCAL_WORLD_SIZE="${NPROC_PER_NODE}"
+
 
 # --standalone: a private c10d rendezvous on a free local port (never a fixed one).
 RENDEZVOUS=(--standalone --nnodes "${NNODES}" --rdzv-conf "join_timeout=${RDZV_TIMEOUT}")
