@@ -84,10 +84,10 @@ def test_launch_sh_refuses_a_missing_data_path_before_any_rank_starts(tmp_path: 
     assert refused.returncode == 2, refused.stderr
     layer = os.path.relpath(EXAMPLES / "tiny_lora_cpu.yaml", bundle)
     assert (
-        f'launch.sh: args.train_data[0] = "tiny/clips", set at {layer}:19:16 (relative to the bundle): '
+        f'launch.sh: args.train_data[0] = "tiny/clips", set in {layer} (relative to the bundle): '
         f"no such file or folder in {tmp_path}" in refused.stderr
     )
-    assert 'args.valid_data[0] = "/nonexistent/satc-valid", set at --set args.valid_data' in refused.stderr
+    assert 'args.valid_data[0] = "/nonexistent/satc-valid", set in --set args.valid_data' in refused.stderr
     assert not (tmp_path / "marks").exists()  # no rank started
 
     # With the data in place, the same bundle starts its ranks on real torchrun.
@@ -116,3 +116,22 @@ def test_the_slurm_job_checks_the_data_on_its_node_before_srun(tmp_path: Path) -
     (tmp_path / "tiny" / "clips").mkdir(parents=True)
     started, records = run_with_fakes(bundle / "launch.sh", tmp_path, env=inside)
     assert [r["name"] for r in records] == ["srun"], started.stderr
+
+
+def test_the_check_in_launch_sh_does_not_depend_on_a_layer_s_layout(tmp_path: Path) -> None:
+    """Comments and key order change no bundle byte (README, Determinism): the check names
+    the layer, not its line."""
+    config = "args:\n  mode: finetune\n  train_iters: 2\n  train_data: [clips]\n"
+    shifted = "# a comment\n\n# another\nargs:\n  train_data: [clips]   # moved up\n  train_iters: 2\n  mode: finetune\n"
+    texts = []
+    for name, text in (("a", config), ("b", shifted)):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "layer.yaml").write_text(text)
+        done = satc(
+            "compile", *LAYERS, str(folder / "layer.yaml"), "-o", str(folder / "bundle"), cwd=tmp_path
+        )
+        assert done.returncode == 0, done.stderr
+        texts.append((folder / "bundle" / "launch.sh").read_text())
+    assert texts[0] == texts[1]
+    assert '"clips", set in ../layer.yaml (relative to the bundle)' in texts[0]

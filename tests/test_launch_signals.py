@@ -255,3 +255,41 @@ def test_sigusr1_reaches_every_rank_and_only_the_ranks(tmp_path: Path, target: s
     output = _finish(process, tmp_path, bundle, marks, 0)
     assert "launch.sh: forwarding SIGUSR1 to the ranks (2 process(es))" in output
     assert sorted(p.read_text() for p in tmp_path.glob("usr1-*")) == ["True True"] * RANKS, output[-3000:]
+
+
+def test_sigusr1_in_a_slurm_allocation_reaches_every_task_through_srun(tmp_path: Path) -> None:
+    salloc = support.require_tool("salloc")
+    sinfo = subprocess.run(
+        ["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=30, check=False
+    )
+    support.require(
+        sinfo.returncode == 0 and any(s in sinfo.stdout for s in ("idle", "mixed")),
+        "no idle SLURM node (start one with ci/slurm/start.sh)",
+    )
+    entry = tmp_path / "sleeper.py"
+    # slurmstepd signals every process of the step, a rank's own children too (as SLURM's
+    # --signal=USR1@N does): only the ranks' receipt is asserted here.
+    entry.write_text(USR1_RANK.replace("0 if got and worker_alive else 3", "0 if got else 3"))
+    bundle = compile_bundle(tmp_path, {"target": "slurm", "entrypoint": str(entry)})
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    process = subprocess.Popen(
+        [salloc, "-N1", "--ntasks-per-node=2", "--time=00:05:00", "bash", str(bundle / "launch.sh")],
+        cwd=tmp_path,
+        env={**os.environ, "MARKS": str(marks), "SATC_PYTHON": sys.executable},
+        stdout=open(tmp_path / "launch.log", "w"),  # noqa: SIM115
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while len(list(marks.iterdir())) < RANKS:
+        assert process.poll() is None and time.monotonic() < deadline, (tmp_path / "launch.log").read_text()
+        time.sleep(0.2)
+    launch_sh = _bash_running(bundle / "launch.sh")
+    assert len(launch_sh) == 1, launch_sh
+    os.kill(launch_sh[0], signal.SIGUSR1)
+    output = _finish(process, tmp_path, bundle, marks, 0)
+    assert "launch.sh: forwarding SIGUSR1 to srun (1 process(es))" in output
+    assert sorted(p.read_text().split()[0] for p in tmp_path.glob("usr1-*")) == ["True"] * RANKS, output[
+        -3000:
+    ]

@@ -37,12 +37,14 @@ def _entries(value: Any) -> list[str]:
 
 
 def _origin(work: Work, location: Location | None) -> str:
-    """Where a value was set, the same on every machine: an input file by its name
-    relative to the bundle (as provenance records it), or the --set that gave it."""
+    """Which layer set a value, the same on every machine: an input file by its name
+    relative to the bundle (as provenance records it), or the --set that gave it. No line:
+    the bundle's bytes depend on the inputs' values only, never on their layout (comments,
+    key order)."""
     if location is None:
         return "a default"
-    if location.rank < SET_RANK and location.rank < len(work.input_names) and location.line:
-        return f"{escape(work.input_names[location.rank])}:{location.line}:{location.col} (relative to the bundle)"
+    if location.rank < SET_RANK and location.rank < len(work.input_names):
+        return f"{escape(work.input_names[location.rank])} (relative to the bundle)"
     return escape(location.label) or "a default"
 
 
@@ -61,7 +63,7 @@ def t2_data_paths(work: Work) -> None:
                 continue
             key = f"args.{name}[{index}]"
             location = work.where("args", name, index)
-            shown = f'{key} = "{escape(path)}", set at {_origin(work, location)}'
+            shown = f'{key} = "{escape(path)}", set in {_origin(work, location)}'
             work.data_checks.append((path, shown))
             if not os.path.isabs(path) and not os.path.exists(path):
                 work.warnings.append(

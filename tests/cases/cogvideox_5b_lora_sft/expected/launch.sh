@@ -244,7 +244,7 @@ export SATC_BUNDLE="${BUNDLE_DIR}/args.json"
 export LOCAL_WORLD_SIZE="${NPROC_PER_NODE}"
 
 # Training data paths: (path, where the config set it) pairs, checked before any rank starts (T2).
-DATA_CHECKS=(disney 'args.train_data[0] = "disney", set at ../sft.yaml:15:17 (relative to the bundle)' disney 'args.valid_data[0] = "disney", set at ../sft.yaml:16:17 (relative to the bundle)')
+DATA_CHECKS=(disney 'args.train_data[0] = "disney", set in ../sft.yaml (relative to the bundle)' disney 'args.valid_data[0] = "disney", set in ../sft.yaml (relative to the bundle)')
 satc_check_data "${DATA_CHECKS[@]}"
 
 # --standalone: a private c10d rendezvous on a free local port (never a fixed one).

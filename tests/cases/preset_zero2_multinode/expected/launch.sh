@@ -252,7 +252,7 @@ export SATC_BUNDLE="${BUNDLE_DIR}/args.json"
 export LOCAL_WORLD_SIZE="${NPROC_PER_NODE}"
 
 # Training data paths: (path, where the config set it) pairs, checked before any rank starts (T2).
-DATA_CHECKS=(shard-a 'args.train_data[0] = "shard-a", set at ../train.yaml:14:16 (relative to the bundle)' shard-b 'args.train_data[1] = "shard-b", set at ../train.yaml:14:25 (relative to the bundle)')
+DATA_CHECKS=(shard-a 'args.train_data[0] = "shard-a", set in ../train.yaml (relative to the bundle)' shard-b 'args.train_data[1] = "shard-b", set in ../train.yaml (relative to the bundle)')
 satc_check_data "${DATA_CHECKS[@]}"
 
 NODE_RANK="${NODE_RANK:-}"
