@@ -256,7 +256,14 @@ def plan_command(
     """Estimate per-GPU memory of CONFIG... (or a committed bundle) by component, judge
     it against launch.gpu / launch.gpu_memory_gb, and show what would make it fit.
     Writes nothing; imports no torch."""
-    from .commands.plan import missing_model, render_json, render_text, report
+    from .commands.plan import (
+        missing_model,
+        not_estimated,
+        render_json,
+        render_not_estimated,
+        render_text,
+        report,
+    )
     from .errors import derived_location, fail
     from .pipeline import compile_bundle
 
@@ -264,14 +271,18 @@ def plan_command(
     given = (configs, overrides)
     configs, overrides = _from_bundle(configs, overrides)
     bundle = compile_bundle(list(configs), list(overrides), Path("."), project_dir=project_dir)
-    reason = missing_model(bundle.plan)
-    if reason:
+    reason = not_estimated(bundle.plan)
+    if reason and reason == missing_model(bundle.plan):
+        # No model at all (a layer, a layout): planning it is a usage mistake.
         raise fail(
             derived_location(" + ".join(configs)),
             "model.network_config",
             f"nothing to plan: {reason}",
             "add the model's config (e.g. CogVideoX's configs/cogvideox_5b.yaml) before the others",
         )
+    if reason:
+        click.echo(render_not_estimated(bundle.plan, reason, output_format), nl=False)
+        return
 
     def verify(extra: tuple[str, ...]) -> list[str]:
         """Compile as `satc compile <the same inputs> --set <extra>` would."""

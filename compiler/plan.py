@@ -64,6 +64,8 @@ class Plan:
     seed_rule: str = "data_parallel_rank"
     # The project's own sections set on args ({dest: {"tree": ..., "converts": ...}}).
     sections: Mapping[str, Any] = field(default_factory=dict)
+    # (path, where it was set) of each training data path launch.sh checks (T2).
+    data_checks: tuple[tuple[str, str], ...] = ()
 
     @property
     def training(self) -> bool:

@@ -314,6 +314,7 @@ def launch_context(plan: Plan, provenance: Provenance) -> dict[str, Any]:
         "sbatch": _sbatch_options(plan) if launch["target"] == "slurm" else [],
         "log_folders": _slurm_log_folders(plan) if launch["target"] == "slurm" else [],
         "cpus_per_task": (launch.get("slurm") or {}).get("cpus_per_task", 1),
+        "data_checks": list(plan.data_checks),
     }
 
 

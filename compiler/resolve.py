@@ -137,6 +137,7 @@ def resolve(config: LoadedConfig, input_names: tuple[str, ...] = ()) -> Plan:
         if project.get_args.seed_rule in SEED_RULES
         else "data_parallel_rank",
         sections=_own_sections(project, tree),
+        data_checks=tuple(work.data_checks),
     )
 
 

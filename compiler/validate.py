@@ -310,7 +310,12 @@ def _rule_problem(config: LoadedConfig, rule: dict[str, Any], base: Path) -> Pro
     leaves = {p for p in paths if not any(o[: len(p)] == p and o != p for o in paths)}
     others = sorted(dotted(p) for p in leaves - {path})
     involved = f" (with {', '.join(others)})" if others else ""
-    return Problem(location, dotted(path), f"{rule['description'].rstrip('.')}{involved}")
+    hint = None
+    if isinstance(rule.get("x-satc-remove"), str):
+        # A deprecated key beside its replacement: DeepSpeed refuses both; the new one stays.
+        old = dotted((*base, rule["x-satc-remove"]))
+        hint = f"remove {old} (in its layer, or --set {old}=null): the other key replaces it"
+    return Problem(location, dotted(path), f"{rule['description'].rstrip('.')}{involved}", hint=hint)
 
 
 def _problem_from_error(config: LoadedConfig, error: Any, root: dict[str, Any]) -> list[Problem]:

@@ -197,6 +197,26 @@ def test_gpu_names_as_people_type_them(spelling: str) -> None:
     assert json.loads(done.stdout)["memory"]["gpu"] == "RTX4090"
 
 
+@pytest.mark.parametrize(
+    ("printed", "card"),
+    [
+        ("NVIDIA RTX A6000", "A6000"),  # nvidia-smi's name of the A6000
+        ("NVIDIA A10G", "A10G"),  # AWS g5
+        ("NVIDIA H800", "H800"),
+        ("NVIDIA A800-SXM4-80GB", "A800-80G"),
+    ],
+)
+def test_gpu_names_as_nvidia_smi_prints_them(printed: str, card: str) -> None:
+    done = satc("plan", *LORA, "--set", f"launch.gpu={printed}", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["memory"]["gpu"] == card
+
+
+def test_an_a800_without_its_memory_asks_which_one() -> None:
+    done = satc("plan", *LORA, "--set", "launch.gpu=A800")
+    assert done.returncode == 2 and "hint: which one: A800-40G or A800-80G?" in done.stderr
+
+
 def test_a100_80gb_is_the_a100_80g() -> None:
     done = satc("plan", *LORA, "--set", "launch.gpu=A100-80GB", "--format", "json")
     assert done.returncode == 0 and json.loads(done.stdout)["memory"]["gpu_gib"] == 80.0
@@ -369,3 +389,23 @@ def test_the_readme_runtime_block_compiles_in_cogvideox_sat_folder(tmp_path: Pat
     assert done.returncode == 0, done.stderr
     assert "from satc.runtime import get_args" in (sat / "train_video.py").read_text(encoding="utf-8")
     assert (sat / "bundles" / "5b-lora" / "launch.sh").is_file()
+
+
+def test_offloading_as_deepspeed_documents_it_says_what_to_remove(tmp_path: Path) -> None:
+    """sft.yaml keeps the deprecated `cpu_offload: false`; adding DeepSpeed's documented
+    `offload_optimizer` beside it is refused (DeepSpeed asserts on both): the hint names
+    the key to remove and how."""
+    done = satc(
+        "compile",
+        *LORA,
+        "--set",
+        "deepspeed.zero_optimization.offload_optimizer.device=cpu",
+        "-o",
+        str(tmp_path / "b"),
+    )
+    assert done.returncode == 2
+    assert "Deprecated `cpu_offload` cannot be given together with `offload_optimizer`" in done.stderr
+    assert (
+        "hint: remove deepspeed.zero_optimization.cpu_offload (in its layer, or "
+        "--set deepspeed.zero_optimization.cpu_offload=null)" in done.stderr
+    )

@@ -55,9 +55,9 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _start(tmp_path: Path, target: str) -> tuple[subprocess.Popen, Path, Path]:
+def _start(tmp_path: Path, target: str, script: str = SLEEPER) -> tuple[subprocess.Popen, Path, Path]:
     entry = tmp_path / "sleeper.py"
-    entry.write_text(SLEEPER)
+    entry.write_text(script)
     bundle = compile_bundle(tmp_path, {"target": target, "entrypoint": str(entry)})
     marks = tmp_path / "marks"
     marks.mkdir()
@@ -224,3 +224,72 @@ def test_sigterm_reaches_ranks_started_through_pdsh_and_ssh(tmp_path: Path, sshd
         time.sleep(0.2)
     process.terminate()
     _finish(process, tmp_path, bundle, marks, 128 + signal.SIGTERM)
+
+
+# A rank that waits for SIGUSR1 (SLURM's warning before the time limit, rule C8) beside a
+# child of its own, as a data-loader worker is, which dies of a SIGUSR1 it does not handle.
+USR1_RANK = """
+import os, pathlib, signal, subprocess, sys, time
+marks = pathlib.Path(os.environ["MARKS"])
+rank = os.environ.get("RANK") or os.environ.get("SLURM_PROCID") or "0"
+got = []
+signal.signal(signal.SIGUSR1, lambda *_: got.append(1))
+worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+(marks / rank).write_text(str(os.getpid()))
+deadline = time.monotonic() + 120
+while not got and time.monotonic() < deadline:
+    time.sleep(0.1)
+worker_alive = worker.poll() is None
+worker.kill()
+(marks.parent / f"usr1-{rank}").write_text(f"{bool(got)} {worker_alive}")
+sys.exit(0 if got and worker_alive else 3)
+"""
+
+
+@pytest.mark.parametrize("target", ["torchrun", "deepspeed"])
+def test_sigusr1_reaches_every_rank_and_only_the_ranks(tmp_path: Path, target: str) -> None:
+    support.require_tool(target)
+    process, bundle, marks = _start(tmp_path, target, USR1_RANK)
+    os.kill(process.pid, signal.SIGUSR1)
+    # The launcher and the ranks' own children live on; the ranks end by themselves.
+    output = _finish(process, tmp_path, bundle, marks, 0)
+    assert "launch.sh: forwarding SIGUSR1 to the ranks (2 process(es))" in output
+    assert sorted(p.read_text() for p in tmp_path.glob("usr1-*")) == ["True True"] * RANKS, output[-3000:]
+
+
+def test_sigusr1_in_a_slurm_allocation_reaches_every_task_through_srun(tmp_path: Path) -> None:
+    salloc = support.require_tool("salloc")
+    sinfo = subprocess.run(
+        ["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=30, check=False
+    )
+    support.require(
+        sinfo.returncode == 0 and any(s in sinfo.stdout for s in ("idle", "mixed")),
+        "no idle SLURM node (start one with ci/slurm/start.sh)",
+    )
+    entry = tmp_path / "sleeper.py"
+    # slurmstepd signals every process of the step, a rank's own children too (as SLURM's
+    # --signal=USR1@N does): only the ranks' receipt is asserted here.
+    entry.write_text(USR1_RANK.replace("0 if got and worker_alive else 3", "0 if got else 3"))
+    bundle = compile_bundle(tmp_path, {"target": "slurm", "entrypoint": str(entry)})
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    process = subprocess.Popen(
+        [salloc, "-N1", "--ntasks-per-node=2", "--time=00:05:00", "bash", str(bundle / "launch.sh")],
+        cwd=tmp_path,
+        env={**os.environ, "MARKS": str(marks), "SATC_PYTHON": sys.executable},
+        stdout=open(tmp_path / "launch.log", "w"),  # noqa: SIM115
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while len(list(marks.iterdir())) < RANKS:
+        assert process.poll() is None and time.monotonic() < deadline, (tmp_path / "launch.log").read_text()
+        time.sleep(0.2)
+    launch_sh = _bash_running(bundle / "launch.sh")
+    assert len(launch_sh) == 1, launch_sh
+    os.kill(launch_sh[0], signal.SIGUSR1)
+    output = _finish(process, tmp_path, bundle, marks, 0)
+    assert "launch.sh: forwarding SIGUSR1 to srun (1 process(es))" in output
+    assert sorted(p.read_text().split()[0] for p in tmp_path.glob("usr1-*")) == ["True"] * RANKS, output[
+        -3000:
+    ]

@@ -137,13 +137,54 @@ def test_a_misspelt_gpu_is_a_located_error_with_a_suggestion() -> None:
     assert "did you mean 'A100-80G'?" in done.stderr
 
 
-def test_sampling_has_no_optimizer_and_one_layer_of_activations() -> None:
+def test_sampling_is_not_estimated_with_a_training_model() -> None:
+    """satc's memory model is a training run's: for sampling it would count a training
+    VAE encode and the latent grid x 8 as the video (941 GiB for CogVideoX 1.5's
+    inference.yaml). plan and compile say why there is no number instead."""
     # inference.yaml is set up for 1.5; a 1.0 model samples 13 latent frames at 480 x 720 (M14, M15).
-    sample_1_0 = ("--set", "args.sampling_num_frames=13", "--set", "args.sampling_image_size=[480,720]")
-    doc = _plan(str(REFERENCE / "cogvideox_2b.yaml"), str(REFERENCE / "inference.yaml"), *sample_1_0)
-    components = doc["memory"]["components"]
-    assert "optimizer_states" not in components and components["dit_activations"] < 2
-    assert doc["model"]["trainable_params"] == 0 and doc["batch"]["grad_accum"] == 1
+    sample = (str(REFERENCE / "cogvideox_2b.yaml"), str(REFERENCE / "inference.yaml"))
+    sample += ("--set", "args.sampling_num_frames=13", "--set", "args.sampling_image_size=[480,720]")
+    doc = _plan(*sample)
+    assert doc["memory"]["estimated"] is False and "args.mode is inference" in doc["memory"]["reason"]
+    text = satc("plan", *sample)
+    assert text.returncode == 0 and text.stdout.startswith("memory: not estimated (args.mode is inference")
+    assert "GiB" not in text.stdout
+
+
+def test_a_fork_s_own_network_is_not_estimated_as_cogvideox(tmp_path: Path) -> None:
+    """CogView3's image DiT and UNet (forks/CogView3, compiled from its sat/ folder as its
+    README runs them) are not CogVideoX's video DiT: no CogVideoX-based number, the reason
+    instead, in plan (exit 0, with the batch of a training run) and in compile's summary."""
+    sat = support.forks() / "CogView3" / "sat"
+    train = ("--set", "args.mode=finetune", "--set", "args.train_data=[x]", "--set", "args.train_iters=2")
+    for config, script in (("cogview3_plus.yaml", "sample_dit.py"), ("cogview3_base.yaml", "sample_unet.py")):
+        argv = (f"configs/{config}", "--set", f"launch.entrypoint={script}")
+        done = satc("plan", *argv, *train, cwd=sat)
+        assert done.returncode == 0, done.stderr
+        first, batch = done.stdout.splitlines()
+        assert first.startswith(
+            "memory: not estimated (model.network_config.target is sgm.modules.diffusionmodules."
+        )
+        assert "not CogVideoX's dit_video_concat.DiffusionTransformer" in first and "GiB" not in done.stdout
+        assert batch.startswith("batch: global ")
+        compiled = satc("compile", *argv, "-o", str(tmp_path / config), cwd=sat)
+        assert compiled.returncode == 0, compiled.stderr
+        assert "  memory: not estimated (model.network_config.target is sgm." in compiled.stdout
+        assert "GiB per GPU" not in compiled.stdout
+
+
+def test_a_network_module_the_memory_model_does_not_count_is_not_estimated(tmp_path: Path) -> None:
+    layer = tmp_path / "extra.yaml"
+    layer.write_text(
+        "model:\n  network_config:\n    params:\n      modules:\n        traj_config: {target: mine.Traj}\n"
+    )
+    done = satc("plan", *LORA, str(layer), "--format", "json")
+    assert done.returncode == 0, done.stderr
+    memory = json.loads(done.stdout)["memory"]
+    assert memory["estimated"] is False
+    assert memory["reason"].startswith(
+        "model.network_config.params.modules has traj_config, which satc's memory"
+    )
 
 
 def test_full_fine_tuning_trains_all_but_the_frozen_position_table() -> None:

@@ -64,8 +64,9 @@ def test_passthrough_secrets_reach_the_job_by_name_only(tmp_path: Path) -> None:
         env={"PATH": path, "HF_TOKEN": FAKE_HF},
         check=False,
     )
-    assert missing.returncode != 0
-    assert "WANDB_API_KEY" in missing.stderr and "launched" not in missing.stdout
+    assert missing.returncode == 2, missing.stderr
+    assert "launched" not in missing.stdout
+    assert "launch.sh: WANDB_API_KEY: must be set: it is listed in launch.env_passthrough" in missing.stderr
 
     present = subprocess.run(
         ["bash", "out/launch.sh"],
@@ -137,6 +138,40 @@ def test_credential_keys_with_literal_values_are_refused(
     assert line.startswith(f"{where}: error: {key}: looks like a credential"), result.stderr
     assert "env_passthrough" in result.stderr
     assert FAKE_WANDB not in _everything(result, tmp_path / "out")
+
+
+@pytest.mark.parametrize("target", ["torchrun", "deepspeed", "slurm"])
+def test_a_missing_launch_variable_is_a_usage_error_naming_the_setting(tmp_path: Path, target: str) -> None:
+    """Every target refuses to start without a passthrough or args_from_env variable
+    (unset or empty) with exit 2 and the setting that asks for it, before any launcher runs."""
+    (tmp_path / "a.yaml").write_text(
+        BASE + f"  target: {target}\n  env_passthrough: [HF_TOKEN]\n  args_from_env: {{save: CKPT_DIR}}\n"
+    )
+    result = satc("compile", "a.yaml", "-o", "out", cwd=tmp_path, timeout=60)
+    assert result.returncode == 0, result.stderr
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for launcher in ("torchrun", "deepspeed", "sbatch", "srun"):
+        fake = bin_dir / launcher
+        fake.write_text("#!/bin/sh\necho launched\n")
+        fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    path = f"{bin_dir}:/usr/bin:/bin"
+    cases = [
+        ({"CKPT_DIR": "ckpts"}, "HF_TOKEN: must be set: it is listed in launch.env_passthrough"),
+        ({"HF_TOKEN": "x", "CKPT_DIR": ""}, "CKPT_DIR: must be set: satc.runtime reads args.save from it"),
+    ]
+    for env, message in cases:
+        started = subprocess.run(
+            ["bash", "out/launch.sh"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env={"PATH": path, **env},
+            check=False,
+        )
+        assert started.returncode == 2, started.stderr
+        assert f"launch.sh: {message}" in started.stderr and "launched" not in started.stdout
 
 
 def test_names_that_only_resemble_credentials_compile(tmp_path: Path) -> None:

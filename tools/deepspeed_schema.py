@@ -402,6 +402,8 @@ class _Ctx:
                         {
                             "not": {"required": [x, y]},
                             "description": f"Deprecated `{x}` cannot be given together with `{y}`.",
+                            # compile's hint: the key to remove (validate.py, _rule_problem)
+                            "x-satc-remove": x,
                         }
                     )
         if rules:

@@ -218,6 +218,66 @@ def missing_model(plan: Plan) -> str | None:
     return "no model.network_config.params.hidden_size: the memory model reads the DiT's shapes from it"
 
 
+# The network whose parameters memory/sizes.py counts, mixin by mixin (CogVideoX's sat/,
+# and forks that keep its class and modules, as Tora does), and the modules it counts.
+ESTIMATED_NETWORK = "dit_video_concat.DiffusionTransformer"
+COUNTED_MODULES = frozenset(
+    {"pos_embed_config", "patch_embed_config", "adaln_layer_config", "final_layer_config", "lora_config"}
+)
+
+
+def not_estimated(plan: Plan) -> str | None:
+    """Why satc's memory model cannot estimate this plan (None when it can). A model of
+    another class (a fork's own network, CogView3's image DiT or UNet) would get numbers
+    for CogVideoX's DiT, T5 and 3D video VAE: no number beats a wrong one."""
+    model = plan.model_config if isinstance(plan.model_config, dict) else {}
+    network = model.get("network_config")
+    target = network.get("target") if isinstance(network, dict) else None
+    if isinstance(target, str) and target != ESTIMATED_NETWORK:
+        return (
+            f"model.network_config.target is {target}, not CogVideoX's {ESTIMATED_NETWORK}: "
+            "satc's memory model counts CogVideoX's DiT, T5 and 3D VAE only"
+        )
+    reason = missing_model(plan)
+    if reason:
+        return reason
+    if not plan.training:
+        return (
+            "args.mode is inference: satc's memory model is a training run's (optimizer, activations, "
+            "the VAE encode of training videos); sampling's peak (the VAE decode at "
+            "sampling_image_size, tiled or not) is not modelled"
+        )
+    modules = network["params"].get("modules")
+    extra = sorted(set(modules) - COUNTED_MODULES) if isinstance(modules, dict) else []
+    if extra:
+        return (
+            f"model.network_config.params.modules has {', '.join(extra)}, which satc's memory model "
+            f"does not count (it counts {', '.join(sorted(COUNTED_MODULES))})"
+        )
+    return None
+
+
+def render_not_estimated(plan: Plan, reason: str, output_format: str) -> str:
+    """`satc plan` for a model satc cannot estimate: the reason and the batch, no number."""
+    ds = plan.deepspeed_config if isinstance(plan.deepspeed_config, dict) else None
+    batch = None
+    if ds is not None:
+        micro, gas = ds.get("train_micro_batch_size_per_gpu"), ds.get("gradient_accumulation_steps")
+        dp = plan.topology.data_parallel_size
+        if isinstance(micro, int) and isinstance(gas, int):
+            batch = {"global": micro * gas * dp, "micro": micro, "grad_accum": gas, "data_parallel": dp}
+    if output_format == "json":
+        doc = {"memory": {"estimated": False, "reason": reason}, "batch": batch}
+        return json.dumps(doc, indent=2, sort_keys=True) + "\n"
+    lines = [f"memory: not estimated ({reason})"]
+    if batch is not None:
+        lines.append(
+            f"batch: global {batch['global']} = micro {batch['micro']} x grad_accum {batch['grad_accum']} "
+            f"x dp {batch['data_parallel']}"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def report(plan: Plan, verify: Verify | None = None, keeps_batch: bool = False) -> Report:
     """The estimate and, when it does not fit, the changes that would help.  With
     `verify`, an option is printed only if the compiled result passes every rule the
@@ -384,7 +444,8 @@ def render_text(result: Report) -> str:
 
 def summary_line(plan: Plan) -> str:
     """One line for compile's output: the estimate and the verdict."""
-    if missing_model(plan):
-        return "  memory: not estimated (no model.network_config to read the model from)"
+    reason = not_estimated(plan)
+    if reason:
+        return f"  memory: not estimated ({reason})"
     e = report(plan).estimate
     return f"  memory ~{e.per_gpu_gib:.1f} GiB per GPU (satc plan for the breakdown); {e.verdict}"

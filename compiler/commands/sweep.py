@@ -23,7 +23,7 @@ from typing import Any
 from .. import resources
 from ..errors import ConfigError, Problem, derived_location
 from ..pipeline import Bundle, compile_bundle
-from .plan import missing_model, report
+from .plan import not_estimated, report
 
 INDEX = "sweep.json"
 INDEX_FORMAT = "satc.sweep/1"
@@ -166,7 +166,7 @@ def _compile_point(
     except ConfigError as exc:
         return list(exc.problems)
     args = bundle.plan.args
-    if missing_model(bundle.plan):
+    if not_estimated(bundle.plan):
         return bundle, Point(name, assignments, args.get("experiment_name"), args.get("save"), None, None)
     estimate = report(bundle.plan).estimate
     if fit_check and estimate.fits is False:

@@ -7,6 +7,10 @@ import re
 GPU_GIB: dict[str, float] = {
     "A100-40G": 40.0,
     "A100-80G": 80.0,
+    # The A100 and H100 of the export rules (A800, H800): what CogVideoX's own labs train on.
+    "A800-40G": 40.0,
+    "A800-80G": 80.0,
+    "H800": 79.6,
     "H100-80G": 79.6,
     "H100-94G": 93.6,
     "H200": 140.4,
@@ -17,6 +21,7 @@ GPU_GIB: dict[str, float] = {
     "A6000": 48.0,
     "A40": 45.0,
     "A10": 22.5,
+    "A10G": 22.5,  # AWS g5: nvidia-smi reports 23028 MiB
     "L4": 22.5,
     "RTX4090": 24.0,
     "RTX3090": 24.0,
@@ -32,8 +37,9 @@ SAFE_FRACTION = 0.8
 
 # Spellings people type or copy from nvidia-smi: case, spaces, '-' and '_' do not
 # matter, "GB" means "G", and vendor words and form factors are dropped
-# ("NVIDIA A100-SXM4-80GB", "rtx 4090", "RTX-4090", "A100_80GB" all name one card).
-_NOISE = re.compile(r"NVIDIA|GEFORCE|TESLA|SXM\d?|PCIE|HBM\dE?|NVL")
+# ("NVIDIA A100-SXM4-80GB", "rtx 4090", "RTX-4090", "A100_80GB" all name one card; nvidia-smi
+# prints "NVIDIA RTX A6000" for the A6000, so "RTX" is a vendor word too).
+_NOISE = re.compile(r"NVIDIA|GEFORCE|TESLA|RTX|SXM\d?|PCIE|HBM\dE?|NVL")
 # Names that stand for one card without their memory (an H100 is 80 GB but for the NVL).
 _ALIASES = {"H100": "H100-80G", "H200141G": "H200", "B200180G": "B200"}
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from . import (
     batch,
+    data_paths,
     deepspeed,
     get_args,
     inputs,
@@ -57,6 +58,7 @@ ORDER: tuple[Rule, ...] = (
     launch.launch_rendezvous,
     launch.entrypoint_by_mode,
     iterations.t1_training_data,
+    data_paths.t2_data_paths,
     launch.launch_environment,
     launch_time.l1_args_from_env,
     resume.c1_resume,

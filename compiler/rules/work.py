@@ -26,6 +26,8 @@ class Work:
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     input_names: tuple[str, ...] = ()
+    # (path, where it was set) of each data path launch.sh checks on the node (T2)
+    data_checks: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def training(self) -> bool:

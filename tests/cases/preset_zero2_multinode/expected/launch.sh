@@ -25,6 +25,8 @@ ENTRYPOINT_ARGS=(--base-dir configs)
 # The real path: a symlink to this script (run.sh -> bundle/launch.sh) runs this bundle.
 BUNDLE_DIR="$(cd -- "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")" && pwd -P)"
 SATC_INT_AS=INT
+# torchrun's agent starts the ranks as its own children.
+SATC_USR1_DEPTH=1
 
 # ---------------------------------------------------------------- the environment
 # Variables a launcher sets for the ranks it starts. Left in this shell by an earlier
@@ -121,6 +123,75 @@ trap 'satc_on_signal TERM' TERM
 trap 'satc_on_signal INT' INT
 trap 'satc_on_signal HUP' HUP
 
+# The descendants of pid $1 exactly $2 generations down, from one snapshot of the process table.
+satc_generation() {
+    ps -A -o pid= -o ppid= | awk -v root="$1" -v depth="$2" '
+        { children[$2] = children[$2] " " $1 }
+        END {
+            queue[1] = root; level[1] = 0; n = 1
+            for (i = 1; i <= n; i++) {
+                if (level[i] == depth) { print queue[i]; continue }
+                count = split(children[queue[i]], kids, " ")
+                for (j = 1; j <= count; j++) { queue[++n] = kids[j]; level[n] = level[i] + 1 }
+            }
+        }'
+}
+
+# SIGUSR1 (SLURM's --signal=USR1@N warning sent to this script, or a `kill -USR1`) is the
+# ranks' request to checkpoint (rule C8), not a stop: it goes to the rank processes only
+# and the script keeps waiting. Never to the launcher above them (torchrun and DeepSpeed's
+# launcher do not handle SIGUSR1, whose default action ends a process) nor to what a rank
+# started (its data-loader workers): SATC_USR1_DEPTH is how many generations below the
+# launcher the ranks are (0: srun, which forwards signals to its tasks itself).
+satc_on_usr1() {
+    local ranks=()
+    if [[ -z "${SATC_CHILD}" || -n "${SATC_STOPPED}" ]]; then
+        printf 'launch.sh: SIGUSR1 ignored: no rank is running\n' >&2
+        return 0
+    fi
+    if [[ -z "${SATC_USR1_DEPTH}" ]]; then
+        printf 'launch.sh: SIGUSR1 not forwarded: the ranks run on other hosts (pdsh); signal them there\n' >&2
+        return 0
+    fi
+    mapfile -t ranks < <(satc_generation "${SATC_CHILD}" "${SATC_USR1_DEPTH}")
+    if ((${#ranks[@]})); then
+        printf 'launch.sh: forwarding SIGUSR1 to %s (%s process(es))\n' \
+            "$([[ "${SATC_USR1_DEPTH}" == 0 ]] && echo "${SATC_CHILD_NAME}" || echo the ranks)" "${#ranks[@]}" >&2
+        kill -s USR1 -- "${ranks[@]}" 2>/dev/null || true
+    fi
+}
+trap 'satc_on_usr1' USR1
+
+# A variable the job takes from the launching shell (launch.env_passthrough,
+# launch.args_from_env): unset or empty, the run cannot start. A usage error (exit 2, as
+# every refusal of launch.sh), naming the variable and the setting that asks for it.
+satc_require() { # NAME WHY
+    if [[ -z "${!1:-}" ]]; then
+        printf 'launch.sh: %s: must be set: %s\n' "$1" "$2" >&2
+        exit 2
+    fi
+    export "${1?}"
+}
+
+# The bundle's training data paths (args.train_data, args.valid_data; rule T2), pairs of
+# PATH and where the config set it. A missing one would end SAT's training only after
+# every rank loaded the model (no sample: ZeroDivisionError), so it is checked here,
+# before any rank starts, from this folder, where the ranks resolve relative paths.
+satc_check_data() { # PATH WHERE [PATH WHERE]...
+    local missing=0
+    while (($# >= 2)); do
+        if [[ ! -e "$1" ]]; then
+            printf 'launch.sh: %s: no such file or folder in %s\n' "$2" "${PWD}" >&2
+            missing=1
+        fi
+        shift 2
+    done
+    if ((missing)); then
+        printf 'launch.sh: start launch.sh from the folder the data paths are relative to (CogVideoX: sat/), or fix them in the config and recompile\n' >&2
+        exit 2
+    fi
+}
+
 # Run COMMAND... in the background, so that this shell acts on a signal while it runs
 # (bash defers traps until a foreground command ends), with SIGINT and SIGQUIT restored
 # (bash ignores them in background commands) and this script's stdin; wait for it.
@@ -179,6 +250,10 @@ satc_drop_leftovers
 # The environment satc.runtime.init() reads.
 export SATC_BUNDLE="${BUNDLE_DIR}/args.json"
 export LOCAL_WORLD_SIZE="${NPROC_PER_NODE}"
+
+# Training data paths: (path, where the config set it) pairs, checked before any rank starts (T2).
+DATA_CHECKS=(shard-a 'args.train_data[0] = "shard-a", set in ../train.yaml (relative to the bundle)' shard-b 'args.train_data[1] = "shard-b", set in ../train.yaml (relative to the bundle)')
+satc_check_data "${DATA_CHECKS[@]}"
 
 NODE_RANK="${NODE_RANK:-}"
 if [[ "${1:-}" == --node-rank ]]; then
