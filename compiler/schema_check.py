@@ -34,14 +34,23 @@ UNSUPPORTED = frozenset(
     }
 )
 _PLAIN = (dict, list, str, int, float, bool, type(None))
+Markers = frozenset[str]
+_ALL: Markers = frozenset()
+# Keywords whose errors jsonschema reports at the sub-schema they descend into (the
+# innermost schema is the error's ``schema``); every other keyword's error is the
+# schema's own.
+_DESCENDING = frozenset({"properties", "additionalProperties", "items", "allOf", "if", "propertyNames"})
 
 
-def valid(schema: Any, instance: Any) -> bool | None:
+def valid(schema: Any, instance: Any, dropped: Markers = _ALL) -> bool | None:
     """``True``: jsonschema would report no error; ``False``: it would report one;
-    ``None``: ask jsonschema."""
+    ``None``: ask jsonschema.  ``dropped``: annotations (``x-satc-computed``) whose
+    schema's own errors the caller discards (another check reports that key), so they
+    do not count here either; errors inside ``not``, ``anyOf``, ``oneOf`` and an ``if``'s
+    condition always count, as they decide the outer verdict."""
     if not _plain(instance):
         return None
-    return _check(schema, instance)
+    return _check(schema, instance, dropped)
 
 
 def _plain(value: Any) -> bool:
@@ -99,7 +108,7 @@ def _equal(one: Any, two: Any) -> bool:
     return bool(one == two)
 
 
-def _type(value: Any, instance: Any, schema: dict[str, Any]) -> bool | None:
+def _type(value: Any, instance: Any, schema: dict[str, Any], dropped: Markers) -> bool | None:
     names = [value] if isinstance(value, str) else value
     if not isinstance(names, list):
         return None
@@ -109,7 +118,7 @@ def _type(value: Any, instance: Any, schema: dict[str, Any]) -> bool | None:
     return None if any(answer is None for answer in answers) else False
 
 
-def _properties(value: Any, instance: Any, schema: dict[str, Any]) -> bool | None:
+def _properties(value: Any, instance: Any, schema: dict[str, Any], dropped: Markers) -> bool | None:
     if not isinstance(instance, dict):
         return True
     if not isinstance(value, dict):
@@ -117,13 +126,13 @@ def _properties(value: Any, instance: Any, schema: dict[str, Any]) -> bool | Non
     result: bool | None = True
     for name, sub in value.items():
         if name in instance:
-            result = _both(result, _check(sub, instance[name]))
+            result = _both(result, _check(sub, instance[name], dropped))
             if result is False:
                 return False
     return result
 
 
-def _additional(value: Any, instance: Any, schema: dict[str, Any]) -> bool | None:
+def _additional(value: Any, instance: Any, schema: dict[str, Any], dropped: Markers) -> bool | None:
     if not isinstance(instance, dict):
         return True
     if "patternProperties" in schema:
@@ -133,7 +142,7 @@ def _additional(value: Any, instance: Any, schema: dict[str, Any]) -> bool | Non
     if isinstance(value, dict):
         result: bool | None = True
         for name in extras:
-            result = _both(result, _check(value, instance[name]))
+            result = _both(result, _check(value, instance[name], dropped))
             if result is False:
                 return False
         return result
@@ -142,26 +151,26 @@ def _additional(value: Any, instance: Any, schema: dict[str, Any]) -> bool | Non
     return None
 
 
-def _required(value: Any, instance: Any, schema: dict[str, Any]) -> bool | None:
+def _required(value: Any, instance: Any, schema: dict[str, Any], dropped: Markers) -> bool | None:
     if not isinstance(instance, dict):
         return True
     return all(name in instance for name in value) if isinstance(value, list) else None
 
 
-def _items(value: Any, instance: Any, schema: dict[str, Any]) -> bool | None:
+def _items(value: Any, instance: Any, schema: dict[str, Any], dropped: Markers) -> bool | None:
     if not isinstance(instance, list) or not instance:
         return True
     if value is False:
         return False
     result: bool | None = True
     for item in instance:
-        result = _both(result, _check(value, item))
+        result = _both(result, _check(value, item, dropped))
         if result is False:
             return False
     return result
 
 
-def _unique(value: Any, instance: Any, schema: dict[str, Any]) -> bool | None:
+def _unique(value: Any, instance: Any, schema: dict[str, Any], dropped: Markers) -> bool | None:
     if not value or not isinstance(instance, list):
         return True
     if all(isinstance(item, str) for item in instance) or all(_number(item) for item in instance):
@@ -169,54 +178,54 @@ def _unique(value: Any, instance: Any, schema: dict[str, Any]) -> bool | None:
     return None
 
 
-def _not(value: Any, instance: Any, schema: dict[str, Any]) -> bool | None:
-    inner = _check(value, instance)
+def _not(value: Any, instance: Any, schema: dict[str, Any], dropped: Markers) -> bool | None:
+    inner = _check(value, instance, _ALL)
     return None if inner is None else not inner
 
 
-def _all_of(value: Any, instance: Any, schema: dict[str, Any]) -> bool | None:
+def _all_of(value: Any, instance: Any, schema: dict[str, Any], dropped: Markers) -> bool | None:
     result: bool | None = True
     for sub in value:
-        result = _both(result, _check(sub, instance))
+        result = _both(result, _check(sub, instance, dropped))
         if result is False:
             return False
     return result
 
 
-def _any_of(value: Any, instance: Any, schema: dict[str, Any]) -> bool | None:
-    answers = [_check(sub, instance) for sub in value]
+def _any_of(value: Any, instance: Any, schema: dict[str, Any], dropped: Markers) -> bool | None:
+    answers = [_check(sub, instance, _ALL) for sub in value]
     if any(answer is True for answer in answers):
         return True
     return None if any(answer is None for answer in answers) else False
 
 
-def _one_of(value: Any, instance: Any, schema: dict[str, Any]) -> bool | None:
-    answers = [_check(sub, instance) for sub in value]
+def _one_of(value: Any, instance: Any, schema: dict[str, Any], dropped: Markers) -> bool | None:
+    answers = [_check(sub, instance, _ALL) for sub in value]
     if any(answer is None for answer in answers):
         return None
     return answers.count(True) == 1
 
 
-def _if(value: Any, instance: Any, schema: dict[str, Any]) -> bool | None:
-    condition = _check(value, instance)
+def _if(value: Any, instance: Any, schema: dict[str, Any], dropped: Markers) -> bool | None:
+    condition = _check(value, instance, _ALL)
     if condition is None:
         return None
     branch = "then" if condition else "else"
-    return _check(schema[branch], instance) if branch in schema else True
+    return _check(schema[branch], instance, dropped) if branch in schema else True
 
 
-def _property_names(value: Any, instance: Any, schema: dict[str, Any]) -> bool | None:
+def _property_names(value: Any, instance: Any, schema: dict[str, Any], dropped: Markers) -> bool | None:
     if not isinstance(instance, dict):
         return True
     result: bool | None = True
     for name in instance:
-        result = _both(result, _check(value, name))
+        result = _both(result, _check(value, name, dropped))
         if result is False:
             return False
     return result
 
 
-def _dependent_required(value: Any, instance: Any, schema: dict[str, Any]) -> bool | None:
+def _dependent_required(value: Any, instance: Any, schema: dict[str, Any], dropped: Markers) -> bool | None:
     if not isinstance(instance, dict):
         return True
     if not isinstance(value, dict):
@@ -224,7 +233,7 @@ def _dependent_required(value: Any, instance: Any, schema: dict[str, Any]) -> bo
     return all(all(d in instance for d in deps) for name, deps in value.items() if name in instance)
 
 
-def _multiple_of(value: Any, instance: Any, schema: dict[str, Any]) -> bool | None:
+def _multiple_of(value: Any, instance: Any, schema: dict[str, Any], dropped: Markers) -> bool | None:
     if not _number(instance):
         return True
     if not _number(value) or not value:
@@ -239,7 +248,7 @@ def _multiple_of(value: Any, instance: Any, schema: dict[str, Any]) -> bool | No
 
 
 def _sized(kind: type, test: Any) -> Any:
-    def check(value: Any, instance: Any, schema: dict[str, Any]) -> bool | None:
+    def check(value: Any, instance: Any, schema: dict[str, Any], dropped: Markers) -> bool | None:
         if not isinstance(instance, kind):
             return True
         return bool(test(instance, value)) if _number(value) else None
@@ -248,7 +257,7 @@ def _sized(kind: type, test: Any) -> Any:
 
 
 def _numeric(test: Any) -> Any:
-    def check(value: Any, instance: Any, schema: dict[str, Any]) -> bool | None:
+    def check(value: Any, instance: Any, schema: dict[str, Any], dropped: Markers) -> bool | None:
         if not _number(instance):
             return True
         return bool(test(instance, value)) if _number(value) else None
@@ -256,7 +265,7 @@ def _numeric(test: Any) -> Any:
     return check
 
 
-def _pattern(value: Any, instance: Any, schema: dict[str, Any]) -> bool | None:
+def _pattern(value: Any, instance: Any, schema: dict[str, Any], dropped: Markers) -> bool | None:
     if not isinstance(instance, str):
         return True
     try:
@@ -281,8 +290,8 @@ _KEYWORDS: dict[str, Any] = {
     "dependentRequired": _dependent_required,
     "multipleOf": _multiple_of,
     "pattern": _pattern,
-    "const": lambda value, instance, schema: _equal(instance, value),
-    "enum": lambda value, instance, schema: any(_equal(each, instance) for each in value),
+    "const": lambda value, instance, schema, dropped: _equal(instance, value),
+    "enum": lambda value, instance, schema, dropped: any(_equal(each, instance) for each in value),
     # jsonschema's own failure tests, negated
     "minimum": _numeric(lambda a, b: not a < b),
     "maximum": _numeric(lambda a, b: not a > b),
@@ -297,13 +306,14 @@ _KEYWORDS: dict[str, Any] = {
 }
 
 
-def _check(schema: Any, instance: Any) -> bool | None:
+def _check(schema: Any, instance: Any, dropped: Markers) -> bool | None:
     if schema is True:
         return True
     if schema is False:
         return False
     if not isinstance(schema, dict):
         return None
+    own_dropped = bool(dropped) and not dropped.isdisjoint(schema)
     result: bool | None = True
     for keyword, value in schema.items():
         handler = _KEYWORDS.get(keyword)
@@ -311,7 +321,9 @@ def _check(schema: Any, instance: Any) -> bool | None:
             if keyword in UNSUPPORTED:
                 result = None
             continue  # an annotation (description, x-satc-*): jsonschema ignores it too
-        answer = handler(value, instance, schema)
+        if own_dropped and (keyword not in _DESCENDING or isinstance(value, bool)):
+            continue  # its error would be this schema's, which the caller discards
+        answer = handler(value, instance, schema, dropped)
         if answer is False:
             return False
         if answer is None:

@@ -240,16 +240,19 @@ def _rule_problem(config: LoadedConfig, rule: dict[str, Any], base: Path) -> Pro
     return Problem(location, dotted(path), f"{rule['description'].rstrip('.')}{involved}")
 
 
+# A schema error at a key so annotated is not reported from here: _annotations reports a
+# computed key, the launch rules a reserved variable (beside the other launch.env problems).
+REPORTED_ELSEWHERE = frozenset({"x-satc-computed", "x-satc-reserved"})
+
+
 def _problem_from_error(config: LoadedConfig, error: Any, root: dict[str, Any]) -> list[Problem]:
     path: Path = tuple(error.absolute_path)
     key = dotted(path)
     where = config.locate(path)
     kind = error.validator
     value = error.instance
-    if "x-satc-computed" in error.schema:  # _annotations reports it
+    if not REPORTED_ELSEWHERE.isdisjoint(error.schema):
         return []
-    if "x-satc-reserved" in error.schema:
-        return []  # the launch rules report it, beside the other launch.env problems
     if "x-satc-removed" in error.schema:
         return [
             Problem(
@@ -638,7 +641,7 @@ def _schema_problems(config: LoadedConfig, root: dict[str, Any]) -> tuple[list[P
     problems: list[Problem] = []
     # A tree schema_check proves valid needs no jsonschema (nor its import); any other
     # is checked, and its errors worded, by jsonschema.
-    if schema_check.valid(root, config.tree) is not True:
+    if schema_check.valid(root, config.tree, REPORTED_ELSEWHERE) is not True:
         for error in _validator(root).iter_errors(config.tree):
             problems.extend(_problem_from_error(config, error, root))
     flowing = _flows_into_args(config, root)
