@@ -10,6 +10,7 @@ blocks still run, so an interrupted compile leaves the old bundle or the new one
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -52,6 +53,13 @@ def report_interrupt() -> None:
 
 
 def main(*args: object, **kwargs: object) -> object:
+    # A command is one short run that allocates many objects it keeps (modules, the
+    # project's syntax trees, the schema) and makes little cyclic garbage: the cycle
+    # collector's passes over them were a tenth of a cold compile's CPU.  Reference
+    # counting still frees everything else; the collector is back on for any caller
+    # that embeds this function.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         install()
         from .cli import main as command
@@ -60,4 +68,7 @@ def main(*args: object, **kwargs: object) -> object:
         return command(*args, **kwargs)
     except (Interrupted, KeyboardInterrupt):
         report_interrupt()
+    finally:
+        if collecting:
+            gc.enable()
     return None

@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from . import credentials, memo, resources
+from . import credentials, memo, resources, schema_check
 from .errors import SET_RANK, Location, Problem, dotted
 from .load import LoadedConfig
 from .project import select
@@ -318,16 +318,19 @@ def _rule_problem(config: LoadedConfig, rule: dict[str, Any], base: Path) -> Pro
     return Problem(location, dotted(path), f"{rule['description'].rstrip('.')}{involved}", hint=hint)
 
 
+# A schema error at a key so annotated is not reported from here: _annotations reports a
+# computed key, the launch rules a reserved variable (beside the other launch.env problems).
+REPORTED_ELSEWHERE = frozenset({"x-satc-computed", "x-satc-reserved"})
+
+
 def _problem_from_error(config: LoadedConfig, error: Any, root: dict[str, Any]) -> list[Problem]:
     path: Path = tuple(error.absolute_path)
     key = dotted(path)
     where = config.locate(path)
     kind = error.validator
     value = error.instance
-    if "x-satc-computed" in error.schema:  # _annotations reports it
+    if not REPORTED_ELSEWHERE.isdisjoint(error.schema):
         return []
-    if "x-satc-reserved" in error.schema:
-        return []  # the launch rules report it, beside the other launch.env problems
     if "x-satc-removed" in error.schema:
         return [
             Problem(
@@ -560,7 +563,7 @@ def _flows_into_args(config: LoadedConfig, root: dict[str, Any]) -> list[Problem
         if arg not in arg_schemas:
             continue
         found, value = value_at(config.tree, path)
-        if not found:
+        if not found or schema_check.valid(arg_schemas[arg], value) is True:
             continue
         for error in _validator(root).evolve(schema=arg_schemas[arg]).iter_errors(value):
             if error.validator == "type":
@@ -708,13 +711,17 @@ def _canonical_gpu(tree: dict[str, Any]) -> None:
 def _schema_problems(config: LoadedConfig, root: dict[str, Any]) -> tuple[list[Problem], list[Problem]]:
     """jsonschema's problems: the tree's, and those of DeepSpeed values that flow into
     args.  A tree found clean against the same schema before is not checked again
-    (memo.py), so a repeat compile does not import jsonschema."""
+    (memo.py), so a repeat compile does not import jsonschema; nor does a tree that
+    schema_check.py proves valid."""
     digest = memo.key("valid", memo.code_stamp(__file__, "jsonschema"), root, config.tree)
     if memo.get("valid", digest) == b"clean":
         return [], []
     problems: list[Problem] = []
-    for error in _validator(root).iter_errors(config.tree):
-        problems.extend(_problem_from_error(config, error, root))
+    # A tree schema_check proves valid needs no jsonschema (nor its import); any other
+    # is checked, and its errors worded, by jsonschema.
+    if schema_check.valid(root, config.tree, REPORTED_ELSEWHERE) is not True:
+        for error in _validator(root).iter_errors(config.tree):
+            problems.extend(_problem_from_error(config, error, root))
     flowing = _flows_into_args(config, root)
     if not problems and not flowing:
         memo.put("valid", digest, b"clean")

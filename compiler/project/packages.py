@@ -11,7 +11,7 @@ every reinstall.  torch is left out: satc reads it only for the signatures of a 
 
 from __future__ import annotations
 
-import importlib.metadata
+import os
 
 from .facts import Project
 
@@ -30,8 +30,46 @@ def own_files(project: Project) -> list[tuple[str, str]]:
     return sorted((label, sha) for label, sha in project.files if not _installed_label(project, label))
 
 
+def _dist_info_version(name: str) -> str | None:
+    """The version in the one ``<name>-<version>.dist-info`` beside the installed package,
+    as pip lays it out; None where that is not what is there (importlib.metadata decides).
+    importlib.metadata costs more to import, and to search sys.path, than the rest of a
+    repeat compile's project step."""
+    from .sources import installed
+
+    site = installed(name)
+    if site is None:
+        return None
+    try:
+        with os.scandir(site) as listing:
+            found = [
+                e.name for e in listing if e.name.startswith(f"{name}-") and e.name.endswith(".dist-info")
+            ]
+    except OSError:
+        return None
+    if len(found) != 1:
+        return None
+    try:
+        with open(os.path.join(site, found[0], "METADATA"), encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("Name:") and line[5:].strip().lower().replace("_", "-") != name:
+                    return None
+                if line.startswith("Version:"):
+                    return line[8:].strip() or None
+                if not line.strip():
+                    return None  # the headers ended without a version
+    except OSError:
+        return None
+    return None
+
+
 def _deepspeed_version(project: Project) -> str | None:
     if any(label.startswith("deepspeed/") for label, _ in project.files):
+        version = _dist_info_version("deepspeed")
+        if version is not None:
+            return version
+        import importlib.metadata
+
         try:
             return importlib.metadata.version("deepspeed")
         except importlib.metadata.PackageNotFoundError:

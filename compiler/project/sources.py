@@ -49,11 +49,19 @@ class Module:
     tree: ast.Module
     text: str = ""
 
+    # Built on first use: name resolution asks a module for them hundreds of times.
+    _classes: dict[str, ast.ClassDef] | None = field(default=None, init=False, repr=False, compare=False)
+    _functions: dict[str, ast.FunctionDef] | None = field(default=None, init=False, repr=False, compare=False)
+
     def classes(self) -> dict[str, ast.ClassDef]:
-        return {n.name: n for n in self.tree.body if isinstance(n, ast.ClassDef)}
+        if self._classes is None:
+            self._classes = {n.name: n for n in self.tree.body if isinstance(n, ast.ClassDef)}
+        return self._classes
 
     def functions(self) -> dict[str, ast.FunctionDef]:
-        return {n.name: n for n in self.tree.body if isinstance(n, ast.FunctionDef)}
+        if self._functions is None:
+            self._functions = {n.name: n for n in self.tree.body if isinstance(n, ast.FunctionDef)}
+        return self._functions
 
 
 @dataclass
@@ -281,23 +289,50 @@ def literal(node: ast.expr | None) -> tuple[bool, Any]:
 _WALKED: dict[int, tuple[ast.AST, list[ast.AST]]] = {}
 
 
+# Fields that never hold a node a reader looks for: names and numbers, and the shared
+# expression-context and operator instances (``ctx``, ``op``, ``ops``), which readers only
+# test through their parent (``isinstance(node.ctx, ast.Store)``).  About a third of an
+# expression's nodes are contexts, and every reader loops over each walk.
+_LEAF_FIELDS = frozenset(
+    {"ctx", "op", "ops", "id", "attr", "arg", "module", "level", "kind", "conversion", "is_async", "simple"}
+    | {"type_comment", "tag"}
+)
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    fields = _FIELDS.get(kind)
+    if fields is None:
+        leaf = _LEAF_FIELDS | ({"value"} if kind is ast.Constant else set())
+        fields = _FIELDS[kind] = tuple(f for f in kind._fields if f not in leaf)
+    return fields
+
+
 def _breadth_first(node: ast.AST) -> list[ast.AST]:
-    """``list(ast.walk(node))``, same nodes in the same order, without its generator and
-    ``iter_child_nodes`` calls per node (the reader's largest cost after parsing)."""
+    """``list(ast.walk(node))`` without the ``_LEAF_FIELDS`` (same order otherwise), and
+    without its generator and ``iter_child_nodes`` calls per node (the reader's largest
+    cost after parsing)."""
     nodes = [node]
     append = nodes.append
     index = 0
+    fields_of = _FIELDS
     while index < len(nodes):
         current = nodes[index]
         index += 1
-        for name in current._fields:
+        kind = type(current)
+        fields = fields_of.get(kind)
+        if fields is None:
+            fields = _child_fields(kind)
+        for name in fields:
             value = getattr(current, name, None)
-            if isinstance(value, ast.AST):
-                append(value)
-            elif isinstance(value, list):
+            if value is None:
+                continue
+            if isinstance(value, list):
                 for item in value:
                     if isinstance(item, ast.AST):
                         append(item)
+            elif isinstance(value, ast.AST):
+                append(value)
     return nodes
 
 
