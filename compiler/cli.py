@@ -653,12 +653,18 @@ def explain_command(
             click.echo(line)
         click.echo("")
     if not keys:
-        _echo(
-            render_json(summary_document(explainer))
-            if output_format == "json"
-            else render_summary(explainer),
-            nl=False,
-        )
+        document = summary_document(explainer)
+        text = render_summary(explainer)
+        if out_dir != Path(".") and bundle.plan.training:  # a bundle: its run's resumes
+            import json
+
+            from .commands import lineage
+
+            found = lineage.read(dict(bundle.plan.args), dict(bundle.plan.launch))
+            digest = str(json.loads(bundle.files["args.json"]).get("digest", ""))
+            document["lineage"] = found
+            text += "\n" + "\n".join(lineage.render(found, digest)) + "\n"
+        _echo(render_json(document) if output_format == "json" else text, nl=False)
         return
     problems: list[Problem] = []
     full: list[str] = []
