@@ -320,7 +320,7 @@ def _wrap_train(original: Any) -> Any:
         # the second (measured: bf16 gradients differ in their last bits, so every later
         # loss does).  Exact mode runs every call of every start unoptimized.
         _say("satc: exact resume: TorchScript functions run unoptimized on every step (rule C6)")
-        with torch.jit.optimized_execution(False):
+        with torch.jit.optimized_execution(False):  # type: ignore[attr-defined]
             return original(model, optimizer, *rest, **kwargs)
 
     setattr(train, _MARK, True)

@@ -2,7 +2,7 @@
 launch.sh under sbatch, SAT's real training_main on the small test model (rule C8,
 docs/resume.md), against one uninterrupted run of the same config under torchrun.
 
-* A job with a real two-minute time limit: SLURM itself sends the warning signal
+* A job with a real three-minute time limit: SLURM itself sends the warning signal
   (launch.slurm.resume_signal_s), the ranks checkpoint the step they finished, the job
   requeues itself and the requeued job finishes; every step's samples are the
   uninterrupted run's.
@@ -31,16 +31,17 @@ import pytest
 from resume_support import compile_config, launch_env, run_folder, steps_of, workdir
 from support import require, require_module, require_tool
 
-# The time-limit job: SLURM's timer checks limits about every 30 s, so with a 2-minute
-# limit and the warning 30 s before it the signal came 63 s into the job (measured;
-# SLURM documents up to a minute early).  2 s a step on the first run: it cannot finish
-# 48 steps before the signal; the requeued run takes the rest at full speed.
-LONG = 48
+# The time-limit job: SLURM sends the warning when at most N + 60 s remain (it documents
+# up to a minute early): with a 3-minute limit and N = 60, 60-120 s into the job (111 s
+# measured), after the ranks started.  2 s a step on the first run: it cannot finish 64
+# steps before the signal; the requeued run takes the rest at full speed, well before its
+# own warning.
+LONG = 64
 FIRST_RUN_STEP_SLEEP = "2"
 TIME_LIMIT_SETS = (
     "launch.target=slurm",
-    "launch.slurm.time=00:02:00",
-    "launch.slurm.resume_signal_s=30",
+    "launch.slurm.time=00:03:00",
+    "launch.slurm.resume_signal_s=60",
     "launch.slurm.job_name=satc-time-limit",
     f"args.train_iters={LONG}",
     "args.save_interval=1000",  # no periodic checkpoint: the one resumed is the signal's
@@ -55,25 +56,33 @@ REQUEUE_SETS = (
 
 
 class Uninterrupted:
-    """The reference run under torchrun, started when the module starts and read when a
-    test needs it: it runs while the SLURM jobs sleep through their first steps."""
+    """The reference run under torchrun, started while a SLURM job sleeps through its
+    first steps (so it does not slow the job's start) and read when a test needs it."""
 
     def __init__(self, directory: Path) -> None:
-        compile_config(directory, "bundle", f"args.train_iters={LONG}", "args.save_interval=1000")
+        self.directory = directory
         self.records = directory / "records.jsonl"
+        self.process: subprocess.Popen[str] | None = None
+        self._steps: dict[int, dict[str, Any]] | None = None
+
+    def start(self) -> None:
+        if self.process is not None:
+            return
+        compile_config(self.directory, "bundle", f"args.train_iters={LONG}", "args.save_interval=1000")
         self.process = subprocess.Popen(
             ["bash", "bundle/launch.sh"],
-            cwd=directory,
+            cwd=self.directory,
             env=launch_env(self.records),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,
         )
-        self._steps: dict[int, dict[str, Any]] | None = None
 
     def steps(self) -> dict[int, dict[str, Any]]:
         if self._steps is None:
+            self.start()
+            assert self.process is not None
             output, _ = self.process.communicate(timeout=900)
             assert self.process.returncode == 0, output[-6000:]
             self._steps = steps_of(self.records)
@@ -81,7 +90,7 @@ class Uninterrupted:
         return self._steps
 
     def stop(self) -> None:
-        if self.process.poll() is None:
+        if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
 
@@ -175,11 +184,13 @@ def test_slurm_time_limit_signals_checkpoints_requeues_and_the_job_finishes(
     directory = workdir(tmp_path)
     bundle = compile_config(directory, "bundle", *TIME_LIMIT_SETS)
     script = (bundle / "launch.sh").read_text()
-    assert "#SBATCH --time=00:02:00\n" in script
-    assert "#SBATCH --signal=USR1@30\n#SBATCH --requeue\n" in script
+    assert "#SBATCH --time=00:03:00\n" in script
+    assert "#SBATCH --signal=USR1@60\n#SBATCH --requeue\n" in script
     records = directory / "records.jsonl"
     job = _submit(directory, records, SATC_FIRST_RUN_STEP_SLEEP=FIRST_RUN_STEP_SLEEP)
     try:
+        _wait("step 1", lambda: _started(records, 1))
+        uninterrupted.start()
         # Nothing but SLURM's clock interrupts this job.
         _wait("the requeued job to finish", lambda: _state(job).get("JobState") == "COMPLETED", timeout=720)
     finally:
@@ -219,6 +230,7 @@ def test_slurm_scontrol_requeue_resumes_and_scancel_leaves_no_process(
     job = _submit(directory, records, SATC_STEP_SLEEP="1")
     try:
         _wait("step 3 (after checkpoint 2)", lambda: _started(records, 3))
+        uninterrupted.start()
         subprocess.run(["scontrol", "requeue", job], check=True, timeout=30)
         _wait(
             "the requeued job's step 4",
