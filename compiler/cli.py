@@ -629,7 +629,8 @@ def explain_command(
         raise click.UsageError("give at least one CONFIG (a YAML file) or bundle directory")
     out_dir = Path(".")
     project_dir = None
-    if len(configs) == 1 and os.path.isdir(configs[0]):
+    from_bundle = len(configs) == 1 and os.path.isdir(configs[0])
+    if from_bundle:
         out_dir = Path(configs[0])
         try:
             recipe = committed.recipe(out_dir, committed.read_document(out_dir))
@@ -655,7 +656,7 @@ def explain_command(
     if not keys:
         document = summary_document(explainer)
         text = render_summary(explainer)
-        if out_dir != Path(".") and bundle.plan.training:  # a bundle: its run's resumes
+        if from_bundle and bundle.plan.training:  # a bundle: its run's resumes
             import json
 
             from .commands import lineage
