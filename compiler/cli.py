@@ -640,7 +640,8 @@ def explain_command(
         raise click.UsageError("give at least one CONFIG (a YAML file) or bundle directory")
     out_dir = Path(".")
     project_dir = None
-    if len(configs) == 1 and os.path.isdir(configs[0]):
+    from_bundle = len(configs) == 1 and os.path.isdir(configs[0])
+    if from_bundle:
         out_dir = Path(configs[0])
         try:
             recipe = committed.recipe(out_dir, committed.read_document(out_dir))
@@ -664,12 +665,18 @@ def explain_command(
             click.echo(line)
         click.echo("")
     if not keys:
-        _echo(
-            render_json(summary_document(explainer))
-            if output_format == "json"
-            else render_summary(explainer),
-            nl=False,
-        )
+        document = summary_document(explainer)
+        text = render_summary(explainer)
+        if from_bundle and bundle.plan.training:  # a bundle: its run's resumes
+            import json
+
+            from .commands import lineage
+
+            found = lineage.read(dict(bundle.plan.args), dict(bundle.plan.launch))
+            digest = str(json.loads(bundle.files["args.json"]).get("digest", ""))
+            document["lineage"] = found
+            text += "\n" + "\n".join(lineage.render(found, digest)) + "\n"
+        _echo(render_json(document) if output_format == "json" else text, nl=False)
         return
     problems: list[Problem] = []
     full: list[str] = []

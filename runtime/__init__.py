@@ -50,6 +50,10 @@ def init(path: str | os.PathLike[str] | None = None) -> argparse.Namespace:
     arrive within launch.init_timeout.
     """
     bundle: Bundle = read_bundle(path)
+    from . import requeue
+
+    if requeue.wanted(bundle.launch):
+        requeue.trap()  # before the slow start-up: SLURM's warning may come early (C8)
     proc: ProcessEnv = detect()
     check_topology(bundle, proc)
     forget_other_launchers(proc)  # before DeepSpeed reads them

@@ -25,6 +25,7 @@ _STAMP = re.compile(r"-\d{2}-\d{2}-\d{2}-\d{2}$")
 _SHARD = re.compile(r"^mp_rank_(\d{2,})_model_states\.pt$")
 _ZERO3 = re.compile(r"^z3_rank_\d{2,}_model_states\.pt$")
 STATE_FILE = "satc-state.json"  # beside the shards: what satc knows of this checkpoint
+LINEAGE_FILE = "satc-lineage.json"  # in the run folder: the chain of starts that wrote it
 # Longest `latest` SAT could have written: an iteration, or a tag; anything longer is not one.
 _MAX_LATEST = 256
 

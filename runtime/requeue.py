@@ -94,10 +94,17 @@ def _wrap_train_step(original: Any) -> Any:
     return train_step
 
 
+def trap() -> None:
+    """Only raise the flag on the warning signal (SIGUSR1 would end the process).  Called
+    first thing in init(): SLURM may send it while the ranks still start (its timer has
+    about a minute of resolution), and a flag raised then stops the run after step 1."""
+    signal.signal(WARNING_SIGNAL, _on_signal)
+
+
 def install() -> None:
     """Trap the warning signal and check it after every training step (once)."""
     from sat.training import deepspeed_training
 
-    signal.signal(WARNING_SIGNAL, _on_signal)
+    trap()
     if not getattr(deepspeed_training.train_step, _MARK, False):
         deepspeed_training.train_step = _wrap_train_step(deepspeed_training.train_step)

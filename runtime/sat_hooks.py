@@ -26,10 +26,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .checkpoints import STATE_FILE
+from .checkpoints import LINEAGE_FILE, STATE_FILE
 from .resume import Continuation
 
-LINEAGE_FILE = "satc-lineage.json"
 _MARK = "_satc_continuation"
 _STAGING = ".satc-saving-"
 EXACT_FILE = "satc-exact-rank-{rank:05d}.pt"
@@ -225,7 +224,7 @@ def _wrap_scheduler(original: Any) -> Any:
     return get_learning_rate_scheduler
 
 
-def _restore_exact(model: Any, optimizer: Any) -> None:
+def _restore_exact(optimizer: Any) -> None:
     import random
 
     import numpy as np
@@ -251,9 +250,11 @@ def _restore_exact(model: Any, optimizer: Any) -> None:
         return
     if state["optimizer"] is not None and optimizer is not None:
         if hasattr(optimizer, "single_partition_of_fp32_groups"):  # DeepSpeed ZeRO 1/2
-            # This rank's own partition, copied as saved: the fp32 master weights, Adam's
-            # state, then the bf16/fp16 weights from the masters on every rank (what SAT
-            # does after saving its EMA weights).  DeepSpeed's loader re-slices partitions.
+            # This rank's own partition, copied as saved: the fp32 master weights (saved
+            # without the alignment padding of the last rank), Adam's state, the fp16 loss
+            # scaler (its scale, hysteresis and the iteration of the last overflow), then
+            # the bf16/fp16 weights from the masters on every rank (what SAT does after
+            # saving its EMA weights).  DeepSpeed's loader would re-slice partitions.
             from sat.training.model_io import restore_ema_parameters_back
 
             saved = state["optimizer"]
@@ -262,8 +263,15 @@ def _restore_exact(model: Any, optimizer: Any) -> None:
                 saved["single_partition_of_fp32_groups"],
                 strict=True,
             ):
-                current.data.copy_(master.data)
+                current.data.narrow(0, 0, master.numel()).copy_(master.data)
             optimizer.optimizer.load_state_dict(saved["base_optimizer_state"])
+            for key, attribute in (
+                ("loss_scaler", "loss_scaler"),
+                ("dynamic_loss_scale", "dynamic_loss_scale"),
+                ("overflow", "overflow"),
+            ):
+                if key in saved and hasattr(optimizer, attribute):
+                    setattr(optimizer, attribute, saved[key])
             restore_ema_parameters_back(optimizer)
         else:
             optimizer.load_state_dict(state["optimizer"])
@@ -276,12 +284,6 @@ def _restore_exact(model: Any, optimizer: Any) -> None:
     if torch.cuda.is_available() and state["cuda"]:
         torch.cuda.set_rng_state_all(state["cuda"])
     _say(f"satc: exact resume: optimizer state and RNG streams restored from {path.parent} (rule C6)")
-    if any(p.dtype == torch.bfloat16 for p in model.parameters()):
-        _say(
-            "satc: bf16: the losses after this step may differ from an uninterrupted run's in "
-            "their last bits (measured: the first resumed step's bf16 gradients do); fp32 is "
-            "bit-exact (rule C6)"
-        )
 
 
 def _private_loader_seeds(loaders: Any) -> None:
@@ -297,17 +299,29 @@ def _private_loader_seeds(loaders: Any) -> None:
 
 def _wrap_train(original: Any) -> Any:
     def train(model: Any, optimizer: Any, *rest: Any, **kwargs: Any) -> Any:
+        import torch
+
         continuation = STATE.continuation
         if continuation is not None and continuation.checkpoint is not None:
             if continuation.exact:
-                _restore_exact(model, optimizer)
+                _restore_exact(optimizer)
                 _private_loader_seeds(rest[1:3])
             else:
                 _say(
                     f"satc: first resumed step {continuation.iteration + 1}: not exact "
                     "(Adam moments start at zero, RNG streams from the seed) (rule C6)"
                 )
-        return original(model, optimizer, *rest, **kwargs)
+        if continuation is None or not continuation.exact:
+            return original(model, optimizer, *rest, **kwargs)
+        # TorchScript's profiling executor runs a scripted function (SAT's gelu_impl, its
+        # rotary embeddings) unoptimized on its first call and, from the second, as an
+        # optimized graph whose own autodiff backward rounds differently: a resumed
+        # process's first step would take the first path where the uninterrupted run took
+        # the second (measured: bf16 gradients differ in their last bits, so every later
+        # loss does).  Exact mode runs every call of every start unoptimized.
+        _say("satc: exact resume: TorchScript functions run unoptimized on every step (rule C6)")
+        with torch.jit.optimized_execution(False):  # type: ignore[attr-defined]
+            return original(model, optimizer, *rest, **kwargs)
 
     setattr(train, _MARK, True)
     return train

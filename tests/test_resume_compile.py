@@ -82,3 +82,63 @@ def test_slurm_resume_signal_and_a_hand_written_signal_clash(tmp_path: Path) -> 
         in result.stderr
     )
     assert not (tmp_path / "bundle").exists()
+
+
+def _lineage(start: int, digest: str, resumed: int | None, **extra: object) -> dict[str, object]:
+    return {
+        "bundle": "bundle/args.json",
+        "bundle_digest": digest,
+        "data_parallel_size": 2,
+        "restart_attempt": 0,
+        "resumed_from": None
+        if resumed is None
+        else {"folder": "ckpts/exp-12-05-10-06", "iteration": resumed},
+        "saved_at_iteration": start,
+        "slurm_job_id": None,
+        "slurm_restart_count": None,
+        **extra,
+    }
+
+
+def test_explain_shows_the_chain_of_resumes_of_the_bundles_run(tmp_path: Path) -> None:
+    import json
+
+    assert _compile(tmp_path).returncode == 0
+    digest = json.loads((tmp_path / "bundle" / "args.json").read_text())["digest"]
+    none = satc("explain", "bundle", cwd=tmp_path)
+    assert none.returncode == 0, none.stderr
+    assert (
+        "resumes (rule C1): none: no run folder exp-<timestamp>/satc-lineage.json under ckpts (args.save)"
+        in none.stdout
+    )
+    run = tmp_path / "ckpts" / "exp-12-05-10-06"
+    run.mkdir(parents=True)
+    (tmp_path / "ckpts" / "other-12-05-10-06").mkdir()  # another experiment: not this bundle's
+    chain = [
+        _lineage(4, "sha256:" + "a" * 64, None),
+        _lineage(6, digest, 4, restart_attempt=1),
+        _lineage(9, digest, 6, slurm_job_id="17", slurm_restart_count="1"),
+    ]
+    lineage = {"latest": 9, "bundle_digest": digest, "chain": chain}
+    (run / "satc-lineage.json").write_text(json.dumps(lineage), encoding="utf-8")
+    shown = satc("explain", "bundle", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    short = digest[: len("sha256:") + 12]
+    assert shown.stdout.endswith(
+        "resumes (rule C1), from satc-lineage.json under ckpts:\n"
+        "  ckpts/exp-12-05-10-06: latest iteration 9, 3 start(s), 2 resume(s)\n"
+        "    1. fresh start; bundle sha256:aaaaaaaaaaaa; restart attempt 0, data-parallel 2; "
+        "saved up to iteration 4\n"
+        f"    2. continued iteration 4 of ckpts/exp-12-05-10-06; bundle {short} (this bundle); "
+        "restart attempt 1, data-parallel 2; saved up to iteration 6\n"
+        f"    3. continued iteration 6 of ckpts/exp-12-05-10-06; bundle {short} (this bundle); "
+        "restart attempt 0, SLURM job 17 restart 1, data-parallel 2; saved up to iteration 9\n"
+    ), shown.stdout
+    as_json = json.loads(satc("explain", "bundle", "--format", "json", cwd=tmp_path).stdout)
+    assert [item["saved_at_iteration"] for item in as_json["lineage"]["runs"][0]["chain"]] == [4, 6, 9]
+
+
+def test_explain_says_no_resumes_without_a_save_folder(tmp_path: Path) -> None:
+    assert _compile(tmp_path, "args.save=null").returncode == 0
+    shown = satc("explain", "bundle", cwd=tmp_path)
+    assert "resumes (rule C1): none: args.save is null: nothing is saved (C9)" in shown.stdout

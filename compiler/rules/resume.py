@@ -110,9 +110,10 @@ def _reason(work: Work, key: str) -> tuple[str, str, str, str]:
     exact = bool(work.launch["exact_resume"])
     return (
         "C6",
-        "checkpoints also hold each rank's optimizer state and RNG streams; a resume on the "
-        "same topology reproduces the losses bit for bit, on another data-parallel size it "
-        "cannot (optimizer partitions and reduction order differ)"
+        "checkpoints also hold each rank's optimizer state and RNG streams, and TorchScript "
+        "functions run unoptimized on every step; a resume on the same topology reproduces the "
+        "losses bit for bit, on another data-parallel size it cannot (optimizer partitions and "
+        "reduction order differ)"
         if exact
         else "not exact: SAT saves no optimizer state (Adam moments restart at zero) and "
         "reseeds every RNG stream on a resume",
@@ -131,12 +132,7 @@ def summary_line(args: dict[str, object], launch: dict[str, object]) -> str | No
         return "  resume: none: args.save is null, so every start begins at iteration 1 (C9)"
     policy = launch.get("resume", "auto")
     exact = (
-        (
-            "exact on the same topology, but bf16 losses may differ in their last bits after the "
-            "first resumed step (fp32 is bit-exact, C6)"
-            if args.get("bf16")
-            else "exact on the same topology (C6)"
-        )
+        "exact on the same topology (C6)"
         if launch.get("exact_resume")
         else "not exact: Adam moments restart at zero and RNG streams are reseeded "
         "(launch.exact_resume: true saves both, C6)"
