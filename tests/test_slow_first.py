@@ -54,3 +54,23 @@ def test_the_collection_starts_with_the_slowest_file() -> None:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     collected = [line for line in done.stdout.splitlines() if "::" in line]
     assert collected and collected[0].startswith(f"tests/{first}::"), collected[:3]
+
+
+def test_the_ops_ci_builds_before_pytest_are_the_ones_deepspeed_loads_on_cpu() -> None:
+    """ci/build_deepspeed_ops.py builds each op by its builder's name: a name DeepSpeed no
+    longer has would silently leave the build to the tests (minutes, inside one test)."""
+    from support import require_module
+
+    require_module("deepspeed")
+    code = (
+        "import sys; sys.path.insert(0, 'ci'); import build_deepspeed_ops as b; "
+        "from deepspeed.accelerator import get_accelerator as g; "
+        "print([n for n in b.OPS if type(g().create_op_builder(n)).__name__ != n])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
+    script = (ROOT / "ci" / "test.sh").read_text(encoding="utf-8")
+    assert "ci/build_deepspeed_ops.py" in script
