@@ -26,6 +26,12 @@ VENV="${VENV:-.venv}"
 "${VENV}/bin/python" -m pip install -q --upgrade pip
 "${VENV}/bin/python" -m pip install -q torch==2.13.0
 "${VENV}/bin/python" -m pip install -q -e ".[runtime,dev]"
+# DeepSpeed's CPU ops compile on first load (minutes of g++ on a fresh machine): build
+# them now, beside the installs below, rather than inside the first test that starts
+# DeepSpeed while the other workers wait on its build lock.
+ops_log="$(mktemp)"
+"${VENV}/bin/python" ci/build_deepspeed_ops.py >"${ops_log}" 2>&1 &
+ops_pid=$!
 # CogVideoX's own requirements (its sat/requirements.txt) and what its T5 embedder imports.
 if [[ -n "${SATC_COGVIDEO_SAT:-}" && -f "${SATC_COGVIDEO_SAT}/requirements.txt" ]]; then
   "${VENV}/bin/python" -m pip install -q -r "${SATC_COGVIDEO_SAT}/requirements.txt" \
@@ -45,10 +51,20 @@ if [[ -x ci/slurm/start.sh ]] && command -v slurmctld >/dev/null; then
   slurm_started=1
 fi
 
+if ! wait "${ops_pid}"; then
+  # Not fatal here: each test that needs an op loads it again and fails with the error.
+  echo "ci/test.sh: building DeepSpeed's ops failed:" >&2
+fi
+grep -v "^\s*$" "${ops_log}" | tail -n 5 >&2 || true
+rm -f "${ops_log}"
+
 status=0
 # Test files run in parallel (xdist, a file per worker): most of the time goes to real
 # ranks, SLURM's requeue hold and DeepSpeed start-up, which wait more than they compute.
-"${VENV}/bin/python" -m pytest tests -n "${SATC_TEST_WORKERS:-3}" --dist loadfile "$@" || status=$?
+# Files start slowest first (tests/slow_first.py orders the collection, which
+# --no-loadscope-reorder keeps), so no long file starts after the queue has run dry.
+"${VENV}/bin/python" -m pytest tests -n "${SATC_TEST_WORKERS:-3}" --dist loadfile --no-loadscope-reorder \
+  "$@" || status=$?
 if [[ -n "${slurm_started}" ]]; then
   # Left running on purpose: the next `make test` reuses the cluster in ~0.03 s.
   echo "ci/test.sh: the test SLURM cluster (slurmctld, slurmd, munged) is still running;" \

@@ -7,6 +7,8 @@ from hypothesis import settings
 # Tests import their helpers as `support` whatever the import mode.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from slow_first import slowest_files_first  # noqa: E402 - found through the path above
+
 # In CI the property tests run a fixed, reproducible set of examples: a landing must not
 # depend on the draw. Locally they explore afresh on every run.
 settings.register_profile("ci", derandomize=True, print_blob=True)
@@ -28,3 +30,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: igno
     total = sum(reasons.values())
     parts = [f"{reason} ({count})" for reason, count in sorted(reasons.items(), key=lambda kv: -kv[1])]
     terminalreporter.write_line(f"satc: {total} test(s) skipped: " + "; ".join(parts))
+
+
+def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
+    """Slowest files first, so parallel workers finish together (tests/slow_first.py)."""
+    slowest_files_first(items)
