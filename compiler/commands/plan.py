@@ -247,7 +247,8 @@ def not_estimated(plan: Plan) -> str | None:
             "the VAE encode of training videos); sampling's peak (the VAE decode at "
             "sampling_image_size, tiled or not) is not modelled"
         )
-    modules = network["params"].get("modules")
+    params = network.get("params") if isinstance(network, dict) else None
+    modules = params.get("modules") if isinstance(params, dict) else None
     extra = sorted(set(modules) - COUNTED_MODULES) if isinstance(modules, dict) else []
     if extra:
         return (
