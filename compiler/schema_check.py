@@ -241,7 +241,7 @@ def _multiple_of(value: Any, instance: Any, schema: dict[str, Any], dropped: Mar
     try:
         if isinstance(value, float):
             quotient = instance / value
-            return int(quotient) == quotient
+            return bool(int(quotient) == quotient)
         return not instance % value
     except (OverflowError, ValueError, ZeroDivisionError):
         return None

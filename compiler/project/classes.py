@@ -447,6 +447,21 @@ def _attribute_keys(node: ast.ClassDef) -> dict[str, str]:
     return out
 
 
+_LINES: dict[int, tuple[str, list[str] | None]] = {}
+
+
+def _lines(module: Module) -> list[str] | None:
+    """The module's source lines as ``ast`` numbers them, split once per text; None where
+    a lone carriage return (a line break to ``ast``) would make the count differ."""
+    hit = _LINES.get(id(module))
+    if hit is None or hit[0] is not module.text:
+        if len(_LINES) > 512:
+            _LINES.clear()
+        text = module.text.replace("\r\n", "\n")
+        hit = _LINES[id(module)] = (module.text, None if "\r" in text else text.split("\n"))
+    return hit[1]
+
+
 def _own_params(func: ast.FunctionDef) -> set[str]:
     return {a.arg for a in (*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs)}
 
@@ -460,9 +475,17 @@ def children(sources: Sources, found: Found, depth: int = 0) -> tuple[dict[str, 
     if not isinstance(node, ast.ClassDef) or depth > 8:
         return out, untraced
     if "instantiate_from_config" in found.module.text:
-        attributes = _attribute_keys(node)
+        attributes: dict[str, str] | None = None  # built when a call needs it
+        lines = _lines(found.module)
         for method in node.body:
             if not isinstance(method, ast.FunctionDef):
+                continue
+            # Only a method whose text names it can call it: the others (a model's
+            # forward, ...) are not walked at all.
+            if lines is not None and not any(
+                "instantiate_from_config" in line
+                for line in lines[method.lineno - 1 : method.end_lineno or len(lines)]
+            ):
                 continue
             for call in walk(method):
                 if not (
@@ -487,6 +510,8 @@ def children(sources: Sources, found: Found, depth: int = 0) -> tuple[dict[str, 
                     and isinstance(first.value, ast.Name)
                     and first.value.id == "self"
                 ):
+                    if attributes is None:
+                        attributes = _attribute_keys(node)
                     key = attributes.get(first.attr)
                 if key:
                     out.setdefault(key, {"passes": names, "source": found.line(call)})

@@ -297,10 +297,10 @@ _LEAF_FIELDS = frozenset(
     {"ctx", "op", "ops", "id", "attr", "arg", "module", "level", "kind", "conversion", "is_async", "simple"}
     | {"type_comment", "tag"}
 )
-_FIELDS: dict[type, tuple[str, ...]] = {}
+_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
 
 
-def _child_fields(kind: type) -> tuple[str, ...]:
+def _child_fields(kind: type[ast.AST]) -> tuple[str, ...]:
     fields = _FIELDS.get(kind)
     if fields is None:
         leaf = _LEAF_FIELDS | ({"value"} if kind is ast.Constant else set())
