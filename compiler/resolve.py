@@ -11,6 +11,7 @@ from .errors import ConfigError
 from .load import LoadedConfig
 from .plan import Derivation, Plan, Topology
 from .project import select
+from .project.builtin import builtin_project
 from .project.facts import Project
 from .project.schema import args_defaults
 from .rules.get_args import SEED_RULES
@@ -103,6 +104,14 @@ def resolve(config: LoadedConfig, input_names: tuple[str, ...] = ()) -> Plan:
         and not _layer_only(project, name)
         and not _dropped_model_copy(project, name, tree)
     }
+    if project.origin != "builtin" and project.get_args.args_assignment == "hasattr":
+        # `if hasattr(args, key)` drops what the parser does not declare: a later
+        # CogVideoX's argument in an older tree's config (validate warned) is not in its
+        # namespace, and no rule judges a value the project never sees.
+        later = builtin_project().arguments
+        given = {
+            name: value for name, value in given.items() if name in argparse_defaults or name not in later
+        }
     args = {**argparse_defaults, **given}
     launch = {**_defaults("launch"), **copy.deepcopy(tree.get("launch") or {})}
     work = rules.Work(config=config, args=args, launch=launch, input_names=input_names)

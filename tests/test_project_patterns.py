@@ -9,6 +9,7 @@ reproduces the shape of theirs, cited per test.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -215,6 +216,13 @@ def test_a_later_cogvideox_argument_an_older_tree_drops_is_a_warning(tmp_path: P
     result = satc("compile", *bases, "-o", str(tmp_path / "bundle"), cwd=root, env=env)
     assert result.returncode == 0, result.stderr
     assert "warning: args.sampling_image_size: not an argument of this project" in result.stderr
+    # Not in the project's namespace, so not in the bundle's, and no rule judges it (M15).
+    args = json.loads((tmp_path / "bundle" / "args.json").read_text(encoding="utf-8"))["args"]
+    assert "sampling_image_size" not in args
+    odd = tmp_path / "odd.yaml"
+    odd.write_text("args:\n  sampling_image_size: [100, 100]\n", encoding="utf-8")
+    result = satc("compile", *bases, str(odd), "-o", str(tmp_path / "b1"), cwd=root, env=env)
+    assert result.returncode == 0 and "M15" not in result.stderr, result.stderr
     layer = tmp_path / "layer.yaml"
     layer.write_text("args:\n  sampling_num_frame: 22\n  sequence_parallel_size: 2\n", encoding="utf-8")
     result = satc("compile", *bases, str(layer), "-o", str(tmp_path / "b2"), cwd=root, env=env)

@@ -195,7 +195,7 @@ def m14_sampling_num_frames(model: Model) -> None:
         else:
             model.warn(path, "M14", f"{message}: the network takes it, but untested by its maintainers", hint)
         return
-    if beyond:
+    if beyond and grid is not None:
         network = model.int_at((*NETWORK, "num_frames"))
         model.error(
             path,
