@@ -168,6 +168,21 @@ def _is_bundle(configs: tuple[str, ...]) -> bool:
     return len(configs) == 1 and os.path.isfile(os.path.join(configs[0], "args.json"))
 
 
+def _entry_script(
+    configs: tuple[str, ...], overrides: tuple[str, ...]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A README's launch line names the script before its configs (`python sample_dit.py
+    --base configs/x.yaml`): `satc compile sample_dit.py configs/x.yaml` takes the script
+    as launch.entrypoint (an explicit --set launch.entrypoint still wins)."""
+    if not configs or not configs[0].endswith(".py"):
+        return configs, overrides
+    if len(configs) == 1:
+        raise click.UsageError(f"{configs[0]}: an entry script needs the configs it runs after it")
+    if not os.path.isfile(configs[0]):
+        raise click.UsageError(f"{configs[0]}: no such entry script")
+    return configs[1:], (f"launch.entrypoint={configs[0]}", *overrides)
+
+
 def _from_bundle(
     configs: tuple[str, ...], overrides: tuple[str, ...], notes: list[str] | None = None
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -175,6 +190,7 @@ def _from_bundle(
     command line's --set come after them, so `--set launch.nodes=4` retargets it.
     What it decided for the user goes to `notes` (printed by the caller, after any
     write), or to stderr at once without it."""
+    configs, overrides = _entry_script(configs, overrides)
     if not _is_bundle(configs):
         return configs, overrides
     from .commands import committed
@@ -237,7 +253,7 @@ def _memory_summary(plan: Any) -> str:
 
 
 @main.command("plan")
-@click.argument("configs", nargs=-1, required=True, metavar="CONFIG...|BUNDLE")
+@click.argument("configs", nargs=-1, required=True, metavar="[SCRIPT.py] CONFIG...|BUNDLE")
 @click.option(
     "--set",
     "overrides",
@@ -298,7 +314,7 @@ def plan_command(
 
 
 @main.command("sweep")
-@click.argument("configs", nargs=-1, required=True, metavar="CONFIG...|BUNDLE")
+@click.argument("configs", nargs=-1, required=True, metavar="[SCRIPT.py] CONFIG...|BUNDLE")
 @click.option(
     "--sweep",
     "axes",
@@ -364,7 +380,7 @@ def sweep_command(
 
 
 @main.command("compile")
-@click.argument("configs", nargs=-1, required=True, metavar="CONFIG...|BUNDLE")
+@click.argument("configs", nargs=-1, required=True, metavar="[SCRIPT.py] CONFIG...|BUNDLE")
 @click.option("-o", "--output", "output", required=True, metavar="DIR", help="Bundle directory to (re)write.")
 @click.option(
     "--set",
@@ -389,6 +405,9 @@ def compile_command(
     configs: tuple[str, ...], output: str, overrides: tuple[str, ...], strict: bool, project_dir: str | None
 ) -> None:
     """Compile CONFIG... (merged left to right) into a bundle in -o DIR.
+
+    An entry script first (`satc compile sample_dit.py configs/x.yaml`, as a README's
+    `python sample_dit.py --base configs/x.yaml`) sets launch.entrypoint.
 
     A committed bundle directory may stand for its configs and overrides: with --set it
     is retargeted (e.g. --set launch.gpus_per_node=8), keeping its global batch."""
@@ -728,7 +747,7 @@ def schema_command(project_dir: str | None) -> None:
 
 
 @main.command("topology")
-@click.argument("configs", nargs=-1, required=True, metavar="CONFIG...|BUNDLE")
+@click.argument("configs", nargs=-1, required=True, metavar="[SCRIPT.py] CONFIG...|BUNDLE")
 @click.option(
     "--set",
     "overrides",
@@ -772,6 +791,8 @@ def _topology_of(configs: list[str], overrides: list[str]) -> tuple[Any, str]:
     from .resolve import resolve
     from .validate import validate
 
+    given, sets = _entry_script(tuple(configs), tuple(overrides))
+    configs, overrides = list(given), list(sets)
     if len(configs) == 1 and os.path.isdir(configs[0]):
         directory = Path(configs[0])
         try:

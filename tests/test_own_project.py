@@ -405,3 +405,23 @@ def test_an_injection_below_model_config_satc_cannot_reproduce_is_named(
     )
     reports = [x for x in result.stderr.splitlines() if f"arguments.py:{line}" in x]
     assert reports and all("warning" in x for x in reports), result.stderr
+
+
+def test_the_entry_script_a_readme_runs_can_come_first(tmp_path: Path) -> None:
+    """CogView3's README runs `python sample_dit.py --base configs/cogview3_plus.yaml`; with
+    two scripts that call get_args, satc cannot pick one (E1) unless it is named, and
+    naming it first is the README's own order."""
+    from support import forks
+
+    sat = forks() / "CogView3" / "sat"
+    plain = satc("compile", "configs/cogview3_plus.yaml", "-o", str(tmp_path / "a"), cwd=sat)
+    assert plain.returncode == 2 and "[E1]" in plain.stderr
+    named = satc("compile", "sample_dit.py", "configs/cogview3_plus.yaml", "-o", str(tmp_path / "b"), cwd=sat)
+    assert named.returncode == 0, named.stderr
+    document = json.loads((tmp_path / "b" / "args.json").read_text())
+    assert document["launch"]["entrypoint"] == "sample_dit.py"
+    assert "launch.entrypoint=sample_dit.py" in document["provenance"]["overrides"]
+    for argv in (("nope.py", "configs/cogview3_plus.yaml"), ("sample_dit.py",)):
+        refused = satc("compile", *argv, "-o", str(tmp_path / "c"), cwd=sat)
+        assert refused.returncode == 2 and argv[0] in refused.stderr, refused.stderr
+        assert not (tmp_path / "c").exists()

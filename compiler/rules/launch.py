@@ -65,7 +65,8 @@ def entrypoint_by_mode(work: Work) -> None:
         "launch.entrypoint",
         f"mode is {mode} and the project has no {conventional}; its scripts that call get_args "
         f"are {', '.join(scripts)} [E1]",
-        f"set launch.entrypoint to the script each rank starts, e.g. --set launch.entrypoint={scripts[0]}",
+        f"name the script each rank starts first, as a README runs it (satc compile {scripts[0]} CONFIG...), "
+        f"or --set launch.entrypoint={scripts[0]}",
         *(("args", "mode") if work.given("args", "mode") else ("launch", "entrypoint")),
     )
 
