@@ -41,15 +41,22 @@ NATIVE = ROOT / "benchmarks" / "project_native.py"
 TIMEOUT = 300
 GOALS = {"cold_s": 0.35, "repeat_s": 0.25, "ratio": 20.0}
 
-# (label, entrypoint folder relative to the folder holding CogVideoX's sat/, configs as the README passes them)
+# (label, entrypoint folder relative to the folder holding CogVideoX's sat/, configs as the README
+# passes them, the script the README runs when the project has several)
 PROJECTS = (
-    ("CogVideoX 1.5-5B sample", "cogvideo-sat", ("configs/cogvideox1.5_5b.yaml", "configs/inference.yaml")),
+    (
+        "CogVideoX 1.5-5B sample",
+        "cogvideo-sat",
+        ("configs/cogvideox1.5_5b.yaml", "configs/inference.yaml"),
+        "",
+    ),
     (
         "Tora t2v sample",
         "forks/Tora/sat",
         ("configs/tora/model/cogvideox_5b_tora.yaml", "configs/tora/inference_sparse.yaml"),
+        "",
     ),
-    ("CogView3-Plus sample", "forks/CogView3/sat", ("configs/cogview3_plus.yaml",)),
+    ("CogView3-Plus sample", "forks/CogView3/sat", ("configs/cogview3_plus.yaml",), "sample_dit.py"),
 )
 
 
@@ -88,9 +95,20 @@ def base_env() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
 
 
-def measure(tree: Path, configs: tuple[str, ...], runs: int, own_runs: int, scratch: Path) -> dict[str, Any]:
+def measure(
+    tree: Path, configs: tuple[str, ...], script: str, runs: int, own_runs: int, scratch: Path
+) -> dict[str, Any]:
     out = scratch / "bundle"
-    compile_argv = [sys.executable, "-m", "satc", "compile", *configs, "-o", str(out)]
+    compile_argv = [
+        sys.executable,
+        "-m",
+        "satc",
+        "compile",
+        *([script] if script else []),
+        *configs,
+        "-o",
+        str(out),
+    ]
     warm_cache = scratch / "warm-cache"
     samples: dict[str, list[dict[str, Any]]] = {"cold": [], "repeat": [], "own": []}
     # One untimed compile: the interpreter's and satc's bytecode are warm, as in any CI
@@ -193,10 +211,10 @@ def main() -> int:
         raise SystemExit(f"bench_project: no project label contains {options.only!r}")
     results = {}
     with tempfile.TemporaryDirectory(prefix="satc-bench-project-") as scratch:
-        for index, (label, tree, configs) in enumerate(chosen):
+        for index, (label, tree, configs, script) in enumerate(chosen):
             folder = Path(scratch) / str(index)
             folder.mkdir()
-            results[label] = measure(root / tree, configs, runs, own_runs, folder)
+            results[label] = measure(root / tree, configs, script, runs, own_runs, folder)
     print(report(results))
     if options.json:
         options.json.write_text(json.dumps(results, indent=2, sort_keys=True), encoding="utf-8")
