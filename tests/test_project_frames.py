@@ -71,3 +71,24 @@ def test_an_engine_that_changes_the_frame_count_before_the_vae_leaves_it_to_the_
         "but this project changes the frame count before it (diffusion_video.py:239): left to its code [M10]"
     ) in result.stderr
     assert "[M12]" not in result.stderr
+
+
+def test_an_engine_subclass_without_its_own_encode_first_stage_runs_its_bases(tmp_path: Path) -> None:
+    """A project engine that subclasses CogVideoX's and keeps its ``encode_first_stage``
+    hands frames to the VAE as CogVideoX does: the rule still refuses."""
+    sat = _project(tmp_path)
+    engine = sat / "diffusion_video.py"
+    engine.write_text(engine.read_text() + "\n\nclass LayerEngine(SATVideoDiffusionEngine):\n    pass\n")
+    for name in ("train_video.py", "sample_video.py"):
+        script = sat / name
+        text = script.read_text()
+        assert "model_cls=SATVideoDiffusionEngine" in text, f"{name} changed upstream"
+        script.write_text(
+            text.replace("model_cls=SATVideoDiffusionEngine", "model_cls=LayerEngine").replace(
+                "from diffusion_video import SATVideoDiffusionEngine\n",
+                "from diffusion_video import LayerEngine, SATVideoDiffusionEngine\n",
+            )
+        )
+    refused = _compile(sat)
+    assert refused.returncode == 2, refused.stderr
+    assert "data.params.max_num_frames: 48 frames: the 3D VAE needs 4k+1 video frames" in refused.stderr

@@ -53,16 +53,19 @@ def m9_shapes(model: Model) -> None:
 
 
 def frames_reshaped(model: Model) -> str | None:
-    """Where the project's engine changes the frame count before the 3D VAE (its
-    `frames_to_vae.reshaped` fact), or None where the frames reach the VAE as the data gave
-    them (CogVideoX) or the engine is not known (satc then judges by CogVideoX's engine)."""
+    """Why the frame count is the project's business: its engine changes it before the 3D
+    VAE (the `frames_to_vae.reshaped` fact) or satc cannot read how; None where the frames
+    reach the VAE as the data gave them (CogVideoX) or no engine was found (satc then
+    judges by CogVideoX's engine, as M24 does)."""
     engine = select.for_config(model.work.config).engine
     if engine is None:
         return None
     fact = engine.get("frames_to_vae") or {}
     if "direct" in fact:
         return None
-    return fact.get("reshaped") or f"{engine.get('target')}.encode_first_stage (not readable)"
+    if "reshaped" in fact:
+        return f"this project changes the frame count before it ({fact['reshaped']})"
+    return f"satc cannot read how {engine.get('target')} hands frames to it (no encode_first_stage satc can read)"
 
 
 def m10_frames_4k_plus_1(model: Model) -> None:
@@ -81,8 +84,8 @@ def m10_frames_4k_plus_1(model: Model) -> None:
             model.warn(
                 path,
                 "M10",
-                f"{frames} frames: CogVideoX's 3D VAE takes {rate}k+1 video frames, but this "
-                f"project changes the frame count before it ({reshaped}): left to its code",
+                f"{frames} frames: CogVideoX's 3D VAE takes {rate}k+1 video frames, but {reshaped}: "
+                "left to its code",
             )
             continue
         model.error(
