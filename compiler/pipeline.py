@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from . import accept, credentials, trust
+from . import accept, credentials, hidden, trust
 from .errors import ConfigError, Problem
 from .layers import layer_files
 from .load import LoadedConfig, load
@@ -118,9 +118,11 @@ def _model_problem(problem: Problem) -> bool:
 def _with_model_rules(config: LoadedConfig, names: tuple[str, ...], errors: list[Problem]) -> list[Problem]:
     """Every model-family error in one run: when validation found only model problems
     (the args, launch and DeepSpeed sections are valid), the derivation and model rules
-    still run and add theirs, instead of surfacing after the first round is fixed."""
+    still run and add theirs; otherwise the model rules run on the keys validation did not
+    refuse (compiler/hidden.py), instead of surfacing after the first round is fixed."""
     if not all(_model_problem(error) for error in errors):
-        return errors
+        extra, warnings = hidden.model_findings(config, names, errors)
+        return sorted([*errors, *extra], key=Problem.sort_key) + _shown(config, warnings)
     try:
         resolve(config, names)
     except ConfigError as exc:

@@ -308,6 +308,33 @@ def test_a_changed_file_invalidates_the_cache(tmp_path: Path) -> None:
     assert dict(after.files)["arguments.py"] != dict(before.files)["arguments.py"]
 
 
+def test_an_edit_to_an_imported_module_that_led_to_no_finding_invalidates_the_cache(tmp_path: Path) -> None:
+    """The reader scans the modules an entry script imports for reads of args.base's files
+    by position; one that holds none gave no fact, but an edit there can add one."""
+    root = _copy(cogvideo_sat(), tmp_path)
+    (root / "helpers").mkdir()
+    (root / "helpers" / "__init__.py").write_text("")
+    module = root / "helpers" / "resume.py"
+    module.write_text("def resume_iteration(args):\n    return None\n")
+    script = root / "train_video.py"
+    text = script.read_text(encoding="utf-8")
+    assert "from arguments import get_args\n" in text
+    script.write_text(
+        text.replace(
+            "from arguments import get_args\n",
+            "from arguments import get_args\nfrom helpers.resume import resume_iteration\n",
+            1,
+        )
+    )
+    assert read_project(root, []).get_args.base_layers is None
+    module.write_text(
+        "def resume_iteration(args):\n    return args.log_config[1]['args']['specific_iteration']\n"
+    )
+    layers = read_project(root, []).get_args.base_layers
+    assert layers is not None
+    assert layers["args_keys"] == {"specific_iteration": "helpers/resume.py:2"}
+
+
 def test_a_new_module_beside_the_entrypoints_is_seen(tmp_path: Path) -> None:
     root = _copy(cogvideo_sat(), tmp_path)
     assert "my_models.Net" not in read_project(root, ["my_models.Net"]).targets

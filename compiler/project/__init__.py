@@ -42,6 +42,7 @@ def _payload(
     project: Project, sources: Sources, requested: list[str], old: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
     files = cache.record(sources.paths, sources.files)
+    files += cache.scanned(sources.scanned, {f["path"] for f in files})
     if old:
         seen = {f["label"] for f in files}
         files += [f for f in old if f["label"] not in seen]

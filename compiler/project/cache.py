@@ -16,7 +16,7 @@ import hashlib
 import marshal
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -69,6 +69,32 @@ def record(paths: dict[str, Path], digests: dict[str, str]) -> list[dict[str, An
                 "sha256": digests[label],
                 "size": stat[0] if stat else -1,
                 "mtime_ns": stat[1] if stat else -1,
+            }
+        )
+    return out
+
+
+def scanned(paths: Iterable[Path], recorded: set[str]) -> list[dict[str, Any]]:
+    """Entries for the files a reader scanned without finding a fact in them (those not
+    already in ``recorded``, a set of paths): an edit there can add one, so they are
+    re-hashed like the files the facts came from."""
+    out = []
+    for path in sorted(paths):
+        if str(path) in recorded:
+            continue
+        stat = _stat(path)
+        try:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            continue
+        size, mtime_ns = stat if stat else (-1, -1)
+        out.append(
+            {
+                "label": f"(scanned) {path}",
+                "path": str(path),
+                "sha256": digest,
+                "size": size,
+                "mtime_ns": mtime_ns,
             }
         )
     return out

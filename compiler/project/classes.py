@@ -784,6 +784,7 @@ def engine(sources: Sources, found: Found) -> dict[str, Any] | None:
         "keys": dict(sorted(keys.items())),
         "children": dict(sorted(injects.items())),
         "concat_images_when": _concat_images_when(found),
+        "frames_to_vae": _frames_to_vae(sources, found),
     }
 
 
@@ -810,6 +811,46 @@ def _concat_images_when(found: Found) -> dict[str, str]:
             ):
                 out.setdefault(node.test.attr, found.line(inner))
     return dict(sorted(out.items()))
+
+
+def _frames_to_vae(sources: Sources, found: Found, depth: int = 0) -> dict[str, str]:
+    """How ``encode_first_stage`` hands the data's video frames to the 3D VAE, which keeps
+    the first frame and compresses the rest 4x (so CogVideoX needs 4k+1 frames):
+    ``{"direct": line}`` where the frames reach ``first_stage_model.encode`` as the batch
+    gave them (CogVideoX, diffusion_video.py:232-244 at e519ece); ``{"reshaped": line}``
+    where the method first concatenates frames onto them (LV-Robotics-Lab/LayerFlow
+    0a8a65c, sat/diffusion_video.py:395-398, prepends the first frame: 4k frames per layer).
+    A subclass without its own runs its first base's; empty where satc finds none it can read."""
+    method = next(
+        (
+            node
+            for node in found.node.body
+            if isinstance(node, ast.FunctionDef) and node.name == "encode_first_stage"
+        ),
+        None,
+    )
+    if method is None and isinstance(found.node, ast.ClassDef) and found.node.bases and depth < 8:
+        base = resolve_name(sources, found.module, ast.unparse(found.node.bases[0]))
+        if isinstance(base, Found) and base.dotted not in CLOSED_BASES:
+            return _frames_to_vae(sources, base, depth + 1)
+    if method is None or not method.args.args[1:]:
+        return {}
+    frames = method.args.args[1].arg
+    out: dict[str, str] = {}
+    for node in walk(method):
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == frames for t in node.targets)
+            and isinstance(node.value, ast.Call)
+            and (dotted_name(node.value.func) or "").rsplit(".", 1)[-1] in ("cat", "concat", "concatenate")
+            and any(isinstance(n, ast.Name) and n.id == frames for n in walk(node.value))
+        ):
+            out.setdefault("reshaped", found.line(node))
+        if isinstance(node, ast.Call) and (dotted_name(node.func) or "").endswith("first_stage_model.encode"):
+            out.setdefault("direct", found.line(node))
+    if "reshaped" in out:
+        out.pop("direct", None)
+    return out
 
 
 ENGINE_HINTS = ("model_cls", "get_model(", "from_pretrained(")

@@ -141,8 +141,12 @@ def read(sources: Sources, entrypoints: tuple[str, ...]) -> dict[str, Any] | Non
         path = root / f"{module.replace('.', '/')}.py"
         try:
             text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return
+        sources.scanned.add(path)
+        try:
             tree = ast.parse(text, filename=str(path))
-        except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             return
         parsed[module] = (path.relative_to(root).as_posix(), text, tree)
         if module in scripts:

@@ -177,6 +177,7 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
     described = classes.describe_targets(sources, wanted)
     unresolved = {t: classes.why_unresolved(sources, t) for t in wanted if t not in described}
     entrypoints = entry_scripts(root)
+    sources.scanned.update(root.glob("*.py"))  # entry_scripts and second_get_args_calls scan them
     base_layers = layers.read(sources, entrypoints)
     second_calls = second_get_args_calls(root, entrypoints)
     for script in second_calls or {}:

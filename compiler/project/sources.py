@@ -80,6 +80,9 @@ class Sources:
     paths: dict[str, Path] = field(default_factory=dict)  # label -> file
     # Files looked for in the project and not found: one appearing later changes the facts
     absent: set[Path] = field(default_factory=set)
+    # Files scanned for a fact that was not there: no fact comes from them (the bundle does
+    # not list them), but an edit may put one there, so the cache re-hashes them.
+    scanned: set[Path] = field(default_factory=set)
     broken: dict[str, str] = field(default_factory=dict)  # label -> why it could not be parsed
     _installed: dict[str, Path | None] = field(default_factory=dict)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ....project import select
 from ....tree import yaml_text
 from . import profiles
 from .context import DATA, Model, Path
@@ -51,20 +52,48 @@ def m9_shapes(model: Model) -> None:
         model.error(path, "M9", f"expected {expected}, got {yaml_text(value)}", f"write {expected}")
 
 
+def frames_reshaped(model: Model) -> str | None:
+    """Why the frame count is the project's business: its engine changes it before the 3D
+    VAE (the `frames_to_vae.reshaped` fact) or satc cannot read how; None where the frames
+    reach the VAE as the data gave them (CogVideoX) or no engine was found (satc then
+    judges by CogVideoX's engine, as M24 does)."""
+    engine = select.for_config(model.work.config).engine
+    if engine is None:
+        return None
+    fact = engine.get("frames_to_vae") or {}
+    if "direct" in fact:
+        return None
+    if "reshaped" in fact:
+        return f"this project changes the frame count before it ({fact['reshaped']})"
+    return f"satc cannot read how {engine.get('target')} hands frames to it (no encode_first_stage satc can read)"
+
+
 def m10_frames_4k_plus_1(model: Model) -> None:
     """M10: the 3D VAE compresses time 4x after the first frame: video frames are 4k+1
     (`compressed_num_frames = (num_frames - 1) // time_compressed_rate + 1`,
-    dit_video_concat.py:797; CogVideo PR #678)."""
+    dit_video_concat.py:797; CogVideo PR #678).  Guards an engine whose
+    `encode_first_stage` hands the data's frames to the VAE unchanged (diffusion_video.py:244
+    at e519ece); where the project's engine changes the frame count first, a warning."""
     rate = model.int_at((*NETWORK, "time_compressed_rate")) or 4
+    reshaped = frames_reshaped(model)
     for path in ((*NETWORK, "num_frames"), (*DATA, "max_num_frames")):
         frames = model.int_at(path)
-        if frames is not None and frames >= 1 and (frames - 1) % rate:
-            model.error(
+        if frames is None or frames < 1 or not (frames - 1) % rate:
+            continue
+        if reshaped is not None:
+            model.warn(
                 path,
                 "M10",
-                f"{frames} frames: the 3D VAE needs {rate}k+1 video frames",
-                f"use {suggested_frames(model, path, frames, rate)}",
+                f"{frames} frames: CogVideoX's 3D VAE takes {rate}k+1 video frames, but {reshaped}: "
+                "left to its code",
             )
+            continue
+        model.error(
+            path,
+            "M10",
+            f"{frames} frames: the 3D VAE needs {rate}k+1 video frames",
+            f"use {suggested_frames(model, path, frames, rate)}",
+        )
 
 
 def suggested_frames(model: Model, path: tuple[str, ...], frames: int, rate: int = 4) -> str:
@@ -88,8 +117,8 @@ def m11_trained_frames(model: Model) -> None:
     """M11: the models are trained on 8N+1 frames with N <= 6 (1.0) and 16N+1 with
     N <= 10 (1.5) (CogVideo PR #678)."""
     profile = model.profile
-    if profile is None:
-        return
+    if profile is None or frames_reshaped(model) is not None:
+        return  # trained frame counts are counted at the VAE; the project's engine changes them
     step, most = profile.frame_step, profile.max_frame_n
     for path in ((*NETWORK, "num_frames"), (*DATA, "max_num_frames")):
         frames = model.int_at(path)
@@ -115,6 +144,8 @@ def m12_data_frames_vs_network(model: Model) -> None:
     data = model.int_at((*DATA, "max_num_frames"))
     if network is None or data is None or data == network:
         return
+    if frames_reshaped(model) is not None:
+        return  # the project's engine changes the data's frame count before the network sees it
     path = (*DATA, "max_num_frames")
     where = f"model.network_config.params.num_frames is {network}"
     if data > network:
