@@ -76,8 +76,14 @@ def _interrupted(argv: list[str], delay: float, cwd: Path) -> subprocess.Complet
 @pytest.mark.parametrize("delay", [0.0, 0.01, 0.03, 0.06, 0.1, 0.2])
 def test_ctrl_c_during_a_compile_exits_130_with_one_line(tmp_path: Path, delay: float) -> None:
     done = _interrupted(["compile", *EXAMPLE, "-o", str(tmp_path / "b")], delay, tmp_path)
-    if done.returncode == 0:
-        pytest.skip("the compile finished before the signal")  # never under load; fine on a fast machine
+    if "wrote " in done.stdout:
+        # The compile finished first (a repeat compile takes well under 0.2 s): the signal
+        # came after its last line, or as the interpreter shut down, whose default handler
+        # ends it as any program (a shell shows 130 for both).
+        assert done.returncode in (0, -signal.SIGINT), (done.returncode, done.stderr)
+        assert "Traceback" not in done.stderr and "interrupted" not in done.stderr
+        assert _written(tmp_path / "b") == {"args.json", "config.yaml", "ds_config.json", "launch.sh"}
+        return
     assert done.returncode == 130, (done.returncode, done.stderr)
     assert done.stderr == "satc: interrupted\n"
     assert "Traceback" not in done.stderr and "Aborted" not in done.stderr
