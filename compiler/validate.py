@@ -214,12 +214,34 @@ def _unknown_key(
     if dropped is not None:
         return dropped
     drops = schema.get("x-satc-drops")
+    unread = _unread_arguments(config) if path == ("args",) else []
+    if unread:
+        # The parser adds arguments satc could not read: this key may be one of them.
+        return Problem(
+            config.locate((*path, key)),
+            dotted((*path, key)),
+            f"not among the arguments satc read, but the parser also adds some it cannot read "
+            f"({'; '.join(unread[:3])}): satc cannot tell whether the project declares it",
+            "warning",
+            hint=hint or "check the name against the project's arguments.py",
+        )
     return Problem(
         config.locate((*path, key)),
         dotted((*path, key)),
         f"unknown key under {where}" + (f": {drops}" if drops else ""),
         hint=hint,
     )
+
+
+def _unread_arguments(config: LoadedConfig) -> list[str]:
+    """The ``add_argument`` calls (and parser hand-offs) of the project's ``get_args`` that
+    satc could not read statically, as ``file:line: why``."""
+    from .project import select
+
+    project = select.for_config(config)
+    return [
+        u for u in project.get_args.unsupported if "add_argument" in u or ": the parser is passed to " in u
+    ]
 
 
 def _dropped_copy_of_model_key(config: LoadedConfig, path: Path, key: str) -> Problem | None:

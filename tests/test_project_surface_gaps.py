@@ -1,0 +1,88 @@
+"""What satc reads of a project where its code is written less plainly: arguments added
+in a loop, a class alias as ``target:``, hints and entry scripts.
+
+Each test edits a copy of CogVideoX's ``sat/`` (../shared/reference/cogvideo-sat) and
+compiles from it as a user of such a project would (cwd = the entrypoint folder).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from support import cogvideo_sat, satc
+
+INFERENCE = ("configs/cogvideox1.5_5b.yaml", "configs/inference.yaml")
+SAMPLING_GROUP = '    group = parser.add_argument_group("sampling", "Sampling Configurations")\n'
+
+
+def copy_tree(tmp_path: Path) -> Path:
+    root = tmp_path / "project" / "sat"
+    shutil.copytree(cogvideo_sat(), root, ignore=shutil.ignore_patterns("__pycache__"))
+    return root
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def compile_layer(root: Path, tmp_path: Path, layer: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "layer.yaml").write_text(layer, encoding="utf-8")
+    return satc(
+        "compile",
+        *INFERENCE,
+        str(tmp_path / "layer.yaml"),
+        *extra,
+        "-o",
+        str(tmp_path / "bundle"),
+        cwd=root,
+        env={"SATC_CACHE_DIR": str(tmp_path / "cache")},
+    )
+
+
+def errors(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if ": error:" in line]
+
+
+def test_arguments_added_in_a_loop_over_literal_names_are_known(tmp_path: Path) -> None:
+    """A parser that adds several flags with one ``add_argument`` in a loop over a literal
+    tuple (``f"--{name}"`` and ``"--" + name``) declares each of them."""
+    root = copy_tree(tmp_path)
+    edit(
+        root / "arguments.py",
+        SAMPLING_GROUP,
+        SAMPLING_GROUP
+        + '    for name in ("flow_weight", "depth_weight"):\n'
+        + '        group.add_argument(f"--{name}", type=float, default=0.0)\n'
+        + '    for name in ["mask-ratio"]:\n'
+        + '        group.add_argument("--" + name, type=float, default=0.5)\n',
+    )
+    layer = "args:\n  flow_weight: 0.5\n  depth_weight: 0.25\n  mask_ratio: 0.1\n"
+    result = compile_layer(root, tmp_path, layer)
+    assert not errors(result.stderr), result.stderr
+    assert result.returncode == 0, result.stderr
+    # A typo of one of them is still caught, with the right suggestion.
+    result = compile_layer(root, tmp_path, "args:\n  flow_wieght: 0.5\n")
+    assert result.returncode == 2
+    assert "did you mean args.flow_weight?" in result.stderr, result.stderr
+
+
+def test_an_unknown_args_key_beside_an_unreadable_add_argument_is_a_warning(tmp_path: Path) -> None:
+    """Where the parser adds an argument satc cannot read, satc cannot be sure a key is
+    unknown: it says so, naming that call, and does not refuse."""
+    root = copy_tree(tmp_path)
+    edit(
+        root / "arguments.py",
+        SAMPLING_GROUP,
+        SAMPLING_GROUP + '    for name in sorted({"flow_weight"}):\n'
+        '        group.add_argument(f"--{name}", type=float, default=0.0)\n',
+    )
+    result = compile_layer(root, tmp_path, "args:\n  flow_weight: 0.5\n")
+    assert result.returncode == 0, result.stderr
+    warned = [line for line in result.stderr.splitlines() if "args.flow_weight" in line]
+    assert warned and all(": warning:" in line for line in warned), result.stderr
+    assert "arguments.py:" in "".join(warned), result.stderr
