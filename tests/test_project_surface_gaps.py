@@ -86,3 +86,22 @@ def test_an_unknown_args_key_beside_an_unreadable_add_argument_is_a_warning(tmp_
     warned = [line for line in result.stderr.splitlines() if "args.flow_weight" in line]
     assert warned and all(": warning:" in line for line in warned), result.stderr
     assert "arguments.py:" in "".join(warned), result.stderr
+
+
+@pytest.mark.parametrize("alias", ["DiffusionTransformer", "dit_video_concat.DiffusionTransformer"])
+def test_a_module_level_alias_of_a_class_is_a_target(tmp_path: Path, alias: str) -> None:
+    """``AliasNet = DiffusionTransformer`` at module level: ``dit_video_concat.AliasNet``
+    builds that class, and its parameters are judged as that class's."""
+    root = copy_tree(tmp_path)
+    module = root / "dit_video_concat.py"
+    prefix = "import dit_video_concat\n" if "." in alias else ""
+    module.write_text(module.read_text(encoding="utf-8") + f"\n{prefix}AliasNet = {alias}\n", encoding="utf-8")
+    layer = "model:\n  network_config:\n    target: dit_video_concat.AliasNet\n"
+    result = compile_layer(root, tmp_path, layer)
+    assert not errors(result.stderr), result.stderr
+    assert result.returncode == 0, result.stderr
+    # A parameter the aliased class does not take is still caught.
+    layer += "    params:\n      hidden_sizee: 3072\n"
+    result = compile_layer(root, tmp_path, layer)
+    assert result.returncode == 2
+    assert "hidden_size" in result.stderr, result.stderr
