@@ -180,7 +180,13 @@ def _dropped_later_argument(config: LoadedConfig, key: str) -> Problem | None:
 def _unknown_key(
     config: LoadedConfig, path: Path, key: str, schema: dict[str, Any], root: dict[str, Any]
 ) -> Problem:
-    allowed = list(schema.get("properties", {}))
+    # A dest satc computes or reserves per process (local_rank) is no setting a config can
+    # hold: never offered as the key meant.
+    allowed = [
+        name
+        for name, sub in schema.get("properties", {}).items()
+        if not (isinstance(sub, dict) and REPORTED_ELSEWHERE & sub.keys())
+    ]
     here = typo_of(key, allowed)
     if path == ("args",) and not here and key.lower().replace("-", "_") not in _TOPOLOGY_NAMES:
         dropped = _dropped_later_argument(config, key)

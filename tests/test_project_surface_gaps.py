@@ -105,3 +105,13 @@ def test_a_module_level_alias_of_a_class_is_a_target(tmp_path: Path, alias: str)
     result = compile_layer(root, tmp_path, layer)
     assert result.returncode == 2
     assert "hidden_size" in result.stderr, result.stderr
+
+
+def test_did_you_mean_never_offers_a_dest_satc_computes_per_process(tmp_path: Path) -> None:
+    """``lora_rank`` is two edits from ``local_rank``, which the launcher sets per process:
+    a config cannot set it, so it is no suggestion."""
+    root = copy_tree(tmp_path)
+    result = compile_layer(root, tmp_path, "args: {}\n", "--set", "args.lora_rank=64")
+    assert result.returncode == 2, result.stderr
+    assert "args.lora_rank" in result.stderr, result.stderr
+    assert "local_rank" not in result.stderr, result.stderr
