@@ -115,3 +115,44 @@ def test_did_you_mean_never_offers_a_dest_satc_computes_per_process(tmp_path: Pa
     assert result.returncode == 2, result.stderr
     assert "args.lora_rank" in result.stderr, result.stderr
     assert "local_rank" not in result.stderr, result.stderr
+
+
+LIBRARY_MODULE = '''"""A model base whose classmethod builds its own namespace."""
+
+from arguments import get_args
+
+
+class BaseModel:
+    @classmethod
+    def from_command_line(cls, argv):
+        return cls(cls.get_args(argv))
+
+    def again(self):
+        return self.get_args([])
+
+    @staticmethod
+    def get_args(argv):
+        return get_args(argv)
+'''
+
+
+def test_a_library_module_calling_get_args_in_a_method_is_no_entry_script(tmp_path: Path) -> None:
+    """Only a script that runs ``get_args`` (at module level, under ``__main__``, or from a
+    function called there) is an entrypoint: the project's one training script is taken,
+    and a library module is never offered."""
+    root = copy_tree(tmp_path)
+    (root / "train_video.py").rename(root / "finetune.py")
+    (root / "sample_video.py").unlink()
+    (root / "base_model.py").write_text(LIBRARY_MODULE, encoding="utf-8")
+    (tmp_path / "layer.yaml").write_text("args: {}\n", encoding="utf-8")
+    result = satc(
+        "explain",
+        "configs/cogvideox1.5_5b_i2v.yaml",
+        "configs/sft.yaml",
+        str(tmp_path / "layer.yaml"),
+        "launch.entrypoint",
+        cwd=root,
+        env={"SATC_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert "base_model.py" not in result.stdout + result.stderr, result.stdout + result.stderr
+    assert "finetune.py" in result.stdout, result.stdout + result.stderr
