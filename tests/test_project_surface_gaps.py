@@ -7,6 +7,7 @@ compiles from it as a user of such a project would (cwd = the entrypoint folder)
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -58,13 +59,16 @@ def test_arguments_added_in_a_loop_over_literal_names_are_known(tmp_path: Path) 
         SAMPLING_GROUP
         + '    for name in ("flow_weight", "depth_weight"):\n'
         + '        group.add_argument(f"--{name}", type=float, default=0.0)\n'
-        + '    for name in ["mask-ratio"]:\n'
+        + '    extra = ["mask-ratio", "edge_weight"]\n'
+        + "    for name in extra:\n"
         + '        group.add_argument("--" + name, type=float, default=0.5)\n',
     )
-    layer = "args:\n  flow_weight: 0.5\n  depth_weight: 0.25\n  mask_ratio: 0.1\n"
+    layer = "args:\n  flow_weight: 0.5\n  depth_weight: 0.25\n  mask_ratio: 0.1\n  edge_weight: 1.0\n"
     result = compile_layer(root, tmp_path, layer)
     assert not errors(result.stderr), result.stderr
     assert result.returncode == 0, result.stderr
+    args = json.loads((tmp_path / "bundle" / "args.json").read_text(encoding="utf-8"))["args"]
+    assert (args["flow_weight"], args["mask_ratio"], args["edge_weight"]) == (0.5, 0.1, 1.0)
     # A typo of one of them is still caught, with the right suggestion.
     result = compile_layer(root, tmp_path, "args:\n  flow_wieght: 0.5\n")
     assert result.returncode == 2
@@ -95,7 +99,9 @@ def test_a_module_level_alias_of_a_class_is_a_target(tmp_path: Path, alias: str)
     root = copy_tree(tmp_path)
     module = root / "dit_video_concat.py"
     prefix = "import dit_video_concat\n" if "." in alias else ""
-    module.write_text(module.read_text(encoding="utf-8") + f"\n{prefix}AliasNet = {alias}\n", encoding="utf-8")
+    module.write_text(
+        module.read_text(encoding="utf-8") + f"\n{prefix}AliasNet = {alias}\n", encoding="utf-8"
+    )
     layer = "model:\n  network_config:\n    target: dit_video_concat.AliasNet\n"
     result = compile_layer(root, tmp_path, layer)
     assert not errors(result.stderr), result.stderr

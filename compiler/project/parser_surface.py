@@ -61,6 +61,21 @@ def _loop_bindings(func: ast.FunctionDef) -> dict[int, list[dict[str, Any]]]:
     the loop variables per iteration (nested loops multiply), so that an ``add_argument``
     written once in such a loop is read once per name it adds."""
     out: dict[int, list[dict[str, Any]]] = {}
+    # A local name bound once to a literal list (``names = [...]; for name in names:``).
+    bound: dict[str, list[Any]] = {}
+    rebound: set[str] = set()
+    for node in walk(func):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            ok, value = literal(node.value)
+            name = node.targets[0].id
+            if name in bound or not (ok and isinstance(value, list)):
+                rebound.add(name)
+            else:
+                bound[name] = value
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign) and isinstance(node.target, ast.Name):
+            rebound.add(node.target.id)
+    for name in rebound:
+        bound.pop(name, None)
 
     def record(node: ast.AST, bindings: list[dict[str, Any]]) -> None:
         if isinstance(node, ast.Call) and bindings != [{}]:
@@ -71,6 +86,8 @@ def _loop_bindings(func: ast.FunctionDef) -> dict[int, list[dict[str, Any]]]:
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.For) and isinstance(child.target, ast.Name):
                 ok, values = literal(child.iter)
+                if not ok and isinstance(child.iter, ast.Name) and child.iter.id in bound:
+                    ok, values = True, bound[child.iter.id]
                 if ok and isinstance(values, list):
                     inner = [{**b, child.target.id: v} for b in bindings for v in values]
                     for stmt in child.body:
