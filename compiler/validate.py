@@ -180,7 +180,13 @@ def _dropped_later_argument(config: LoadedConfig, key: str) -> Problem | None:
 def _unknown_key(
     config: LoadedConfig, path: Path, key: str, schema: dict[str, Any], root: dict[str, Any]
 ) -> Problem:
-    allowed = list(schema.get("properties", {}))
+    # A dest satc computes or reserves per process (local_rank) is no setting a config can
+    # hold: never offered as the key meant.
+    allowed = [
+        name
+        for name, sub in schema.get("properties", {}).items()
+        if not (isinstance(sub, dict) and REPORTED_ELSEWHERE & sub.keys())
+    ]
     here = typo_of(key, allowed)
     if path == ("args",) and not here and key.lower().replace("-", "_") not in _TOPOLOGY_NAMES:
         dropped = _dropped_later_argument(config, key)
@@ -214,12 +220,34 @@ def _unknown_key(
     if dropped is not None:
         return dropped
     drops = schema.get("x-satc-drops")
+    unread = _unread_arguments(config) if path == ("args",) else []
+    if unread:
+        # The parser adds arguments satc could not read: this key may be one of them.
+        return Problem(
+            config.locate((*path, key)),
+            dotted((*path, key)),
+            f"not among the arguments satc read, but the parser also adds some it cannot read "
+            f"({'; '.join(unread[:3])}): satc cannot tell whether the project declares it",
+            "warning",
+            hint=hint or "check the name against the project's arguments.py",
+        )
     return Problem(
         config.locate((*path, key)),
         dotted((*path, key)),
         f"unknown key under {where}" + (f": {drops}" if drops else ""),
         hint=hint,
     )
+
+
+def _unread_arguments(config: LoadedConfig) -> list[str]:
+    """The ``add_argument`` calls (and parser hand-offs) of the project's ``get_args`` that
+    satc could not read statically, as ``file:line: why``."""
+    from .project import select
+
+    project = select.for_config(config)
+    return [
+        u for u in project.get_args.unsupported if "add_argument" in u or ": the parser is passed to " in u
+    ]
 
 
 def _dropped_copy_of_model_key(config: LoadedConfig, path: Path, key: str) -> Problem | None:

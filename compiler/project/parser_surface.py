@@ -31,11 +31,83 @@ def derive_dest(flags: tuple[str, ...]) -> str:
     return chosen.lstrip("-").replace("-", "_") if chosen.startswith("-") else chosen
 
 
-def argument_from_call(call: ast.Call, group: str, source: str) -> Argument | str:
+def _flag(node: ast.expr, names: Mapping[str, Any]) -> tuple[bool, Any]:
+    """An option name, where ``names`` binds the variables of the literal loops around the
+    call: ``f"--{name}"`` and ``"--" + name`` read as argparse will see them."""
+    if isinstance(node, ast.Name) and node.id in names:
+        return True, names[node.id]
+    if isinstance(node, ast.JoinedStr):
+        parts: list[str] = []
+        for piece in node.values:
+            inner = piece.value if isinstance(piece, ast.FormattedValue) else piece
+            if isinstance(piece, ast.FormattedValue) and (piece.conversion != -1 or piece.format_spec):
+                return False, None
+            ok, value = _flag(inner, names)
+            if not (ok and isinstance(value, str)):
+                return False, None
+            parts.append(value)
+        return True, "".join(parts)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        ok_left, left = _flag(node.left, names)
+        ok_right, right = _flag(node.right, names)
+        if ok_left and ok_right and isinstance(left, str) and isinstance(right, str):
+            return True, left + right
+        return False, None
+    return literal(node)
+
+
+def _loop_bindings(func: ast.FunctionDef) -> dict[int, list[dict[str, Any]]]:
+    """For each call inside ``for NAME in <literal list or tuple>:`` loops, one binding of
+    the loop variables per iteration (nested loops multiply), so that an ``add_argument``
+    written once in such a loop is read once per name it adds."""
+    out: dict[int, list[dict[str, Any]]] = {}
+    # A local name bound once to a literal list (``names = [...]; for name in names:``).
+    bound: dict[str, list[Any]] = {}
+    rebound: set[str] = set()
+    for node in walk(func):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            ok, value = literal(node.value)
+            name = node.targets[0].id
+            if name in bound or not (ok and isinstance(value, list)):
+                rebound.add(name)
+            else:
+                bound[name] = value
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign) and isinstance(node.target, ast.Name):
+            rebound.add(node.target.id)
+    for name in rebound:
+        bound.pop(name, None)
+
+    def record(node: ast.AST, bindings: list[dict[str, Any]]) -> None:
+        if isinstance(node, ast.Call) and bindings != [{}]:
+            out[id(node)] = bindings
+        visit(node, bindings)
+
+    def visit(node: ast.AST, bindings: list[dict[str, Any]]) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.For) and isinstance(child.target, ast.Name):
+                ok, values = literal(child.iter)
+                if not ok and isinstance(child.iter, ast.Name) and child.iter.id in bound:
+                    ok, values = True, bound[child.iter.id]
+                if ok and isinstance(values, list):
+                    inner = [{**b, child.target.id: v} for b in bindings for v in values]
+                    for stmt in child.body:
+                        record(stmt, inner)
+                    for stmt in child.orelse:
+                        record(stmt, bindings)
+                    continue
+            record(child, bindings)
+
+    visit(func, [{}])
+    return out
+
+
+def argument_from_call(
+    call: ast.Call, group: str, source: str, names: Mapping[str, Any] | None = None
+) -> Argument | str:
     """One ``add_argument(...)`` call, or why it cannot be read statically."""
     flags: list[str] = []
     for arg in call.args:
-        ok, value = literal(arg)
+        ok, value = _flag(arg, names or {})
         if not (ok and isinstance(value, str)):
             return f"{source}: add_argument with a computed option name ({ast.unparse(arg)})"
         flags.append(value)
@@ -122,6 +194,7 @@ class Walker:
         assert isinstance(func, ast.FunctionDef)
         groups: dict[str, str] = {}  # variable -> argument group title
         assigned: dict[int, str] = {}  # id(call) -> the name it is assigned to
+        loops = _loop_bindings(func)
         for node in walk(func):
             if (
                 isinstance(node, ast.Assign)
@@ -136,7 +209,7 @@ class Walker:
             if isinstance(callee, ast.Attribute) and isinstance(callee.value, ast.Name):
                 owner = callee.value.id
                 if owner in parsers or owner in groups:
-                    self._method(found, node, callee.attr, owner, parsers, groups, assigned)
+                    self._method(found, node, callee.attr, owner, parsers, groups, assigned, loops)
                     continue
             if (
                 isinstance(callee, ast.Attribute)
@@ -148,13 +221,7 @@ class Walker:
             ):
                 # parser.add_argument_group("title").add_argument(...)
                 ok, title = literal(callee.value.args[0] if callee.value.args else None)
-                made = argument_from_call(
-                    node, title if ok and isinstance(title, str) else "", found.line(node)
-                )
-                if isinstance(made, str):
-                    self.surface.unresolved.append(made)
-                else:
-                    self.surface.add(made)
+                self._add(node, title if ok and isinstance(title, str) else "", found.line(node), loops)
                 continue
             if dotted_name(callee) in PARSER_FACTORIES and id(node) in assigned:
                 parsers.add(assigned[id(node)])
@@ -174,14 +241,11 @@ class Walker:
         parsers: set[str],
         groups: dict[str, str],
         assigned: dict[int, str],
+        loops: Mapping[int, list[dict[str, Any]]],
     ) -> None:
         title = groups.get(owner, "")
         if method == "add_argument":
-            made = argument_from_call(call, title, found.line(call))
-            if isinstance(made, str):
-                self.surface.unresolved.append(made)
-            else:
-                self.surface.add(made)
+            self._add(call, title, found.line(call), loops)
         elif method == "add_argument_group" and id(call) in assigned:
             first = call.args[0] if call.args else {k.arg: k.value for k in call.keywords}.get("title")
             ok, value = literal(first)
@@ -196,6 +260,18 @@ class Walker:
                     )
                     continue
                 self._set_default(keyword.arg, keyword.value, found.line(call))
+
+    def _add(
+        self, call: ast.Call, group: str, source: str, loops: Mapping[int, list[dict[str, Any]]]
+    ) -> None:
+        """The argument(s) one ``add_argument`` call adds: one per iteration of the literal
+        loops around it."""
+        for names in loops.get(id(call), [{}]):
+            made = argument_from_call(call, group, source, names)
+            if isinstance(made, str):
+                self.surface.unresolved.append(made)
+                return
+            self.surface.add(made)
 
     def _set_default(self, dest: str, value: ast.expr, source: str) -> None:
         ok, default = literal(value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import re
@@ -232,18 +233,61 @@ _CALLS_GET_ARGS = re.compile(r"^(?!\s*def\s)[^#\n]*\bget_args\s*\(", re.MULTILIN
 
 
 def entry_scripts(root: Path) -> tuple[str, ...]:
-    """The scripts of the entrypoint folder that call ``get_args`` (a rank starts one of
-    them); a text scan, as cheap as listing the folder."""
+    """The scripts of the entrypoint folder that call ``get_args`` when run (a rank starts
+    one of them): at module level, under ``if __name__ == "__main__":``, or in a function
+    called from there.  A library module whose classmethod calls ``cls.get_args()``
+    (FoundationVision/FlashVideo 8de4ae2, base_model.py) is no script."""
     found = []
     for path in sorted(root.glob("*.py")):
         try:
             text = path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
-        # The substring test first: the pattern backtracks over every line of a long script.
-        if "get_args" in text and _CALLS_GET_ARGS.search(text):
+        # The substring test first: most files never mention get_args.
+        if "get_args" in text and _CALLS_GET_ARGS.search(text) and _runs_get_args(text):
             found.append(path.name)
     return tuple(found)
+
+
+def _calls_get_args(node: ast.AST) -> bool:
+    """``get_args(...)`` or ``arguments.get_args(...)``; not a method's ``cls.get_args()``."""
+    for call in ast.walk(node):
+        if not isinstance(call, ast.Call):
+            continue
+        func = call.func
+        if isinstance(func, ast.Name) and func.id == "get_args":
+            return True
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr == "get_args"
+            and not (isinstance(func.value, ast.Name) and func.value.id in ("cls", "self"))
+        ):
+            return True
+    return False
+
+
+def _runs_get_args(text: str) -> bool:
+    """Whether running the file reaches a ``get_args`` call: from its module-level
+    statements, through the module's functions they call (transitively)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return False
+    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+    top = [n for n in tree.body if not isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)]
+    pending: list[ast.AST] = list(top)
+    seen: set[str] = set()
+    while pending:
+        node = pending.pop()
+        if _calls_get_args(node):
+            return True
+        for call in ast.walk(node):
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Name):
+                name = call.func.id
+                if name in functions and name not in seen:
+                    seen.add(name)
+                    pending.append(functions[name])
+    return False
 
 
 def second_get_args_calls(root: Path, entrypoints: tuple[str, ...]) -> dict[str, str] | None:

@@ -249,6 +249,16 @@ def resolve_name(
                     return resolve_dotted(sources, full, depth + 1)
     if local is not None:
         return resolve_name(sources, module, name, depth + 1)
+    # A module-level alias (``AliasNet = DiffusionTransformer``, ``Net = dit.Net``) names
+    # the class it is bound to; the last binding is the one an import sees.
+    for stmt in reversed(module.tree.body):
+        if isinstance(stmt, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == head for t in stmt.targets
+        ):
+            value = dotted_name(stmt.value)
+            if value and value.split(".")[0] != head:
+                return resolve_name(sources, module, value + (f".{rest}" if rest else ""), depth + 1)
+            return None
     return None
 
 
