@@ -861,6 +861,33 @@ CASES: list[Case] = [
         "private key",
         absent=("MIIabc",),
     ),
+    # --- a value that fits none of a key's forms, or a form the key refuses: in words ------
+    c(
+        "resume-zero",
+        VALID,
+        "--set launch.resume",
+        "launch.resume",
+        "expected one of 'auto', 'latest', 'never'; or an integer at least 1; or a non-empty string; "
+        "got integer 0\n    hint: a number here must be at least 1",
+        overrides=("launch.resume=0",),
+    ),
+    c(
+        "resume-list",
+        VALID,
+        "--set launch.resume",
+        "launch.resume",
+        "got a list of 1\n    hint: write a single value here, not a list",
+        overrides=("launch.resume=[1]",),
+    ),
+    c(
+        "text-false-read-as-true",
+        VALID,
+        "--set args.iterable_dataset_eval",
+        "args.iterable_dataset_eval",
+        "string 'False' is not allowed here: the code reads this key only for its truth, and any "
+        "non-empty text is true\n    hint: to turn it off write false (unquoted) or delete the key",
+        overrides=("args.iterable_dataset_eval='False'",),
+    ),
 ]
 
 
