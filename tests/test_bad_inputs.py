@@ -286,6 +286,15 @@ CASES: list[Case] = [
         "unknown key",
         overrides=("args.lerning_rate=1",),
     ),
+    c(
+        # A hyphen, as argparse's flag spells it: read like YAML's `train-iters:`.
+        "hyphen-key-from-set",
+        VALID,
+        "--set args.train-iters",
+        "args.train-iters",
+        "unknown key under args: the project's parser declares no such argument",
+        overrides=("args.train-iters=5",),
+    ),
     c("misplaced-key", "deepspeed:\n  lr: 0.1\n", "a.yaml:2:3", "deepspeed.lr", "unknown key"),
     # --- wrong types, YAML 1.1 traps ------------------------------------------------------------
     c(
