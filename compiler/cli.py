@@ -480,7 +480,7 @@ _FORMATS = click.Choice(["text", "json"])
 
 
 @main.command("check")
-@click.argument("configs", nargs=-1, type=click.Path(dir_okay=False), metavar="[CONFIG...]")
+@click.argument("configs", nargs=-1, type=click.Path(), metavar="[CONFIG...|BUNDLE_DIR...]")
 @click.option(
     "-o",
     "--output",
@@ -526,6 +526,7 @@ def check_command(
     \b
     satc check CONFIG... -o DIR [--set K=V]...  the bundle compiled from these inputs
     satc check -o DIR [-o DIR]...               each bundle from its recorded inputs
+    satc check BUNDLE_DIR...                    the same (as explain and plan take it)
     satc check --all [--root DIR]               every bundle under DIR (pre-commit)
 
     Exit 0 when every bundle is byte-identical to a fresh compile, 1 on drift (stale
@@ -538,6 +539,17 @@ def check_command(
     """
     from .commands import check, committed
 
+    # A bundle directory where CONFIG... goes: `satc explain BUNDLE` takes one, so check
+    # takes it too, as `-o BUNDLE` (its recorded inputs).
+    bundles = [name for name in configs if os.path.isdir(name)]
+    if bundles:
+        if len(bundles) != len(configs) or overrides:
+            raise click.UsageError(
+                f"{escape(bundles[0])} is a directory, not a YAML config: check a bundle with "
+                f"`satc check {escape(bundles[0])}` (alone, its recorded inputs), or its configs "
+                "with `satc check CONFIG... -o DIR`"
+            )
+        configs, outputs = (), (*outputs, *bundles)
     if configs:
         if len(outputs) != 1 or all_bundles:
             raise click.UsageError("with CONFIG... give exactly one -o DIR (and no --all)")

@@ -21,9 +21,9 @@ from .errors import SET_RANK, ConfigError, Location, Problem, dotted, file_locat
 from .tree import value_at
 
 Path = tuple[str | int, ...]
-_DOTTED_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
+_DOTTED_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$")
 MISSING = "???"  # OmegaConf's marker for a value a later layer must set
-_KEYISH = re.compile(r"[A-Za-z0-9_.]*")
+_KEYISH = re.compile(r"[A-Za-z0-9_.-]*")
 
 
 @dataclass(frozen=True)

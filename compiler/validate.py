@@ -16,7 +16,7 @@ from .errors import SET_RANK, Location, Problem, dotted
 from .load import LoadedConfig
 from .project import select
 from .project.facts import Project
-from .project.schema import config_schema
+from .project.schema import FALSE_WORDS, config_schema
 from .rules.models import targets as model_targets
 from .suggest import closest, typo_of
 from .tree import value_at, yaml_text
@@ -445,8 +445,80 @@ def _problem_from_error(config: LoadedConfig, error: Any, root: dict[str, Any]) 
         ]
     if kind in ("minItems", "maxItems"):
         return [Problem(where, key, f"{_describe(value)} has the wrong length: {error.message}")]
+    if kind in ("anyOf", "oneOf") and isinstance(error.validator_value, list):
+        kinds = [_in_words(branch) for branch in error.validator_value]
+        if all(kinds):
+            return [
+                Problem(
+                    where,
+                    key,
+                    f"expected {'; or '.join(k for k in kinds if k)}; got {_describe(value)}",
+                    hint=_alternatives_hint(error.schema, value),
+                )
+            ]
+    if kind == "not" and isinstance(error.validator_value, dict) and "enum" in error.validator_value:
+        refused = ", ".join(yaml_text(choice) for choice in error.validator_value["enum"])
+        text = isinstance(value, str)
+        reads_true = text and value in FALSE_WORDS
+        return [
+            Problem(
+                where,
+                key,
+                f"{_describe(value)} is not allowed here"
+                + (
+                    ": the code reads this key only for its truth, and any non-empty text is true"
+                    if reads_true
+                    else f" (not one of: {refused})"
+                ),
+                hint="to turn it off write false (unquoted) or delete the key"
+                if reads_true
+                else "use another value",
+            )
+        ]
     message = error.message if len(error.message) <= 200 else error.message[:197] + "..."
     return [Problem(where, key, message)]
+
+
+def _in_words(schema: Any) -> str | None:
+    """One alternative of an anyOf in words (``an integer at least 1``), or None when it
+    says more than satc can put in words."""
+    if not isinstance(schema, dict):
+        return None
+    if "enum" in schema:
+        return "one of " + ", ".join(yaml_text(choice) for choice in schema["enum"])
+    if "const" in schema:
+        return yaml_text(schema["const"])
+    if "type" not in schema:
+        return None
+    words = _expected(schema["type"])
+    if schema.get("minLength") == 1 and schema["type"] == "string":
+        words = "a non-empty string"
+    for name, bound in (
+        ("minimum", "at least"),
+        ("maximum", "at most"),
+        ("exclusiveMinimum", "more than"),
+        ("exclusiveMaximum", "less than"),
+    ):
+        if name in schema:
+            words += f" {bound} {schema[name]}"
+    return words
+
+
+def _alternatives_hint(schema: dict[str, Any], value: Any) -> str | None:
+    """Why the value fits none of the alternatives, when one nearly takes it; else the first
+    sentence of the schema's description (what the key means)."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    for branch in schema.get("anyOf") or schema.get("oneOf") or []:
+        kinds = branch.get("type") if isinstance(branch, dict) else None
+        if number and kinds in ("integer", "number") and "minimum" in branch and value < branch["minimum"]:
+            return f"a number here must be at least {branch['minimum']}"
+    if isinstance(value, list | dict):
+        return "write a single value here, not a " + ("list" if isinstance(value, list) else "mapping")
+    description = schema.get("description")
+    if not isinstance(description, str) or not description:
+        return None
+    first = description.split(". ", 1)[0].rstrip(".")
+    return first if len(first) <= 200 else first[:197] + "..."
 
 
 def _empty(value: Any) -> bool:

@@ -86,8 +86,10 @@ def tag_of(folder: Path) -> int:
             f"write the iteration of a complete checkpoint in it (`echo N > {latest}`), "
             "or name one with launch.resume: N",
         )
+    # Iteration 0 is no checkpoint (SAT counts from 1): it is never offered as the fix.
     numbered = sorted(
-        (int(p.name) for p in folder.iterdir() if p.is_dir() and p.name.isdigit()), reverse=True
+        (int(p.name) for p in folder.iterdir() if p.is_dir() and p.name.isdigit() and int(p.name) > 0),
+        reverse=True,
     )
     newest = f" (the newest numbered tag here is {numbered[0]})" if numbered else ""
     if re.fullmatch(r"\d+-ema", text):
@@ -99,7 +101,16 @@ def tag_of(folder: Path) -> int:
             f"resume from the last complete checkpoint: `echo N > {latest}` with N an iteration "
             f"whose tag folder is complete{newest}",
         )
-    if text == "release" or not text.isdigit() or int(text) <= 0:
+    if text.isdigit() and int(text) == 0:
+        raise _located(
+            latest,
+            "names iteration 0, which no checkpoint can be: SAT counts iterations from 1 and "
+            "a run at iteration 0 has saved nothing to continue",
+            f"`echo N > {latest}` with N an iteration whose tag folder is complete{newest}"
+            if numbered
+            else "no numbered checkpoint here: delete this run folder to start fresh",
+        )
+    if text == "release" or not text.isdigit():
         shown = text if len(text) <= 40 else text[:40] + "..."
         raise _located(
             latest,
@@ -150,7 +161,34 @@ def check_tag(folder: Path, iteration: int, model_parallel_size: int) -> dict[st
         raise _located(
             state_path, f"unreadable ({type(exc).__name__})", "delete it (satc rewrites it)"
         ) from None
-    return dict(state) if isinstance(state, dict) else {}
+    _check_state(state_path, state)
+    return dict(state)
+
+
+# satc-state.json's counts: (key, smallest value) a resume continues from.
+_STATE_COUNTS = (("consumed_samples", 0), ("global_batch", 1))
+_FIX_STATE = (
+    "delete it to resume with the samples assumed from the iteration (said at start), "
+    "or resume from an earlier iteration (launch.resume: N)"
+)
+
+
+def _check_state(path: Path, state: object) -> None:
+    """satc-state.json as satc writes it: an object whose counts a resume can continue from;
+    anything else is refused like unreadable JSON, never silently ignored."""
+    if not isinstance(state, dict):
+        kind = {list: "a list", str: "a string"}.get(type(state), type(state).__name__)
+        raise _located(path, f"holds {kind}, not the JSON object satc writes", _FIX_STATE)
+    for key, least in _STATE_COUNTS:
+        value = state.get(key)
+        if key not in state or (value is None and key == "global_batch"):
+            continue
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            raise _located(
+                path,
+                f"{key} is {json.dumps(value)}, expected an integer at least {least}",
+                _FIX_STATE,
+            )
 
 
 def check_base_model(load: str, model_parallel_size: int, where: str) -> None:

@@ -286,6 +286,15 @@ CASES: list[Case] = [
         "unknown key",
         overrides=("args.lerning_rate=1",),
     ),
+    c(
+        # A hyphen, as argparse's flag spells it: read like YAML's `train-iters:`.
+        "hyphen-key-from-set",
+        VALID,
+        "--set args.train-iters",
+        "args.train-iters",
+        "unknown key under args: the project's parser declares no such argument",
+        overrides=("args.train-iters=5",),
+    ),
     c("misplaced-key", "deepspeed:\n  lr: 0.1\n", "a.yaml:2:3", "deepspeed.lr", "unknown key"),
     # --- wrong types, YAML 1.1 traps ------------------------------------------------------------
     c(
@@ -860,6 +869,33 @@ CASES: list[Case] = [
         "model.cert",
         "private key",
         absent=("MIIabc",),
+    ),
+    # --- a value that fits none of a key's forms, or a form the key refuses: in words ------
+    c(
+        "resume-zero",
+        VALID,
+        "--set launch.resume",
+        "launch.resume",
+        "expected one of 'auto', 'latest', 'never'; or an integer at least 1; or a non-empty string; "
+        "got integer 0\n    hint: a number here must be at least 1",
+        overrides=("launch.resume=0",),
+    ),
+    c(
+        "resume-list",
+        VALID,
+        "--set launch.resume",
+        "launch.resume",
+        "got a list of 1\n    hint: write a single value here, not a list",
+        overrides=("launch.resume=[1]",),
+    ),
+    c(
+        "text-false-read-as-true",
+        VALID,
+        "--set args.iterable_dataset_eval",
+        "args.iterable_dataset_eval",
+        "string 'False' is not allowed here: the code reads this key only for its truth, and any "
+        "non-empty text is true\n    hint: to turn it off write false (unquoted) or delete the key",
+        overrides=("args.iterable_dataset_eval='False'",),
     ),
 ]
 

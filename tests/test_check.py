@@ -202,6 +202,21 @@ def test_a_directory_that_is_no_bundle_is_exit_2_not_drift(
     assert code == 2 and "'configs/base.yaml' is a file" in err  # click's own check
 
 
+def test_a_bundle_directory_is_checked_as_explain_and_plan_take_it(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run(repo, monkeypatch, "bundles/exp", "bundles/ds")
+    assert (code, out.splitlines()[:2]) == (0, ["bundles/exp: up to date", "bundles/ds: up to date"])
+    (repo / "bundles" / "exp" / "launch.sh").write_text("#!/bin/sh\n")
+    assert run(repo, monkeypatch, "bundles/exp")[0] == 1
+    # A directory beside YAML files: a usage error naming both right forms.
+    configs, _ = BUNDLES["ds"]
+    code, _, err = run(repo, monkeypatch, *configs, "bundles/ds")
+    assert code == 2
+    assert "bundles/ds is a directory, not a YAML config: check a bundle with `satc check bundles/ds`" in err
+    assert "satc check CONFIG... -o DIR" in err
+
+
 def test_several_targets_invalid_beats_drift_beats_clean(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     code, out, err = run(repo, monkeypatch, "-o", "bundles/ds", "-o", "nowhere")
     assert code == 2

@@ -73,6 +73,27 @@ def _empty_tag(root: Path) -> None:
     _latest(root / RUN, "4")
 
 
+def _latest_zero(root: Path) -> None:
+    _good(root)
+    _shard(root / RUN, "0")
+    _latest(root / RUN, "0")
+
+
+def _latest_zero_alone(root: Path) -> None:
+    _shard(root / RUN, "0")
+    _latest(root / RUN, "0")
+
+
+def _state(text: str):
+    def make(root: Path) -> None:
+        _good(root)
+        (root / RUN / "4" / "satc-state.json").write_text(text)
+
+    return make
+
+
+STATE = f"{RUN}/4/satc-state.json"
+
 # (case, folder, policy, base model, expected: iteration or (file, words in the message))
 CASES = [
     ("fresh", None, "auto", None, 0),
@@ -91,6 +112,19 @@ CASES = [
     ("zero-3 shards", _zero3, "auto", None, (f"{RUN}/4", "ZeRO-3 shards", "consolidate")),
     ("no shard", _empty_tag, "auto", None, (f"{RUN}/4", "no mp_rank_XX_model_states.pt", "earlier")),
     ("no such iteration", _good, 8, None, ("ckpts", "has a checkpoint 8")),
+    ("latest 0", _latest_zero, "auto", None, (f"{RUN}/latest", "names iteration 0", "echo N >", "is 4)")),
+    ("latest 0 alone", _latest_zero_alone, "auto", None, (f"{RUN}/latest", "iteration 0", "delete this run")),
+    ("state negative", _state('{"consumed_samples": -5}'), "auto", None, (STATE, "consumed_samples is -5")),
+    ("state bool", _state('{"consumed_samples": true}'), "auto", None, (STATE, "expected an integer")),
+    (
+        "state batch 0",
+        _state('{"consumed_samples": 8, "global_batch": 0}'),
+        "auto",
+        None,
+        (STATE, "at least 1"),
+    ),
+    ("state list", _state("[1, 2]"), "auto", None, (STATE, "holds a list, not the JSON object", "delete it")),
+    ("state malformed", _state("{"), "auto", None, (STATE, "unreadable (JSONDecodeError)", "delete it")),
     ("base model missing", None, "auto", "weights/transformer", ("weights/transformer", "does not exist")),
 ]
 

@@ -49,8 +49,8 @@ def test_exact_resume_is_said_at_compile(tmp_path: Path) -> None:
     assert "rule C6: checkpoints also hold each rank's optimizer state and RNG streams" in explained.stdout
 
 
-def test_a_bundle_that_sets_nothing_prints_nothing_about_resuming(tmp_path: Path) -> None:
-    result = _compile(tmp_path)
+def test_an_inference_bundle_prints_nothing_about_resuming(tmp_path: Path) -> None:
+    result = _compile(tmp_path, "args.mode=inference")
     assert result.returncode == 0, result.stderr
     assert "resume:" not in result.stdout
 
@@ -142,3 +142,22 @@ def test_explain_says_no_resumes_without_a_save_folder(tmp_path: Path) -> None:
     assert _compile(tmp_path, "args.save=null").returncode == 0
     shown = satc("explain", "bundle", cwd=tmp_path)
     assert "resumes (rule C1): none: args.save is null: nothing is saved (C9)" in shown.stdout
+
+
+def test_default_resume_settings_are_explained(tmp_path: Path) -> None:
+    """A bundle that sets no resume key still continues by C1's default: explain says so
+    with the rule, and the compile prints the resume line."""
+    result = _compile(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "  resume: auto (C1), not exact" in result.stdout
+    explained = satc(
+        "explain", "bundle", "launch.resume", "launch.exact_resume", "launch.global_batch_size", cwd=tmp_path
+    )
+    assert explained.returncode == 0, explained.stderr
+    assert 'launch.resume = "auto"\n  from rule C1: default (launch.resume unset)' in explained.stdout
+    assert "launch.exact_resume = false\n  from rule C6:" in explained.stdout
+    assert "launch.global_batch_size = null\n  from rule B1: not pinned" in explained.stdout
+    # A key of satc's schema left unset is never answered with another key's name.
+    unset = satc("explain", "bundle", "launch.include", cwd=tmp_path)
+    assert unset.returncode == 2
+    assert "launch.include: not set in this plan" in unset.stderr and "did you mean" not in unset.stderr

@@ -18,8 +18,10 @@ from ..errors import ConfigError, Location, Problem
 from ..load import LoadedConfig
 from ..plan import Derivation, Plan
 from ..project import select
+from ..resources import schema
 from ..rules.models.cogvideox import checks_for as model_checks
 from ..rules.models.targets import parameter_of
+from ..rules.resume import unset_default
 from ..suggest import closest
 from .summary import describe, precision
 
@@ -201,6 +203,14 @@ class Explainer:
             self.rules.setdefault(derivation.key, []).append(derivation)
 
     def value(self, path: Path) -> tuple[bool, Any]:
+        found = self._plan_value(path)
+        if not found[0]:
+            default = self._unset_default(_dotted(path)) if path else None
+            if default is not None:
+                return True, default[0]
+        return found
+
+    def _plan_value(self, path: Path) -> tuple[bool, Any]:
         if not path or str(path[0]) not in self.values:
             return False, None
         return _lookup(self.values[str(path[0])], path[1:])
@@ -213,7 +223,7 @@ class Explainer:
         path = parse_key(key)
         if path and str(path[0]) in CONFIG_SECTION:
             if not self.value(path)[0]:
-                raise self._unknown(key)
+                raise self._unset(key) if _in_schema(path) else self._unknown(key)
             return [key]
         found = [f"{section}.{key}" for section in SHORT_KEY_SECTIONS if self.value((section, *path))[0]]
         if not found:  # a leaf name anywhere: `betas`, `stage`
@@ -247,10 +257,31 @@ class Explainer:
         names = self._all_keys()
         section, _, rest = key.partition(".")
         inside = [n[len(section) + 1 :] for n in names if n.startswith(f"{section}.")]
+        inside += sorted(set(_schema_keys(section)) - set(inside))  # keys a plan may leave unset
         guess = closest(rest, inside) if rest and inside else None
         if guess:
             return f"{section}.{guess}"
         return closest(key, names) or closest(key, [n.rpartition(".")[2] for n in names])
+
+    def _unset_default(self, key: str) -> tuple[Any, str, str, tuple[str, ...]] | None:
+        if not self.plan.training:
+            return None
+        total = (self.plan.deepspeed_config or {}).get("train_batch_size")
+        return unset_default(key, dict(self.plan.args), dict(self.plan.launch), total)
+
+    def _unset(self, key: str) -> ConfigError:
+        # A key of satc's schema that this plan leaves unset: naming another key that
+        # happens to exist would send the user to the wrong value.
+        return ConfigError(
+            [
+                Problem(
+                    None,
+                    key,
+                    "not set in this plan: satc knows the key, but no config or rule gave it a value",
+                    hint=f"set it in a config or with --set {key}=VALUE and compile again",
+                )
+            ]
+        )
 
     def _unknown(self, key: str) -> ConfigError:
         guess = self._guess(key)
@@ -294,6 +325,10 @@ class Explainer:
 
     def _explain(self, key: str, nested: bool = False) -> Explanation:
         path = parse_key(key)
+        default = None if self._plan_value(path)[0] else self._unset_default(key)
+        if default is not None:  # unset, yet its default decides what a start does
+            value, rule, reason, inputs = default
+            return Explanation(key, value, self._rule_source(Derivation(key, rule, reason, inputs), nested))
         _, value = self.value(path)
         config_path = _config_path(path)
         origin = self.config.origin.get(config_path) if config_path else None
@@ -357,6 +392,24 @@ class Explainer:
         if path[0] == "launch":
             return Source("default", "satc's launch default")
         return Source("default", "default")
+
+
+def _in_schema(path: Path) -> bool:
+    """Whether ``path`` names a key of satc's own schema (section.key, or deeper)."""
+    node: Any = schema()
+    for part in path:
+        if not isinstance(part, str) or not isinstance(node, dict):
+            return False
+        node = node.get("properties", {}).get(part)
+        if node is None:
+            return False
+    return True
+
+
+def _schema_keys(section: str) -> list[str]:
+    """The keys satc's schema defines directly under ``section``."""
+    node = schema().get("properties", {}).get(section, {})
+    return list(node.get("properties", {})) if isinstance(node, dict) else []
 
 
 def _flat_keys(values: dict[str, Any], prefix: str = "") -> list[str]:

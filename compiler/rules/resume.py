@@ -123,10 +123,9 @@ def _reason(work: Work, key: str) -> tuple[str, str, str, str]:
 
 
 def summary_line(args: dict[str, object], launch: dict[str, object]) -> str | None:
-    """The compile's line about continuation, for bundles that set how they continue."""
+    """The compile's line about continuation, for every training bundle: without a
+    launch.resume the default (auto) still decides what a restart or a requeue does."""
     if args.get("mode") == "inference":
-        return None
-    if not any(k in launch for k in ("resume", "exact_resume")) and not launch.get("max_restarts"):
         return None
     if not _saves(args, launch):
         return "  resume: none: args.save is null, so every start begins at iteration 1 (C9)"
@@ -138,3 +137,29 @@ def summary_line(args: dict[str, object], launch: dict[str, object]) -> str | No
         "(launch.exact_resume: true saves both, C6)"
     )
     return f"  resume: {policy} (C1), {exact}"
+
+
+def unset_default(
+    key: str, args: dict[str, object], launch: dict[str, object], train_batch_size: object = None
+) -> tuple[object, str, str, tuple[str, ...]] | None:
+    """(value, rule, reason, inputs) of a continuation key a training bundle leaves unset,
+    whose default still decides what a start does; None for other keys."""
+    if args.get("mode") == "inference":
+        return None
+    if key == "launch.resume":
+        reason = "default (launch.resume unset): " + POLICY["auto"]
+        return "auto", "C1", reason, ("args.save", "args.experiment_name")
+    if key == "launch.exact_resume":
+        reason = (
+            "default (launch.exact_resume unset): not exact: SAT saves no optimizer state (Adam "
+            "moments restart at zero) and reseeds every RNG stream on a resume"
+        )
+        return False, "C6", reason, ("launch.resume",)
+    if key == "launch.global_batch_size":
+        reason = (
+            f"not pinned (launch.global_batch_size unset): the global batch is deepspeed.train_batch_size "
+            f"({train_batch_size}) = micro x grad_accum x data-parallel size, so a run resumed on another "
+            "data-parallel size changes it; set launch.global_batch_size to keep it (C4)"
+        )
+        return None, "B1", reason, ("deepspeed.train_batch_size",)
+    return None
