@@ -2,11 +2,13 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import settings
 
 # Tests import their helpers as `support` whatever the import mode.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import support  # noqa: E402 - found through the path above
 from slow_first import slowest_files_first  # noqa: E402 - found through the path above
 
 # In CI the property tests run a fixed, reproducible set of examples: a landing must not
@@ -35,3 +37,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: igno
 def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
     """Slowest files first, so parallel workers finish together (tests/slow_first.py)."""
     slowest_files_first(items)
+
+
+@pytest.fixture(autouse=True)
+def _slurm_turn():  # type: ignore[no-untyped-def]
+    """A test that took the SLURM node's turn (support.slurm_node) gives it back when it ends."""
+    yield
+    support.release_slurm_node()

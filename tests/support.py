@@ -6,11 +6,13 @@ because .ci/run provides them.  Locally a missing tool skips with a reason.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -119,3 +121,41 @@ def forks() -> Path:
     path = cogvideo_sat().parent / "forks"
     require((path / "Tora" / "sat" / "arguments.py").is_file(), f"{path}: the forks' reference trees")
     return path
+
+
+# The one-node test cluster runs one job at a time: SLURM tests in different files (xdist
+# workers) take turns through this lock, held until the test ends (conftest.py releases
+# it), instead of failing when another worker's job holds the node.
+SLURM_LOCK = Path(os.environ.get("TMPDIR", "/tmp")) / "satc-tests-slurm.lock"
+_slurm_held: list[object] = []
+
+
+def slurm_node(wait: float = 1800) -> None:
+    """Wait for the test cluster's node (this worker's turn, then an idle node)."""
+    require_tool("sinfo")
+    if not _slurm_held:
+        handle = open(SLURM_LOCK, "w")  # noqa: SIM115 - held past this function, closed by release
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                require(time.monotonic() < deadline, "the test SLURM node stayed busy (another worker)")
+                time.sleep(2)
+        _slurm_held.append(handle)
+    deadline = time.monotonic() + 300  # a job of another run (or just ended) leaving the node
+    while True:
+        state = subprocess.run(
+            ["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=30, check=False
+        )
+        if state.returncode == 0 and any(s in state.stdout for s in ("idle", "mixed")):
+            return
+        require(time.monotonic() < deadline, "no idle SLURM node (start one with ci/slurm/start.sh)")
+        time.sleep(2)
+
+
+def release_slurm_node() -> None:
+    while _slurm_held:
+        handle = _slurm_held.pop()
+        handle.close()  # type: ignore[attr-defined]

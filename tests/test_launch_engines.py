@@ -241,13 +241,8 @@ def test_deepspeed_launcher_through_pdsh_and_ssh(tmp_path: Path, sshd: Path) -> 
 
 
 def _slurm_ready() -> None:
-    sinfo = support.require_tool("sinfo")
     support.require_tool("sbatch")
-    state = subprocess.run([sinfo, "-h", "-o", "%T"], capture_output=True, text=True, timeout=30, check=False)
-    support.require(
-        state.returncode == 0 and any(s in state.stdout for s in ("idle", "mixed")),
-        "no idle SLURM node (start one with ci/slurm/start.sh)",
-    )
+    support.slurm_node()
 
 
 def test_slurm_sbatch_two_tasks(tmp_path: Path) -> None:

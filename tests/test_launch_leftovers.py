@@ -196,13 +196,8 @@ def test_launch_sh_started_by_mpirun_gives_deepspeed_consistent_local_ranks(tmp_
 
 
 def _slurm_ready() -> None:
-    sinfo = support.require_tool("sinfo")
     support.require_tool("sbatch")
-    state = subprocess.run([sinfo, "-h", "-o", "%T"], capture_output=True, text=True, timeout=30, check=False)
-    support.require(
-        state.returncode == 0 and any(s in state.stdout for s in ("idle", "mixed")),
-        "no idle SLURM node (start one with ci/slurm/start.sh)",
-    )
+    support.slurm_node()
 
 
 def _real_slurm_bundles(tmp_path: Path, **slurm: str) -> tuple[Path, Path]:

@@ -129,13 +129,7 @@ def test_sigint_to_launch_sh_alone_reaches_ranks_in_their_own_sessions(tmp_path:
 
 def test_sigterm_in_a_slurm_allocation_ends_the_job_step(tmp_path: Path) -> None:
     salloc = support.require_tool("salloc")
-    sinfo = subprocess.run(
-        ["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=30, check=False
-    )
-    support.require(
-        sinfo.returncode == 0 and any(s in sinfo.stdout for s in ("idle", "mixed")),
-        "no idle SLURM node (start one with ci/slurm/start.sh)",
-    )
+    support.slurm_node()
     entry = tmp_path / "sleeper.py"
     entry.write_text(SLEEPER)
     bundle = compile_bundle(tmp_path, {"target": "slurm", "entrypoint": str(entry)})
@@ -259,13 +253,7 @@ def test_sigusr1_reaches_every_rank_and_only_the_ranks(tmp_path: Path, target: s
 
 def test_sigusr1_in_a_slurm_allocation_reaches_every_task_through_srun(tmp_path: Path) -> None:
     salloc = support.require_tool("salloc")
-    sinfo = subprocess.run(
-        ["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=30, check=False
-    )
-    support.require(
-        sinfo.returncode == 0 and any(s in sinfo.stdout for s in ("idle", "mixed")),
-        "no idle SLURM node (start one with ci/slurm/start.sh)",
-    )
+    support.slurm_node()
     entry = tmp_path / "sleeper.py"
     # slurmstepd signals every process of the step, a rank's own children too (as SLURM's
     # --signal=USR1@N does): only the ranks' receipt is asserted here.

@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 from resume_support import compile_config, launch_env, run_folder, steps_of, workdir
-from support import require, require_module, require_tool
+from support import require_module, require_tool, slurm_node
 
 # The time-limit job: SLURM sends the warning when at most N + 60 s remain (it documents
 # up to a minute early): with a 4-minute limit and N = 60, 120-180 s into the job, well
@@ -105,13 +105,8 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Uninterr
 
 
 def _slurm_ready() -> None:
-    sinfo = require_tool("sinfo")
     require_tool("sbatch")
-    state = subprocess.run([sinfo, "-h", "-o", "%T"], capture_output=True, text=True, timeout=30, check=False)
-    require(
-        state.returncode == 0 and any(s in state.stdout for s in ("idle", "mixed")),
-        "no idle SLURM node (start one with ci/slurm/start.sh)",
-    )
+    slurm_node()
 
 
 def _submit(directory: Path, records: Path, **env: str) -> str:
