@@ -17,7 +17,7 @@ from typing import Any
 
 from .facts import Argument, GetArgs
 from .sections import Read, _pop_key, _unwrap
-from .sources import Found, Sources, dotted_name, in_order, literal, resolve_in, walk
+from .sources import Found, Sources, dotted_name, in_order, literal, literal_lists, resolve_in, walk
 
 # The args attributes whose assignment satc reproduces (docs/rules.md R1-R14), and the
 # attributes the sections land on.
@@ -89,20 +89,7 @@ def _with_context(func: ast.FunctionDef) -> list[tuple[ast.stmt, list[str], Loop
     out: list[tuple[ast.stmt, list[str], Loops]] = []
     # Local names bound once to a literal list (``params = ['a', 'b']; for p in params:``,
     # TencentARC/DiTCtrl f1348b5, sat/arguments.py:360-372): the loop is over that list.
-    bound: dict[str, list[Any]] = {}
-    rebound: set[str] = set()
-    for node in walk(func):
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            name = node.targets[0].id
-            ok, value = literal(node.value)
-            if name in bound or not ok or not isinstance(value, list):
-                rebound.add(name)
-            else:
-                bound[name] = value
-        elif isinstance(node, ast.AugAssign | ast.AnnAssign) and isinstance(node.target, ast.Name):
-            rebound.add(node.target.id)
-    for name in rebound:
-        bound.pop(name, None)
+    bound = literal_lists(func)
 
     def visit(body: list[ast.stmt], tests: list[str], loops: Loops) -> None:
         for stmt in body:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .facts import Argument
-from .sources import Found, Sources, dotted_name, in_order, literal, resolve_in, walk
+from .sources import Found, Sources, dotted_name, in_order, literal, literal_lists, resolve_in, walk
 
 SIMPLE_TYPES = {"int", "float", "str", "bool", "list"}
 ACTIONS = {"store", "store_true", "store_false", "store_const", "append", "count"}
@@ -62,20 +62,7 @@ def _loop_bindings(func: ast.FunctionDef) -> dict[int, list[dict[str, Any]]]:
     written once in such a loop is read once per name it adds."""
     out: dict[int, list[dict[str, Any]]] = {}
     # A local name bound once to a literal list (``names = [...]; for name in names:``).
-    bound: dict[str, list[Any]] = {}
-    rebound: set[str] = set()
-    for node in walk(func):
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            ok, value = literal(node.value)
-            name = node.targets[0].id
-            if name in bound or not (ok and isinstance(value, list)):
-                rebound.add(name)
-            else:
-                bound[name] = value
-        elif isinstance(node, ast.AugAssign | ast.AnnAssign) and isinstance(node.target, ast.Name):
-            rebound.add(node.target.id)
-    for name in rebound:
-        bound.pop(name, None)
+    bound = literal_lists(func)
 
     def record(node: ast.AST, bindings: list[dict[str, Any]]) -> None:
         if isinstance(node, ast.Call) and bindings != [{}]:

@@ -362,6 +362,24 @@ def walk(node: ast.AST) -> list[ast.AST]:
     return nodes
 
 
+def literal_lists(func: ast.AST) -> dict[str, list[Any]]:
+    """The local names a function binds once, and only once, to a literal list
+    (``names = ['a', 'b']; for name in names:``): a loop over one is a loop over that list."""
+    bound: dict[str, list[Any]] = {}
+    rebound: set[str] = set()
+    for node in walk(func):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            name = node.targets[0].id
+            ok, value = literal(node.value)
+            if name in bound or not (ok and isinstance(value, list)):
+                rebound.add(name)
+            else:
+                bound[name] = value
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign) and isinstance(node.target, ast.Name):
+            rebound.add(node.target.id)
+    return {name: value for name, value in bound.items() if name not in rebound}
+
+
 _ORDERED: dict[int, tuple[ast.AST, list[ast.AST]]] = {}
 
 
