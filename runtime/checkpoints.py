@@ -177,7 +177,8 @@ def _check_state(path: Path, state: object) -> None:
     """satc-state.json as satc writes it: an object whose counts a resume can continue from;
     anything else is refused like unreadable JSON, never silently ignored."""
     if not isinstance(state, dict):
-        kind = {list: "a list", str: "a string"}.get(type(state), type(state).__name__)
+        kinds: dict[type, str] = {list: "a list", str: "a string"}
+        kind = kinds.get(type(state), type(state).__name__)
         raise _located(path, f"holds {kind}, not the JSON object satc writes", _FIX_STATE)
     for key, least in _STATE_COUNTS:
         value = state.get(key)
