@@ -29,8 +29,11 @@ VENV="${VENV:-.venv}"
 # DeepSpeed's CPU ops compile on first load (minutes of g++ on a fresh machine): build
 # them now, beside the installs below, rather than inside the first test that starts
 # DeepSpeed while the other workers wait on its build lock.
+# With the venv's bin first, as the tests run: torch builds with the first `ninja` on PATH,
+# and a build logged by another ninja (a system ninja-build: 1.11 here, the venv's 1.13)
+# is not trusted by the next one, which compiles everything again mid-suite.
 ops_log="$(mktemp)"
-"${VENV}/bin/python" ci/build_deepspeed_ops.py >"${ops_log}" 2>&1 &
+PATH="${PWD}/${VENV}/bin:${PATH}" "${VENV}/bin/python" ci/build_deepspeed_ops.py >"${ops_log}" 2>&1 &
 ops_pid=$!
 # CogVideoX's own requirements (its sat/requirements.txt) and what its T5 embedder imports.
 if [[ -n "${SATC_COGVIDEO_SAT:-}" && -f "${SATC_COGVIDEO_SAT}/requirements.txt" ]]; then
