@@ -43,6 +43,10 @@ class Launch:
     # A flag's JSON file given to satc as a layer: --deepspeed_config FILE is the
     # `deepspeed:` section (satc freezes it into the bundle).
     deepspeed_json: str = ""
+    # --deepspeed_config FILE in inference, where the project's get_args keeps the path
+    # string and tests keys on it (`"fp16" in deepspeed_config`: substring tests that find
+    # none): what it derives is what an empty `deepspeed:` section gives (R6).
+    deepspeed_path_only: bool = False
 
 
 # A project whose own code cannot start as shipped runs its get_args in a copy with the
@@ -131,7 +135,7 @@ LAUNCHES = (
         "harshit810/cogVideoFinetuning sat/inference.sh (--deepspeed --deepspeed_config ...)",
         flags=("--deepspeed", "--deepspeed_config", "configs/deepspeed_config.json", *SEED[0]),
         sets=("args.deepspeed=true", *SEED[1]),
-        deepspeed_json="configs/deepspeed_config.json",
+        deepspeed_path_only=True,
     ),
     Launch(
         "cvft-finetune-single",
@@ -274,9 +278,13 @@ def reference_dir(launch: Launch, trees: Path, standins: Path) -> Path:
 def compile_one(launch: Launch, tree: Path, out: Path, cache: Path) -> subprocess.CompletedProcess[str]:
     sets = [*launch.sets, f"launch.entrypoint={launch.entrypoint}"]
     layers: list[str] = []
-    if launch.deepspeed_json:
+    if launch.deepspeed_json or launch.deepspeed_path_only:
         layer = out.parent / f"{launch.name}-deepspeed.yaml"
-        section = json.loads((tree / launch.deepspeed_json).read_text(encoding="utf-8"))
+        section = (
+            {}
+            if launch.deepspeed_path_only
+            else json.loads((tree / launch.deepspeed_json).read_text(encoding="utf-8"))
+        )
         layer.write_text(json.dumps({"deepspeed": section}) + "\n", encoding="utf-8")
         layers.append(str(layer))
     command = [sys.executable, "-m", "satc", "compile", *launch.bases, *layers, "-o", str(out)]

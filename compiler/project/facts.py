@@ -81,6 +81,10 @@ class GetArgs:
     # Files the loader merges over the --base files, named by an argument
     # ({"custom_config": "arguments.py:332"}); None when it merges none.
     merged_files: Mapping[str, str] | None = None
+    # Where get_args dies (an unbound local) on mode inference with args.deepspeed true:
+    # {"config" | "no_config": "arguments.py:145: override_deepspeed_config is unbound"},
+    # by whether a DeepSpeed config is given; None where it dies on neither (unbound.py).
+    deepspeed_inference: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)

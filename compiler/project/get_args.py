@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import unbound
 from .facts import Argument, GetArgs
 from .sections import Read, _pop_key, _unwrap
 from .sources import Found, Sources, dotted_name, in_order, literal, literal_lists, resolve_in, walk
@@ -503,4 +504,5 @@ def build(
         mpu_call=facts.mpu_call,
         base_layers=base_layers,
         merged_files=dict(sections.merged_files) or None,
+        deepspeed_inference=unbound.deepspeed_in_inference(get_args),
     )

@@ -8,6 +8,7 @@ from typing import Any
 from .. import presets
 from ..errors import DERIVED_RANK, SET_RANK
 from ..plan import Derivation
+from ..project import select
 from ..tree import yaml_text
 from .work import Work
 
@@ -18,14 +19,22 @@ def r4_deepspeed_by_mode(work: Work) -> None:
         work.derive(
             "args.deepspeed", True, "R4", f"mode {work.args['mode']!r} trains with DeepSpeed", "args.mode"
         )
-    elif work.args["deepspeed"]:
-        work.error(
-            "args.deepspeed",
-            "deepspeed: true in inference mode",
-            "CogVideoX's get_args fails on this combination; remove args.deepspeed",
-        )
     section = work.config.tree.get("deepspeed")
-    if not work.training and section is not None:
+    if not work.training and work.args["deepspeed"]:
+        # Only where the project's own get_args dies on it (an unbound local, read by
+        # compiler/project/unbound.py): a fork that binds it first runs the launch.
+        given = section is not None or work.args.get("deepspeed_config") is not None
+        crashes = select.for_config(work.config).get_args.deepspeed_inference or {}
+        crash = crashes.get("config" if given else "no_config")
+        if crash is not None:
+            work.error(
+                "args.deepspeed",
+                "deepspeed: true in inference mode",
+                f"the project's get_args fails on this combination ({crash}: UnboundLocalError); "
+                "remove args.deepspeed"
+                + ("" if given or "config" in crashes else ", or give a deepspeed section"),
+            )
+    if not work.training and section is not None and not work.args["deepspeed"]:
         work.warn("deepspeed", "the deepspeed section is not used in inference mode")
 
 
@@ -33,6 +42,10 @@ def r5_choose_preset(work: Work) -> None:
     """R5: training without a `deepspeed:` section starts from SAT's preset for zero_stage."""
     section = work.config.tree.get("deepspeed")
     if not work.training:
+        # deepspeed: true in inference that R4 let through: the project's get_args runs its
+        # DeepSpeed block, whose "override args" branch reads the given section (R6).
+        if work.args["deepspeed"] and isinstance(section, dict):
+            work.given_deepspeed = section
         return
     if section is None:
         stage = work.args["zero_stage"]
