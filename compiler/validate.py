@@ -288,6 +288,22 @@ def _yaml_hint(config: LoadedConfig, path: Path, value: Any, expected: Any) -> s
     return None
 
 
+def _section_hint(config: LoadedConfig, path: Path, value: Any) -> str | None:
+    """``args: {deepspeed: {...}}``: a mapping under args named like a top-level section the
+    project's loader reads (``process_config_to_args`` pops ``deepspeed`` from the merged
+    config, not from ``args``) belongs at the top level."""
+    if len(path) != 2 or path[0] != "args" or not isinstance(value, dict) or not value:
+        return None
+    section = select.for_config(config).sections.get(str(path[1]))
+    if section is None or section.kind != "attribute":
+        return None
+    where = "merge it into the top-level" if path[1] in config.tree else "move it to the top level, as a"
+    return (
+        f"{where} `{path[1]}:` section: the project reads {path[1]} there "
+        f"({section.source}), never under args"
+    )
+
+
 def _cross_field_rule(error: Any, root: dict[str, Any]) -> tuple[dict[str, Any], Path] | None:
     """The `allOf` rule (with a description) an error comes from, and the instance path
     that rule applies to: DeepSpeed's cross-field constraints live there."""
@@ -409,7 +425,8 @@ def _problem_from_error(config: LoadedConfig, error: Any, root: dict[str, Any]) 
                 where,
                 key,
                 f"expected {_expected(error.validator_value)}, got {_describe(value)}",
-                hint=_yaml_hint(config, path, value, error.validator_value),
+                hint=_yaml_hint(config, path, value, error.validator_value)
+                or _section_hint(config, path, value),
             )
         ]
     if kind == "enum":
