@@ -17,7 +17,7 @@ from typing import Any
 
 from .. import files
 from . import interpolation, yaml_reader
-from .errors import SET_RANK, ConfigError, Location, Problem, dotted, file_location
+from .errors import DERIVED_RANK, SET_RANK, ConfigError, Location, Problem, dotted, file_location
 from .tree import value_at
 
 Path = tuple[str | int, ...]
@@ -66,12 +66,20 @@ class LoadedConfig:
 
 
 def locate(origin: dict[Path, Location], path: Path) -> Location | None:
-    """The origin of ``path`` or of its nearest ancestor that has one."""
+    """The origin of ``path`` or of its nearest ancestor that has one.  An ancestor that a
+    ``--set`` of another, deeper key only created (``--set args.mode=...`` makes ``args``)
+    did not set ``path``: blaming that flag would send the user to the wrong one."""
     for end in range(len(path), 0, -1):
         found = origin.get(path[:end])
-        if found is not None:
+        if found is not None and not (end < len(path) and _made_by_deeper_set(found, end)):
             return found
     return None
+
+
+def _made_by_deeper_set(location: Location, depth: int) -> bool:
+    if not (SET_RANK <= location.rank < DERIVED_RANK and location.label.startswith("--set ")):
+        return False
+    return len(location.label.removeprefix("--set ").split(".")) > depth
 
 
 def parse_override(text: str, rank: int = SET_RANK) -> Override:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import Location, Problem
+from ..errors import Location, Problem, derived_location
 from ..load import LoadedConfig
 from ..plan import Derivation
+from ..project import select
 
 Path = tuple[str | int, ...]
 
@@ -38,7 +39,13 @@ class Work:
         return tuple(path) in self.config.origin
 
     def where(self, *path: str | int) -> Location | None:
-        return self.config.locate(tuple(path))
+        found = self.config.locate(tuple(path))
+        if found is None and len(path) == 2 and path[0] == "args":
+            # No input set it: the value is the project's argparse default; name that line.
+            argument = select.for_config(self.config).arguments.get(str(path[1]))
+            if argument is not None and argument.source:
+                return derived_location(f"{argument.source} (the project's default)")
+        return found
 
     def derive(self, key: str, value: Any, rule: str, reason: str, *inputs: str) -> None:
         section, _, rest = key.partition(".")
