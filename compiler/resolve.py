@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from types import MappingProxyType
 from typing import Any
 
@@ -91,8 +93,13 @@ def _dropped_model_copy(project: Any, name: str, tree: dict[str, Any]) -> bool:
     )
 
 
-def resolve(config: LoadedConfig, input_names: tuple[str, ...] = ()) -> Plan:
-    """Apply every rule; raise ConfigError with all rule violations together."""
+def resolve(
+    config: LoadedConfig,
+    input_names: tuple[str, ...] = (),
+    observe: Callable[[rules.Rule, rules.Work], AbstractContextManager[Any]] | None = None,
+) -> Plan:
+    """Apply every rule; raise ConfigError with all rule violations together.  ``observe``
+    (compiler/hidden.py) wraps each rule's run, to see what it reads and reports."""
     tree = config.tree
     project = select.for_config(config)
     argparse_defaults = args_defaults(project)
@@ -121,9 +128,15 @@ def resolve(config: LoadedConfig, input_names: tuple[str, ...] = ()) -> Plan:
         if ("args", name) not in config.origin
     ]
     for rule in rules.ORDER:
-        rule(work)
-        if work.errors and rule is rules.TOPOLOGY_GATE:
-            break  # later rules need a valid topology
+        if observe is None:
+            rule(work)
+        else:
+            with observe(rule, work):
+                rule(work)
+        # Later rules need a valid topology.  An observed run (hidden.py) goes on past
+        # errors of other rules, which it drops when they read a refused key.
+        if rule is rules.TOPOLOGY_GATE and (work.errors if observe is None else not work.topology):
+            break
     if work.errors:
         refused, trusted = trust.split(config, work.errors)
         if refused:

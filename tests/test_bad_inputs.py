@@ -211,8 +211,9 @@ CASES: list[Case] = [
     ),
     c(
         "interp-type-after-resolve",
-        "model:\n  n: many\nargs:\n  batch_size: ${model.n}\n",
-        "a.yaml:4:3",
+        # inference: a training config without train_data also gets T1 in the same run
+        "model:\n  n: many\nargs:\n  mode: inference\n  batch_size: ${model.n}\n",
+        "a.yaml:5:3",
         "args.batch_size",
         "expected an integer",
     ),
