@@ -85,6 +85,10 @@ class GetArgs:
     # {"config" | "no_config": "arguments.py:145: override_deepspeed_config is unbound"},
     # by whether a DeepSpeed config is given; None where it dies on neither (unbound.py).
     deepspeed_inference: Mapping[str, str] | None = None
+    # Args get_args computes from the world size: {"data_parallel_size": {"divisors":
+    # ["model_parallel_size", "sequence_parallel_size"], "when_none": True (only where
+    # the arg is None), "source": "arguments.py:192"}}; None where it computes none.
+    world_division: Mapping[str, Mapping[str, Any]] | None = None
 
 
 @dataclass(frozen=True)

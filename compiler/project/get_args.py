@@ -257,6 +257,36 @@ class Facts:
     context_parallel: str = "none"
     injects: dict[str, dict[str, Any]] = field(default_factory=dict)
     unsupported: list[str] = field(default_factory=list)
+    world_division: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _world_division(stmt: ast.stmt, attr: str, tests: list[str]) -> dict[str, Any] | None:
+    """``args.X = args.world_size // (args.model_parallel_size * args.sequence_parallel_size)``
+    (CriliasMiller/Kaleido e54b5e7, arguments.py:191-192), alone or under ``if args.X is
+    None:``: a size satc knows at compile time from the topology it compiles for."""
+    value = getattr(stmt, "value", None)
+    if not (
+        isinstance(stmt, ast.Assign)
+        and isinstance(value, ast.BinOp)
+        and isinstance(value.op, ast.FloorDiv)
+        and ast.unparse(value.left) == "args.world_size"
+    ):
+        return None
+    factors: list[str] = []
+    pending = [value.right]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+            pending += [node.right, node.left]
+            continue
+        name = _args_attr(node)
+        if name is None:
+            return None
+        factors.append(name)
+    when_none = f"args.{attr} is None"
+    if not factors or any(test != when_none for test in tests):
+        return None
+    return {"divisors": factors, "when_none": bool(tests)}
 
 
 def _seed(stmt: ast.stmt, tests: list[str]) -> str:
@@ -342,6 +372,10 @@ def read(sources: Sources, get_args: Found | None, sections: Read) -> Facts:
                     continue
                 attr = _args_attr(target)
                 if attr is None:
+                    continue
+                division = _world_division(stmt, attr, tests)
+                if division is not None and found.dotted == get_args.dotted:
+                    facts.world_division[attr] = {**division, "source": found.line(stmt)}
                     continue
                 if attr == "seed":
                     rule = _seed(stmt, tests)
@@ -505,4 +539,5 @@ def build(
         base_layers=base_layers,
         merged_files=dict(sections.merged_files) or None,
         deepspeed_inference=unbound.deepspeed_in_inference(get_args),
+        world_division=dict(sorted(facts.world_division.items())) or None,
     )

@@ -41,6 +41,7 @@ def to_json(project: Project) -> dict[str, Any]:
         "entry_get_args",
         "merged_files",
         "deepspeed_inference",
+        "world_division",
     ):  # absent: the built-in profile stays unchanged
         if getattr(get_args, optional) is None:
             del document["get_args"][optional]

@@ -50,6 +50,7 @@ ORDER: tuple[Rule, ...] = (
     get_args.g1_project_get_args,
     cogvideox.cogvideox_parallel_rules,
     topology.r11_r12_topology,
+    get_args.g6_world_division,
     batch.b1_global_batch,
     batch.d4_batch_triad,
     seed.d5_seed,

@@ -81,3 +81,32 @@ def g1_project_get_args(work: Work) -> None:
 
 def fixed_model_parallel(work: Work) -> bool:
     return select.for_config(work.config).get_args.model_parallel == "fixed:1"
+
+
+def g6_world_division(work: Work) -> None:
+    """G6: args the project's get_args computes as world_size // (a product of args), from
+    the world this bundle is compiled for (D6), as that code would at launch."""
+    division = select.for_config(work.config).get_args.world_division or {}
+    world = work.topology.get("world_size")
+    for attr, spec in sorted(division.items()):
+        if not isinstance(world, int) or attr not in work.args:
+            continue
+        if spec.get("when_none") and work.args[attr] is not None:
+            continue  # the project keeps a given value
+        names = list(spec.get("divisors", ()))
+        factors = [work.args.get(name) for name in names]
+        if not names or not all(type(f) is int and f > 0 for f in factors):
+            continue  # not a plain positive size: the project's own arithmetic would fail
+        product = 1
+        for factor in factors:
+            product *= factor
+        source = spec.get("source", "")
+        work.derive(
+            f"args.{attr}",
+            world // product,
+            "G6",
+            f"{world // product} = world_size {world} // ({' x '.join(map(str, factors))}): the project's "
+            f"get_args ({source})",
+            "topology.world_size",
+            *(f"args.{name}" for name in names),
+        )

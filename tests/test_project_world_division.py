@@ -1,0 +1,81 @@
+"""G6: an arg the project's get_args computes as world_size // (a product of args) is
+computed from the world the bundle is compiled for, as that code does at launch
+(CriliasMiller/Kaleido e54b5e7, arguments.py:191-192: ``if args.data_parallel_size is
+None: args.data_parallel_size = args.world_size // (args.model_parallel_size *
+args.sequence_parallel_size)``), instead of being left None with a G1 warning."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from support import cogvideo_sat, satc
+
+BASES = ("configs/cogvideox1.5_5b.yaml", "configs/inference.yaml")
+ARGUMENT = '    group.add_argument("--force-pretrain", action="store_true")\n'
+WEIGHTS = "    if args.train_data_weights is not None:\n"
+DIVISION = (
+    "    if args.data_parallel_size is None:\n"
+    "        args.data_parallel_size = args.world_size // (args.model_parallel_size * args.split_size)\n"
+)
+
+
+@pytest.fixture(scope="module")
+def divided(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tree = tmp_path_factory.mktemp("divided") / "sat"
+    shutil.copytree(cogvideo_sat(), tree, ignore=shutil.ignore_patterns("__pycache__"))
+    path = tree / "arguments.py"
+    text = path.read_text(encoding="utf-8")
+    assert text.count(ARGUMENT) == 1 and text.count(WEIGHTS) == 1, "arguments.py changed upstream"
+    text = text.replace(
+        ARGUMENT,
+        ARGUMENT
+        + '    group.add_argument("--data-parallel-size", type=int, default=None)\n'
+        + '    group.add_argument("--split-size", type=int, default=1)\n',
+    )
+    path.write_text(text.replace(WEIGHTS, DIVISION + WEIGHTS), encoding="utf-8")
+    return tree
+
+
+def _compile(tree: Path, tmp_path: Path, *sets: str) -> tuple[str, dict]:
+    out = tmp_path / "bundle"
+    result = satc(
+        "compile",
+        *BASES,
+        "-o",
+        str(out),
+        "--set",
+        "launch.gpus_per_node=8",
+        *[item for value in sets for item in ("--set", value)],
+        cwd=tree,
+        env={"SATC_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stderr, json.loads((out / "args.json").read_text(encoding="utf-8"))["args"]
+
+
+def test_the_size_is_computed_from_the_compiled_world(divided: Path, tmp_path: Path) -> None:
+    stderr, args = _compile(divided, tmp_path, "args.model_parallel_size=2", "args.split_size=2")
+    assert args["data_parallel_size"] == 2  # 8 // (2 x 2)
+    assert "data_parallel_size" not in stderr  # no G1: reproduced
+    explained = satc(
+        "explain",
+        *BASES,
+        "args.data_parallel_size",
+        "--set",
+        "launch.gpus_per_node=8",
+        "--set",
+        "args.model_parallel_size=2",
+        "--set",
+        "args.split_size=2",
+        cwd=divided,
+        env={"SATC_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert "G6" in explained.stdout and "world_size 8 // (2 x 2)" in explained.stdout, explained.stdout
+
+
+def test_a_given_size_is_kept_as_the_project_keeps_it(divided: Path, tmp_path: Path) -> None:
+    _, args = _compile(divided, tmp_path, "args.data_parallel_size=3")
+    assert args["data_parallel_size"] == 3
