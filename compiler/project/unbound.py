@@ -136,7 +136,7 @@ class _Launch:
             if UNKNOWN in (left, right) or "given" in (left, right):
                 return None
             if isinstance(op, ast.Eq | ast.NotEq):
-                return (left == right) == isinstance(op, ast.Eq)
+                return bool(left == right) == isinstance(op, ast.Eq)
             return None
         value = self.value(node)
         return None if value is UNKNOWN else bool(value)
@@ -171,8 +171,8 @@ def _crash(found: Found, launch: _Launch) -> str | None:
             value = UNKNOWN
             if sure and isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
                 value = launch.value(stmt.value)
-            for name in _stored(stmt):
-                launch.bound[name] = value
+            for stored in _stored(stmt):
+                launch.bound[stored] = value
             for target in stmt.targets if isinstance(stmt, ast.Assign) else []:
                 # get_args changing an arg the launch assumes: args.deepspeed = False
                 if (

@@ -94,8 +94,9 @@ def g6_world_division(work: Work) -> None:
         if spec.get("when_none") and work.args[attr] is not None:
             continue  # the project keeps a given value
         names = list(spec.get("divisors", ()))
-        factors = [work.args.get(name) for name in names]
-        if not names or not all(type(f) is int and f > 0 for f in factors):
+        values = [work.args.get(name) for name in names]
+        factors = [f for f in values if type(f) is int and f > 0]
+        if not names or len(factors) != len(values):
             continue  # not a plain positive size: the project's own arithmetic would fail
         product = 1
         for factor in factors:
