@@ -102,3 +102,13 @@ def test_an_undecidable_binding_is_no_crash() -> None:
     assert _crashes(body.format(test="args.deepspeed_config is None")) == {
         "config": "arguments.py:6: flag is unbound"
     }
+
+
+def test_an_empty_deepspeed_config_under_args_is_a_given_config(bound_first: Path, tmp_path: Path) -> None:
+    """`args.deepspeed_config: {}` is not None: the fork's get_args binds its local from it
+    and its `"fp16" in deepspeed_config` tests find nothing (fp32)."""
+    rc, stderr, out = _compile(bound_first, tmp_path, "args:\n  deepspeed_config: {}\n  bf16: true\n")
+    assert rc == 0, stderr
+    args = json.loads((out / "args.json").read_text(encoding="utf-8"))["args"]
+    assert (args["bf16"], args["fp16"], args["gradient_accumulation_steps"]) == (False, False, None)
+    assert "args.bf16: true is replaced by deepspeed.bf16.enabled (false)" in stderr

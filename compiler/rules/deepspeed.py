@@ -13,6 +13,16 @@ from ..tree import yaml_text
 from .work import Work
 
 
+def _given_config(work: Work) -> Any:
+    """The DeepSpeed config an inference run's get_args sees: the `deepspeed:` section, else
+    what `args.deepspeed_config` holds (CogView3 writes `{}`; rules/inputs.py keeps it)."""
+    section = work.config.tree.get("deepspeed")
+    if section is not None:
+        return section
+    args = work.config.tree.get("args")
+    return args.get("deepspeed_config") if isinstance(args, dict) else None
+
+
 def r4_deepspeed_by_mode(work: Work) -> None:
     """R4: every mode but inference trains with DeepSpeed."""
     if work.training:
@@ -23,7 +33,7 @@ def r4_deepspeed_by_mode(work: Work) -> None:
     if not work.training and work.args["deepspeed"]:
         # Only where the project's own get_args dies on it (an unbound local, read by
         # compiler/project/unbound.py): a fork that binds it first runs the launch.
-        given = section is not None or work.args.get("deepspeed_config") is not None
+        given = _given_config(work) is not None
         crashes = select.for_config(work.config).get_args.deepspeed_inference or {}
         crash = crashes.get("config" if given else "no_config")
         if crash is not None:
@@ -44,8 +54,9 @@ def r5_choose_preset(work: Work) -> None:
     if not work.training:
         # deepspeed: true in inference that R4 let through: the project's get_args runs its
         # DeepSpeed block, whose "override args" branch reads the given section (R6).
-        if work.args["deepspeed"] and isinstance(section, dict):
-            work.given_deepspeed = section
+        given = _given_config(work)
+        if work.args["deepspeed"] and isinstance(given, dict):
+            work.given_deepspeed = given
         return
     if section is None:
         stage = work.args["zero_stage"]
