@@ -138,14 +138,31 @@ def _declared_only(prop: dict[str, Any], arg: Argument) -> dict[str, Any]:
     return prop
 
 
+# What a YAML value of an own flag may be besides true/false: everything but text.
+_NOT_TEXT = ["boolean", "null", "integer", "number", "array", "object"]
+
+
+def _own_flag(prop: dict[str, Any], arg: Argument) -> dict[str, Any]:
+    """An own ``store_true`` flag set from YAML as it is: a string stays an error (any
+    non-empty string is true, 'False' included); another value is what the code gets, and
+    satc cannot tell whether the code tests it for truth or takes it as it is
+    (Texaser/CogVideo@21a08dc declares ``--sampling_image_size`` as a flag, sat/arguments.py:50,
+    and its inference.yaml sets ``[480, 720]``, which none of its code reads): a warning."""
+    prop = _declared_only(prop, arg)
+    prop["type"] = [*_NOT_TEXT]
+    prop["x-satc-flag"] = True
+    return prop
+
+
 def args_properties(project: Project) -> dict[str, Any]:
     satc_args = resources.schema()["properties"]["args"]["properties"]
     properties: dict[str, Any] = {}
     raw = _sets_raw(project)
     for dest, arg in sorted(project.arguments.items()):
         prop = argument_schema(arg)
-        if raw and is_own(project, arg) and arg.action not in ("store_true", "store_false"):
-            # A string for a flag stays an error (any non-empty string is true).
+        if raw and is_own(project, arg) and arg.action in ("store_true", "store_false"):
+            prop = _own_flag(prop, arg)
+        elif raw and is_own(project, arg):
             prop = _declared_only(prop, arg)
         own = satc_args.get(dest, {})
         for keyword in _KEPT:
