@@ -739,7 +739,9 @@ def _engine_bodies(
         return found
     methods = {item.name: item for item in owner.node.body if isinstance(item, ast.FunctionDef)}
     for call in walk(func):
-        callee = dotted_name(call.func) if isinstance(call, ast.Call) else None
+        if not isinstance(call, ast.Call):
+            continue
+        callee = dotted_name(call.func)
         if not (callee and callee.startswith("self.")):
             continue
         method = methods.get(callee[len("self.") :])
