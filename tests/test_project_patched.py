@@ -26,13 +26,14 @@ PATCH_1_0 = (
 )
 
 
-def edited_tree(tmp_path: Path, file: str, old: str, new: str) -> Path:
+def edited_tree(tmp_path: Path, file: str, old: str, new: str, *more: tuple[str, str, str]) -> Path:
     root = tmp_path / "tree" / "sat"
     shutil.copytree(cogvideo_sat(), root, ignore=shutil.ignore_patterns("__pycache__"))
-    path = root / file
-    text = path.read_text(encoding="utf-8")
-    assert text.count(old) == 1, old
-    path.write_text(text.replace(old, new), encoding="utf-8")
+    for name, before, after in ((file, old, new), *more):
+        path = root / name
+        text = path.read_text(encoding="utf-8")
+        assert text.count(before) == 1, before
+        path.write_text(text.replace(before, after), encoding="utf-8")
     return root
 
 
@@ -59,20 +60,34 @@ def bundle_args(tmp_path: Path) -> dict:
 def test_a_loader_that_sets_every_key_keeps_an_undeclared_one(tmp_path: Path) -> None:
     """SanGilbert/CogVideo@58f6a87 comments out the ``hasattr`` guard of
     process_config_to_args (sat/arguments.py:268-269), so ``save_total_limit`` from its
-    sft.yaml reaches args, and its train_video.py:150 reads it.  A near miss of a declared
-    argument is still a typo."""
+    sft.yaml reaches args, and its train_video.py:150 reads it: a setting of the project.
+    An undeclared key nothing reads is a warning; a near miss of a key the project declares
+    or reads is a typo."""
     root = edited_tree(
         tmp_path,
         "arguments.py",
         "        if hasattr(args, key):\n            setattr(args, key, arg)\n",
         "        setattr(args, key, arg)\n",
+        (
+            "train_video.py",
+            'if __name__ == "__main__":\n',
+            'def prune(args):\n    return args.keep_last_checkpoints\n\n\nif __name__ == "__main__":\n',
+        ),
     )
     result = compile_with(root, tmp_path, INFERENCE_1_5, "args:\n  keep_last_checkpoints: 2\n")
     assert result.returncode == 0, result.stderr
-    assert "warning: args.keep_last_checkpoints: not an argument of this project's parser" in result.stderr
+    assert "keep_last_checkpoints" not in result.stderr
     assert bundle_args(tmp_path)["keep_last_checkpoints"] == 2
-    result = compile_with(root, tmp_path, INFERENCE_1_5, "args:\n  sampling_num_frame: 22\n")
-    assert "error: args.sampling_num_frame: unknown key under args" in result.stderr, result.stderr
+    result = compile_with(root, tmp_path, INFERENCE_1_5, "args:\n  cleanup_every: 2\n")
+    assert result.returncode == 0, result.stderr
+    assert "warning: args.cleanup_every: not an argument of this project's parser" in result.stderr
+    assert bundle_args(tmp_path)["cleanup_every"] == 2
+    result = compile_with(
+        root, tmp_path, INFERENCE_1_5, "args:\n  keep_last_checkpoint: 2\n  sampling_num_frame: 22\n"
+    )
+    assert "error: args.keep_last_checkpoint: unknown key under args" in result.stderr, result.stderr
+    assert "did you mean args.keep_last_checkpoints?" in result.stderr
+    assert "error: args.sampling_num_frame: unknown key under args" in result.stderr
     assert "did you mean args.sampling_num_frames?" in result.stderr
     assert result.returncode == 2
 

@@ -81,6 +81,10 @@ class GetArgs:
     # Files the loader merges over the --base files, named by an argument
     # ({"custom_config": "arguments.py:332"}); None when it merges none.
     merged_files: Mapping[str, str] | None = None
+    # Where the loader sets every args key as given (args_assignment "setattr"): the
+    # ``args.<name>`` the entry folder's scripts read that no argument declares
+    # ({"save_total_limit": "train_video.py:150"}); None otherwise.
+    undeclared_reads: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)

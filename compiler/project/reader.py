@@ -14,7 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from . import classes, get_args, layers, parser_surface, sat_source, sections
+from . import args_reads, classes, get_args, layers, parser_surface, sat_source, sections
 from . import sources as sources_module
 from .facts import GetArgs, Project, Sat
 from .sources import Sources
@@ -183,15 +183,18 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
     second_calls = second_get_args_calls(root, entrypoints)
     for script in second_calls or {}:
         sources.read(root / script)  # what decided it: re-hashed by `satc check`
+    built = replace(
+        get_args.build(facts, found, read_sections, second, base_layers), entry_get_args=second_calls
+    )
+    if built.args_assignment == "setattr":
+        built = replace(built, undeclared_reads=args_reads.undeclared_reads(sources, root, surface.arguments))
     project = Project(
         root=str(root),
         origin="scanned",
         label=root.name if root.name != "sat" else f"{root.parent.name}/{root.name}",
         arguments=MappingProxyType(dict(surface.arguments)),
         sections=MappingProxyType(dict(read_sections.sections)),
-        get_args=replace(
-            get_args.build(facts, found, read_sections, second, base_layers), entry_get_args=second_calls
-        ),
+        get_args=built,
         sat=sat,
         engine=engine,
         targets=MappingProxyType(described),

@@ -174,6 +174,16 @@ def args_properties(project: Project) -> dict[str, Any]:
             # with the items (sampling_image_size: pixel sizes) fills that gap only.
             prop["items"] = _json_copy(own["items"])
         properties[dest] = prop
+    for key, source in (project.get_args.undeclared_reads or {}).items():
+        # No argument declares it, but the loader sets every args key as given and the
+        # project's code reads this one: a setting of the project, of any value.
+        properties.setdefault(
+            key,
+            {
+                "description": f"read by the project's code ({source}); its loader sets it as given",
+                "x-satc-source": source,
+            },
+        )
     layers = project.get_args.base_layers or {}
     for key, source in layers.get("args_keys", {}).items():
         # Not on the namespace (the loader drops it), but the project's code reads it from

@@ -40,6 +40,7 @@ def to_json(project: Project) -> dict[str, Any]:
         "base_layers",
         "entry_get_args",
         "merged_files",
+        "undeclared_reads",
     ):  # absent: the built-in profile stays unchanged
         if getattr(get_args, optional) is None:
             del document["get_args"][optional]
