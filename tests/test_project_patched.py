@@ -144,3 +144,47 @@ def test_an_engine_reading_model_keys_in_its_own_methods(tmp_path: Path, hand_of
     never = [line for line in result.stderr.splitlines() if "never reads model." in line]
     assert len(never) == 1 and "error: model.log_key:" in never[0], result.stderr
     assert "did you mean model.log_keys?" in result.stderr
+
+
+# An entry script that builds the engine but runs only its 3D VAE (the shape of
+# hologerry/CogVideo@88c13d7 vae_video.py: encode_first_stage, first_stage_model.decode).
+VAE_ONLY = """import torch
+from arguments import get_args
+from diffusion_video import SATVideoDiffusionEngine
+from sat.model.base_model import get_model
+
+
+def round_trip(args):
+    model = get_model(args, SATVideoDiffusionEngine)
+    latent = model.encode_first_stage(torch.zeros(1, 3, 9, 64, 64), None)
+    return model.decode_first_stage(latent)
+
+
+if __name__ == "__main__":
+    round_trip(get_args())
+"""
+
+
+def test_fp16_where_the_entry_script_never_runs_the_network_is_a_warning(tmp_path: Path) -> None:
+    """hologerry/CogVideo@88c13d7 tools/vae_video.sh runs vae_video.py on the 5B config in
+    fp16: the script builds the engine but only encodes and decodes with the 3D VAE
+    (vae_video.py:132-168); fp16's overflow is the network's.  Sampling in fp16 stays an
+    error."""
+    root = tmp_path / "tree" / "sat"
+    shutil.copytree(cogvideo_sat(), root, ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "vae_round_trip.py").write_text(VAE_ONLY, encoding="utf-8")
+    layer = PATCH_1_0.replace("args:\n", "args:\n  fp16: true\n  bf16: false\n")
+    result = compile_with(
+        root, tmp_path, (*INFERENCE_1_0,), layer + "launch:\n  entrypoint: vae_round_trip.py\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "warning: args.fp16: CogVideoX-5B was trained in bf16" in result.stderr
+    assert "but vae_round_trip.py never samples or trains it" in result.stderr
+    result = compile_with(
+        root, tmp_path, (*INFERENCE_1_0,), layer + "launch:\n  entrypoint: sample_video.py\n"
+    )
+    assert (
+        "error: args.fp16: CogVideoX-5B was trained in bf16: fp16 gives black videos or NaN [M16]"
+        in result.stderr
+    )
+    assert result.returncode == 2

@@ -131,6 +131,10 @@ class Project:
     # The scripts in the entrypoint folder that call ``get_args`` (what a rank can start),
     # sorted; empty where unknown (the built-in profile).
     entrypoints: tuple[str, ...] = ()
+    # Those of ``entrypoints`` that never run the network: no sampling (``.sample``) and no
+    # SAT training loop (``training_main``): hologerry/CogVideo@88c13d7 vae_video.py builds
+    # the engine for its conditioner and 3D VAE only.  Empty where unknown.
+    network_free: tuple[str, ...] = ()
 
 
 # The reader's entry point (compiler/project/__init__.py):

@@ -201,6 +201,7 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
         files=tuple(sorted(sources.files.items())),
         unresolved=MappingProxyType(unresolved),
         entrypoints=entrypoints,
+        network_free=network_free(root, entrypoints),
     )
     extra = {"requested": wanted}
     return project, sources, extra
@@ -249,6 +250,24 @@ def entry_scripts(root: Path) -> tuple[str, ...]:
         # The substring test first: most files never mention get_args.
         if "get_args" in text and _CALLS_GET_ARGS.search(text) and _runs_get_args(text):
             found.append(path.name)
+    return tuple(found)
+
+
+# What runs the network: the engine's sampling (``model.sample``, ``sample_func = model.sample``)
+# or SAT's training loop.
+_RUNS_NETWORK = re.compile(r"\.sample\b|\btraining_main\s*\(")
+
+
+def network_free(root: Path, entrypoints: tuple[str, ...]) -> tuple[str, ...]:
+    """The entry scripts whose text neither samples nor trains (see facts.Project)."""
+    found = []
+    for name in entrypoints:
+        try:
+            text = (root / name).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if not _RUNS_NETWORK.search(text):
+            found.append(name)
     return tuple(found)
 
 
