@@ -182,8 +182,10 @@ def _set_as_given(config: LoadedConfig, key: str) -> Problem | None:
     ``process_config_to_args`` sets every key as given (``setattr(args, key, value)`` with
     no ``hasattr`` guard): the key is on the namespace and the project's code may read it
     (SanGilbert/CogVideo@58f6a87 sat/arguments.py:268-269 sets ``save_total_limit``,
-    sat/train_video.py:150 reads it).  A warning: satc cannot tell whether anything reads
-    it.  A near miss of a declared argument stays an error (the caller checks first)."""
+    sat/train_video.py:150 reads it).  A key the entry folder's scripts read is known
+    (project.args_reads, in the schema); one that reaches here is read nowhere satc looks:
+    a warning.  A near miss of a declared or read key stays an error (the caller checks
+    first)."""
     project = select.for_config(config)
     section = project.sections.get("args")
     if project.origin == "builtin" or project.get_args.args_assignment != "setattr" or section is None:
