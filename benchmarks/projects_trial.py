@@ -1,6 +1,6 @@
 """Try satc on public SAT-derived projects as their users launch them; print the evidence.
 
-    python benchmarks/projects_trial.py --trees DIR [--only NAME...] [--json OUT]
+    python benchmarks/projects_trial.py --trees DIR [--group G] [--only NAME...] [--json OUT]
 
 ``DIR`` holds the projects, unpacked from their public repositories (one folder each,
 named as in ``LAUNCHES``); nothing of them is in this repository.  For every launch its
@@ -47,6 +47,9 @@ class Launch:
     # string and tests keys on it (`"fp16" in deepspeed_config`: substring tests that find
     # none): what it derives is what an empty `deepspeed:` section gives (R6).
     deepspeed_path_only: bool = False
+    # Which trial measured it: "projects" (the first nine) or "patched" (researchers'
+    # patched copies of CogVideoX's sat/, unpacked as DIR/<owner>+<name>).
+    group: str = "projects"
 
 
 # A project whose own code cannot start as shipped runs its get_args in a copy with the
@@ -255,6 +258,228 @@ LAUNCHES = (
 )
 
 
+def _patched(name: str, tree: str, bases: tuple[str, ...], entrypoint: str, source: str, **more) -> Launch:
+    return Launch(name, tree, bases, entrypoint, source, group="patched", **more)
+
+
+# Researchers' patched copies of CogVideoX's sat/ (public forks with commits of their own on
+# top of THUDM/CogVideo), each at the commit and branch the table names, unpacked into
+# DIR/<owner>+<name>.  Flags the launch gives after --base are given as --set.
+PATCHED = (
+    _patched(
+        "sg-inference-sh",
+        "SanGilbert+CogVideo/sat",
+        ("configs/cogvideox_5b.yaml", "configs/inference.yaml"),
+        "sample_video.py",
+        "SanGilbert/CogVideo@58f6a87 (gy_dev) sat/inference.sh",
+        flags=SEED[0],
+        sets=SEED[1],
+    ),
+    _patched(
+        "sg-finetune-single",
+        "SanGilbert+CogVideo/sat",
+        ("configs/cogvideox_2b.yaml", "configs/sft.yaml"),
+        "train_video.py",
+        "SanGilbert/CogVideo@58f6a87 (gy_dev) sat/finetune_single_gpu.sh",
+        mode="finetune",
+        flags=("--seed", "42"),
+        sets=("args.seed=42",),
+    ),
+    _patched(
+        "tx-inference-sh",
+        "Texaser+CogVideo/sat",
+        ("configs/cogvideox_5b_i2v_lora.yaml", "configs/inference.yaml"),
+        "sample_video.py",
+        "Texaser/CogVideo@21a08dc sat/inference.sh",
+        flags=SEED[0],
+        sets=SEED[1],
+    ),
+    _patched(
+        "tx-finetune-single",
+        "Texaser+CogVideo/sat",
+        ("configs/cogvideox_5b_i2v_lora.yaml", "configs/sft.yaml"),
+        "train_video.py",
+        "Texaser/CogVideo@21a08dc sat/finetune_single_gpu.sh (and sat/slurm.sh)",
+        mode="finetune",
+        flags=SEED[0],
+        sets=SEED[1],
+    ),
+    _patched(
+        "hg-inference",
+        "hologerry+CogVideo",
+        ("configs/cogvideox_5b_lora.yaml", "configs/inference.yaml"),
+        "sample_video.py",
+        "hologerry/CogVideo@88c13d7 tools/inference.sh",
+        flags=SEED[0],
+        sets=SEED[1],
+    ),
+    _patched(
+        "hg-finetune-blue-cam0",
+        "hologerry+CogVideo",
+        ("configs/cogvideox_5b_lora.yaml", "configs/sft_blue_cam0.yaml"),
+        "train_video.py",
+        "hologerry/CogVideo@88c13d7 tools_single/finetune_blue_cam0.sh",
+        mode="finetune",
+        flags=SEED[0],
+        sets=SEED[1],
+    ),
+    _patched(
+        "hg-pi2v-blue-cam0",
+        "hologerry+CogVideo",
+        ("configs/cogvideox_5b_lora_prefixi2v.yaml", "configs/sft_blue_cam0_pi2v.yaml"),
+        "train_image_to_video.py",
+        "hologerry/CogVideo@88c13d7 tools_single/finetune_blue_cam0_pi2v.sh",
+        mode="finetune",
+        flags=SEED[0],
+        sets=SEED[1],
+    ),
+    _patched(
+        "hg-sdedit",
+        "hologerry+CogVideo",
+        ("configs/cogvideox_5b_lora.yaml", "configs_sdedit/sdedit.yaml"),
+        "sdedit_video.py",
+        "hologerry/CogVideo@88c13d7 tools_sdedit/sdedit_video.sh",
+        flags=SEED[0],
+        sets=SEED[1],
+    ),
+    _patched(
+        "hg-zero123-ott-blue",
+        "hologerry+CogVideo",
+        ("configs/cogvideox_5b_lora_prefixi2v.yaml", "configs_sdedit/sdedit_zero123_ott_blue.yaml"),
+        "sdedit_video_zero123_onetwothree.py",
+        "hologerry/CogVideo@88c13d7 tools_sdedit/sdedit_video_zero123_ott_blue.sh",
+        flags=SEED[0],
+        sets=SEED[1],
+    ),
+    _patched(
+        "hg-vae",
+        "hologerry+CogVideo",
+        ("configs/cogvideox_5b.yaml", "configs/vae.yaml"),
+        "vae_video.py",
+        "hologerry/CogVideo@88c13d7 tools/vae_video.sh",
+        flags=SEED[0],
+        sets=SEED[1],
+    ),
+    _patched(
+        "xj-train-oci",
+        "xvjiarui+CogVideo/sat",
+        ("configs/oci/sft/5b_lora_mambav2_f145_sft.yaml", "configs/oci/dataset/tandj_f145.yaml"),
+        "train_video_oci.py",
+        "xvjiarui/CogVideo@e7da55f (dit_mamba) README_oci.md training (its config moved to sft/archive; "
+        "the current 5b mamba LoRA config)",
+        mode="finetune",
+        flags=("--tag", "debug-bs8", "--save-interval", "10"),
+        sets=("args.tag=debug-bs8", "args.save_interval=10"),
+    ),
+    _patched(
+        "xj-train-readme",
+        "xvjiarui+CogVideo/sat",
+        ("configs/oci/sft/archive/5b_full_mambad_f145_sft.yaml", "configs/oci/dataset/tandj_f145.yaml"),
+        "train_video_oci.py",
+        "xvjiarui/CogVideo@e7da55f (dit_mamba) README_oci.md training, its config as archived",
+        mode="finetune",
+        flags=("--tag", "debug-bs8", "--save-interval", "10"),
+        sets=("args.tag=debug-bs8", "args.save_interval=10"),
+    ),
+    _patched(
+        "xj-sample-oci",
+        "xvjiarui+CogVideo/sat",
+        ("configs/oci/sft/5b_lora_mambav2_f145_sft.yaml", "configs/oci/inference/f145_infer.yaml"),
+        "sample_video_oci.py",
+        "xvjiarui/CogVideo@e7da55f (dit_mamba) README_oci.md / sat/inference_oci.sh sampling",
+        flags=("--output-dir", "output/inference/debug", "--input-file", "configs/test_pixabay.txt"),
+        sets=("args.output_dir=output/inference/debug", "args.input_file=configs/test_pixabay.txt"),
+    ),
+    _patched(
+        "xj-inference-sh",
+        "xvjiarui+CogVideo/sat",
+        ("configs/cogvideox_5b.yaml", "configs/inference.yaml"),
+        "sample_video.py",
+        "xvjiarui/CogVideo@e7da55f (dit_mamba) sat/inference.sh",
+        flags=SEED[0],
+        sets=SEED[1],
+    ),
+    _patched(
+        "yx-inference-i2v",
+        "Yuancheng-Xu+CogVideo/sat",
+        ("configs/cogvideox_5b_i2v.yaml", "configs/inference_yc_I2V.yaml"),
+        "sample_video.py",
+        "Yuancheng-Xu/CogVideo@59cc0f7 sat/inference_yc.sh (the active line)",
+        flags=SEED[0],
+        sets=SEED[1],
+    ),
+    _patched(
+        "yx-inference-lora",
+        "Yuancheng-Xu+CogVideo/sat",
+        ("configs/cogvideox_5b_lora.yaml", "configs/inference_yc.yaml"),
+        "sample_video.py",
+        "Yuancheng-Xu/CogVideo@59cc0f7 sat/inference_yc.sh (LoRA line)",
+        flags=SEED[0],
+        sets=SEED[1],
+    ),
+    _patched(
+        "yx-finetune-t2v",
+        "Yuancheng-Xu+CogVideo/sat",
+        ("configs/cogvideox_5b_lora.yaml", "configs/sft_yc.yaml"),
+        "train_video.py",
+        "Yuancheng-Xu/CogVideo@59cc0f7 sat/finetune_multi_gpus_yc.sh (T2V, torchrun 8)",
+        mode="finetune",
+        flags=SEED[0],
+        sets=SEED[1],
+    ),
+    _patched(
+        "yx-finetune-i2v",
+        "Yuancheng-Xu+CogVideo/sat",
+        ("configs/cogvideox_5b_i2v_lora.yaml", "configs/sft_I2V_yc.yaml"),
+        "train_video.py",
+        "Yuancheng-Xu/CogVideo@59cc0f7 sat/finetune_multi_gpus_yc.sh (I2V line)",
+        mode="finetune",
+        flags=SEED[0],
+        sets=SEED[1],
+    ),
+    _patched(
+        "vk-inference-sh",
+        "vukrosic+CogVideo/sat",
+        ("configs/cogvideox1.5_5b.yaml", "configs/inference.yaml"),
+        "sample_video.py",
+        "vukrosic/CogVideo@5a8dabc sat/inference.sh",
+        flags=SEED[0],
+        sets=SEED[1],
+    ),
+    _patched(
+        "vk-finetune-single",
+        "vukrosic+CogVideo/sat",
+        ("configs/cogvideox_2b_lora.yaml", "configs/sft.yaml"),
+        "train_video.py",
+        "vukrosic/CogVideo@5a8dabc sat/finetune_single_gpu.sh",
+        mode="finetune",
+        flags=SEED[0],
+        sets=SEED[1],
+    ),
+    _patched(
+        "lg-inference-sh",
+        "Leo-Ngok+CogVideoY/sat",
+        ("configs/cogvideox_5b.yaml", "configs/inference.yaml"),
+        "sample_video.py",
+        "Leo-Ngok/CogVideoY@2ef20aa (dev) sat/inference.sh",
+        flags=SEED[0],
+        sets=SEED[1],
+    ),
+    _patched(
+        "lg-finetune-single",
+        "Leo-Ngok+CogVideoY/sat",
+        ("configs/cogvideox_2b_lora.yaml", "configs/sft.yaml"),
+        "train_video.py",
+        "Leo-Ngok/CogVideoY@2ef20aa (dev) sat/finetune_single_gpu.sh",
+        mode="finetune",
+        flags=SEED[0],
+        sets=SEED[1],
+    ),
+)
+
+ALL = LAUNCHES + PATCHED
+
+
 def prepare_standins(trees: Path, standins: Path) -> None:
     """Copies of the projects in STANDINS with the one missing file, taken from the donor
     fork beside the CogVideoX tree SATC_COGVIDEO_SAT names (its ``../forks/``)."""
@@ -316,11 +541,16 @@ def differences(launch: Launch, bundle: Path, theirs: dict) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trees", type=Path, required=True)
+    parser.add_argument("--group", choices=("projects", "patched", "all"), default="projects")
     parser.add_argument("--only", nargs="*", default=[])
     parser.add_argument("--json", type=Path)
     parser.add_argument("--standins", type=Path, default=Path(tempfile.gettempdir()) / "satc-trial-standins")
     options = parser.parse_args()
-    chosen = [launch for launch in LAUNCHES if not options.only or launch.name in options.only]
+    chosen = [
+        launch
+        for launch in ALL
+        if options.group in ("all", launch.group) and (not options.only or launch.name in options.only)
+    ]
     from project_support import run_harness
 
     prepare_standins(options.trees, options.standins)

@@ -177,6 +177,29 @@ def _dropped_later_argument(config: LoadedConfig, key: str) -> Problem | None:
     )
 
 
+def _set_as_given(config: LoadedConfig, key: str) -> Problem | None:
+    """An ``args:`` key the project's parser does not declare, where its
+    ``process_config_to_args`` sets every key as given (``setattr(args, key, value)`` with
+    no ``hasattr`` guard): the key is on the namespace and the project's code may read it
+    (SanGilbert/CogVideo@58f6a87 sat/arguments.py:268-269 sets ``save_total_limit``,
+    sat/train_video.py:150 reads it).  A key the entry folder's scripts read is known
+    (project.args_reads, in the schema); one that reaches here is read nowhere satc looks:
+    a warning.  A near miss of a declared or read key stays an error (the caller checks
+    first)."""
+    project = select.for_config(config)
+    section = project.sections.get("args")
+    if project.origin == "builtin" or project.get_args.args_assignment != "setattr" or section is None:
+        return None
+    return Problem(
+        config.locate(("args", key)),
+        dotted(("args", key)),
+        f"not an argument of this project's parser: its process_config_to_args ({section.source}) sets "
+        "every args key as given, so the value reaches args unchecked",
+        "warning",
+        hint="check that the project's code reads it under this name",
+    )
+
+
 def _unknown_key(
     config: LoadedConfig, path: Path, key: str, schema: dict[str, Any], root: dict[str, Any]
 ) -> Problem:
@@ -189,7 +212,7 @@ def _unknown_key(
     ]
     here = typo_of(key, allowed)
     if path == ("args",) and not here and key.lower().replace("-", "_") not in _TOPOLOGY_NAMES:
-        dropped = _dropped_later_argument(config, key)
+        dropped = _dropped_later_argument(config, key) or _set_as_given(config, key)
         if dropped is not None:
             return dropped
     elsewhere = [p for p in _key_index(root).get(key, []) if p != dotted((*path, key))]
@@ -419,6 +442,17 @@ def _problem_from_error(config: LoadedConfig, error: Any, root: dict[str, Any]) 
                 )
             )
         return problems
+    if kind == "type" and error.schema.get("x-satc-flag") and isinstance(value, str):
+        # An own flag the loader sets as given: text is what it would misread (as true).
+        return [
+            Problem(
+                where,
+                key,
+                f"expected true or false, got {_describe(value)}",
+                hint="the project's loader sets it as written and any non-empty text reads as true: "
+                "write true or false without quotes",
+            )
+        ]
     if kind == "type":
         return [
             Problem(

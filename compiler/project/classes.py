@@ -719,53 +719,98 @@ def describe(sources: Sources, found: Found) -> dict[str, Any] | None:
     return out
 
 
+def _engine_bodies(
+    owner: Found, func: ast.FunctionDef, args_vars: set[str], config_vars: set[str], depth: int = 0
+) -> list[tuple[ast.FunctionDef, set[str], set[str]]]:
+    """``func`` with the names that hold the namespace (``args``) and ``args.model_config``
+    there, then the methods of the same class it hands either to (``self._init_configs(
+    args.model_config)``, ``self._init_model_components(args)``: Texaser/CogVideo@21a08dc
+    sat/diffusion_video.py:30-31 reads every `model:` key there), followed two calls deep."""
+    config_vars = config_vars | {
+        t.id
+        for stmt in walk(func)
+        if isinstance(stmt, ast.Assign)
+        and dotted_name(stmt.value) in {f"{a}.model_config" for a in args_vars}
+        for t in stmt.targets
+        if isinstance(t, ast.Name)
+    }
+    found = [(func, args_vars, config_vars)]
+    if depth >= 2 or not isinstance(owner.node, ast.ClassDef):
+        return found
+    methods = {item.name: item for item in owner.node.body if isinstance(item, ast.FunctionDef)}
+    for call in walk(func):
+        if not isinstance(call, ast.Call):
+            continue
+        callee = dotted_name(call.func)
+        if not (callee and callee.startswith("self.")):
+            continue
+        method = methods.get(callee[len("self.") :])
+        if method is None or method is func:
+            continue
+        params = [a.arg for a in method.args.args[1:]]
+        passed_args: set[str] = set()
+        passed_config: set[str] = set()
+        for param, value in zip(params, call.args, strict=False):
+            name = dotted_name(value)
+            if name in args_vars:
+                passed_args.add(param)
+            elif name in config_vars or name in {f"{a}.model_config" for a in args_vars}:
+                passed_config.add(param)
+        if passed_args or passed_config:
+            found += _engine_bodies(owner, method, passed_args, passed_config, depth + 1)
+    return found
+
+
+def _config_receiver(node: ast.expr, args_vars: set[str], config_vars: set[str]) -> bool:
+    """``model_config`` (a name bound to it) or ``args.model_config`` itself."""
+    if isinstance(node, ast.Name):
+        return node.id in config_vars
+    return isinstance(node, ast.Attribute) and dotted_name(node) in {f"{a}.model_config" for a in args_vars}
+
+
 def engine(sources: Sources, found: Found) -> dict[str, Any] | None:
     """The keys the engine class reads from `model:` (``model_config.get(...)``)."""
     init = _init(sources, found)
     if not isinstance(init, tuple):
         return None
-    func = init[1]
-    config_vars = {
-        t.id
-        for stmt in walk(func)
-        if isinstance(stmt, ast.Assign) and dotted_name(stmt.value) == "args.model_config"
-        for t in stmt.targets
-        if isinstance(t, ast.Name)
-    }
+    bodies = _engine_bodies(init[0], init[1], {"args"}, set())
     keys: dict[str, dict[str, Any]] = {}
     local_key: dict[str, str] = {}
-    for node in walk(func):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "get"
-            and isinstance(node.func.value, ast.Name)
-            and node.func.value.id in config_vars
-            and node.args
-        ):
-            ok, key = literal(node.args[0])
-            if not (ok and isinstance(key, str)):
-                continue
-            entry: dict[str, Any] = {"source": found.line(node)}
-            if len(node.args) > 1:
-                ok, value = literal(node.args[1])
-                entry["default"] = value if ok else ast.unparse(node.args[1])
-            keys.setdefault(key, entry)
-    for stmt in walk(func):
-        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
-            value = stmt.value
+    for func, args_vars, config_vars in bodies:
+        for node in walk(func):
             if (
-                isinstance(value, ast.Call)
-                and isinstance(value.func, ast.Attribute)
-                and value.args
-                and isinstance(value.func.value, ast.Name)
-                and value.func.value.id in config_vars
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "get"
+                and _config_receiver(node.func.value, args_vars, config_vars)
+                and node.args
             ):
-                ok, key = literal(value.args[0])
-                if ok and isinstance(key, str):
-                    local_key[stmt.targets[0].id] = key
+                ok, key = literal(node.args[0])
+                if not (ok and isinstance(key, str)):
+                    continue
+                entry: dict[str, Any] = {"source": init[0].line(node)}
+                if len(node.args) > 1:
+                    ok, value = literal(node.args[1])
+                    entry["default"] = value if ok else ast.unparse(node.args[1])
+                keys.setdefault(key, entry)
+        for stmt in walk(func):
+            if (
+                isinstance(stmt, ast.Assign)
+                and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], ast.Name)
+            ):
+                value = stmt.value
+                if (
+                    isinstance(value, ast.Call)
+                    and isinstance(value.func, ast.Attribute)
+                    and value.args
+                    and _config_receiver(value.func.value, args_vars, config_vars)
+                ):
+                    ok, key = literal(value.args[0])
+                    if ok and isinstance(key, str):
+                        local_key[stmt.targets[0].id] = key
     injects: dict[str, dict[str, Any]] = {}
-    for stmt in walk(func):
+    for stmt in (stmt for func, _, _ in bodies for stmt in walk(func)):
         # network_config["params"]["dtype"] = dtype_str
         if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Subscript):
             outer = stmt.targets[0]
@@ -776,7 +821,7 @@ def engine(sources: Sources, found: Found) -> dict[str, Any] | None:
                 section = local_key.get(inner.value.id)
                 if section and ok_p and params == "params" and ok_k and isinstance(key, str):
                     injects.setdefault(
-                        section, {"passes": [], "overwrites": True, "source": found.line(stmt)}
+                        section, {"passes": [], "overwrites": True, "source": init[0].line(stmt)}
                     )["passes"].append(key)
     return {
         "target": found.dotted,

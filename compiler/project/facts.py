@@ -89,6 +89,10 @@ class GetArgs:
     # ["model_parallel_size", "sequence_parallel_size"], "when_none": True (only where
     # the arg is None), "source": "arguments.py:192"}}; None where it computes none.
     world_division: Mapping[str, Mapping[str, Any]] | None = None
+    # Where the loader sets every args key as given (args_assignment "setattr"): the
+    # ``args.<name>`` the entry folder's scripts read that no argument declares
+    # ({"save_total_limit": "train_video.py:150"}); None otherwise.
+    undeclared_reads: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,10 @@ class Project:
     # The scripts in the entrypoint folder that call ``get_args`` (what a rank can start),
     # sorted; empty where unknown (the built-in profile).
     entrypoints: tuple[str, ...] = ()
+    # Those of ``entrypoints`` that never run the network: no sampling (``.sample``) and no
+    # SAT training loop (``training_main``): hologerry/CogVideo@88c13d7 vae_video.py builds
+    # the engine for its conditioner and 3D VAE only.  Empty where unknown.
+    network_free: tuple[str, ...] = ()
 
 
 # The reader's entry point (compiler/project/__init__.py):

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from . import classes, get_args, layers, parser_surface, sat_source, sections
+from . import args_reads, classes, get_args, layers, parser_surface, sat_source, sections
 from . import sources as sources_module
 from .facts import GetArgs, Project, Sat
 from .sources import Sources
@@ -183,21 +183,25 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
     second_calls = second_get_args_calls(root, entrypoints)
     for script in second_calls or {}:
         sources.read(root / script)  # what decided it: re-hashed by `satc check`
+    built = replace(
+        get_args.build(facts, found, read_sections, second, base_layers), entry_get_args=second_calls
+    )
+    if built.args_assignment == "setattr":
+        built = replace(built, undeclared_reads=args_reads.undeclared_reads(sources, root, surface.arguments))
     project = Project(
         root=str(root),
         origin="scanned",
         label=root.name if root.name != "sat" else f"{root.parent.name}/{root.name}",
         arguments=MappingProxyType(dict(surface.arguments)),
         sections=MappingProxyType(dict(read_sections.sections)),
-        get_args=replace(
-            get_args.build(facts, found, read_sections, second, base_layers), entry_get_args=second_calls
-        ),
+        get_args=built,
         sat=sat,
         engine=engine,
         targets=MappingProxyType(described),
         files=tuple(sorted(sources.files.items())),
         unresolved=MappingProxyType(unresolved),
         entrypoints=entrypoints,
+        network_free=network_free(root, entrypoints),
     )
     extra = {"requested": wanted}
     return project, sources, extra
@@ -246,6 +250,24 @@ def entry_scripts(root: Path) -> tuple[str, ...]:
         # The substring test first: most files never mention get_args.
         if "get_args" in text and _CALLS_GET_ARGS.search(text) and _runs_get_args(text):
             found.append(path.name)
+    return tuple(found)
+
+
+# What runs the network: the engine's sampling (``model.sample``, ``sample_func = model.sample``)
+# or SAT's training loop.
+_RUNS_NETWORK = re.compile(r"\.sample\b|\btraining_main\s*\(")
+
+
+def network_free(root: Path, entrypoints: tuple[str, ...]) -> tuple[str, ...]:
+    """The entry scripts whose text neither samples nor trains (see facts.Project)."""
+    found = []
+    for name in entrypoints:
+        try:
+            text = (root / name).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if not _RUNS_NETWORK.search(text):
+            found.append(name)
     return tuple(found)
 
 

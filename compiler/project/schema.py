@@ -138,14 +138,31 @@ def _declared_only(prop: dict[str, Any], arg: Argument) -> dict[str, Any]:
     return prop
 
 
+# What a YAML value of an own flag may be besides true/false: everything but text.
+_NOT_TEXT = ["boolean", "null", "integer", "number", "array", "object"]
+
+
+def _own_flag(prop: dict[str, Any], arg: Argument) -> dict[str, Any]:
+    """An own ``store_true`` flag set from YAML as it is: a string stays an error (any
+    non-empty string is true, 'False' included); another value is what the code gets, and
+    satc cannot tell whether the code tests it for truth or takes it as it is
+    (Texaser/CogVideo@21a08dc declares ``--sampling_image_size`` as a flag, sat/arguments.py:50,
+    and its inference.yaml sets ``[480, 720]``, which none of its code reads): a warning."""
+    prop = _declared_only(prop, arg)
+    prop["type"] = [*_NOT_TEXT]
+    prop["x-satc-flag"] = True
+    return prop
+
+
 def args_properties(project: Project) -> dict[str, Any]:
     satc_args = resources.schema()["properties"]["args"]["properties"]
     properties: dict[str, Any] = {}
     raw = _sets_raw(project)
     for dest, arg in sorted(project.arguments.items()):
         prop = argument_schema(arg)
-        if raw and is_own(project, arg) and arg.action not in ("store_true", "store_false"):
-            # A string for a flag stays an error (any non-empty string is true).
+        if raw and is_own(project, arg) and arg.action in ("store_true", "store_false"):
+            prop = _own_flag(prop, arg)
+        elif raw and is_own(project, arg):
             prop = _declared_only(prop, arg)
         own = satc_args.get(dest, {})
         for keyword in _KEPT:
@@ -157,6 +174,16 @@ def args_properties(project: Project) -> dict[str, Any]:
             # with the items (sampling_image_size: pixel sizes) fills that gap only.
             prop["items"] = _json_copy(own["items"])
         properties[dest] = prop
+    for key, source in (project.get_args.undeclared_reads or {}).items():
+        # No argument declares it, but the loader sets every args key as given and the
+        # project's code reads this one: a setting of the project, of any value.
+        properties.setdefault(
+            key,
+            {
+                "description": f"read by the project's code ({source}); its loader sets it as given",
+                "x-satc-source": source,
+            },
+        )
     layers = project.get_args.base_layers or {}
     for key, source in layers.get("args_keys", {}).items():
         # Not on the namespace (the loader drops it), but the project's code reads it from

@@ -36,12 +36,15 @@ def to_json(project: Project) -> dict[str, Any]:
         "unresolved": {k: dict(v) for k, v in project.unresolved.items()},
         "entrypoints": list(project.entrypoints),
     }
+    if project.network_free:  # absent: the built-in profile stays unchanged
+        document["network_free"] = list(project.network_free)
     for optional in (
         "base_layers",
         "entry_get_args",
         "merged_files",
         "deepspeed_inference",
         "world_division",
+        "undeclared_reads",
     ):  # absent: the built-in profile stays unchanged
         if getattr(get_args, optional) is None:
             del document["get_args"][optional]
@@ -69,4 +72,5 @@ def from_json(data: dict[str, Any]) -> Project:
         files=tuple((label, digest) for label, digest in data["files"]),
         unresolved=MappingProxyType(data.get("unresolved", {})),
         entrypoints=tuple(data.get("entrypoints", ())),
+        network_free=tuple(data.get("network_free", ())),
     )

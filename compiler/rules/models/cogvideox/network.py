@@ -16,15 +16,32 @@ def _precision_path(work: Work, name: str) -> Path:
     return ("args", name)
 
 
+def _network_free(model: Model) -> str | None:
+    """The launch's entry script, where the project's reader found that it never runs the
+    network (facts.Project.network_free): fp16's overflow is the network's."""
+    entry = str(model.work.launch.get("entrypoint") or "").rsplit("/", 1)[-1]
+    return entry if entry and entry in select.for_config(model.work.config).network_free else None
+
+
 def m16_precision(model: Model) -> None:
     """M16: every model but CogVideoX-2B was trained in bf16; fp16 gives black videos or
     NaN (CogVideo #593, #637).  2B was trained in fp16 (SAT README: `fp16: True # For
-    CogVideoX-2B`)."""
+    CogVideoX-2B`).  The overflow is the network's: where the launch's entry script never
+    samples or trains (facts.Project.network_free), a warning."""
     profile = model.profile
     args = model.work.args
     if profile is None:
         return
-    if profile.precision == "bf16" and args.get("fp16"):
+    if profile.precision == "bf16" and args.get("fp16") and _network_free(model):
+        model.warn(
+            _precision_path(model.work, "fp16"),
+            "M16",
+            f"{profile.name} was trained in bf16: fp16 gives black videos or NaN where the network runs, "
+            f"but {_network_free(model)} never samples or trains it (no .sample, no training_main): "
+            "left to its code",
+            "use bf16 (deepspeed.bf16.enabled: true, fp16.enabled: false; or args.bf16: true)",
+        )
+    elif profile.precision == "bf16" and args.get("fp16"):
         model.error(
             _precision_path(model.work, "fp16"),
             "M16",

@@ -73,12 +73,26 @@ def m10_frames_4k_plus_1(model: Model) -> None:
     (`compressed_num_frames = (num_frames - 1) // time_compressed_rate + 1`,
     dit_video_concat.py:797; CogVideo PR #678).  Guards an engine whose
     `encode_first_stage` hands the data's frames to the VAE unchanged (diffusion_video.py:244
-    at e519ece); where the project's engine changes the frame count first, a warning."""
+    at e519ece); where the project's engine changes the frame count first, a warning.
+    The network's own `num_frames` never reaches the VAE: the network floors it to a
+    latent frame count, so an off-grid value sizes the position grid as the 4k+1 below it
+    does (SanGilbert/CogVideo@58f6a87 trains with 52): a warning."""
     rate = model.int_at((*NETWORK, "time_compressed_rate")) or 4
     reshaped = frames_reshaped(model)
     for path in ((*NETWORK, "num_frames"), (*DATA, "max_num_frames")):
         frames = model.int_at(path)
         if frames is None or frames < 1 or not (frames - 1) % rate:
+            continue
+        if path == (*NETWORK, "num_frames"):
+            latent = (frames - 1) // rate + 1
+            model.warn(
+                path,
+                "M10",
+                f"{frames} frames: the network floors it to (num_frames - 1) // {rate} + 1 = {latent} latent "
+                f"frames, the position grid of {rate * (latent - 1) + 1} video frames: the data's clips are "
+                f"what the 3D VAE takes ({rate}k+1)",
+                f"write {rate * (latent - 1) + 1}, the frame count it stands for",
+            )
             continue
         if reshaped is not None:
             model.warn(
