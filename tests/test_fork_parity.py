@@ -488,9 +488,12 @@ def _differences(launch: Launch, bundle: Path, mine: dict, theirs: dict) -> list
         problems.append(f"keys only in the project's namespace: {missing}; only in satc's: {extra}")
     for key in sorted(set(theirs) & set(mine) - PER_PROCESS):
         actual, expected = mine[key], theirs[key]
-        if key == "base":  # the bundle's merged config.yaml stands for the inputs
-            if actual != [str(bundle / "config.yaml")]:
-                problems.append(f"base: {actual!r} is not the bundle's config.yaml")
+        if key == "base":  # the bundle's files stand for the inputs: its merged config.yaml,
+            # or its frozen copy of each layer where the project reopens args.base one by one
+            layers = [entry["path"] for entry in document.get("config_layers") or []]
+            files = [str(bundle / name) for name in layers or ["config.yaml"]]
+            if actual != files:
+                problems.append(f"base: {actual!r} is not the bundle's {files!r}")
             if [Path(p).name for p in document["args"]["base"]] != [Path(p).name for p in launch.bases]:
                 problems.append(f"args.json base {document['args']['base']!r} != inputs {launch.bases!r}")
             continue
