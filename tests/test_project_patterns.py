@@ -269,3 +269,77 @@ def test_a_sibling_projects_vendored_sat_is_not_this_projects(tmp_path: Path) ->
     )
     assert result.returncode == 0, result.stderr
     assert "SwissArmyTransformer/sat" in (tmp_path / "other-bundle" / "args.json").read_text(encoding="utf-8")
+
+
+# An entry script that always conditions on an image: it never reads args.image2video.
+IMAGE_ONLY_SCRIPT = '''"""Sample from a first frame: the image is always the condition."""
+
+from arguments import get_args
+
+
+def main(args):
+    return args.input_file, args.sampling_num_frames
+
+
+if __name__ == "__main__":
+    main(get_args())
+'''
+
+# The same, with the flag read by a helper module of its folder.
+HELPER_READS_FLAG = """def wants_image(args):
+    return args.image2video
+"""
+
+
+def test_an_entry_script_that_never_reads_image2video_needs_no_flag(tmp_path: Path) -> None:
+    """Metalicana/DiTCtrl@1b91ee4 sat/sample_video_i2v.py (run_i2v_multi_prompt.sh) samples
+    CogVideoX-5B-I2V and always concatenates the image latents; it never reads
+    args.image2video, which M24 requires for CogVideoX's sample_video.py:160 branch.  The
+    rule guards the script launched; a helper module of its folder reading the flag counts."""
+    root = tmp_path / "sat"
+    shutil.copytree(cogvideo_sat(), root, ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "sample_first_frame.py").write_text(IMAGE_ONLY_SCRIPT, encoding="utf-8")
+    bases = ("configs/cogvideox1.5_5b_i2v.yaml", "configs/inference.yaml")
+    cache = tmp_path / "cache"
+    launched = "launch:\n  entrypoint: {}\n"
+    result = compile_with(root, cache, tmp_path, bases, launched.format("sample_first_frame.py"))
+    assert "M24" not in result.stderr and result.returncode == 0, result.stderr
+    # CogVideoX's own script branches on the flag: still an error there.
+    result = compile_with(root, cache, tmp_path, bases, launched.format("sample_video.py"))
+    assert "sampling it without args.image2video" in result.stderr and result.returncode == 2
+    # A helper beside the script that reads the flag for it: the rule applies again.
+    (root / "first_frame_helpers.py").write_text(HELPER_READS_FLAG, encoding="utf-8")
+    script = IMAGE_ONLY_SCRIPT.replace(
+        "from arguments", "from first_frame_helpers import wants_image\nfrom arguments"
+    )
+    (root / "sample_first_frame.py").write_text(script, encoding="utf-8")
+    result = compile_with(root, cache, tmp_path, bases, launched.format("sample_first_frame.py"))
+    assert "sampling it without args.image2video" in result.stderr and result.returncode == 2
+
+
+def test_a_network_parameter_under_transformer_args_is_judged_by_the_value_the_run_uses(
+    tree: Path, cache_dir: Path, tmp_path: Path
+) -> None:
+    """suimuc/MTV_Framework@5704fe6 configs/cogvideox_5b.yaml:59 sets
+    transformer_args.num_layers_dual: 4; nothing reads it there, and its BaseTransformer
+    takes num_layers_dual (default 4) through the network's **kwargs.  SAT's BaseTransformer
+    takes init_method_std (default 0.02) the same way here: the ignored key is a warning
+    where the run uses the same value, an error pointing at the parameter's place where
+    not; a typo of a key transformer_args does carry stays an error with its suggestion."""
+    head = "model:\n  network_config:\n    params:\n      transformer_args:\n"
+    result = compile_with(tree, cache_dir, tmp_path, INFERENCE_1_5, head + "        init_method_std: 0.02\n")
+    assert result.returncode == 0, result.stderr
+    assert "warning: model.network_config.params.transformer_args.init_method_std" in result.stderr
+    assert "by default the same 0.02 [M6]" in result.stderr
+    result = compile_with(tree, cache_dir, tmp_path, INFERENCE_1_5, head + "        init_method_std: 0.01\n")
+    assert result.returncode == 2
+    assert "error: model.network_config.params.transformer_args.init_method_std" in result.stderr
+    assert "the run uses its default 0.02" in result.stderr
+    assert "set model.network_config.params.init_method_std: 0.01 instead" in result.stderr
+    result = compile_with(
+        tree, cache_dir, tmp_path, INFERENCE_1_5, head + "        checkpoint_activation: true\n"
+    )
+    assert result.returncode == 2
+    assert (
+        "did you mean model.network_config.params.transformer_args.checkpoint_activations?" in result.stderr
+    )

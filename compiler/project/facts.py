@@ -127,6 +127,9 @@ class Project:
     # The scripts in the entrypoint folder that call ``get_args`` (what a rank can start),
     # sorted; empty where unknown (the built-in profile).
     entrypoints: tuple[str, ...] = ()
+    # {entry script: the names it (or a module of its folder it imports) may read}
+    # (entry_reads.py); a script missing here is unknown.
+    entry_reads: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
 
 
 # The reader's entry point (compiler/project/__init__.py):

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from . import classes, get_args, layers, parser_surface, sat_source, sections
+from . import classes, entry_reads, get_args, layers, parser_surface, sat_source, sections
 from . import sources as sources_module
 from .facts import GetArgs, Project, Sat
 from .sources import Sources
@@ -181,6 +181,7 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
     sources.scanned.update(root.glob("*.py"))  # entry_scripts and second_get_args_calls scan them
     base_layers = layers.read(sources, entrypoints)
     second_calls = second_get_args_calls(root, entrypoints)
+    reads = entry_reads.read(sources, root, entrypoints)
     for script in second_calls or {}:
         sources.read(root / script)  # what decided it: re-hashed by `satc check`
     project = Project(
@@ -198,6 +199,7 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
         files=tuple(sorted(sources.files.items())),
         unresolved=MappingProxyType(unresolved),
         entrypoints=entrypoints,
+        entry_reads=MappingProxyType(reads),
     )
     extra = {"requested": wanted}
     return project, sources, extra

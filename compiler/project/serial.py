@@ -36,6 +36,8 @@ def to_json(project: Project) -> dict[str, Any]:
         "unresolved": {k: dict(v) for k, v in project.unresolved.items()},
         "entrypoints": list(project.entrypoints),
     }
+    if project.entry_reads:  # absent: the built-in profile stays unchanged
+        document["entry_reads"] = {k: list(v) for k, v in project.entry_reads.items()}
     for optional in (
         "base_layers",
         "entry_get_args",
@@ -67,4 +69,5 @@ def from_json(data: dict[str, Any]) -> Project:
         files=tuple((label, digest) for label, digest in data["files"]),
         unresolved=MappingProxyType(data.get("unresolved", {})),
         entrypoints=tuple(data.get("entrypoints", ())),
+        entry_reads=MappingProxyType({k: tuple(v) for k, v in data.get("entry_reads", {}).items()}),
     )

@@ -1,0 +1,66 @@
+"""The names each entry script reads: what a rule guarding a script's own code looks for.
+
+A CogVideoX rule about a flag only its sampling script branches on (``if
+args.image2video:``, sample_video.py:160) guards that script's code: a project's other
+script that never reads the flag (Metalicana/DiTCtrl 1b91ee4, sat/sample_video_i2v.py
+always conditions on the image) runs the same config without it.
+
+Static and on the safe side: every attribute name and string constant in the script and
+in the project modules it imports from its own folder (one level: a helper beside it may
+read the flag for it).  A name listed here may not be read; a name absent is read by
+neither the script nor those helpers.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from .sources import Sources
+
+
+def read(sources: Sources, root: Path, entrypoints: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """{script: sorted names it or its folder's imported modules may read}; a script that
+    cannot be parsed is left out (unknown: the rules judge it as they would without this)."""
+    found: dict[str, tuple[str, ...]] = {}
+    for script in entrypoints:
+        tree = _parse(sources, root / script)
+        if tree is None:
+            continue
+        names = _names(tree)
+        for module in sorted(_local_imports(tree, root)):
+            helper = _parse(sources, root / f"{module}.py")
+            if helper is None:
+                break  # a helper satc cannot read: the script's reads are unknown
+            names |= _names(helper)
+        else:
+            found[script] = tuple(sorted(names))
+    return found
+
+
+def _parse(sources: Sources, path: Path) -> ast.Module | None:
+    try:
+        return ast.parse(sources.read(path), filename=str(path))
+    except (OSError, SyntaxError, ValueError, RecursionError):
+        return None
+
+
+def _names(tree: ast.AST) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            names.add(node.attr)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.isidentifier():
+            names.add(node.value)  # getattr(args, "x"), vars(args)["x"]
+    return names
+
+
+def _local_imports(tree: ast.Module, root: Path) -> set[str]:
+    """Top-level module names the script imports that are files of its own folder."""
+    modules: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            modules.add(node.module.split(".")[0])
+    return {m for m in modules if (root / f"{m}.py").is_file()}
