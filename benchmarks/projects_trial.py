@@ -20,7 +20,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -413,6 +413,72 @@ LAUNCHES_SECOND += (
         ("./configs/cogvideox_5b.yaml", "./configs/inference.yaml"),
         "sruckh/MTVCraft-RunPod scripts/inference_long.sh ./examples/samples.txt output",
         extra=(("input_file", "./examples/samples.txt"), ("output_dir", "output")),
+    ),
+)
+
+
+def _hallo3(name: str, tree: str, entry: str, bases: tuple[str, ...], source: str, extra=(), flags=(), **kw):
+    launch = _mtv(name, tree, entry, bases, source, extra=extra, **kw)
+    return replace(
+        launch, tree=f"{tree}/hallo3", flags=(*launch.flags, *flags), sets=(*launch.sets, *kw_sets(flags))
+    )
+
+
+def kw_sets(flags: tuple[str, ...]) -> tuple[str, ...]:
+    """A flag without a value (``--wandb``) as satc's ``--set args.wandb=true``."""
+    return tuple(f"args.{flag[2:].replace('-', '_')}=true" for flag in flags)
+
+
+LAUNCHES_SECOND += (
+    _hallo3(
+        "hallo3-long-batch",
+        "fudan-generative-vision+hallo3",
+        "hallo3/sample_video.py",
+        ("./configs/cogvideox_5b_i2v_s2.yaml", "./configs/inference.yaml"),
+        "fudan-generative-vision/hallo3 README: bash scripts/inference_long_batch.sh ./examples/inference/input.txt ./output",
+        extra=(("input_file", "./examples/inference/input.txt"), ("output_dir", "./output")),
+    ),
+    _hallo3(
+        "hallo3-finetune-s1",
+        "fudan-generative-vision+hallo3",
+        "hallo3/train_video.py",
+        ("configs/cogvideox_5b_i2v_s1.yaml", "configs/sft_s1.yaml"),
+        "fudan-generative-vision/hallo3 README: bash scripts/finetune_multi_gpus_s1.sh",
+        mode="finetune",
+    ),
+    _hallo3(
+        "hallo3-finetune-s2",
+        "fudan-generative-vision+hallo3",
+        "hallo3/train_video.py",
+        ("configs/cogvideox_5b_i2v_s2.yaml", "sat/configs/sft_s2.yaml"),
+        "fudan-generative-vision/hallo3 README: bash scripts/finetune_multi_gpus_s2.sh (as shipped)",
+        mode="finetune",
+    ),
+    _hallo3(
+        "hallo3cs-inference",
+        "CyberSculptor96+hallo3",
+        "hallo3/sample_video.py",
+        ("./configs/cogvideox_5b_i2v_s2.yaml", "./configs/inference.yaml"),
+        "CyberSculptor96/hallo3 scripts/inference_long_batch.sh",
+        extra=(("input_file", "./examples/inference/input.txt"), ("output_dir", "./output")),
+    ),
+    _hallo3(
+        "hallo3cs-finetune-s1",
+        "CyberSculptor96+hallo3",
+        "hallo3/train_video.py",
+        ("configs/cogvideox_5b_i2v_s1.yaml", "configs/sft_s1.yaml"),
+        "CyberSculptor96/hallo3 scripts/finetune_multi_gpus_s1.sh (--wandb)",
+        mode="finetune",
+        flags=("--wandb",),
+    ),
+    _hallo3(
+        "hallo3cs-finetune-s2",
+        "CyberSculptor96+hallo3",
+        "hallo3/train_video.py",
+        ("configs/cogvideox_5b_i2v_s2.yaml", "configs/sft_s2.yaml"),
+        "CyberSculptor96/hallo3 scripts/finetune_multi_gpus_s2.sh (--wandb)",
+        mode="finetune",
+        flags=("--wandb",),
     ),
 )
 

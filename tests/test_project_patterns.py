@@ -343,3 +343,53 @@ def test_a_network_parameter_under_transformer_args_is_judged_by_the_value_the_r
     assert (
         "did you mean model.network_config.params.transformer_args.checkpoint_activations?" in result.stderr
     )
+
+
+def test_an_engine_key_read_as_an_attribute_is_read(tmp_path: Path) -> None:
+    """fudan-generative-vision/hallo3@e342dce hallo3/diffusion_video.py:114 reads
+    ``model_config.ref_net_path`` (its stage-1 reference net) by attribute, not ``.get``;
+    satc called model.ref_net_path "ignored".  Attribute and subscript reads are reads, and a
+    typo of such a key is still an error that names it."""
+    root = tmp_path / "sat"
+    shutil.copytree(cogvideo_sat(), root, ignore=shutil.ignore_patterns("__pycache__"))
+    engine = root / "diffusion_video.py"
+    anchor = '        log_keys = model_config.get("log_keys", None)\n'
+    text = engine.read_text(encoding="utf-8")
+    assert text.count(anchor) == 1
+    reads = '        self.reference_path = model_config.reference_path\n        self.extra = model_config["extra_key"]\n'
+    engine.write_text(text.replace(anchor, anchor + reads), encoding="utf-8")
+    cache = tmp_path / "cache"
+    layer = "model:\n  reference_path: ./ref\n  extra_key: 1\n"
+    result = compile_with(root, cache, tmp_path, INFERENCE_1_5, layer)
+    assert "[M5]" not in result.stderr and result.returncode == 0, result.stderr
+    result = compile_with(root, cache, tmp_path, INFERENCE_1_5, "model:\n  reference_pth: ./ref\n")
+    assert "did you mean model.reference_path?" in result.stderr and result.returncode == 2
+
+
+# A demo app that fixes its own command line before the project's parser reads it.
+OWN_ARGV_SCRIPT = '''"""A demo with its configs fixed in the script."""
+
+import sys
+
+from arguments import get_args
+
+sys.argv = ["demo.py", "--base", "configs/cogvideox1.5_5b.yaml", "configs/inference.yaml"]
+ARGS = get_args(sys.argv[1:])
+'''
+
+
+def test_an_entry_script_writing_its_own_command_line_is_named(tmp_path: Path) -> None:
+    """tpc2233/Humn_p2v@4ab39b1 app_t1.py:125 sets sys.argv to --base and two configs, then
+    hands the parsed list to get_args: satc.runtime.get_args refuses any argument list, so
+    launching that script from a bundle stops at once.  The compile says so (G2)."""
+    root = tmp_path / "sat"
+    shutil.copytree(cogvideo_sat(), root, ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "demo_fixed.py").write_text(OWN_ARGV_SCRIPT, encoding="utf-8")
+    cache = tmp_path / "cache"
+    launched = "launch:\n  entrypoint: {}\n"
+    result = compile_with(root, cache, tmp_path, INFERENCE_1_5, launched.format("demo_fixed.py"))
+    assert result.returncode == 0, result.stderr
+    assert "demo_fixed.py writes its own command line (demo_fixed.py:7)" in result.stderr
+    assert "[G2]" in result.stderr
+    result = compile_with(root, cache, tmp_path, INFERENCE_1_5, launched.format("sample_video.py"))
+    assert "writes its own command line" not in result.stderr

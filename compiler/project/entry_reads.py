@@ -1,27 +1,31 @@
-"""The names each entry script reads: what a rule guarding a script's own code looks for.
+"""The arguments each entry script reads: what a rule guarding a script's own code looks for.
 
 A CogVideoX rule about a flag only its sampling script branches on (``if
 args.image2video:``, sample_video.py:160) guards that script's code: a project's other
 script that never reads the flag (Metalicana/DiTCtrl 1b91ee4, sat/sample_video_i2v.py
 always conditions on the image) runs the same config without it.
 
-Static and on the safe side: every attribute name and string constant in the script and
-in the project modules it imports from its own folder (one level: a helper beside it may
-read the flag for it).  A name listed here may not be read; a name absent is read by
-neither the script nor those helpers.
+Static and on the safe side: the parser's arguments among the attribute names and string
+constants of the script and of the project modules it imports from its own folder (one
+level: a helper beside it may read the flag for it).  An argument listed may not be read;
+one absent is read by neither the script nor those helpers.
 """
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable
 from pathlib import Path
 
 from .sources import Sources
 
 
-def read(sources: Sources, root: Path, entrypoints: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
-    """{script: sorted names it or its folder's imported modules may read}; a script that
-    cannot be parsed is left out (unknown: the rules judge it as they would without this)."""
+def read(
+    sources: Sources, root: Path, entrypoints: tuple[str, ...], arguments: Iterable[str]
+) -> dict[str, tuple[str, ...]]:
+    """{script: sorted arguments it or its folder's imported modules may read}; a script
+    that cannot be parsed is left out (unknown: the rules judge it as they would without this)."""
+    declared = set(arguments)
     found: dict[str, tuple[str, ...]] = {}
     for script in entrypoints:
         tree = _parse(sources, root / script)
@@ -34,7 +38,7 @@ def read(sources: Sources, root: Path, entrypoints: tuple[str, ...]) -> dict[str
                 break  # a helper satc cannot read: the script's reads are unknown
             names |= _names(helper)
         else:
-            found[script] = tuple(sorted(names))
+            found[script] = tuple(sorted(names & declared))
     return found
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from . import classes, entry_reads, get_args, layers, parser_surface, sat_source, sections
 from . import sources as sources_module
 from .facts import GetArgs, Project, Sat
-from .sources import Sources
+from .sources import Sources, dotted_name
 
 SNAPSHOT = "sat-snapshot.json"
 
@@ -181,7 +181,7 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
     sources.scanned.update(root.glob("*.py"))  # entry_scripts and second_get_args_calls scan them
     base_layers = layers.read(sources, entrypoints)
     second_calls = second_get_args_calls(root, entrypoints)
-    reads = entry_reads.read(sources, root, entrypoints)
+    reads = entry_reads.read(sources, root, entrypoints, surface.arguments)
     for script in second_calls or {}:
         sources.read(root / script)  # what decided it: re-hashed by `satc check`
     project = Project(
@@ -191,7 +191,9 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
         arguments=MappingProxyType(dict(surface.arguments)),
         sections=MappingProxyType(dict(read_sections.sections)),
         get_args=replace(
-            get_args.build(facts, found, read_sections, second, base_layers), entry_get_args=second_calls
+            get_args.build(facts, found, read_sections, second, base_layers),
+            entry_get_args=second_calls,
+            entry_argv=own_command_lines(root, entrypoints),
         ),
         sat=sat,
         engine=engine,
@@ -305,6 +307,27 @@ def second_get_args_calls(root: Path, entrypoints: tuple[str, ...]) -> dict[str,
         calls = list(_CALLS_GET_ARGS.finditer(text))
         if len(calls) > 1:
             found[name] = f"{name}:{text.count(chr(10), 0, calls[1].start()) + 1}"
+    return found or None
+
+
+def own_command_lines(root: Path, entrypoints: tuple[str, ...]) -> dict[str, str] | None:
+    """Entry scripts that assign ``sys.argv`` a list of their own before get_args parses it
+    (tpc2233/Humn_p2v 4ab39b1, app_t1.py:125: ``--base`` and two fixed configs):
+    {script: "script:line"}."""
+    found = {}
+    for name in entrypoints:
+        try:
+            tree = ast.parse((root / name).read_text(encoding="utf-8", errors="replace"))
+        except (OSError, SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Assign)
+                and any(dotted_name(target) == "sys.argv" for target in node.targets)
+                and isinstance(node.value, ast.List | ast.Tuple)
+            ):
+                found[name] = f"{name}:{node.lineno}"
+                break
     return found or None
 
 

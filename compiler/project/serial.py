@@ -41,6 +41,7 @@ def to_json(project: Project) -> dict[str, Any]:
     for optional in (
         "base_layers",
         "entry_get_args",
+        "entry_argv",
         "merged_files",
     ):  # absent: the built-in profile stays unchanged
         if getattr(get_args, optional) is None:
