@@ -545,11 +545,19 @@ def _namespaces(config: LoadedConfig, node: Node, entry: dict[str, Any]) -> list
                         config,
                         path,
                         "M6",
-                        f"{_short(node.target)} and SAT's BaseModel never read {name}.{key}: it would be ignored",
+                        f"{_short(node.target)} and {_base_model(entry)} never read {name}.{key}: it would be ignored",
                         f"did you mean {dotted((*node.path, 'params', name, guess))}?" if guess else None,
                     )
                 )
     return found
+
+
+def _base_model(entry: dict[str, Any]) -> str:
+    """The base class the network's arguments flow to: SAT's, or the project's own
+    (suimuc/MTV_Framework keeps a BaseModel in mtv/sgm/models/base_model.py)."""
+    flow = entry.get("flow") or []
+    base = flow[1] if len(flow) > 1 else "sat."
+    return "SAT's BaseModel" if base.startswith("sat.") else base
 
 
 def _own_parameter(entry: dict[str, Any], name: str, key: Any) -> bool:
@@ -578,7 +586,7 @@ def _namespace_key_of_a_parameter(
             config,
             (*node.path, "params", name, key),
             "M6",
-            f"{_short(node.target)} and its BaseModel never read {name}.{key}: ignored; the run takes "
+            f"{_short(node.target)} and {_base_model(entry)} never read {name}.{key}: ignored; the run takes "
             f"{where} from {dotted(sibling)}, {'given' if given else 'by default'} the same {yaml_text(uses)}",
             f"move it to {dotted(sibling)}" if not given else "delete it",
             "warning",
@@ -588,7 +596,7 @@ def _namespace_key_of_a_parameter(
         config,
         (*node.path, "params", name, key),
         "M6",
-        f"{_short(node.target)} and its BaseModel never read {name}.{key}: the run uses {used} for "
+        f"{_short(node.target)} and {_base_model(entry)} never read {name}.{key}: the run uses {used} for "
         f"{where}, read from {dotted(sibling)}",
         f"set {dotted(sibling)}: {yaml_text(ignored)} instead",
     )
