@@ -482,6 +482,24 @@ LAUNCHES_SECOND += (
     ),
 )
 
+LAUNCHES_SECOND += (
+    _hallo3(
+        "hallo3-app",
+        "fudan-generative-vision+hallo3",
+        "hallo3/app.py",
+        ("./configs/cogvideox_5b_i2v_s2.yaml", "./configs/inference.yaml"),
+        "fudan-generative-vision/hallo3 README: python hallo3/app.py (its VideoGenerator builds this argv)",
+    ),
+    _mtv(
+        "mtvrunpod-app",
+        "sruckh+MTVCraft-RunPod",
+        "mtv/app.py",
+        ("./configs/cogvideox_5b.yaml", "./configs/inference.yaml"),
+        "sruckh/MTVCraft-RunPod scripts/app.sh output",
+        extra=(("output_dir", "output"),),
+    ),
+)
+
 GROUPS = {"first": LAUNCHES, "second": LAUNCHES_SECOND}
 
 

@@ -393,3 +393,23 @@ def test_an_entry_script_writing_its_own_command_line_is_named(tmp_path: Path) -
     assert "[G2]" in result.stderr
     result = compile_with(root, cache, tmp_path, INFERENCE_1_5, launched.format("sample_video.py"))
     assert "writes its own command line" not in result.stderr
+    # fudan-generative-vision/hallo3@e342dce hallo3/app.py:149-155: a list literal handed to
+    # get_args from a class's __init__ (the script is no entry script by satc's reading).
+    (root / "demo_class.py").write_text(OWN_LIST_SCRIPT, encoding="utf-8")
+    result = compile_with(root, cache, tmp_path, INFERENCE_1_5, launched.format("demo_class.py"))
+    assert "demo_class.py writes its own command line (demo_class.py:8)" in result.stderr
+
+
+OWN_LIST_SCRIPT = '''"""A demo app whose generator fixes its configs."""
+
+from arguments import get_args
+
+
+class Generator:
+    def __init__(self):
+        fixed = [
+            "--base",
+            "configs/cogvideox1.5_5b.yaml",
+        ]
+        self.args = get_args(fixed)
+'''

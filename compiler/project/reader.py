@@ -193,7 +193,7 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
         get_args=replace(
             get_args.build(facts, found, read_sections, second, base_layers),
             entry_get_args=second_calls,
-            entry_argv=own_command_lines(root, entrypoints),
+            entry_argv=own_command_lines(root),
         ),
         sat=sat,
         engine=engine,
@@ -253,21 +253,20 @@ def entry_scripts(root: Path) -> tuple[str, ...]:
     return tuple(found)
 
 
+def _is_get_args(func: ast.expr) -> bool:
+    """``get_args`` or ``arguments.get_args``; not a method's ``cls.get_args``."""
+    if isinstance(func, ast.Name):
+        return func.id == "get_args"
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr == "get_args"
+        and not (isinstance(func.value, ast.Name) and func.value.id in ("cls", "self"))
+    )
+
+
 def _calls_get_args(node: ast.AST) -> bool:
     """``get_args(...)`` or ``arguments.get_args(...)``; not a method's ``cls.get_args()``."""
-    for call in ast.walk(node):
-        if not isinstance(call, ast.Call):
-            continue
-        func = call.func
-        if isinstance(func, ast.Name) and func.id == "get_args":
-            return True
-        if (
-            isinstance(func, ast.Attribute)
-            and func.attr == "get_args"
-            and not (isinstance(func.value, ast.Name) and func.value.id in ("cls", "self"))
-        ):
-            return True
-    return False
+    return any(isinstance(call, ast.Call) and _is_get_args(call.func) for call in ast.walk(node))
 
 
 def _runs_get_args(text: str) -> bool:
@@ -310,25 +309,49 @@ def second_get_args_calls(root: Path, entrypoints: tuple[str, ...]) -> dict[str,
     return found or None
 
 
-def own_command_lines(root: Path, entrypoints: tuple[str, ...]) -> dict[str, str] | None:
-    """Entry scripts that assign ``sys.argv`` a list of their own before get_args parses it
-    (tpc2233/Humn_p2v 4ab39b1, app_t1.py:125: ``--base`` and two fixed configs):
-    {script: "script:line"}."""
+def own_command_lines(root: Path) -> dict[str, str] | None:
+    """Scripts of the entrypoint folder that give get_args a command line of their own: a
+    list literal (fudan-generative-vision/hallo3 e342dce, hallo3/app.py:149-155:
+    ``get_args(["--base", ...])`` in a class's ``__init__``), a name bound to one, or
+    ``sys.argv`` overwritten with one before it is parsed (tpc2233/Humn_p2v 4ab39b1,
+    app_t1.py:125): {script: "script:line" of that list}.  Every script that calls get_args
+    is looked at, not only those that do so when run: an app may call it from a class."""
     found = {}
-    for name in entrypoints:
+    for path in sorted(root.glob("*.py")):
         try:
-            tree = ast.parse((root / name).read_text(encoding="utf-8", errors="replace"))
-        except (OSError, SyntaxError, ValueError):
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
             continue
-        for node in ast.walk(tree):
-            if (
-                isinstance(node, ast.Assign)
-                and any(dotted_name(target) == "sys.argv" for target in node.targets)
-                and isinstance(node.value, ast.List | ast.Tuple)
-            ):
-                found[name] = f"{name}:{node.lineno}"
-                break
+        if "get_args" not in text or not _CALLS_GET_ARGS.search(text):
+            continue
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError):
+            continue
+        where = _own_command_line(tree)
+        if where is not None:
+            found[path.name] = f"{path.name}:{where}"
     return found or None
+
+
+def _own_command_line(tree: ast.Module) -> int | None:
+    """The line of the list a get_args call parses, where the script wrote it itself."""
+    lists: dict[str, int] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.List | ast.Tuple) and node.value.elts:
+            for target in node.targets:
+                if dotted_name(target) == "sys.argv":
+                    return node.lineno
+                if isinstance(target, ast.Name):
+                    lists[target.id] = node.lineno
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and _is_get_args(node.func) and node.args:
+            given = node.args[0]
+            if isinstance(given, ast.List | ast.Tuple) and given.elts:
+                return given.lineno
+            if isinstance(given, ast.Name) and given.id in lists:
+                return lists[given.id]
+    return None
 
 
 def empty_get_args() -> GetArgs:
