@@ -307,14 +307,16 @@ def test_an_entry_script_that_never_reads_image2video_needs_no_flag(tmp_path: Pa
     # CogVideoX's own script branches on the flag: still an error there.
     result = compile_with(root, cache, tmp_path, bases, launched.format("sample_video.py"))
     assert "sampling it without args.image2video" in result.stderr and result.returncode == 2
-    # A helper beside the script that reads the flag for it: the rule applies again.
+    # A helper that reads the flag for it, beside the script or in a package of its folder:
+    # the rule applies again.
     (root / "first_frame_helpers.py").write_text(HELPER_READS_FLAG, encoding="utf-8")
-    script = IMAGE_ONLY_SCRIPT.replace(
-        "from arguments", "from first_frame_helpers import wants_image\nfrom arguments"
-    )
-    (root / "sample_first_frame.py").write_text(script, encoding="utf-8")
-    result = compile_with(root, cache, tmp_path, bases, launched.format("sample_first_frame.py"))
-    assert "sampling it without args.image2video" in result.stderr and result.returncode == 2
+    (root / "sgm" / "first_frame.py").write_text(HELPER_READS_FLAG, encoding="utf-8")
+    for module in ("first_frame_helpers", "sgm.first_frame"):
+        imported = f"from {module} import wants_image\nfrom arguments"
+        script = IMAGE_ONLY_SCRIPT.replace("from arguments", imported)
+        (root / "sample_first_frame.py").write_text(script, encoding="utf-8")
+        result = compile_with(root, cache, tmp_path, bases, launched.format("sample_first_frame.py"))
+        assert "sampling it without args.image2video" in result.stderr and result.returncode == 2, module
 
 
 def test_a_network_parameter_under_transformer_args_is_judged_by_the_value_the_run_uses(

@@ -6,9 +6,9 @@ script that never reads the flag (Metalicana/DiTCtrl 1b91ee4, sat/sample_video_i
 always conditions on the image) runs the same config without it.
 
 Static and on the safe side: the parser's arguments among the attribute names and string
-constants of the script and of the project modules it imports from its own folder (one
-level: a helper beside it may read the flag for it).  An argument listed may not be read;
-one absent is read by neither the script nor those helpers.
+constants of the script and of the project modules it imports (one level: a helper beside
+it, or a module of a package in its folder, may read the flag for it).  An argument listed
+may not be read; one absent is read by neither the script nor those modules.
 """
 
 from __future__ import annotations
@@ -60,11 +60,20 @@ def _names(tree: ast.AST) -> set[str]:
 
 
 def _local_imports(tree: ast.Module, root: Path) -> set[str]:
-    """Top-level module names the script imports that are files of its own folder."""
-    modules: set[str] = set()
+    """The project files (relative to its folder, without ``.py``) the script imports: a
+    module beside it, or one inside a package of its folder (``from sgm.util import x``
+    reads ``sgm/util.py``; ``x`` may be a submodule)."""
+    wanted: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            modules |= {alias.name.split(".")[0] for alias in node.names}
+            wanted |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            modules.add(node.module.split(".")[0])
-    return {m for m in modules if (root / f"{m}.py").is_file()}
+            wanted.add(node.module)
+            wanted |= {f"{node.module}.{alias.name}" for alias in node.names}
+    found: set[str] = set()
+    for dotted in wanted:
+        base = "/".join(dotted.split("."))
+        for candidate in (f"{base}.py", f"{base}/__init__.py"):
+            if (root / candidate).is_file():
+                found.add(candidate[: -len(".py")])
+    return found
