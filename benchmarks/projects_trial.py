@@ -2,6 +2,9 @@
 
     python benchmarks/projects_trial.py --trees DIR [--group G] [--only NAME...] [--json OUT]
 
+G: first (the first round, the default), patched (researchers' patched copies of
+CogVideoX's sat/), second (the second round of other projects), or all.
+
 ``DIR`` holds the projects, unpacked from their public repositories (one folder each,
 named as in ``LAUNCHES``); nothing of them is in this repository.  For every launch its
 README or scripts start: ``satc compile`` from the entrypoint folder (errors, warnings,
@@ -20,7 +23,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,9 +50,10 @@ class Launch:
     # string and tests keys on it (`"fp16" in deepspeed_config`: substring tests that find
     # none): what it derives is what an empty `deepspeed:` section gives (R6).
     deepspeed_path_only: bool = False
-    # Which trial measured it: "projects" (the first nine) or "patched" (researchers'
-    # patched copies of CogVideoX's sat/, unpacked as DIR/<owner>+<name>).
-    group: str = "projects"
+    # Where the README's command runs, when not the entrypoint folder (relative to --trees):
+    # satc compiles from there with launch.entrypoint relative to it; the project's
+    # get_args still runs in ``tree``, given the --base files as absolute paths.
+    cwd: str = ""
 
 
 # A project whose own code cannot start as shipped runs its get_args in a copy with the
@@ -259,7 +263,7 @@ LAUNCHES = (
 
 
 def _patched(name: str, tree: str, bases: tuple[str, ...], entrypoint: str, source: str, **more) -> Launch:
-    return Launch(name, tree, bases, entrypoint, source, group="patched", **more)
+    return Launch(name, tree, bases, entrypoint, source, **more)
 
 
 # Researchers' patched copies of CogVideoX's sat/ (public forks with commits of their own on
@@ -477,7 +481,258 @@ PATCHED = (
     ),
 )
 
-ALL = LAUNCHES + PATCHED
+
+# A second round on projects satc had never been tried on (benchmarks/projects_trial.md,
+# "Second round"): folders as unpacked under --trees, named <owner>+<name>.
+def _ditctrl(
+    name: str, tree: str, entry: str, case: str, source: str, bases=("configs/cogvideox_2b.yaml",)
+) -> Launch:
+    return Launch(
+        name,
+        tree,
+        (*bases, "configs/inference.yaml") if len(bases) == 1 else bases,
+        entry,
+        source,
+        flags=("--custom-config", case),
+        sets=(f"args.custom_config={case}",),
+    )
+
+
+LAUNCHES_SECOND = (
+    Launch(
+        "cogip-inference-sh",
+        "Ttttttttyj+CogvideoX_IP",
+        ("configs/cogvideox_2b_ip_attention.yaml", "configs/inference.yaml"),
+        "sample_video_ip_attention.py",
+        "Ttttttttyj/CogvideoX_IP inference.sh",
+        flags=SEED[0],
+        sets=SEED[1],
+    ),
+    Launch(
+        "cogip-finetune-single",
+        "Ttttttttyj+CogvideoX_IP",
+        ("configs/cogvideox_2b_ip_attention.yaml", "configs/sft.yaml"),
+        "train_video.py",
+        "Ttttttttyj/CogvideoX_IP finetune_single_gpu.sh (and finetune_multi_gpus.sh, torchrun)",
+        mode="finetune",
+        flags=SEED[0],
+        sets=SEED[1],
+    ),
+    Launch(
+        "humn-sample-sh",
+        "tpc2233+Humn_p2v",
+        (
+            "configs/video_model/Wan2.1-i2v-14Bsc-pose-xc-latent.yaml",
+            "configs/sampling/wan_pose_14Bsc_xc_cli.yaml",
+        ),
+        "sample_video.py",
+        "tpc2233/Humn_p2v scripts/sample_sgl_14Bsc_xc_cli.sh",
+        flags=SEED[0],
+        sets=SEED[1],
+    ),
+    Launch(
+        "humn-app-t1",
+        "tpc2233+Humn_p2v",
+        (
+            "configs/video_model/Wan2.1-i2v-14Bsc-pose-xc-latent.yaml",
+            "configs/sampling/wan_pose_14Bsc_xc_cli.yaml",
+        ),
+        "app_t1.py",
+        "tpc2233/Humn_p2v app_t1.sh (app_t1.py sets this argv itself)",
+    ),
+    _ditctrl(
+        "metal-multi-prompt",
+        "Metalicana+DiTCtrl/sat",
+        "sample_video.py",
+        "inference_case_configs/multi_prompts/rose.yaml",
+        "Metalicana/DiTCtrl sat/run_multi_prompt.sh",
+    ),
+    _ditctrl(
+        "metal-sample-i2v",
+        "Metalicana+DiTCtrl/sat",
+        "sample_video.py",
+        "inference_case_configs/i2v.yaml",
+        "Metalicana/DiTCtrl sat/run_sample_i2v.sh",
+        bases=("configs/cogvideox_2b_contextKV.yaml",),
+    ),
+    _ditctrl(
+        "metal-i2v-multi-prompt",
+        "Metalicana+DiTCtrl/sat",
+        "sample_video_i2v.py",
+        "inference_case_configs/multi_prompts/rose2.yaml",
+        "Metalicana/DiTCtrl sat/run_i2v_multi_prompt.sh",
+        bases=("configs/cogvideox_5b_i2v.yaml", "configs/inference_i2v.yaml"),
+    ),
+    _ditctrl(
+        "metal-edit",
+        "Metalicana+DiTCtrl/sat",
+        "sample_video_edit.py",
+        "inference_case_configs/edit/cat_dog.yaml",
+        "Metalicana/DiTCtrl sat/run_edit_video.sh",
+    ),
+    _ditctrl(
+        "metal-reweight",
+        "Metalicana+DiTCtrl/sat",
+        "sample_video_edit.py",
+        "inference_case_configs/reweight/bear_0.yaml",
+        "Metalicana/DiTCtrl sat/run_reweight_video.sh",
+    ),
+    _ditctrl(
+        "svjack-multi-prompt",
+        "svjack+DiTCtrl/sat",
+        "sample_video.py",
+        "inference_case_configs/multi_prompts/rose.yaml",
+        "svjack/DiTCtrl sat/run_multi_prompt.sh",
+    ),
+    _ditctrl(
+        "svjack-edit",
+        "svjack+DiTCtrl/sat",
+        "sample_video_edit.py",
+        "inference_case_configs/edit/suv.yaml",
+        "svjack/DiTCtrl sat/run_edit_video.sh",
+    ),
+)
+
+
+def _mtv(name: str, tree: str, entry: str, bases: tuple[str, ...], source: str, extra=(), **kw) -> Launch:
+    return Launch(
+        name,
+        f"{tree}/mtv",
+        bases,
+        entry,
+        source,
+        flags=(*SEED[0], *(x for pair in extra for x in (f"--{pair[0].replace('_', '-')}", pair[1]))),
+        sets=(*SEED[1], *(f"args.{key}={value}" for key, value in extra)),
+        cwd=tree,
+        **kw,
+    )
+
+
+LAUNCHES_SECOND += (
+    _mtv(
+        "mtv-long",
+        "suimuc+MTV_Framework",
+        "mtv/sample_video.py",
+        ("./configs/cogvideox_5b.yaml", "./configs/inference.yaml"),
+        "suimuc/MTV_Framework README: bash scripts/inference_long.sh ./examples/One_person.txt output",
+        extra=(("input_file", "./examples/One_person.txt"), ("output_dir", "output")),
+    ),
+    _mtv(
+        "mtv-long-multi",
+        "suimuc+MTV_Framework",
+        "mtv/sample_video.py",
+        ("./configs/cogvideox_5b.yaml", "./configs/inference_accm.yaml"),
+        "suimuc/MTV_Framework README: bash scripts/inference_long_multi.sh ./examples/Multi_person.txt output",
+        extra=(("input_file", "./examples/Multi_person.txt"), ("output_dir", "output")),
+    ),
+    _mtv(
+        "mtv-finetune",
+        "suimuc+MTV_Framework",
+        "mtv/train_video.py",
+        ("configs/cogvideox_5b.yaml", "configs/training.yaml"),
+        "suimuc/MTV_Framework scripts/finetune_mtv.sh (torchrun, 8 GPUs)",
+        mode="finetune",
+    ),
+    _mtv(
+        "mtvrunpod-long",
+        "sruckh+MTVCraft-RunPod",
+        "mtv/sample_video.py",
+        ("./configs/cogvideox_5b.yaml", "./configs/inference.yaml"),
+        "sruckh/MTVCraft-RunPod scripts/inference_long.sh ./examples/samples.txt output",
+        extra=(("input_file", "./examples/samples.txt"), ("output_dir", "output")),
+    ),
+)
+
+
+def _hallo3(name: str, tree: str, entry: str, bases: tuple[str, ...], source: str, extra=(), flags=(), **kw):
+    launch = _mtv(name, tree, entry, bases, source, extra=extra, **kw)
+    return replace(
+        launch, tree=f"{tree}/hallo3", flags=(*launch.flags, *flags), sets=(*launch.sets, *kw_sets(flags))
+    )
+
+
+def kw_sets(flags: tuple[str, ...]) -> tuple[str, ...]:
+    """A flag without a value (``--wandb``) as satc's ``--set args.wandb=true``."""
+    return tuple(f"args.{flag[2:].replace('-', '_')}=true" for flag in flags)
+
+
+LAUNCHES_SECOND += (
+    _hallo3(
+        "hallo3-long-batch",
+        "fudan-generative-vision+hallo3",
+        "hallo3/sample_video.py",
+        ("./configs/cogvideox_5b_i2v_s2.yaml", "./configs/inference.yaml"),
+        "fudan-generative-vision/hallo3 README: bash scripts/inference_long_batch.sh ./examples/inference/input.txt ./output",
+        extra=(("input_file", "./examples/inference/input.txt"), ("output_dir", "./output")),
+    ),
+    _hallo3(
+        "hallo3-finetune-s1",
+        "fudan-generative-vision+hallo3",
+        "hallo3/train_video.py",
+        ("configs/cogvideox_5b_i2v_s1.yaml", "configs/sft_s1.yaml"),
+        "fudan-generative-vision/hallo3 README: bash scripts/finetune_multi_gpus_s1.sh",
+        mode="finetune",
+    ),
+    _hallo3(
+        "hallo3-finetune-s2",
+        "fudan-generative-vision+hallo3",
+        "hallo3/train_video.py",
+        ("configs/cogvideox_5b_i2v_s2.yaml", "sat/configs/sft_s2.yaml"),
+        "fudan-generative-vision/hallo3 README: bash scripts/finetune_multi_gpus_s2.sh (as shipped)",
+        mode="finetune",
+    ),
+    _hallo3(
+        "hallo3cs-inference",
+        "CyberSculptor96+hallo3",
+        "hallo3/sample_video.py",
+        ("./configs/cogvideox_5b_i2v_s2.yaml", "./configs/inference.yaml"),
+        "CyberSculptor96/hallo3 scripts/inference_long_batch.sh",
+        extra=(("input_file", "./examples/inference/input.txt"), ("output_dir", "./output")),
+    ),
+    _hallo3(
+        "hallo3cs-finetune-s1",
+        "CyberSculptor96+hallo3",
+        "hallo3/train_video.py",
+        ("configs/cogvideox_5b_i2v_s1.yaml", "configs/sft_s1.yaml"),
+        "CyberSculptor96/hallo3 scripts/finetune_multi_gpus_s1.sh (--wandb)",
+        mode="finetune",
+        flags=("--wandb",),
+    ),
+    _hallo3(
+        "hallo3cs-finetune-s2",
+        "CyberSculptor96+hallo3",
+        "hallo3/train_video.py",
+        ("configs/cogvideox_5b_i2v_s2.yaml", "configs/sft_s2.yaml"),
+        "CyberSculptor96/hallo3 scripts/finetune_multi_gpus_s2.sh (--wandb)",
+        mode="finetune",
+        flags=("--wandb",),
+    ),
+)
+
+LAUNCHES_SECOND += (
+    _hallo3(
+        "hallo3-app",
+        "fudan-generative-vision+hallo3",
+        "hallo3/app.py",
+        ("./configs/cogvideox_5b_i2v_s2.yaml", "./configs/inference.yaml"),
+        "fudan-generative-vision/hallo3 README: python hallo3/app.py (its VideoGenerator builds this argv)",
+    ),
+    _mtv(
+        "mtvrunpod-app",
+        "sruckh+MTVCraft-RunPod",
+        "mtv/app.py",
+        ("./configs/cogvideox_5b.yaml", "./configs/inference.yaml"),
+        "sruckh/MTVCraft-RunPod scripts/app.sh output",
+        extra=(("output_dir", "output"),),
+    ),
+)
+
+GROUPS = {
+    "first": LAUNCHES,
+    "patched": PATCHED,
+    "second": LAUNCHES_SECOND,
+    "all": LAUNCHES + PATCHED + LAUNCHES_SECOND,
+}
 
 
 def prepare_standins(trees: Path, standins: Path) -> None:
@@ -498,6 +753,12 @@ def reference_dir(launch: Launch, trees: Path, standins: Path) -> Path:
     if launch.reference_tree.startswith("standin:"):
         return standins / launch.reference_tree[len("standin:") :]
     return trees / (launch.reference_tree or launch.tree)
+
+
+def reference_bases(launch: Launch, trees: Path) -> list[str]:
+    if not launch.cwd:
+        return list(launch.bases)
+    return [str((trees / launch.cwd / base).resolve()) for base in launch.bases]
 
 
 def compile_one(launch: Launch, tree: Path, out: Path, cache: Path) -> subprocess.CompletedProcess[str]:
@@ -535,22 +796,24 @@ def differences(launch: Launch, bundle: Path, theirs: dict) -> list[str]:
     os.environ.update({"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0"})
     mine = to_json(satc.runtime.load(bundle))
     twin = ParityLaunch(launch.name, launch.tree, launch.bases, launch.source, mode=launch.mode)
-    return _differences(twin, bundle, mine, theirs)
+    found = _differences(twin, bundle, mine, theirs)
+    # A project whose code indexes args.base gets the layers themselves (compiler/project/
+    # layers.py): frozen copies inside the bundle, in order, stand for the inputs.
+    layers = mine.get("base")
+    if isinstance(layers, list) and layers and all(Path(p).parent == bundle for p in layers):
+        found = [line for line in found if not line.startswith("base: ")]
+    return found
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trees", type=Path, required=True)
-    parser.add_argument("--group", choices=("projects", "patched", "all"), default="projects")
     parser.add_argument("--only", nargs="*", default=[])
+    parser.add_argument("--group", choices=sorted(GROUPS), default="first")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--standins", type=Path, default=Path(tempfile.gettempdir()) / "satc-trial-standins")
     options = parser.parse_args()
-    chosen = [
-        launch
-        for launch in ALL
-        if options.group in ("all", launch.group) and (not options.only or launch.name in options.only)
-    ]
+    chosen = [launch for launch in GROUPS[options.group] if not options.only or launch.name in options.only]
     from project_support import run_harness
 
     prepare_standins(options.trees, options.standins)
@@ -558,7 +821,9 @@ def main() -> None:
     for tree in sorted({reference_dir(launch, options.trees, options.standins) for launch in chosen}):
         group = [x for x in chosen if reference_dir(x, options.trees, options.standins) == tree]
         try:
-            header, found = run_harness(tree, [["--base", *x.bases, *x.flags] for x in group])
+            header, found = run_harness(
+                tree, [["--base", *reference_bases(x, options.trees), *x.flags] for x in group]
+            )
         except AssertionError as exc:
             found = [{"error": f"harness: {str(exc)[-400:]}"}] * len(group)
         reference.update({x.name: result for x, result in zip(group, found, strict=True)})
@@ -567,7 +832,7 @@ def main() -> None:
         cache = Path(scratch) / "cache"
         for launch in chosen:
             out = Path(scratch) / launch.name
-            result = compile_one(launch, options.trees / launch.tree, out, cache)
+            result = compile_one(launch, options.trees / (launch.cwd or launch.tree), out, cache)
             errors, warnings = diagnostics(result.stderr)
             theirs = reference[launch.name]
             diff: list[str] | None = None

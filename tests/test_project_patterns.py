@@ -269,3 +269,149 @@ def test_a_sibling_projects_vendored_sat_is_not_this_projects(tmp_path: Path) ->
     )
     assert result.returncode == 0, result.stderr
     assert "SwissArmyTransformer/sat" in (tmp_path / "other-bundle" / "args.json").read_text(encoding="utf-8")
+
+
+# An entry script that always conditions on an image: it never reads args.image2video.
+IMAGE_ONLY_SCRIPT = '''"""Sample from a first frame: the image is always the condition."""
+
+from arguments import get_args
+
+
+def main(args):
+    return args.input_file, args.sampling_num_frames
+
+
+if __name__ == "__main__":
+    main(get_args())
+'''
+
+# The same, with the flag read by a helper module of its folder.
+HELPER_READS_FLAG = """def wants_image(args):
+    return args.image2video
+"""
+
+
+def test_an_entry_script_that_never_reads_image2video_needs_no_flag(tmp_path: Path) -> None:
+    """Metalicana/DiTCtrl@1b91ee4 sat/sample_video_i2v.py (run_i2v_multi_prompt.sh) samples
+    CogVideoX-5B-I2V and always concatenates the image latents; it never reads
+    args.image2video, which M24 requires for CogVideoX's sample_video.py:160 branch.  The
+    rule guards the script launched; a helper module of its folder reading the flag counts."""
+    root = tmp_path / "sat"
+    shutil.copytree(cogvideo_sat(), root, ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "sample_first_frame.py").write_text(IMAGE_ONLY_SCRIPT, encoding="utf-8")
+    bases = ("configs/cogvideox1.5_5b_i2v.yaml", "configs/inference.yaml")
+    cache = tmp_path / "cache"
+    launched = "launch:\n  entrypoint: {}\n"
+    result = compile_with(root, cache, tmp_path, bases, launched.format("sample_first_frame.py"))
+    assert "M24" not in result.stderr and result.returncode == 0, result.stderr
+    # CogVideoX's own script branches on the flag: still an error there.
+    result = compile_with(root, cache, tmp_path, bases, launched.format("sample_video.py"))
+    assert "sampling it without args.image2video" in result.stderr and result.returncode == 2
+    # A helper that reads the flag for it, beside the script or in a package of its folder:
+    # the rule applies again.
+    (root / "first_frame_helpers.py").write_text(HELPER_READS_FLAG, encoding="utf-8")
+    (root / "sgm" / "first_frame.py").write_text(HELPER_READS_FLAG, encoding="utf-8")
+    for module in ("first_frame_helpers", "sgm.first_frame"):
+        imported = f"from {module} import wants_image\nfrom arguments"
+        script = IMAGE_ONLY_SCRIPT.replace("from arguments", imported)
+        (root / "sample_first_frame.py").write_text(script, encoding="utf-8")
+        result = compile_with(root, cache, tmp_path, bases, launched.format("sample_first_frame.py"))
+        assert "sampling it without args.image2video" in result.stderr and result.returncode == 2, module
+
+
+def test_a_network_parameter_under_transformer_args_is_judged_by_the_value_the_run_uses(
+    tree: Path, cache_dir: Path, tmp_path: Path
+) -> None:
+    """suimuc/MTV_Framework@5704fe6 configs/cogvideox_5b.yaml:59 sets
+    transformer_args.num_layers_dual: 4; nothing reads it there, and its BaseTransformer
+    takes num_layers_dual (default 4) through the network's **kwargs.  SAT's BaseTransformer
+    takes init_method_std (default 0.02) the same way here: the ignored key is a warning
+    where the run uses the same value, an error pointing at the parameter's place where
+    not; a typo of a key transformer_args does carry stays an error with its suggestion."""
+    head = "model:\n  network_config:\n    params:\n      transformer_args:\n"
+    result = compile_with(tree, cache_dir, tmp_path, INFERENCE_1_5, head + "        init_method_std: 0.02\n")
+    assert result.returncode == 0, result.stderr
+    assert "warning: model.network_config.params.transformer_args.init_method_std" in result.stderr
+    assert "by default the same 0.02 [M6]" in result.stderr
+    result = compile_with(tree, cache_dir, tmp_path, INFERENCE_1_5, head + "        init_method_std: 0.01\n")
+    assert result.returncode == 2
+    assert "error: model.network_config.params.transformer_args.init_method_std" in result.stderr
+    assert "the run uses its default 0.02" in result.stderr
+    assert "set model.network_config.params.init_method_std: 0.01 instead" in result.stderr
+    result = compile_with(
+        tree, cache_dir, tmp_path, INFERENCE_1_5, head + "        checkpoint_activation: true\n"
+    )
+    assert result.returncode == 2
+    assert (
+        "did you mean model.network_config.params.transformer_args.checkpoint_activations?" in result.stderr
+    )
+
+
+def test_an_engine_key_read_as_an_attribute_is_read(tmp_path: Path) -> None:
+    """fudan-generative-vision/hallo3@e342dce hallo3/diffusion_video.py:114 reads
+    ``model_config.ref_net_path`` (its stage-1 reference net) by attribute, not ``.get``;
+    satc called model.ref_net_path "ignored".  Attribute and subscript reads are reads, and a
+    typo of such a key is still an error that names it."""
+    root = tmp_path / "sat"
+    shutil.copytree(cogvideo_sat(), root, ignore=shutil.ignore_patterns("__pycache__"))
+    engine = root / "diffusion_video.py"
+    anchor = '        log_keys = model_config.get("log_keys", None)\n'
+    text = engine.read_text(encoding="utf-8")
+    assert text.count(anchor) == 1
+    reads = '        self.reference_path = model_config.reference_path\n        self.extra = model_config["extra_key"]\n'
+    engine.write_text(text.replace(anchor, anchor + reads), encoding="utf-8")
+    cache = tmp_path / "cache"
+    layer = "model:\n  reference_path: ./ref\n  extra_key: 1\n"
+    result = compile_with(root, cache, tmp_path, INFERENCE_1_5, layer)
+    assert "[M5]" not in result.stderr and result.returncode == 0, result.stderr
+    result = compile_with(root, cache, tmp_path, INFERENCE_1_5, "model:\n  reference_pth: ./ref\n")
+    assert "did you mean model.reference_path?" in result.stderr and result.returncode == 2
+
+
+# A demo app that fixes its own command line before the project's parser reads it.
+OWN_ARGV_SCRIPT = '''"""A demo with its configs fixed in the script."""
+
+import sys
+
+from arguments import get_args
+
+sys.argv = ["demo.py", "--base", "configs/cogvideox1.5_5b.yaml", "configs/inference.yaml"]
+ARGS = get_args(sys.argv[1:])
+'''
+
+
+def test_an_entry_script_writing_its_own_command_line_is_named(tmp_path: Path) -> None:
+    """tpc2233/Humn_p2v@4ab39b1 app_t1.py:125 sets sys.argv to --base and two configs, then
+    hands the parsed list to get_args: satc.runtime.get_args refuses any argument list, so
+    launching that script from a bundle stops at once.  The compile says so (G2)."""
+    root = tmp_path / "sat"
+    shutil.copytree(cogvideo_sat(), root, ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "demo_fixed.py").write_text(OWN_ARGV_SCRIPT, encoding="utf-8")
+    cache = tmp_path / "cache"
+    launched = "launch:\n  entrypoint: {}\n"
+    result = compile_with(root, cache, tmp_path, INFERENCE_1_5, launched.format("demo_fixed.py"))
+    assert result.returncode == 0, result.stderr
+    assert "demo_fixed.py writes its own command line (demo_fixed.py:7)" in result.stderr
+    assert "[G2]" in result.stderr
+    result = compile_with(root, cache, tmp_path, INFERENCE_1_5, launched.format("sample_video.py"))
+    assert "writes its own command line" not in result.stderr
+    # fudan-generative-vision/hallo3@e342dce hallo3/app.py:149-155: a list literal handed to
+    # get_args from a class's __init__ (the script is no entry script by satc's reading).
+    (root / "demo_class.py").write_text(OWN_LIST_SCRIPT, encoding="utf-8")
+    result = compile_with(root, cache, tmp_path, INFERENCE_1_5, launched.format("demo_class.py"))
+    assert "demo_class.py writes its own command line (demo_class.py:8)" in result.stderr
+
+
+OWN_LIST_SCRIPT = '''"""A demo app whose generator fixes its configs."""
+
+from arguments import get_args
+
+
+class Generator:
+    def __init__(self):
+        fixed = [
+            "--base",
+            "configs/cogvideox1.5_5b.yaml",
+        ]
+        self.args = get_args(fixed)
+'''

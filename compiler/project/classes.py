@@ -793,6 +793,8 @@ def engine(sources: Sources, found: Found) -> dict[str, Any] | None:
                     ok, value = literal(node.args[1])
                     entry["default"] = value if ok else ast.unparse(node.args[1])
                 keys.setdefault(key, entry)
+        for key, node in _config_reads(func, args_vars, config_vars):
+            keys.setdefault(key, {"source": init[0].line(node)})
         for stmt in walk(func):
             if (
                 isinstance(stmt, ast.Assign)
@@ -831,6 +833,29 @@ def engine(sources: Sources, found: Found) -> dict[str, Any] | None:
         "concat_images_when": _concat_images_when(found),
         "frames_to_vae": _frames_to_vae(sources, found),
     }
+
+
+# Methods of the config mapping: `model_config.get(...)` reads the key it is given, not "get".
+_MAPPING_METHODS = frozenset({"get", "pop", "items", "keys", "values", "setdefault", "update", "copy"})
+
+
+def _config_reads(func: ast.AST, args_vars: set[str], config_vars: set[str]) -> list[tuple[str, ast.AST]]:
+    """`model:` keys the engine reads without `.get`: ``model_config.ref_net_path`` and
+    ``model_config["key"]`` (fudan-generative-vision/hallo3 e342dce, hallo3/diffusion_video.py:114
+    reads ``model_config.ref_net_path`` for its stage-1 reference net), also through
+    ``args.model_config`` itself."""
+    found: list[tuple[str, ast.AST]] = []
+    for node in walk(func):
+        owner = node.value if isinstance(node, ast.Attribute | ast.Subscript) else None
+        if owner is None or not _config_receiver(owner, args_vars, config_vars):
+            continue
+        if isinstance(node, ast.Attribute) and node.attr not in _MAPPING_METHODS:
+            found.append((node.attr, node))
+        elif isinstance(node, ast.Subscript):
+            ok, key = literal(node.slice)
+            if ok and isinstance(key, str):
+                found.append((key, node))
+    return found
 
 
 def _concat_images_when(found: Found) -> dict[str, str]:

@@ -78,6 +78,9 @@ class GetArgs:
     # Entry scripts that call get_args a second time, with an argument list of their own
     # (a second config stack built in the entrypoint): {script: "script:line"}; None if none.
     entry_get_args: Mapping[str, str] | None = None
+    # Entry scripts that write their own command line (``sys.argv = [...]``) before
+    # get_args reads it: {script: "script:line"}; None if none.
+    entry_argv: Mapping[str, str] | None = None
     # Files the loader merges over the --base files, named by an argument
     # ({"custom_config": "arguments.py:332"}); None when it merges none.
     merged_files: Mapping[str, str] | None = None
@@ -143,6 +146,9 @@ class Project:
     # SAT training loop (``training_main``): hologerry/CogVideo@88c13d7 vae_video.py builds
     # the engine for its conditioner and 3D VAE only.  Empty where unknown.
     network_free: tuple[str, ...] = ()
+    # {entry script: the names it (or a module of its folder it imports) may read}
+    # (entry_reads.py); a script missing here is unknown.
+    entry_reads: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
 
 
 # The reader's entry point (compiler/project/__init__.py):

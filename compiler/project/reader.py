@@ -14,10 +14,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from . import args_reads, classes, get_args, layers, parser_surface, sat_source, sections
+from . import args_reads, classes, entry_reads, get_args, layers, parser_surface, sat_source, sections
 from . import sources as sources_module
 from .facts import GetArgs, Project, Sat
-from .sources import Sources
+from .sources import Sources, dotted_name
 
 SNAPSHOT = "sat-snapshot.json"
 
@@ -181,10 +181,13 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
     sources.scanned.update(root.glob("*.py"))  # entry_scripts and second_get_args_calls scan them
     base_layers = layers.read(sources, entrypoints)
     second_calls = second_get_args_calls(root, entrypoints)
+    reads = entry_reads.read(sources, root, entrypoints, surface.arguments)
     for script in second_calls or {}:
         sources.read(root / script)  # what decided it: re-hashed by `satc check`
     built = replace(
-        get_args.build(facts, found, read_sections, second, base_layers), entry_get_args=second_calls
+        get_args.build(facts, found, read_sections, second, base_layers),
+        entry_get_args=second_calls,
+        entry_argv=own_command_lines(root),
     )
     if built.args_assignment == "setattr":
         built = replace(built, undeclared_reads=args_reads.undeclared_reads(sources, root, surface.arguments))
@@ -202,6 +205,7 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
         unresolved=MappingProxyType(unresolved),
         entrypoints=entrypoints,
         network_free=network_free(root, entrypoints),
+        entry_reads=MappingProxyType(reads),
     )
     extra = {"requested": wanted}
     return project, sources, extra
@@ -271,21 +275,20 @@ def network_free(root: Path, entrypoints: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(found)
 
 
+def _is_get_args(func: ast.expr) -> bool:
+    """``get_args`` or ``arguments.get_args``; not a method's ``cls.get_args``."""
+    if isinstance(func, ast.Name):
+        return func.id == "get_args"
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr == "get_args"
+        and not (isinstance(func.value, ast.Name) and func.value.id in ("cls", "self"))
+    )
+
+
 def _calls_get_args(node: ast.AST) -> bool:
     """``get_args(...)`` or ``arguments.get_args(...)``; not a method's ``cls.get_args()``."""
-    for call in ast.walk(node):
-        if not isinstance(call, ast.Call):
-            continue
-        func = call.func
-        if isinstance(func, ast.Name) and func.id == "get_args":
-            return True
-        if (
-            isinstance(func, ast.Attribute)
-            and func.attr == "get_args"
-            and not (isinstance(func.value, ast.Name) and func.value.id in ("cls", "self"))
-        ):
-            return True
-    return False
+    return any(isinstance(call, ast.Call) and _is_get_args(call.func) for call in ast.walk(node))
 
 
 def _runs_get_args(text: str) -> bool:
@@ -326,6 +329,51 @@ def second_get_args_calls(root: Path, entrypoints: tuple[str, ...]) -> dict[str,
         if len(calls) > 1:
             found[name] = f"{name}:{text.count(chr(10), 0, calls[1].start()) + 1}"
     return found or None
+
+
+def own_command_lines(root: Path) -> dict[str, str] | None:
+    """Scripts of the entrypoint folder that give get_args a command line of their own: a
+    list literal (fudan-generative-vision/hallo3 e342dce, hallo3/app.py:149-155:
+    ``get_args(["--base", ...])`` in a class's ``__init__``), a name bound to one, or
+    ``sys.argv`` overwritten with one before it is parsed (tpc2233/Humn_p2v 4ab39b1,
+    app_t1.py:125): {script: "script:line" of that list}.  Every script that calls get_args
+    is looked at, not only those that do so when run: an app may call it from a class."""
+    found = {}
+    for path in sorted(root.glob("*.py")):
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if "get_args" not in text or not _CALLS_GET_ARGS.search(text):
+            continue
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError):
+            continue
+        where = _own_command_line(tree)
+        if where is not None:
+            found[path.name] = f"{path.name}:{where}"
+    return found or None
+
+
+def _own_command_line(tree: ast.Module) -> int | None:
+    """The line of the list a get_args call parses, where the script wrote it itself."""
+    lists: dict[str, int] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.List | ast.Tuple) and node.value.elts:
+            for target in node.targets:
+                if dotted_name(target) == "sys.argv":
+                    return node.lineno
+                if isinstance(target, ast.Name):
+                    lists[target.id] = node.lineno
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and _is_get_args(node.func) and node.args:
+            given = node.args[0]
+            if isinstance(given, ast.List | ast.Tuple) and given.elts:
+                return given.lineno
+            if isinstance(given, ast.Name) and given.id in lists:
+                return lists[given.id]
+    return None
 
 
 def empty_get_args() -> GetArgs:

@@ -38,9 +38,12 @@ def to_json(project: Project) -> dict[str, Any]:
     }
     if project.network_free:  # absent: the built-in profile stays unchanged
         document["network_free"] = list(project.network_free)
+    if project.entry_reads:  # absent: the built-in profile stays unchanged
+        document["entry_reads"] = {k: list(v) for k, v in project.entry_reads.items()}
     for optional in (
         "base_layers",
         "entry_get_args",
+        "entry_argv",
         "merged_files",
         "deepspeed_inference",
         "world_division",
@@ -73,4 +76,5 @@ def from_json(data: dict[str, Any]) -> Project:
         unresolved=MappingProxyType(data.get("unresolved", {})),
         entrypoints=tuple(data.get("entrypoints", ())),
         network_free=tuple(data.get("network_free", ())),
+        entry_reads=MappingProxyType({k: tuple(v) for k, v in data.get("entry_reads", {}).items()}),
     )

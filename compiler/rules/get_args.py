@@ -48,6 +48,16 @@ def g1_project_get_args(work: Work) -> None:
                 f"give {named} as the last config to satc compile instead",
             )
     entry = str(work.launch.get("entrypoint") or "").rsplit("/", 1)[-1]
+    own_argv = (get_args.entry_argv or {}).get(entry)
+    if own_argv:
+        work.warn(
+            "launch.entrypoint",
+            f"{entry} writes its own command line ({own_argv}) for get_args to parse: "
+            "satc.runtime.get_args hands this bundle's namespace and refuses any argument list, "
+            "so the script stops there when launched from the bundle [G2]",
+            "launch a script that calls get_args() on the command line it is given, "
+            "or launch this one without satc",
+        )
     second_call = (get_args.entry_get_args or {}).get(entry)
     if second_call:
         work.warn(

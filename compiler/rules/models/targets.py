@@ -536,6 +536,8 @@ def _namespaces(config: LoadedConfig, node: Node, entry: dict[str, Any]) -> list
                         "warning",
                     )
                 )
+            elif key not in reads and _own_parameter(entry, name, key):
+                found.append(_namespace_key_of_a_parameter(config, node, entry, name, key))
             elif key not in reads:
                 guess = closest(str(key), reads)
                 found.append(
@@ -543,11 +545,61 @@ def _namespaces(config: LoadedConfig, node: Node, entry: dict[str, Any]) -> list
                         config,
                         path,
                         "M6",
-                        f"{_short(node.target)} and SAT's BaseModel never read {name}.{key}: it would be ignored",
+                        f"{_short(node.target)} and {_base_model(entry)} never read {name}.{key}: it would be ignored",
                         f"did you mean {dotted((*node.path, 'params', name, guess))}?" if guess else None,
                     )
                 )
     return found
+
+
+def _base_model(entry: dict[str, Any]) -> str:
+    """The base class the network's arguments flow to: SAT's, or the project's own
+    (suimuc/MTV_Framework keeps a BaseModel in mtv/sgm/models/base_model.py)."""
+    flow = entry.get("flow") or []
+    base = flow[1] if len(flow) > 1 else "sat."
+    return "SAT's BaseModel" if base.startswith("sat.") else base
+
+
+def _own_parameter(entry: dict[str, Any], name: str, key: Any) -> bool:
+    """Whether ``key``, unread in namespace ``name``, is a parameter the class takes itself
+    (its signature or where its ``**kwargs`` flow): a sibling of ``name`` in ``params``."""
+    return key != name and isinstance(entry.get("params", {}).get(key), dict)
+
+
+def _namespace_key_of_a_parameter(
+    config: LoadedConfig, node: Node, entry: dict[str, Any], name: str, key: str
+) -> Problem:
+    """suimuc/MTV_Framework@5704fe6 configs/cogvideox_5b.yaml:59 puts num_layers_dual under
+    transformer_args; nothing reads it there, and the project's BaseTransformer takes it as
+    a keyword (mtv/sgm/models/transformer.py:997) that reaches it from the network's own
+    params.  The run uses that parameter's value: where it equals the ignored one nothing
+    changes (a warning, as MK1 does for DeepSpeed's misplaced keys), else an error."""
+    param = entry["params"][key]
+    ignored = node.params[name][key]
+    given = key in node.params
+    uses = node.params[key] if given else param.get("default")
+    known = given or "default" in param
+    where = f"{_short(param.get('from') or node.target)}'s {key} ({param.get('source', '?')})"
+    sibling = (*node.path, "params", key)
+    if known and uses == ignored:
+        return problem(
+            config,
+            (*node.path, "params", name, key),
+            "M6",
+            f"{_short(node.target)} and {_base_model(entry)} never read {name}.{key}: ignored; the run takes "
+            f"{where} from {dotted(sibling)}, {'given' if given else 'by default'} the same {yaml_text(uses)}",
+            f"move it to {dotted(sibling)}" if not given else "delete it",
+            "warning",
+        )
+    used = f"{'the' if given else 'its default'} {yaml_text(uses)}" if known else "another value"
+    return problem(
+        config,
+        (*node.path, "params", name, key),
+        "M6",
+        f"{_short(node.target)} and {_base_model(entry)} never read {name}.{key}: the run uses {used} for "
+        f"{where}, read from {dotted(sibling)}",
+        f"set {dotted(sibling)}: {yaml_text(ignored)} instead",
+    )
 
 
 def check_engine(config: LoadedConfig) -> list[Problem]:

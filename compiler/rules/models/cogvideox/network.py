@@ -146,7 +146,7 @@ def m24_image_to_video(model: Model) -> None:
                 f"set in_channels: {want}",
             )
     work = model.work
-    if work.training or model.profile is None:
+    if work.training or model.profile is None or not _entry_reads_image2video(model):
         return
     wants = model.profile.image_to_video
     if wants and not work.args.get("image2video"):
@@ -164,6 +164,16 @@ def m24_image_to_video(model: Model) -> None:
             f"{model.profile.name} is a text-to-video model",
             "remove args.image2video, or use an I2V model",
         )
+
+
+def _entry_reads_image2video(model: Model) -> bool:
+    """Whether the script launched reads `image2video` (the branch M24's sampling half
+    guards, sample_video.py:160): True where satc cannot tell (no project read, no
+    entrypoint named, a script it could not follow)."""
+    project = select.for_config(model.work.config)
+    entry = str(model.work.launch.get("entrypoint") or "").rsplit("/", 1)[-1]
+    reads = project.entry_reads.get(entry)
+    return reads is None or "image2video" in reads
 
 
 def m25_patch_size_list(model: Model) -> None:
