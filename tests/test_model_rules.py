@@ -269,8 +269,23 @@ CASES = [
         2,
         "layer.yaml:3:5",
         "data.params.max_num_frames",
-        "81 frames do not fit the network: model.network_config.params.num_frames is 49 [M12]",
+        "81 frames do not fit the network: model.network_config.params.num_frames is 49: a grid of "
+        "13 latent frames (49 video frames), the clips give 21 [M12]",
         "use 49",
+    ),
+    case(
+        # the network counts latent frames: num_frames 47 is a grid of 12 (45 video frames); the
+        # hint is a count M10 accepts, never the network's own off-grid number
+        "data-frames-exceed-off-grid-network",
+        "cogvideox_5b_lora.yaml sft.yaml layer.yaml",
+        "model:\n  network_config:\n    params:\n      num_frames: 47\n"
+        "data:\n  params:\n    max_num_frames: 49\n",
+        2,
+        "layer.yaml:7:5",
+        "data.params.max_num_frames",
+        "49 frames do not fit the network: model.network_config.params.num_frames is 47: a grid of "
+        "12 latent frames (45 video frames), the clips give 13 [M12]",
+        "use 45",
     ),
     case(
         "video-size-1-0",
@@ -801,3 +816,15 @@ def test_a_spanning_model_parallel_group_is_one_warning(tmp_path: Path) -> None:
     code, stderr = _run(spans, tmp_path)
     assert code == 0
     assert stderr.count("warning: args.model_parallel_size:") == 1, stderr
+
+
+def test_data_frames_are_counted_in_the_networks_latent_frames(tmp_path: Path) -> None:
+    """A network num_frames of 50 is the grid of a 49-frame clip ((50 - 1) // 4 + 1 = 13
+    latent frames, dit_video_concat.py:797): M12 is silent about the data's 49; only M10
+    names the off-grid network value."""
+    layer = "model:\n  network_config:\n    params:\n      num_frames: 50\n"
+    silent = Case("grid-50", ("cogvideox_5b_lora.yaml", "sft.yaml", "layer.yaml"), layer, 0, "", "", "", "")
+    code, stderr = _run(silent, tmp_path)
+    assert code == 0, stderr
+    assert "[M12]" not in stderr
+    assert "50 frames: the network floors it" in stderr and "[M10]" in stderr

@@ -152,20 +152,31 @@ def m11_trained_frames(model: Model) -> None:
 
 def m12_data_frames_vs_network(model: Model) -> None:
     """M12: the dataset's clips must fit the network's position embedding, which covers
-    `num_frames` video frames (dit_video_concat.py:797; 2B's table is fixed, the RoPE grid
-    of the others is sliced and cannot grow)."""
+    `(num_frames - 1) // time_compressed_rate + 1` latent frames (dit_video_concat.py:797;
+    2B's table is fixed, the RoPE grid of the others is sliced and cannot grow).  Counted in
+    latent frames, as the network does: a network num_frames of 50 covers the 13 latent
+    frames of a 49-frame clip, and the hint is the 4k+1 count M10 accepts."""
     network = model.int_at((*NETWORK, "num_frames"))
     data = model.int_at((*DATA, "max_num_frames"))
-    if network is None or data is None or data == network:
+    latent = model.latent_frames()
+    rate = model.int_at((*NETWORK, "time_compressed_rate")) or 4
+    if network is None or data is None or latent is None or data < 1 or data == network:
         return
     if frames_reshaped(model) is not None:
         return  # the project's engine changes the data's frame count before the network sees it
+    data_latent = (data - 1) // rate + 1
+    if data_latent == latent:
+        return
+    grid = rate * (latent - 1) + 1
     path = (*DATA, "max_num_frames")
-    where = f"model.network_config.params.num_frames is {network}"
-    if data > network:
-        model.error(path, "M12", f"{data} frames do not fit the network: {where}", f"use {network}")
+    where = (
+        f"model.network_config.params.num_frames is {network}: a grid of {latent} latent frames "
+        f"({grid} video frames), the clips give {data_latent}"
+    )
+    if data_latent > latent:
+        model.error(path, "M12", f"{data} frames do not fit the network: {where}", f"use {grid}")
     else:
-        model.warn(path, "M12", f"disagrees with the network: {where}", f"use {network} unless you mean it")
+        model.warn(path, "M12", f"disagrees with the network: {where}", f"use {grid} unless you mean it")
 
 
 def m13_video_size(model: Model) -> None:
