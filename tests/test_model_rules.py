@@ -828,3 +828,22 @@ def test_data_frames_are_counted_in_the_networks_latent_frames(tmp_path: Path) -
     assert code == 0, stderr
     assert "[M12]" not in stderr
     assert "50 frames: the network floors it" in stderr and "[M10]" in stderr
+
+
+def test_a_model_rule_on_an_args_default_names_the_projects_line(tmp_path: Path) -> None:
+    """No input has an ``args:`` section naming latent_channels: M27's error is located at the
+    project's argparse default (arguments.py), not printed without a place."""
+    configs = cogvideo_sat() / "configs"
+    shutil.copy(configs / "cogvideox_5b_i2v.yaml", tmp_path / "cogvideox_5b_i2v.yaml")
+    result = satc(
+        "compile",
+        "cogvideox_5b_i2v.yaml",
+        "--set", "args.mode=inference", "--set", "args.load=/ck", "--set", "args.image2video=true",
+        "-o", "out",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    line = next(x for x in result.stderr.splitlines() if "[M27]" in x)
+    assert (
+        line.startswith("arguments.py:") and "(the project's default): error: args.latent_channels" in line
+    ), line

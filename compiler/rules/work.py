@@ -39,13 +39,7 @@ class Work:
         return tuple(path) in self.config.origin
 
     def where(self, *path: str | int) -> Location | None:
-        found = self.config.locate(tuple(path))
-        if found is None and len(path) == 2 and path[0] == "args":
-            # No input set it: the value is the project's argparse default; name that line.
-            argument = select.for_config(self.config).arguments.get(str(path[1]))
-            if argument is not None and argument.source:
-                return derived_location(f"{argument.source} (the project's default)")
-        return found
+        return where(self.config, tuple(path))
 
     def derive(self, key: str, value: Any, rule: str, reason: str, *inputs: str) -> None:
         section, _, rest = key.partition(".")
@@ -69,3 +63,14 @@ class Work:
     def warn(self, key: str, message: str, hint: str | None = None) -> None:
         where = self.where(*key.split("."))
         self.warnings.append(Problem(where, key, message, severity="warning", hint=hint))
+
+
+def where(config: LoadedConfig, path: Path) -> Location | None:
+    """Where ``path`` (or the section holding it) was set.  An ``args`` key under no input's
+    ``args:`` section holds the project's argparse default: that line."""
+    found = config.locate(path)
+    if found is None and len(path) == 2 and path[0] == "args":
+        argument = select.for_config(config).arguments.get(str(path[1]))
+        if argument is not None and argument.source:
+            return derived_location(f"{argument.source} (the project's default)")
+    return found

@@ -18,6 +18,7 @@ from ...project import select
 from ...project.schema import models as project_models
 from ...suggest import closest, typo_of
 from ...tree import value_at, yaml_text
+from ..work import where
 
 Path = tuple[str | int, ...]
 BUILDER_KEYS = ("target", "params")
@@ -49,7 +50,7 @@ def problem(
 ) -> Problem:
     """A located model problem; the rule id ends the message so docs/model-rules.md finds it."""
     return Problem(
-        config.locate(path),
+        where(config, path),
         dotted(path),
         f"{message} [{rule}]",
         severity="warning" if severity == "warning" else "error",
