@@ -318,6 +318,29 @@ CASES = [
         "it counts latent frames: 49 video frames are 13",
     ),
     case(
+        # the YAML path sets text as written; sample_video.py:157 builds torch.randn's shape from it
+        "sampling-frames-text",
+        "cogvideox_5b.yaml inference.yaml layer.yaml",
+        "args:\n  sampling_num_frames: '13'\n  sampling_image_size: [480, 720]\n",
+        2,
+        "layer.yaml:2:3",
+        "args.sampling_num_frames",
+        "sampling_num_frames '13' is not an integer: sampling builds the latent's shape from it "
+        "(sample_video.py:157) and torch fails on it (TypeError) once the model has loaded [M14]",
+        "write args.sampling_num_frames: 13 (an integer, no quotes)",
+    ),
+    case(
+        "latent-channels-float",
+        "cogvideox_5b.yaml inference.yaml layer.yaml",
+        "args:\n  latent_channels: 16.0\n  sampling_image_size: [480, 720]\n",
+        2,
+        "layer.yaml:2:3",
+        "args.latent_channels",
+        "latent_channels 16.0 is not an integer: sampling builds the latent's shape from it "
+        "(sample_video.py:157) and torch fails on it (TypeError) once the model has loaded [M27]",
+        "write args.latent_channels: 16 (an integer, no quotes)",
+    ),
+    case(
         "sampling-frames-1-5",
         "cogvideox1.5_5b.yaml inference.yaml layer.yaml",
         "args:\n  sampling_num_frames: 13\n",

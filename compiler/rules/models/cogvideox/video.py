@@ -228,7 +228,9 @@ def m14_sampling_num_frames(model: Model) -> None:
     (num_frames - 1) / 4 + 1 latent frames, patched by patch_size[0] (dit_video_concat.py:797)."""
     work = model.work
     frames = work.args.get("sampling_num_frames")
-    if work.training or not isinstance(frames, int):
+    if work.training or _not_a_count(model, "sampling_num_frames", "M14"):
+        return
+    if not isinstance(frames, int):
         return
     path = ("args", "sampling_num_frames")
     profile = model.profile
@@ -323,7 +325,9 @@ def m27_latent_channels(model: Model) -> None:
     work = model.work
     out_channels = model.int_at((*NETWORK, "out_channels"))
     channels = work.args.get("latent_channels")
-    if work.training or out_channels is None or channels == out_channels:
+    if work.training or _not_a_count(model, "latent_channels", "M27"):
+        return
+    if out_channels is None or channels == out_channels:
         return
     given = "" if work.given("args", "latent_channels") else " (the default)"
     model.error(
@@ -332,6 +336,34 @@ def m27_latent_channels(model: Model) -> None:
         f"latent_channels {channels}{given} differs from the network's out_channels {out_channels}",
         f"set args.latent_channels: {out_channels}",
     )
+
+
+def _not_a_count(model: Model, key: str, rule: str) -> bool:
+    """Sampling builds the latent's shape from ``args.<key>`` (sample_video.py:157,
+    ``shape = (T, C, H // F, W // F)``, drawn by ``torch.randn(batch_size, *shape)``): the
+    YAML path sets values as written (argparse's type=int never runs), so text such as
+    ``'13'`` or a float reaches torch and fails (TypeError) after the model has loaded.  An
+    error, named for the rule that reads the count; True when it fired."""
+    value = model.work.args.get(key)
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return False
+    if isinstance(value, bool) or not isinstance(value, str | float):
+        return False  # the schema's type checks speak for other kinds
+    model.error(
+        ("args", key),
+        rule,
+        f"{key} {value!r} is not an integer: sampling builds the latent's shape from it "
+        "(sample_video.py:157) and torch fails on it (TypeError) once the model has loaded",
+        f"write args.{key}: {_as_count(value)} (an integer, no quotes)",
+    )
+    return True
+
+
+def _as_count(value: str | float) -> str:
+    try:
+        return str(int(float(value)))
+    except ValueError:
+        return "an integer"
 
 
 def _near16(side: int) -> int:
