@@ -333,8 +333,12 @@ def test_configs_inside_a_project_folder_below_the_cwd_name_that_project(tmp_pat
     )
     assert result.returncode == 0, result.stderr
     assert "no project found" not in result.stderr
-    recorded = json.loads((tmp_path / "b" / "args.json").read_text())["provenance"]["project"]
+    document = json.loads((tmp_path / "b" / "args.json").read_text())
+    recorded = document["provenance"]["project"]
     assert recorded["origin"] == "scanned" and recorded["path"] == "../sat"
+    # launch.sh starts the script from the folder the compile ran in, as the README does
+    assert document["launch"]["entrypoint"] == "sat/train_video.py", document["launch"]
+    assert "ENTRYPOINT=sat/train_video.py" in (tmp_path / "b" / "launch.sh").read_text()
     # configs from two places below the cwd name no one project: the built-in profile, said so
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "elsewhere" / "seed.yaml").write_text("args:\n  seed: 5\n")

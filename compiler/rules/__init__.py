@@ -47,6 +47,7 @@ ORDER: tuple[Rule, ...] = (
     deepspeed.d3_zero_stage_sync,
     optimizer.o1_optimizer,
     optimizer.o2_scheduler,
+    launch.entrypoint_by_mode,  # before G1/G2: they judge the script a rank starts
     get_args.g1_project_get_args,
     cogvideox.cogvideox_parallel_rules,
     topology.r11_r12_topology,
@@ -57,7 +58,6 @@ ORDER: tuple[Rule, ...] = (
     topology.d8_cpu_backend,
     topology.r9_device,
     launch.launch_rendezvous,
-    launch.entrypoint_by_mode,
     iterations.t1_training_data,
     data_paths.t2_data_paths,
     launch.launch_environment,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
@@ -40,17 +41,25 @@ def entrypoint_by_mode(work: Work) -> None:
     if work.given("launch", "entrypoint"):
         return
     conventional = "train_video.py" if work.training else "sample_video.py"
-    scripts = select.for_config(work.config).entrypoints
+    project = select.for_config(work.config)
+    # launch.sh starts the entrypoint from the folder the compile ran in; a project found
+    # in a folder below it (FlashVideo's README runs flashvideo/dist_inf_text_file.py from
+    # the repository root) names its scripts from there, as an entrypoint given on the
+    # command line does.
+    prefix = _below_cwd(project.root) if project.origin == "scanned" else ""
+    scripts = tuple(prefix + name for name in project.entrypoints)
+    conventional = prefix + conventional
     mode = "training" if work.training else "inference"
     if not scripts or conventional in scripts:
-        if not work.training:
-            work.derive(
-                "launch.entrypoint",
-                conventional,
-                "E1",
-                "mode is inference: CogVideoX samples with sample_video.py",
-                "args.mode",
+        if not work.training or prefix:
+            reason = (
+                "mode is training: CogVideoX trains with train_video.py"
+                if work.training
+                else "mode is inference: CogVideoX samples with sample_video.py"
             )
+            if prefix:
+                reason += f", in the project's folder {prefix} below the one satc ran in"
+            work.derive("launch.entrypoint", conventional, "E1", reason, "args.mode")
         return
     if len(scripts) == 1:
         work.derive(
@@ -69,6 +78,14 @@ def entrypoint_by_mode(work: Work) -> None:
         f"or --set launch.entrypoint={scripts[0]}",
         *(("args", "mode") if work.given("args", "mode") else ("launch", "entrypoint")),
     )
+
+
+def _below_cwd(root: str | None) -> str:
+    """``sub/`` where the project's folder is below the working directory, else ``""``."""
+    if not root:
+        return ""
+    relative = os.path.relpath(root, os.path.realpath(os.getcwd()))
+    return "" if relative == "." or relative.startswith("..") else relative.replace(os.sep, "/") + "/"
 
 
 def launch_environment(work: Work) -> None:
