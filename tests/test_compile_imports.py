@@ -131,3 +131,20 @@ def test_a_repeat_compile_imports_neither_jsonschema_nor_jinja2_and_writes_the_s
     judged = _modules_after_compile(tmp_path, *configs, str(bad), env=env, out="bad", rc=2)
     assert "jsonschema" in judged
     assert not (tmp_path / "bad").exists()
+
+
+def test_a_compile_over_a_bundle_imports_no_process_or_archive_machinery(tmp_path: Path) -> None:
+    # importlib.resources (its readers pull in zipfile) and ctypes.util (subprocess, to
+    # find libc) were a tenth of a repeat compile; satc's data files are plain files and
+    # libc's renameat2 is in the interpreter's own symbols.  The second compile swaps a
+    # bundle that exists already, the path that needs renameat2.
+    env = {**os.environ, "SATC_CACHE_DIR": str(tmp_path / "cache")}
+    configs = (str(REFERENCE / "cogvideox_5b_lora.yaml"), str(REFERENCE / "sft.yaml"))
+    _modules_after_compile(tmp_path, *configs, env=env)
+    first = (tmp_path / "out" / "args.json").read_bytes()
+    _modules_after_compile(tmp_path, *configs, "--set", "args.seed=7", env=env)
+    modules = set(json.loads((tmp_path / "modules.json").read_text("utf-8")))
+    assert "ctypes" in modules  # the swap ran
+    assert not modules & {"importlib.resources", "ctypes.util", "subprocess", "zipfile"}
+    assert (tmp_path / "out" / "args.json").read_bytes() != first
+    assert list(tmp_path.glob("out*")) == [tmp_path / "out"]

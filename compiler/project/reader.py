@@ -9,11 +9,11 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from ..resources import data_text
 from . import classes, get_args, layers, parser_surface, sat_source, sections
 from . import sources as sources_module
 from .facts import GetArgs, Project, Sat
@@ -27,7 +27,7 @@ def snapshot() -> Mapping[str, Any]:
     """satc's bundled facts of the pinned SAT and DeepSpeed (tools/snapshot.py), for a
     compile-only install that has neither's source."""
     try:
-        text = resources.files("satc.schemas").joinpath(SNAPSHOT).read_text("utf-8")
+        text = data_text("schemas", SNAPSHOT)
     except (FileNotFoundError, ModuleNotFoundError, OSError):
         return {}
     data: dict[str, Any] = json.loads(text)
