@@ -39,6 +39,18 @@ def template_names() -> list[str]:
 
 
 @lru_cache(maxsize=1)
+def snapshot() -> dict[str, Any]:
+    """satc's bundled facts of the pinned SAT and DeepSpeed (tools/snapshot.py), for a
+    compile-only install that has neither's source."""
+    try:
+        text = data_text("schemas", "sat-snapshot.json")  # project/reader.py: SNAPSHOT
+    except OSError:
+        return {}
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+@lru_cache(maxsize=1)
 def models() -> dict[str, Any]:
     """The parameters of every known `target`, generated from CogVideoX's and SAT's code
     by tools/model_schema.py."""

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from support import REFERENCE
+from support import REFERENCE, cogvideo_sat
 
 HEAVY = ("torch", "deepspeed", "sat", "numpy")
 
@@ -149,3 +149,19 @@ def test_a_compile_over_a_bundle_imports_no_process_or_archive_machinery(tmp_pat
     assert not modules & {"importlib.resources", "ctypes.util", "subprocess", "zipfile"}
     assert (tmp_path / "out" / "args.json").read_bytes() != first
     assert list(tmp_path.glob("out*")) == [tmp_path / "out"]
+
+
+def test_a_repeat_compile_in_a_project_imports_no_project_reader(tmp_path: Path) -> None:
+    # The project's facts come from the cache: its reader (ast, the class and parser
+    # readers) is imported only on a miss, or a repeat pays for modules it never runs.
+    tree = cogvideo_sat()
+    env = {**os.environ, "SATC_CACHE_DIR": str(tmp_path / "cache")}
+    argv = [sys.executable, "-c", PROBE, str(tmp_path / "modules.json"), "compile"]
+    argv += ["configs/cogvideox1.5_5b.yaml", "configs/inference.yaml", "-o", str(tmp_path / "out")]
+    for expected in (True, False):
+        done = subprocess.run(
+            argv, cwd=tree, env=env, capture_output=True, text=True, timeout=120, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        modules = set(json.loads((tmp_path / "modules.json").read_text("utf-8")))
+        assert ("satc.compiler.project.reader" in modules) is expected

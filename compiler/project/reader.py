@@ -4,34 +4,20 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from ..resources import data_text
+from ..resources import snapshot
 from . import classes, get_args, layers, parser_surface, sat_source, sections
 from . import sources as sources_module
 from .facts import GetArgs, Project, Sat
 from .sources import Sources
 
 SNAPSHOT = "sat-snapshot.json"
-
-
-@lru_cache(maxsize=1)
-def snapshot() -> Mapping[str, Any]:
-    """satc's bundled facts of the pinned SAT and DeepSpeed (tools/snapshot.py), for a
-    compile-only install that has neither's source."""
-    try:
-        text = data_text("schemas", SNAPSHOT)
-    except (FileNotFoundError, ModuleNotFoundError, OSError):
-        return {}
-    data: dict[str, Any] = json.loads(text)
-    return data
 
 
 def _deepspeed_installed() -> bool:
