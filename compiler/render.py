@@ -80,7 +80,20 @@ def _config_dumper() -> Any:
 
 
 def config_yaml(tree: dict[str, Any]) -> str:
-    """The merged input tree as YAML, keys sorted: the same bytes whatever the input key order."""
+    """The merged input tree as YAML, keys sorted: the same bytes whatever the input key order.
+    The text for a tree dumped before is read back (memo.py: keyed by the tree, this
+    module, PyYAML and OmegaConf's loader, whose resolvers the dumper uses)."""
+    stamp = (memo.code_stamp(__file__, "yaml"), memo.code_stamp(__file__, "omegaconf"))
+    digest = memo.key("config-yaml", stamp, tree)
+    stored = memo.get("config-yaml", digest)
+    if stored is not None:
+        return stored.decode("utf-8")
+    text = _dumped(tree)
+    memo.put("config-yaml", digest, text.encode("utf-8"))
+    return text
+
+
+def _dumped(tree: dict[str, Any]) -> str:
     import yaml
 
     header = (

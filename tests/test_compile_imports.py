@@ -151,7 +151,7 @@ def test_a_compile_over_a_bundle_imports_no_process_or_archive_machinery(tmp_pat
     assert list(tmp_path.glob("out*")) == [tmp_path / "out"]
 
 
-def test_a_repeat_compile_in_a_project_imports_no_project_reader(tmp_path: Path) -> None:
+def test_a_repeat_compile_in_a_project_imports_neither_the_project_reader_nor_pyyaml(tmp_path: Path) -> None:
     # The project's facts come from the cache: its reader (ast, the class and parser
     # readers) is imported only on a miss, or a repeat pays for modules it never runs.
     tree = cogvideo_sat()
@@ -165,3 +165,5 @@ def test_a_repeat_compile_in_a_project_imports_no_project_reader(tmp_path: Path)
         assert done.returncode == 0, done.stderr
         modules = set(json.loads((tmp_path / "modules.json").read_text("utf-8")))
         assert ("satc.compiler.project.reader" in modules) is expected
+        # The configs' readings and config.yaml's text are memoised too (yaml_reader, render).
+        assert ("yaml" in modules) is expected
