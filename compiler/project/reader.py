@@ -230,7 +230,7 @@ def entry_scripts(root: Path) -> tuple[str, ...]:
         except OSError:
             continue
         # The substring test first: most files never mention get_args.
-        if "get_args" in text and _CALLS_GET_ARGS.search(text) and _runs_get_args(text):
+        if "get_args" in text and _CALLS_GET_ARGS.search(text) and _runs_get_args(text, str(path)):
             found.append(path.name)
     return tuple(found)
 
@@ -252,11 +252,11 @@ def _calls_get_args(node: ast.AST) -> bool:
     return False
 
 
-def _runs_get_args(text: str) -> bool:
+def _runs_get_args(text: str, filename: str = "<unknown>") -> bool:
     """Whether running the file reaches a ``get_args`` call: from its module-level
     statements, through the module's functions they call (transitively)."""
     try:
-        tree = ast.parse(text)
+        tree = sources_module.parse(text, filename)
     except (SyntaxError, ValueError):
         return False
     functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
