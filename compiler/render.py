@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import os
 import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -83,7 +84,8 @@ def config_yaml(tree: dict[str, Any]) -> str:
     """The merged input tree as YAML, keys sorted: the same bytes whatever the input key order.
     The text for a tree dumped before is read back (memo.py: keyed by the tree, this
     module, PyYAML and OmegaConf's loader, whose resolvers the dumper uses)."""
-    stamp = (memo.code_stamp(__file__, "yaml"), memo.code_stamp(__file__, "omegaconf"))
+    reader = os.path.join(os.path.dirname(__file__), "yaml_reader.py")  # _config_dumper's resolvers
+    stamp = (memo.code_stamp(__file__, "yaml"), memo.code_stamp(reader, "omegaconf"))
     digest = memo.key("config-yaml", stamp, tree)
     stored = memo.get("config-yaml", digest)
     if stored is not None:
