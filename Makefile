@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: example test bench bench-project bench-groups schema model-schema
+.PHONY: example test bench bench-project bench-groups schema model-schema templates
 
 # Compile the bundled CogVideoX example; needs only satc's light dependencies.
 example: $(VENV)/.satc-core
@@ -31,6 +31,10 @@ bench-project:
 # run's new_group calls per rank up to 4,096 ranks (needs SATC_COGVIDEO_SAT, see README).
 bench-groups:
 	$(PY) benchmarks/bench_groups.py
+
+# Regenerate templates/*_sh.py (the launch templates' precompiled code) after editing a template.
+templates:
+	$(PY) tools/compile_templates.py
 
 # Regenerate schemas/satc.schema.json: CogVideoX's arguments as the built-in profile
 # (schemas/builtin_project.json, the reader's output on its sat/) holds them, and the

@@ -247,7 +247,7 @@ def _kept_global_batch(directory: Path, recipe: Any, new: tuple[str, ...]) -> in
 
 
 def _memory_summary(plan: Any) -> str:
-    from .commands.plan import summary_line
+    from .memory.scope import summary_line
 
     return summary_line(plan)
 

@@ -7,9 +7,10 @@ endings, no absolute paths; the digest covers everything else in args.json.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
+import os
 import re
-import shlex
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from .. import __version__
 from ..bundle_format import FORMAT as ARGS_FORMAT
 from ..bundle_format import canonical_digest as digest_of
-from . import memo, resources
+from . import memo, resources, template_runtime
 from .plan import Plan
 
 LAUNCH_TEMPLATES = {
@@ -80,7 +81,21 @@ def _config_dumper() -> Any:
 
 
 def config_yaml(tree: dict[str, Any]) -> str:
-    """The merged input tree as YAML, keys sorted: the same bytes whatever the input key order."""
+    """The merged input tree as YAML, keys sorted: the same bytes whatever the input key order.
+    The text for a tree dumped before is read back (memo.py: keyed by the tree, this
+    module, PyYAML and OmegaConf's loader, whose resolvers the dumper uses)."""
+    reader = os.path.join(os.path.dirname(__file__), "yaml_reader.py")  # _config_dumper's resolvers
+    stamp = (memo.code_stamp(__file__, "yaml"), memo.code_stamp(reader, "omegaconf"))
+    digest = memo.key("config-yaml", stamp, tree)
+    stored = memo.get("config-yaml", digest)
+    if stored is not None:
+        return stored.decode("utf-8")
+    text = _dumped(tree)
+    memo.put("config-yaml", digest, text.encode("utf-8"))
+    return text
+
+
+def _dumped(tree: dict[str, Any]) -> str:
     import yaml
 
     header = (
@@ -150,7 +165,7 @@ def _environment() -> Any:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.filters["sh"] = lambda value: shlex.quote(str(value))
+    environment.filters["sh"] = template_runtime.shell_quote
     return environment
 
 
@@ -159,16 +174,34 @@ def _template(name: str) -> Any:
     return _environment().from_string(resources.template_text(name))
 
 
+def _compiled(name: str, text: str) -> Any:
+    """The template's code as jinja2 compiles it, shipped in satc.templates
+    (tools/compile_templates.py), or None when it is absent or was compiled from another
+    text than ``text`` (an edited template is rendered by jinja2 itself)."""
+    try:
+        module = importlib.import_module(f"satc.templates.{name.removesuffix('.j2').replace('.', '_')}")
+    except ImportError:
+        return None
+    if getattr(module, "TEMPLATE_SHA256", None) != hashlib.sha256(text.encode("utf-8")).hexdigest():
+        return None
+    return module.root
+
+
 def _rendered(name: str, context: dict[str, Any]) -> str:
-    """``name`` rendered with ``context``; the same template text and context rendered
-    before is read back (memo.py), so a repeat compile does not import jinja2."""
-    digest = memo.key("render", memo.code_stamp(__file__, "jinja2"), resources.template_text(name), context)
+    """``name`` rendered with ``context``: by the template's precompiled code where it is
+    current (no jinja2 import, no template compilation), else by jinja2, whose result for
+    the same template text and context rendered before is read back (memo.py)."""
+    text = resources.template_text(name)
+    root = _compiled(name, text)
+    if root is not None:
+        return template_runtime.render(root, context)
+    digest = memo.key("render", memo.code_stamp(__file__, "jinja2"), text, context)
     stored = memo.get("render", digest)
     if stored is not None:
         return stored.decode("utf-8")
-    text: str = _template(name).render(**context)
-    memo.put("render", digest, text.encode("utf-8"))
-    return text
+    rendered: str = _template(name).render(**context)
+    memo.put("render", digest, rendered.encode("utf-8"))
+    return rendered
 
 
 def _env_text(value: Any) -> str:

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 from functools import lru_cache
-from importlib import resources
 from typing import Any
+
+# satc's package folder: its data files are plain files beside its modules (a wheel and
+# an editable install both lay them out so).  Read with open(), not importlib.resources,
+# whose import (zipfile, tempfile, its readers) was a tenth of a repeat compile.
+PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def data_text(folder: str, name: str) -> str:
+    """The text of ``satc/<folder>/<name>``."""
+    with open(os.path.join(PACKAGE, folder, name), encoding="utf-8") as handle:
+        return handle.read()
 
 
 @lru_cache(maxsize=1)
@@ -15,24 +26,35 @@ def schema() -> dict[str, Any]:
 
 
 def schema_text() -> str:
-    return resources.files("satc.schemas").joinpath("satc.schema.json").read_text("utf-8")
+    return data_text("schemas", "satc.schema.json")
 
 
 def template_text(name: str) -> str:
-    return resources.files("satc.templates").joinpath(name).read_text("utf-8")
+    return data_text("templates", name)
 
 
 def template_names() -> list[str]:
     """Every launch script template, sorted: what a launch.env name must not collide with."""
-    folder = resources.files("satc.templates")
-    return sorted(item.name for item in folder.iterdir() if item.name.endswith(".sh.j2"))
+    return sorted(name for name in os.listdir(os.path.join(PACKAGE, "templates")) if name.endswith(".sh.j2"))
+
+
+@lru_cache(maxsize=1)
+def snapshot() -> dict[str, Any]:
+    """satc's bundled facts of the pinned SAT and DeepSpeed (tools/snapshot.py), for a
+    compile-only install that has neither's source."""
+    try:
+        text = data_text("schemas", "sat-snapshot.json")  # project/reader.py: SNAPSHOT
+    except OSError:
+        return {}
+    data: dict[str, Any] = json.loads(text)
+    return data
 
 
 @lru_cache(maxsize=1)
 def models() -> dict[str, Any]:
     """The parameters of every known `target`, generated from CogVideoX's and SAT's code
     by tools/model_schema.py."""
-    text = resources.files("satc.schemas").joinpath("models.json").read_text("utf-8")
+    text = data_text("schemas", "models.json")
     loaded: dict[str, Any] = json.loads(text)
     return loaded
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 
@@ -15,6 +14,8 @@ def closest(name: str, candidates: Iterable[str]) -> str | None:
     by_normal = {_normal(option): option for option in options}
     if _normal(name) in by_normal:
         return by_normal[_normal(name)]
+    import difflib  # here: only a name that matches nothing needs it
+
     matches = difflib.get_close_matches(_normal(name), list(by_normal), n=1, cutoff=0.6)
     if matches:
         return by_normal[matches[0]]

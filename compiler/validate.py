@@ -849,14 +849,15 @@ def _accidental_booleans(config: LoadedConfig, root: dict[str, Any]) -> list[Pro
 
 def _canonical_gpu(tree: dict[str, Any]) -> None:
     """launch.gpu as people spell it (`rtx 4090`, `A100-80GB`) names the card satc knows."""
-    from .memory.gpus import canonical
-
     launch = tree.get("launch")
     if not isinstance(launch, dict):
         return
     name = launch.get("gpu")
-    if isinstance(name, str) and canonical(name):
-        launch["gpu"] = canonical(name)
+    if isinstance(name, str):
+        from .memory.gpus import canonical  # here: its table of names is built on import
+
+        if canonical(name):
+            launch["gpu"] = canonical(name)
 
 
 def _schema_problems(config: LoadedConfig, root: dict[str, Any]) -> tuple[list[Problem], list[Problem]]:

@@ -192,10 +192,11 @@ def _check_target(out_dir: Path, names: set[str]) -> None:
 
 def _exchange(first: Path, second: Path) -> bool:
     """Atomically swap two paths (Linux renameat2); False where unsupported."""
-    import ctypes  # here, not at the top: ctypes.util imports subprocess (~3 ms per compile)
-    import ctypes.util
+    import ctypes  # here, not at the top: only a bundle that exists already is swapped
 
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    # The interpreter's own symbols, libc's among them (dlopen(NULL)): ctypes.util's
+    # find_library would import subprocess and shutil for the same answer (~20 ms).
+    libc = ctypes.CDLL(None, use_errno=True)
     renameat2 = getattr(libc, "renameat2", None)
     if renameat2 is None:
         return False

@@ -9,15 +9,15 @@ only then let the loader construct the values.
 
 from __future__ import annotations
 
+import contextlib
+import marshal
 import math
 import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from types import ModuleType
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, Location, Problem, dotted, escape, file_location
 
@@ -38,6 +38,12 @@ _INT_TAG = "tag:yaml.org,2002:int"
 COMPOSER_SAFE_CHARS = 8_000
 MAX_INT_DIGITS = 100  # Python refuses to parse integers past 4,300 digits
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+
+# PyYAML is imported by the functions that parse (a tenth of a repeat compile's time,
+# its reader's regular expression alone ~8 ms): a text read before is read back from the
+# memo (``read``), so a repeat compile does not import it at all.
+if TYPE_CHECKING:
+    import yaml
 
 
 @dataclass(frozen=True)
@@ -118,8 +124,9 @@ def _mark_location(mark: Any, label: str, rank: int) -> Location:
     return file_location(rank, label, mark.line + 1, mark.column + 1)
 
 
-# What YAML refuses to read at all (PyYAML's Reader.NON_PRINTABLE).
-_NON_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# What YAML refuses to read at all (PyYAML's Reader.NON_PRINTABLE); compiled only for a
+# text that has one (the character class takes ~8 ms to compile, a clean compile's 5%).
+_NON_PRINTABLE = "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 
 
 def _position(text: str, index: int, label: str, rank: int) -> Location:
@@ -128,9 +135,11 @@ def _position(text: str, index: int, label: str, rank: int) -> Location:
 
 
 def _yaml_problem(exc: yaml.YAMLError, text: str, label: str, rank: int) -> Problem:
+    import yaml
+
     if isinstance(exc, yaml.reader.ReaderError):
         # No mark, only an offset (of the encoded text, in libyaml): find the character.
-        found = _NON_PRINTABLE.search(text)
+        found = re.search(_NON_PRINTABLE, text)
         index = found.start() if found else 0
         return Problem(
             _position(text, index, label, rank),
@@ -155,6 +164,8 @@ def _yaml_problem(exc: yaml.YAMLError, text: str, label: str, rank: int) -> Prob
 
 
 def _explicit_tag(text: str, label: str, rank: int) -> Problem | None:
+    import yaml
+
     if "!" not in text:  # fast path: no tag can appear without '!'
         return None
     for token in yaml.scan(text, Loader=_loader()):
@@ -187,6 +198,8 @@ class _Walker:
         return _mark_location(node.start_mark, self.label, self.rank)
 
     def walk(self, node: yaml.Node, path: Path, depth: int) -> None:
+        import yaml
+
         self.expanded += 1
         if self.expanded > MAX_EXPANDED_NODES:
             raise ConfigError(
@@ -243,6 +256,8 @@ class _Walker:
                 )
 
     def walk_mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> None:
+        import yaml
+
         seen: dict[str, Location] = {}
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:  # `<<: *anchor` merges keys into this mapping
@@ -308,6 +323,8 @@ def _too_deep(text: str, label: str, rank: int, depth: int) -> Problem | None:
     libyaml's composer recurses once per level: `[[[[...` 100,000 deep overflows the C
     stack (SIGSEGV) before any Python check could run.  The parser itself is a state
     machine, so counting open collections on its events is safe at any depth."""
+    import yaml
+
     if len(text) < COMPOSER_SAFE_CHARS:
         return None  # nests at most one level a character: the walker reports it
     markers = sum(text.count(marker) for marker in "[{-:?")
@@ -357,9 +374,55 @@ def _consumed(frames: list[list[Any]], scalar: str | None) -> None:
         frame[1] += 1
 
 
+def _stamp() -> tuple[Any, ...]:
+    """satc's reader, PyYAML and OmegaConf's loader (``_yaml.py``): what a reading depends on."""
+    from . import memo
+
+    return (memo.code_stamp(__file__, "yaml"), memo.code_stamp(__file__, "omegaconf"))
+
+
+def _to_plain(document: Document) -> tuple[Any, ...]:
+    locations = {path: (at.rank, at.line, at.col, at.label) for path, at in document.locations.items()}
+    return (document.data, locations, document.raw, document.nodes)
+
+
+def _from_plain(plain: tuple[Any, ...]) -> Document:
+    data, locations, raw, nodes = plain
+    return Document(
+        data=data,
+        locations={
+            path: Location(rank, line, col, label) for path, (rank, line, col, label) in locations.items()
+        },
+        raw=raw,
+        nodes=nodes,
+    )
+
+
 def read(text: str, label: str, rank: int, *, mapping_root: bool = True, depth: int = 0) -> Document:
     """Parse ``text``; raise ConfigError with every located problem found.  ``depth`` is
-    how deep the text will sit (a --set value under its dotted key)."""
+    how deep the text will sit (a --set value under its dotted key).
+
+    A text read cleanly before, with the same label, rank and code, is read back from the
+    memo (memo.py, keyed by all of that): the same values and positions, without PyYAML.
+    A text with problems is parsed every time."""
+    from . import memo
+
+    digest = memo.key("yaml", _stamp(), text, label, rank, mapping_root, depth)
+    stored = memo.get("yaml", digest)
+    if stored is not None:
+        try:
+            return _from_plain(marshal.loads(stored))
+        except (EOFError, ValueError, TypeError):
+            pass  # a damaged entry: parse again (and overwrite it)
+    document = _parse(text, label, rank, mapping_root=mapping_root, depth=depth)
+    with contextlib.suppress(ValueError):  # a value marshal cannot write: not memoised
+        memo.put("yaml", digest, marshal.dumps(_to_plain(document)))
+    return document
+
+
+def _parse(text: str, label: str, rank: int, *, mapping_root: bool, depth: int) -> Document:
+    import yaml
+
     tag_problem = _explicit_tag_safely(text, label, rank) or _too_deep(text, label, rank, depth)
     if tag_problem:
         raise ConfigError([tag_problem])
@@ -423,6 +486,8 @@ def read(text: str, label: str, rank: int, *, mapping_root: bool = True, depth: 
 
 
 def _explicit_tag_safely(text: str, label: str, rank: int) -> Problem | None:
+    import yaml
+
     try:
         return _explicit_tag(text, label, rank)
     except yaml.YAMLError as exc:

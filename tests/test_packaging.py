@@ -34,6 +34,10 @@ def test_wheel_install_compiles_from_anywhere(tmp_path: Path) -> None:
     assert installed - {"bin"} == {"satc"}  # no `compiler`, `tests`, `tools` in site-packages
     assert (target / "satc" / "schemas" / "satc.schema.json").is_file()
     assert list((target / "satc" / "templates").glob("*.sh.j2"))
+    # and each template's precompiled code (templates/*_sh.py: no jinja2 when compiling)
+    assert {p.name.removesuffix(".j2").replace(".", "_") + ".py" for p in ROOT.glob("templates/*.sh.j2")} <= {
+        p.name for p in (target / "satc" / "templates").glob("*_sh.py")
+    }
     case = CASES / "cogvideox_2b_sft"
     env = {**os.environ, "PYTHONPATH": str(target)}
     result = subprocess.run(

@@ -740,3 +740,23 @@ def test_numeric_uses_and_entry_scripts_are_read(tmp_path: Path) -> None:
     assert encoder == {"depth": {"numeric": "nets.py:7"}, "in_channels": {"numeric": "nets.py:6"}}
     wrapper = project.targets["nets.Wrapper"]["uses"]
     assert wrapper == {"ddconfig": {"items_numeric": {"depth": "nets.py:7", "in_channels": "nets.py:6"}}}
+
+
+def test_one_read_parses_each_file_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The entry-script scan, the base-layer scan and the class reader all look at the
+    # entry scripts (and the layer scan at what they import): one parse each is shared.
+    import ast
+
+    from satc.compiler.project import reader
+
+    parsed: list[str] = []
+    real = ast.parse
+
+    def counting(text: str, filename: str = "<unknown>", *args: object, **kwargs: object) -> ast.AST:
+        parsed.append(filename)
+        return real(text, filename, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ast, "parse", counting)
+    reader.read(cogvideo_sat(), ["dit_video_concat.DiffusionTransformer"])
+    assert "sample_video.py" in {Path(name).name for name in parsed}
+    assert len(parsed) == len(set(parsed)), sorted(name for name in parsed if parsed.count(name) > 1)

@@ -65,9 +65,6 @@ def read_project(root: str | Path | None, targets: Iterable[str], *, use_cache: 
 
         profile: Project = builtin_project()
         return profile
-    # The reader (ast walks of the project's code) is imported only when the cache misses.
-    from . import reader
-
     folder = Path(root).resolve()
     wanted = sorted(set(targets))
     key, _, _ = _key(folder)
@@ -77,6 +74,10 @@ def read_project(root: str | Path | None, targets: Iterable[str], *, use_cache: 
         missing = sorted(set(wanted) - set(data["requested"]))
         if not missing:
             return project
+    # The reader (ast walks of the project's code) is imported only when the cache misses.
+    from . import reader
+
+    if data is not None:
         project, sources = reader.add_targets(project, missing)
         requested = sorted(set(data["requested"]) | set(missing))
         payload = _payload(project, sources, requested, data["files"])

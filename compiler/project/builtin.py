@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from importlib import resources
 
+from ..resources import data_text
 from .facts import Project
 from .serial import from_json
 
@@ -21,5 +21,5 @@ LABEL = "CogVideoX sat/ at e519ece (satc's built-in profile)"
 
 @lru_cache(maxsize=1)
 def builtin_project() -> Project:
-    text = resources.files("satc.schemas").joinpath("builtin_project.json").read_text("utf-8")
+    text = data_text("schemas", "builtin_project.json")
     return from_json(json.loads(text))

@@ -19,6 +19,7 @@ import ast
 from typing import Any
 
 from .sources import Sources, literal, walk
+from .sources import parse as sources_parse
 
 BASE = "base"
 
@@ -145,7 +146,7 @@ def read(sources: Sources, entrypoints: tuple[str, ...]) -> dict[str, Any] | Non
             return
         sources.scanned.add(path)
         try:
-            tree = ast.parse(text, filename=str(path))
+            tree = sources_parse(text, str(path))
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return
         parsed[module] = (path.relative_to(root).as_posix(), text, tree)

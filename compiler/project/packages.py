@@ -74,7 +74,7 @@ def _deepspeed_version(project: Project) -> str | None:
             return importlib.metadata.version("deepspeed")
         except importlib.metadata.PackageNotFoundError:
             return None
-    from .reader import snapshot
+    from ..resources import snapshot
 
     version = snapshot().get("deepspeed", {}).get("version")
     return version if isinstance(version, str) else None

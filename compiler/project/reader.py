@@ -4,34 +4,20 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from ..resources import snapshot
 from . import args_reads, classes, entry_reads, get_args, layers, parser_surface, sat_source, sections
 from . import sources as sources_module
 from .facts import GetArgs, Project, Sat
 from .sources import Sources, dotted_name
 
 SNAPSHOT = "sat-snapshot.json"
-
-
-@lru_cache(maxsize=1)
-def snapshot() -> Mapping[str, Any]:
-    """satc's bundled facts of the pinned SAT and DeepSpeed (tools/snapshot.py), for a
-    compile-only install that has neither's source."""
-    try:
-        text = resources.files("satc.schemas").joinpath(SNAPSHOT).read_text("utf-8")
-    except (FileNotFoundError, ModuleNotFoundError, OSError):
-        return {}
-    data: dict[str, Any] = json.loads(text)
-    return data
 
 
 def _deepspeed_installed() -> bool:
@@ -252,7 +238,7 @@ def entry_scripts(root: Path) -> tuple[str, ...]:
         except OSError:
             continue
         # The substring test first: most files never mention get_args.
-        if "get_args" in text and _CALLS_GET_ARGS.search(text) and _runs_get_args(text):
+        if "get_args" in text and _CALLS_GET_ARGS.search(text) and _runs_get_args(text, str(path)):
             found.append(path.name)
     return tuple(found)
 
@@ -291,11 +277,11 @@ def _calls_get_args(node: ast.AST) -> bool:
     return any(isinstance(call, ast.Call) and _is_get_args(call.func) for call in ast.walk(node))
 
 
-def _runs_get_args(text: str) -> bool:
+def _runs_get_args(text: str, filename: str = "<unknown>") -> bool:
     """Whether running the file reaches a ``get_args`` call: from its module-level
     statements, through the module's functions they call (transitively)."""
     try:
-        tree = ast.parse(text)
+        tree = sources_module.parse(text, filename)
     except (SyntaxError, ValueError):
         return False
     functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}

@@ -159,7 +159,7 @@ class Sources:
         except OSError:
             return None
         try:
-            tree = ast.parse(text, filename=str(path))
+            tree = parse(text, str(path))
         except SyntaxError as error:
             self.broken[self.label(path)] = f"{self.label(path)}:{error.lineno}: {error.msg}"
             return None
@@ -394,10 +394,26 @@ def in_order(func: ast.AST) -> list[ast.AST]:
     return ordered
 
 
+_TREES: dict[tuple[str, str], ast.Module] = {}
+
+
+def parse(text: str, filename: str) -> ast.Module:
+    """``ast.parse(text, filename)``, once per file and text in a read: the entry-script
+    scan, the base-layer scan and the class reader parse several of the same files (the
+    entry scripts three times), and parsing is the largest part of a read.  The trees are
+    only read, never changed (get_args.py rewrites a deep copy)."""
+    key = (filename, text)
+    tree = _TREES.get(key)
+    if tree is None:
+        tree = _TREES[key] = ast.parse(text, filename=filename)
+    return tree
+
+
 def forget() -> None:
-    """Drop the walk caches (one read's trees are not kept alive by the next)."""
+    """Drop the walk and parse caches (one read's trees are not kept alive by the next)."""
     _WALKED.clear()
     _ORDERED.clear()
+    _TREES.clear()
 
 
 def dotted_name(node: ast.AST) -> str | None:
