@@ -333,7 +333,7 @@ def own_command_lines(root: Path) -> dict[str, str] | None:
         if "get_args" not in text or not _CALLS_GET_ARGS.search(text):
             continue
         try:
-            tree = ast.parse(text)
+            tree = sources_module.parse(text, str(path))  # shared with the other scans
         except (SyntaxError, ValueError):
             continue
         where = _own_command_line(tree)
