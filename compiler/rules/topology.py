@@ -16,8 +16,18 @@ def r11_r12_topology(work: Work) -> None:
     # A project whose get_args initialises model parallelism with 1 gets 1 (G4 warns).
     mp = 1 if fixed_model_parallel(work) else work.args["model_parallel_size"]
     product = f"{world} = {nodes} nodes x {per_node} gpus_per_node"
+    if type(mp) is not int:
+        # YAML values reach args as they are (argparse's type=int never runs on them), and
+        # SAT's mpu builds its groups with range(..., model_parallel_size): anything but an
+        # integer fails there, and no arithmetic below means anything.
+        work.error(
+            "args.model_parallel_size",
+            f"must be an integer, got {_describe(mp)} [R11]",
+            "the number of ranks that split each layer, e.g. 1, 2, 4",
+        )
+        return
     if mp < 1:
-        work.error("args.model_parallel_size", f"must be at least 1, got {mp}")
+        work.error("args.model_parallel_size", f"must be at least 1, got {mp} [R11]")
         return
     if world % mp:
         work.error(
@@ -103,7 +113,7 @@ def _sequence_parallel_size(work: Work, world: int, mp: int, product: str) -> in
     if type(given) is not int:
         work.error(
             "args.sequence_parallel_size",
-            f"must be an integer, got {given!r}",
+            f"must be an integer, got {_describe(given)} [SP1]",
             "the number of ranks that split one sequence, e.g. 1, 2, 4",
         )
         return False
@@ -133,6 +143,12 @@ def _sequence_parallel_size(work: Work, world: int, mp: int, product: str) -> in
         )
     )
     return sp
+
+
+def _describe(value: object) -> str:
+    """'two' (a string), 2.0 (a float), true (a boolean): what the user wrote, and its type."""
+    kinds = {bool: "a boolean", str: "a string", float: "a float", list: "a list", dict: "a mapping"}
+    return f"{value!r} ({kinds.get(type(value), type(value).__name__)})"
 
 
 def d8_cpu_backend(work: Work) -> None:
