@@ -79,3 +79,48 @@ def test_the_size_is_computed_from_the_compiled_world(divided: Path, tmp_path: P
 def test_a_given_size_is_kept_as_the_project_keeps_it(divided: Path, tmp_path: Path) -> None:
     _, args = _compile(divided, tmp_path, "args.data_parallel_size=3")
     assert args["data_parallel_size"] == 3
+
+
+def _refused(tree: Path, tmp_path: Path, *sets: str) -> str:
+    out = tmp_path / "refused"
+    result = satc(
+        "compile",
+        *BASES,
+        "-o",
+        str(out),
+        "--set",
+        "launch.gpus_per_node=8",
+        *[item for value in sets for item in ("--set", value)],
+        cwd=tree,
+        env={"SATC_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert result.returncode == 2, result.stderr
+    assert "internal error" not in result.stderr and not out.exists()
+    return result.stderr
+
+
+@pytest.mark.parametrize("size", ["0", "-2"])
+def test_a_zero_or_negative_divisor_is_an_error_naming_the_line(
+    divided: Path, tmp_path: Path, size: str
+) -> None:
+    stderr = _refused(divided, tmp_path, f"args.split_size={size}")
+    assert "--set args.split_size: error: args.split_size: split_size " + size in stderr, stderr
+    assert (
+        "args.data_parallel_size = args.world_size // (args.model_parallel_size * args.split_size)" in stderr
+    )
+    assert "(arguments.py:" in stderr and "[G6]" in stderr
+    assert ("ZeroDivisionError" if size == "0" else "a negative data_parallel_size") in stderr
+
+
+def test_a_text_divisor_is_an_error(divided: Path, tmp_path: Path) -> None:
+    stderr = _refused(divided, tmp_path, "args.split_size=two")
+    assert "split_size 'two' is not an integer" in stderr and "[G6]" in stderr, stderr
+
+
+def test_a_given_size_that_differs_from_the_arithmetic_is_warned(divided: Path, tmp_path: Path) -> None:
+    stderr, args = _compile(divided, tmp_path, "args.data_parallel_size=3")
+    assert args["data_parallel_size"] == 3
+    assert "warning: args.data_parallel_size: data_parallel_size 3 is kept" in stderr, stderr
+    assert "world_size 8 // (1 x 1) = 8" in stderr and "(arguments.py:" in stderr
+    stderr, _ = _compile(divided, tmp_path, "args.data_parallel_size=8")
+    assert "data_parallel_size" not in stderr

@@ -95,29 +95,73 @@ def fixed_model_parallel(work: Work) -> bool:
 
 def g6_world_division(work: Work) -> None:
     """G6: args the project's get_args computes as world_size // (a product of args), from
-    the world this bundle is compiled for (D6), as that code would at launch."""
+    the world this bundle is compiled for (D6), as that code would at launch.  A divisor
+    that is zero, negative or not an integer is an error (that arithmetic dies or yields
+    nonsense); a given value the project keeps that differs from the arithmetic is a warning."""
     division = select.for_config(work.config).get_args.world_division or {}
     world = work.topology.get("world_size")
     for attr, spec in sorted(division.items()):
         if not isinstance(world, int) or attr not in work.args:
             continue
-        if spec.get("when_none") and work.args[attr] is not None:
-            continue  # the project keeps a given value
         names = list(spec.get("divisors", ()))
-        values = [work.args.get(name) for name in names]
-        factors = [f for f in values if type(f) is int and f > 0]
-        if not names or len(factors) != len(values):
-            continue  # not a plain positive size: the project's own arithmetic would fail
+        source = spec.get("source", "")
+        formula = f"args.world_size // ({' * '.join(f'args.{name}' for name in names)})"
+        kept = spec.get("when_none") and work.args[attr] is not None
+        if not names or not _divisors_ok(work, attr, names, formula, source, runs=not kept):
+            continue
+        factors = [work.args[name] for name in names]
         product = 1
         for factor in factors:
             product *= factor
-        source = spec.get("source", "")
+        arithmetic = f"world_size {world} // ({' x '.join(map(str, factors))})"
+        if kept:
+            given = work.args[attr]
+            if given != world // product:
+                work.warn(
+                    f"args.{attr}",
+                    f"{attr} {given!r} is kept by the project's get_args ({source}), but {arithmetic} = "
+                    f"{world // product}: SAT's mpu lays out its own data parallel from the world, so code "
+                    f"that sizes anything by args.{attr} (a device mesh) disagrees with it [G6]",
+                    f"delete args.{attr}: the project computes {world // product} for this world",
+                )
+            continue
         work.derive(
             f"args.{attr}",
             world // product,
             "G6",
-            f"{world // product} = world_size {world} // ({' x '.join(map(str, factors))}): the project's "
-            f"get_args ({source})",
+            f"{world // product} = {arithmetic}: the project's get_args ({source})",
             "topology.world_size",
             *(f"args.{name}" for name in names),
         )
+
+
+def _divisors_ok(work: Work, attr: str, names: list[str], formula: str, source: str, runs: bool) -> bool:
+    """Are the divisors plain positive sizes?  Where the division runs at launch, one that is
+    zero, negative or (given) not an integer is an error: ZeroDivisionError, a nonsense size
+    or a TypeError in the project's get_args.  A key another rule already refused is left to it."""
+    refused = {problem.key for problem in work.errors}
+    ok = True
+    for name in names:
+        value = work.args.get(name)
+        if type(value) is int and value > 0:
+            continue
+        ok = False
+        key = f"args.{name}"
+        if not runs or key in refused:
+            continue
+        if type(value) is int:
+            what = "ZeroDivisionError" if value == 0 else f"a negative {attr}"
+            work.error(
+                key,
+                f"{name} {value}: the project's get_args computes args.{attr} = {formula} "
+                f"({source}), which gives {what} [G6]",
+                f"set {name} to at least 1",
+            )
+        elif work.given("args", name):
+            work.error(
+                key,
+                f"{name} {value!r} is not an integer: the project's get_args computes args.{attr} = "
+                f"{formula} ({source}) with it [G6]",
+                f"set {name} to a whole number of ranks, at least 1",
+            )
+    return ok
