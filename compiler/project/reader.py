@@ -190,7 +190,9 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
         entry_argv=own_command_lines(root),
     )
     if built.args_assignment == "setattr":
-        built = replace(built, undeclared_reads=args_reads.undeclared_reads(sources, root, surface.arguments))
+        built = replace(
+            built, undeclared_reads=args_reads.undeclared_reads(sources, root, surface.arguments, sat_dir)
+        )
     project = Project(
         root=str(root),
         origin="scanned",
