@@ -171,6 +171,7 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
             mpu_dimensions=dims,
             mpu_source=mpu_where,
             mpu_parameters=mpu_names,
+            mesh_reads=sat_source.mesh_reads(sources, sat_dir),
         )
     engine_found = classes.find_engine(sources)
     engine = classes.engine(sources, engine_found) if engine_found is not None else None

@@ -7,6 +7,9 @@ says at compile time, naming the file:line, what it cannot, instead of guessing.
 
 from __future__ import annotations
 
+import ast
+from typing import Any
+
 from ..plan import Derivation
 from ..project import select
 from .work import Work
@@ -117,13 +120,26 @@ def g6_world_division(work: Work) -> None:
         if kept:
             given = work.args[attr]
             if given != world // product:
-                work.warn(
-                    f"args.{attr}",
+                mesh = _mesh_built(work, attr)
+                message = (
                     f"{attr} {given!r} is kept by the project's get_args ({source}), but {arithmetic} = "
-                    f"{world // product}: SAT's mpu lays out its own data parallel from the world, so code "
-                    f"that sizes anything by args.{attr} (a device mesh) disagrees with it [G6]",
-                    f"delete args.{attr}: the project computes {world // product} for this world",
+                    f"{world // product}: SAT's mpu lays out its own data parallel from the world"
                 )
+                hint = f"delete args.{attr}: the project computes {world // product} for this world"
+                if mesh is not None:
+                    work.error(
+                        f"args.{attr}",
+                        f"{message}, and the project's SAT sizes a device mesh by it ({mesh}): "
+                        f"{' x '.join(map(str, factors))} x {given} ranks in a world of {world} [G6]",
+                        hint,
+                    )
+                else:
+                    work.warn(
+                        f"args.{attr}",
+                        f"{message}, so code that sizes anything by args.{attr} (a device mesh) "
+                        "disagrees with it [G6]",
+                        hint,
+                    )
             continue
         work.derive(
             f"args.{attr}",
@@ -165,3 +181,86 @@ def _divisors_ok(work: Work, attr: str, names: list[str], formula: str, source: 
                 f"set {name} to a whole number of ranks, at least 1",
             )
     return ok
+
+
+def _mesh_built(work: Work, attr: str) -> str | None:
+    """Where the project's SAT surely builds a device mesh sized by args.<attr> for this
+    launch (a training run, every if test on the way holding for the compiled args); None
+    where it does not or satc cannot tell."""
+    if not work.training:
+        return None  # SAT builds it in training_main's set-up only
+    for entry in (select.for_config(work.config).sat.mesh_reads or {}).get(attr, ()):
+        if all(_holds(work.args, test) is taken for test, taken in entry.get("when", ())):
+            return str(entry.get("source", ""))
+    return None
+
+
+def _holds(args: dict[str, Any], test: str) -> bool | None:
+    """A SAT ``if`` test over args (``args.fsdp2``, ``args.train_data is not None``,
+    ``hasattr(args, 'fsdp2') and args.fsdp2``, ``args.model_parallel_size > 1``) judged on
+    the compiled args; None for anything else."""
+    try:
+        node = ast.parse(test, mode="eval").body
+    except SyntaxError:
+        return None
+    return _truth(args, node)
+
+
+_UNKNOWN = object()
+
+
+def _value(args: dict[str, Any], node: ast.expr) -> Any:
+    if isinstance(node, ast.Constant):
+        return node.value
+    if (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "args"
+        and node.attr in args
+    ):
+        return args[node.attr]
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "hasattr"
+        and len(node.args) == 2
+        and isinstance(node.args[0], ast.Name)
+        and node.args[0].id == "args"
+        and isinstance(node.args[1], ast.Constant)
+    ):
+        return node.args[1].value in args
+    return _UNKNOWN
+
+
+_COMPARE = {
+    ast.Gt: lambda a, b: a > b,
+    ast.GtE: lambda a, b: a >= b,
+    ast.Lt: lambda a, b: a < b,
+    ast.LtE: lambda a, b: a <= b,
+    ast.Eq: lambda a, b: a == b,
+    ast.NotEq: lambda a, b: a != b,
+    ast.Is: lambda a, b: a is b,
+    ast.IsNot: lambda a, b: a is not b,
+}
+
+
+def _truth(args: dict[str, Any], node: ast.expr) -> bool | None:
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        inner = _truth(args, node.operand)
+        return None if inner is None else not inner
+    if isinstance(node, ast.BoolOp):
+        parts = [_truth(args, value) for value in node.values]
+        decisive = isinstance(node.op, ast.Or)  # an or is decided by a True, an and by a False
+        if decisive in parts:
+            return decisive
+        return None if None in parts else not decisive
+    if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _COMPARE:
+        left, right = _value(args, node.left), _value(args, node.comparators[0])
+        if _UNKNOWN in (left, right):
+            return None
+        try:
+            return bool(_COMPARE[type(node.ops[0])](left, right))
+        except TypeError:
+            return None
+    value = _value(args, node)
+    return None if value is _UNKNOWN else bool(value)
