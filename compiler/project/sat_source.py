@@ -249,7 +249,7 @@ def mesh_reads(sources: Sources, sat_dir: Path) -> dict[str, list[dict[str, obje
                         attr = node.attr
                     if attr is None:
                         continue
-                    entry = {
+                    entry: dict[str, object] = {
                         "source": f"{sources.label(path)}:{call.lineno}",
                         "when": [list(g) for g in guards],
                     }
