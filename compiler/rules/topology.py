@@ -32,14 +32,15 @@ def r11_r12_topology(work: Work) -> None:
     if world % mp:
         work.error(
             "args.model_parallel_size",
-            f"model_parallel_size {mp} does not divide the world size {product}",
+            f"model_parallel_size {mp} does not divide the world size {product} [R11]",
             "choose a model_parallel_size that divides nodes x gpus_per_node",
         )
         return
     cp = min(mp, 2)
     if world % cp:
         work.error(
-            "args.model_parallel_size", f"context parallel size {cp} does not divide world size {product}"
+            "args.model_parallel_size",
+            f"context parallel size {cp} does not divide world size {product} [R12]",
         )
         return
     if nodes > 1 and per_node % mp:
@@ -47,7 +48,7 @@ def r11_r12_topology(work: Work) -> None:
         work.warn(
             "args.model_parallel_size",
             f"model-parallel groups of {mp} ranks span nodes of {per_node} GPUs: their every-layer "
-            "traffic leaves the node (see satc topology)",
+            "traffic leaves the node (see satc topology) [R11]",
             "choose a model_parallel_size that divides launch.gpus_per_node",
         )
     sp = _sequence_parallel_size(work, world, mp, product)
@@ -159,7 +160,7 @@ def d8_cpu_backend(work: Work) -> None:
     if work.given("args", "distributed_backend") and backend != "gloo":
         work.error(
             "args.distributed_backend",
-            f"{backend!r} cannot run on launch.device cpu",
+            f"{backend!r} cannot run on launch.device cpu [D8]",
             "use gloo, or launch.device: cuda",
         )
     elif backend != "gloo":
@@ -172,16 +173,18 @@ def r9_device(work: Work) -> None:
     if device == -1:
         return
     if work.launch["device"] == "cpu":
-        work.error("args.device", f"GPU {device} is fixed, but launch.device is cpu", "remove args.device")
+        work.error(
+            "args.device", f"GPU {device} is fixed, but launch.device is cpu [R9]", "remove args.device"
+        )
     elif work.training and work.launch["gpus_per_node"] > 1:
         work.error(
             "args.device",
-            f"device {device} is fixed, but {work.launch['gpus_per_node']} ranks share a node",
+            f"device {device} is fixed, but {work.launch['gpus_per_node']} ranks share a node [R9]",
             "remove args.device: each rank uses the GPU of its LOCAL_RANK",
         )
     elif work.training and device != 0:
         work.error(
             "args.device",
-            f"training needs device == LOCAL_RANK, which is 0 with one rank per node, got {device}",
+            f"training needs device == LOCAL_RANK, which is 0 with one rank per node, got {device} [R9]",
             "remove args.device; pick the GPU with CUDA_VISIBLE_DEVICES",
         )
