@@ -20,6 +20,7 @@ SUBSCRIPT = '        network_config["params"]["dtype"] = dtype_str\n'
 
 def _compile(tree: Path, tmp_path: Path, *configs: str, sets: tuple[str, ...] = ()) -> tuple[int, str]:
     out = tmp_path / "bundle"
+    shutil.rmtree(out, ignore_errors=True)
     result = satc(
         "compile",
         *BASES,
@@ -71,5 +72,21 @@ def test_an_engine_that_does_not_index_it_is_not_judged_by_it(tmp_path: Path) ->
     text = engine.read_text(encoding="utf-8")
     assert text.count(SUBSCRIPT) == 1, "diffusion_video.py changed upstream"
     engine.write_text(text.replace(SUBSCRIPT, "        pass\n"), encoding="utf-8")
+    _, stderr = _compile(tree, tmp_path, sets=("model.network_config=text",))
+    assert "M29" not in stderr, stderr  # instantiate_from_config alone takes marker text
     _, stderr = _compile(tree, tmp_path, sets=("model.network_config=5",))
+    assert "builds model.network_config with instantiate_from_config" in stderr, stderr
+    assert 'indexes model.network_config["params"]' not in stderr
+
+
+def test_a_scalar_where_the_engine_builds_a_target_is_an_error(tmp_path: Path) -> None:
+    rc, stderr = _compile(cogvideo_sat(), tmp_path, sets=("model.denoiser_config=true",))
+    assert rc == 2, stderr
+    assert (
+        "--set model.denoiser_config: error: model.denoiser_config: SATVideoDiffusionEngine "
+        "(diffusion_video.py:25) builds model.denoiser_config with instantiate_from_config "
+        "(diffusion_video.py:80): bool true is not a mapping with a target"
+    ) in stderr, stderr
+    # instantiate_from_config takes its marker text: not judged
+    rc, stderr = _compile(cogvideo_sat(), tmp_path, sets=("model.conditioner_config=__is_unconditional__",))
     assert "M29" not in stderr, stderr

@@ -43,7 +43,7 @@ def _removed(config: LoadedConfig, key: str) -> tuple[int, str] | None:
 def check(config: LoadedConfig) -> list[Problem]:
     engine = project_models(select.for_config(config))["engine"]
     children = (engine or {}).get("children") or {}
-    if not children:
+    if not children and not (engine or {}).get("builds"):
         return []
     owner = f"{engine['target'].rsplit('.', 1)[-1]} ({engine['source']})"
     found: list[Problem] = []
@@ -63,6 +63,20 @@ def check(config: LoadedConfig) -> list[Problem]:
                 )
             ]
         return []
+    for key, where in sorted((engine.get("builds") or {}).items()):
+        value = model.get(key)
+        if key in children or not isinstance(value, bool | int | float | list):
+            continue  # text may be one of instantiate_from_config's markers; null may be guarded
+        found.append(
+            problem(
+                config,
+                ("model", key),
+                "M29",
+                f"{owner} builds model.{key} with instantiate_from_config ({where}): {_kind(value)} "
+                "is not a mapping with a target, an error when the model is built",
+                f"give model.{key} a mapping with target and params, or delete it",
+            )
+        )
     for key, child in sorted(children.items()):
         read = _read(engine, key, child)
         if key in model:
