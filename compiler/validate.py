@@ -17,6 +17,7 @@ from .load import LoadedConfig
 from .project import select
 from .project.facts import Project
 from .project.schema import FALSE_WORDS, config_schema
+from .rules.models import engine_mappings
 from .rules.models import targets as model_targets
 from .suggest import closest, typo_of
 from .tree import value_at, yaml_text
@@ -895,6 +896,7 @@ def validate(config: LoadedConfig) -> tuple[list[Problem], list[Problem]]:
     problems.extend(_accidental_booleans(config, root))
     problems.extend(_declared_types(config, root))
     problems.extend(model_targets.check(config))
+    problems.extend(engine_mappings.check(config))
     unique = {(p.key, p.message, p.severity): p for p in problems}
     ordered = sorted(unique.values(), key=Problem.sort_key)
     return (

@@ -112,3 +112,27 @@ def test_an_empty_deepspeed_config_under_args_is_a_given_config(bound_first: Pat
     args = json.loads((out / "args.json").read_text(encoding="utf-8"))["args"]
     assert (args["bf16"], args["fp16"], args["gradient_accumulation_steps"]) == (False, False, None)
     assert "args.bf16: true is replaced by deepspeed.bf16.enabled (false)" in stderr
+
+
+COMPREHENSION = "    unset = [k for k in vars(args) if getattr(args, k) is None]\n"
+
+
+@pytest.mark.parametrize("bind_first", [False, True])
+def test_a_comprehension_variable_is_not_a_local_of_get_args(tmp_path: Path, bind_first: bool) -> None:
+    """A comprehension is its own scope: its `k` is never an unbound local of get_args,
+    so only the real crash (CogVideoX's flag) is reported, with its rule id."""
+    tree = tmp_path / "sat"
+    shutil.copytree(cogvideo_sat(), tree, ignore=shutil.ignore_patterns("__pycache__"))
+    path = tree / "arguments.py"
+    text = path.read_text(encoding="utf-8")
+    assert text.count(ANCHOR) == 1, "arguments.py changed upstream"
+    bind = "    override_deepspeed_config = False\n" if bind_first else ""
+    path.write_text(text.replace(ANCHOR, COMPREHENSION + bind + ANCHOR), encoding="utf-8")
+    rc, stderr, _ = _compile(tree, tmp_path, "deepspeed:\n  bf16: {enabled: true}\n")
+    assert "k is unbound" not in stderr
+    if bind_first:
+        assert rc == 0, stderr
+    else:
+        assert rc == 2, stderr
+        assert "error: args.deepspeed: deepspeed: true in inference mode [R4]" in stderr
+        assert "override_deepspeed_config is unbound" in stderr

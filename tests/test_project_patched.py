@@ -188,3 +188,30 @@ def test_fp16_where_the_entry_script_never_runs_the_network_is_a_warning(tmp_pat
         in result.stderr
     )
     assert result.returncode == 2
+
+
+def test_names_sat_sets_and_names_in_comments_are_not_settings(tmp_path: Path) -> None:
+    """Where every args key reaches the namespace (SanGilbert/CogVideo@58f6a87's loader), a
+    name the project only mentions in a comment or a string (``args.num_layers`` in a
+    commented-out line, arguments.py:252) or one SAT's own training loop assigns
+    (``args.iteration``, sat/training/deepspeed_training.py; train_video.py reads it) is not a
+    setting: the key is warned, and a typo of it gets no hint towards it."""
+    root = edited_tree(
+        tmp_path,
+        "arguments.py",
+        "        if hasattr(args, key):\n            setattr(args, key, arg)\n",
+        "        setattr(args, key, arg)\n",
+        (
+            "train_video.py",
+            'if __name__ == "__main__":\n',
+            'def note():\n    return "see args.save_every_n"\n\n\nif __name__ == "__main__":\n',
+        ),
+    )
+    result = compile_with(
+        root, tmp_path, INFERENCE_1_5, "args:\n  num_layers: 42\n  iteration: 5000\n  save_every_n: 3\n"
+    )
+    assert result.returncode == 0, result.stderr
+    for name in ("num_layers", "iteration", "save_every_n"):
+        assert f"warning: args.{name}: not an argument of this project's parser" in result.stderr, name
+    result = compile_with(root, tmp_path, INFERENCE_1_5, "args:\n  iteraton: 5000\n")
+    assert "did you mean args.iteration" not in result.stderr, result.stderr

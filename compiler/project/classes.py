@@ -825,14 +825,39 @@ def engine(sources: Sources, found: Found) -> dict[str, Any] | None:
                     injects.setdefault(
                         section, {"passes": [], "overwrites": True, "source": init[0].line(stmt)}
                     )["passes"].append(key)
+    builds = _builds(bodies, local_key, init[0])
     return {
         "target": found.dotted,
         "source": found.line(),
         "keys": dict(sorted(keys.items())),
         "children": dict(sorted(injects.items())),
+        **({"builds": builds} if builds else {}),
         "concat_images_when": _concat_images_when(found),
         "frames_to_vae": _frames_to_vae(sources, found),
     }
+
+
+BUILDER = "instantiate_from_config"
+
+
+def _builds(bodies: list[Any], local_key: dict[str, str], owner: Found) -> dict[str, str]:
+    """{model key: "file:line"} of the keys the engine hands to ``instantiate_from_config``
+    (``self.denoiser = instantiate_from_config(denoiser_config)``, or through
+    ``default(conditioner_config, ...)``): a number, boolean or list there fails in it."""
+    out: dict[str, str] = {}
+    for func, _, _ in bodies:
+        for call in walk(func):
+            if not isinstance(call, ast.Call) or not call.args:
+                continue
+            name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+            if name != BUILDER:
+                continue
+            given = call.args[0]
+            if isinstance(given, ast.Call) and getattr(given.func, "id", "") == "default" and given.args:
+                given = given.args[0]
+            if isinstance(given, ast.Name) and given.id in local_key:
+                out.setdefault(local_key[given.id], owner.line(call))
+    return dict(sorted(out.items()))
 
 
 # Methods of the config mapping: `model_config.get(...)` reads the key it is given, not "get".

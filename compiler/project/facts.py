@@ -113,6 +113,9 @@ class Sat:
     # The parameter names of that initialize_model_parallel, in order
     # (("model_parallel_size_", "sequence_parallel_size_", ...)).
     mpu_parameters: tuple[str, ...] = ()
+    # The args whose values size a device mesh this SAT builds, where, and the if tests
+    # (source, taken) that lead there: {"data_parallel_size": [{"source", "when"}]}.
+    mesh_reads: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -157,6 +157,7 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
             mpu_dimensions=dims,
             mpu_source=mpu_where,
             mpu_parameters=mpu_names,
+            mesh_reads=sat_source.mesh_reads(sources, sat_dir),
         )
     engine_found = classes.find_engine(sources)
     engine = classes.engine(sources, engine_found) if engine_found is not None else None
@@ -176,7 +177,9 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
         entry_argv=own_command_lines(root),
     )
     if built.args_assignment == "setattr":
-        built = replace(built, undeclared_reads=args_reads.undeclared_reads(sources, root, surface.arguments))
+        built = replace(
+            built, undeclared_reads=args_reads.undeclared_reads(sources, root, surface.arguments, sat_dir)
+        )
     project = Project(
         root=str(root),
         origin="scanned",

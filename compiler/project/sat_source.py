@@ -151,3 +151,111 @@ def mpu_dimensions(sources: Sources) -> tuple[tuple[str, ...], str, tuple[str, .
             return ("model", "sequence", "sequence_data", "data"), where, names
         return ("model", "data"), where, names
     return ("model", "data"), "", ()
+
+
+MESH_CALL = "init_device_mesh"
+
+
+def _as_args(test: str, local: dict[str, str]) -> str:
+    """A test with the locals that hold an ``args.X`` written as ``args.X`` (``mp_size > 1``
+    after ``mp_size = args.model_parallel_size``), so the rule can judge it."""
+
+    class Substitute(ast.NodeTransformer):
+        def visit_Name(self, node: ast.Name) -> ast.AST:
+            if node.id in local:
+                return ast.Attribute(ast.Name("args", ast.Load()), local[node.id], ast.Load())
+            return node
+
+    return ast.unparse(Substitute().visit(ast.parse(test, mode="eval")))
+
+
+def _guards(
+    body: list[ast.stmt], target: ast.AST, path: list[tuple[str, bool]]
+) -> list[tuple[str, bool]] | None:
+    """The ``if`` tests (source, taken) on the way from ``body`` down to ``target``."""
+    for stmt in body:
+        if stmt is target or any(node is target for node in ast.walk(stmt)):
+            if isinstance(stmt, ast.If) and not any(node is target for node in ast.walk(stmt.test)):
+                test = ast.unparse(stmt.test)
+                inside = _guards(stmt.body, target, [*path, (test, True)])
+                return inside if inside is not None else _guards(stmt.orelse, target, [*path, (test, False)])
+            for field in ("body", "orelse", "finalbody", "handlers"):
+                children = getattr(stmt, field, None)
+                if isinstance(children, list) and children and isinstance(children[0], ast.stmt):
+                    inside = _guards(children, target, path)
+                    if inside is not None:
+                        return inside
+            for handler in getattr(stmt, "handlers", []):
+                inside = _guards(handler.body, target, path)
+                if inside is not None:
+                    return inside
+            return path
+    return None
+
+
+def mesh_reads(sources: Sources, sat_dir: Path) -> dict[str, list[dict[str, object]]] | None:
+    """{arg: [{"source": "file:line", "when": [[test, taken], ...]}]}: the ``args.X`` whose
+    value sizes a ``torch.distributed`` device mesh the project's SAT builds (CriliasMiller/
+    Kaleido e54b5e7, sat/training/deepspeed_training.py:501-510 builds FSDP2's mesh from
+    ``args.data_parallel_size``), with the ``if`` tests that lead there.  Read by text first:
+    only the few files that mention the call are parsed."""
+    out: dict[str, list[dict[str, object]]] = {}
+    for path in sorted(sat_dir.rglob("*.py")):
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if MESH_CALL + "(" not in text:
+            continue
+        try:
+            tree = ast.parse(text, filename=str(path))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        found = False
+        for func in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)):
+            local: dict[str, str] = {}
+            for node in walk(func):
+                if (
+                    isinstance(node, ast.Assign)
+                    and len(node.targets) == 1
+                    and isinstance(node.targets[0], ast.Name)
+                    and isinstance(node.value, ast.Attribute)
+                    and isinstance(node.value.value, ast.Name)
+                    and node.value.value.id == "args"
+                ):
+                    local[node.targets[0].id] = node.value.attr
+            for call in (n for n in walk(func) if isinstance(n, ast.Call)):
+                name = (
+                    call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+                )
+                if name != MESH_CALL:
+                    continue
+                shape = call.args[1] if len(call.args) > 1 else None
+                shape = shape or next((k.value for k in call.keywords if k.arg == "mesh_shape"), None)
+                if shape is None:
+                    continue
+                guards = [
+                    (_as_args(test, local), taken) for test, taken in _guards(func.body, call, []) or []
+                ]
+                for node in ast.walk(shape):
+                    attr = None
+                    if isinstance(node, ast.Name) and node.id in local:
+                        attr = local[node.id]
+                    elif (
+                        isinstance(node, ast.Attribute)
+                        and isinstance(node.value, ast.Name)
+                        and node.value.id == "args"
+                    ):
+                        attr = node.attr
+                    if attr is None:
+                        continue
+                    entry: dict[str, object] = {
+                        "source": f"{sources.label(path)}:{call.lineno}",
+                        "when": [list(g) for g in guards],
+                    }
+                    if entry not in out.setdefault(attr, []):
+                        out[attr].append(entry)
+                    found = True
+        if found:
+            sources.read(path)  # what decided it: re-hashed by `satc check`
+    return out or None

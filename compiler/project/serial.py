@@ -36,6 +36,8 @@ def to_json(project: Project) -> dict[str, Any]:
         "unresolved": {k: dict(v) for k, v in project.unresolved.items()},
         "entrypoints": list(project.entrypoints),
     }
+    if document["sat"]["mesh_reads"] is None:  # absent: the built-in profile stays unchanged
+        del document["sat"]["mesh_reads"]
     if project.network_free:  # absent: the built-in profile stays unchanged
         document["network_free"] = list(project.network_free)
     if project.entry_reads:  # absent: the built-in profile stays unchanged

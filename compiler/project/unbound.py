@@ -24,18 +24,32 @@ from .sources import Found
 
 UNKNOWN = object()  # a value (or a test's outcome) this reader cannot tell
 NESTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 # The two launches R4 asks about: a DeepSpeed config given (a `deepspeed:` section or
 # --deepspeed_config) or not.
 SCENARIOS = {"config": "given", "no_config": None}
 
 
 def _names(node: ast.AST) -> Iterator[ast.Name]:
-    """The names a statement's own expressions mention (not those of a nested scope)."""
+    """The names a statement's own expressions mention (not those of a nested scope).
+
+    A comprehension is a scope of its own: its loop variables are not the function's
+    locals (``[k for k in vars(args)]`` binds no ``k`` in get_args).  Only its first
+    iterable runs in the function's scope, and a ``:=`` inside it binds there; what else
+    it reads runs later or not at all, so it is left out (no crash is claimed on it)."""
     stack = [node]
     while stack:
         current = stack.pop()
         if isinstance(current, ast.Name):
             yield current
+        if isinstance(current, COMPREHENSIONS):
+            stack.append(current.generators[0].iter)
+            stack.extend(
+                walrus.target
+                for walrus in ast.walk(current)
+                if isinstance(walrus, ast.NamedExpr) and isinstance(walrus.target, ast.Name)
+            )
+            continue
         for child in ast.iter_child_nodes(current):
             if not isinstance(child, NESTED):
                 stack.append(child)

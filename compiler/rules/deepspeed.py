@@ -39,7 +39,7 @@ def r4_deepspeed_by_mode(work: Work) -> None:
         if crash is not None:
             work.error(
                 "args.deepspeed",
-                "deepspeed: true in inference mode",
+                "deepspeed: true in inference mode [R4]",
                 f"the project's get_args fails on this combination ({crash}: UnboundLocalError); "
                 "remove args.deepspeed"
                 + ("" if given or "config" in crashes else ", or give a deepspeed section"),

@@ -7,6 +7,11 @@ says at compile time, naming the file:line, what it cannot, instead of guessing.
 
 from __future__ import annotations
 
+import ast
+import operator
+from collections.abc import Callable
+from typing import Any
+
 from ..plan import Derivation
 from ..project import select
 from .work import Work
@@ -95,29 +100,169 @@ def fixed_model_parallel(work: Work) -> bool:
 
 def g6_world_division(work: Work) -> None:
     """G6: args the project's get_args computes as world_size // (a product of args), from
-    the world this bundle is compiled for (D6), as that code would at launch."""
+    the world this bundle is compiled for (D6), as that code would at launch.  A divisor
+    that is zero, negative or not an integer is an error (that arithmetic dies or yields
+    nonsense); a given value the project keeps that differs from the arithmetic is a warning."""
     division = select.for_config(work.config).get_args.world_division or {}
     world = work.topology.get("world_size")
     for attr, spec in sorted(division.items()):
         if not isinstance(world, int) or attr not in work.args:
             continue
-        if spec.get("when_none") and work.args[attr] is not None:
-            continue  # the project keeps a given value
         names = list(spec.get("divisors", ()))
-        values = [work.args.get(name) for name in names]
-        factors = [f for f in values if type(f) is int and f > 0]
-        if not names or len(factors) != len(values):
-            continue  # not a plain positive size: the project's own arithmetic would fail
+        source = spec.get("source", "")
+        formula = f"args.world_size // ({' * '.join(f'args.{name}' for name in names)})"
+        kept = spec.get("when_none") and work.args[attr] is not None
+        if not names or not _divisors_ok(work, attr, names, formula, source, runs=not kept):
+            continue
+        factors = [work.args[name] for name in names]
         product = 1
         for factor in factors:
             product *= factor
-        source = spec.get("source", "")
+        arithmetic = f"world_size {world} // ({' x '.join(map(str, factors))})"
+        if kept:
+            given = work.args[attr]
+            if given != world // product:
+                mesh = _mesh_built(work, attr)
+                message = (
+                    f"{attr} {given!r} is kept by the project's get_args ({source}), but {arithmetic} = "
+                    f"{world // product}: SAT's mpu lays out its own data parallel from the world"
+                )
+                hint = f"delete args.{attr}: the project computes {world // product} for this world"
+                if mesh is not None:
+                    work.error(
+                        f"args.{attr}",
+                        f"{message}, and the project's SAT sizes a device mesh by it ({mesh}): "
+                        f"{' x '.join(map(str, factors))} x {given} ranks in a world of {world} [G6]",
+                        hint,
+                    )
+                else:
+                    work.warn(
+                        f"args.{attr}",
+                        f"{message}, so code that sizes anything by args.{attr} (a device mesh) "
+                        "disagrees with it [G6]",
+                        hint,
+                    )
+            continue
         work.derive(
             f"args.{attr}",
             world // product,
             "G6",
-            f"{world // product} = world_size {world} // ({' x '.join(map(str, factors))}): the project's "
-            f"get_args ({source})",
+            f"{world // product} = {arithmetic}: the project's get_args ({source})",
             "topology.world_size",
             *(f"args.{name}" for name in names),
         )
+
+
+def _divisors_ok(work: Work, attr: str, names: list[str], formula: str, source: str, runs: bool) -> bool:
+    """Are the divisors plain positive sizes?  Where the division runs at launch, one that is
+    zero, negative or (given) not an integer is an error: ZeroDivisionError, a nonsense size
+    or a TypeError in the project's get_args.  A key another rule already refused is left to it."""
+    refused = {problem.key for problem in work.errors}
+    ok = True
+    for name in names:
+        value = work.args.get(name)
+        if type(value) is int and value > 0:
+            continue
+        ok = False
+        key = f"args.{name}"
+        if not runs or key in refused:
+            continue
+        if type(value) is int:
+            what = "ZeroDivisionError" if value == 0 else f"a negative {attr}"
+            work.error(
+                key,
+                f"{name} {value}: the project's get_args computes args.{attr} = {formula} "
+                f"({source}), which gives {what} [G6]",
+                f"set {name} to at least 1",
+            )
+        elif work.given("args", name):
+            work.error(
+                key,
+                f"{name} {value!r} is not an integer: the project's get_args computes args.{attr} = "
+                f"{formula} ({source}) with it [G6]",
+                f"set {name} to a whole number of ranks, at least 1",
+            )
+    return ok
+
+
+def _mesh_built(work: Work, attr: str) -> str | None:
+    """Where the project's SAT surely builds a device mesh sized by args.<attr> for this
+    launch (a training run, every if test on the way holding for the compiled args); None
+    where it does not or satc cannot tell."""
+    if not work.training:
+        return None  # SAT builds it in training_main's set-up only
+    for entry in (select.for_config(work.config).sat.mesh_reads or {}).get(attr, ()):
+        if all(_holds(work.args, test) is taken for test, taken in entry.get("when", ())):
+            return str(entry.get("source", ""))
+    return None
+
+
+def _holds(args: dict[str, Any], test: str) -> bool | None:
+    """A SAT ``if`` test over args (``args.fsdp2``, ``args.train_data is not None``,
+    ``hasattr(args, 'fsdp2') and args.fsdp2``, ``args.model_parallel_size > 1``) judged on
+    the compiled args; None for anything else."""
+    try:
+        node = ast.parse(test, mode="eval").body
+    except SyntaxError:
+        return None
+    return _truth(args, node)
+
+
+_UNKNOWN = object()
+
+
+def _value(args: dict[str, Any], node: ast.expr) -> Any:
+    if isinstance(node, ast.Constant):
+        return node.value
+    if (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "args"
+        and node.attr in args
+    ):
+        return args[node.attr]
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "hasattr"
+        and len(node.args) == 2
+        and isinstance(node.args[0], ast.Name)
+        and node.args[0].id == "args"
+        and isinstance(node.args[1], ast.Constant)
+    ):
+        return node.args[1].value in args
+    return _UNKNOWN
+
+
+_COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Is: operator.is_,
+    ast.IsNot: operator.is_not,
+}
+
+
+def _truth(args: dict[str, Any], node: ast.expr) -> bool | None:
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        inner = _truth(args, node.operand)
+        return None if inner is None else not inner
+    if isinstance(node, ast.BoolOp):
+        parts = [_truth(args, value) for value in node.values]
+        decisive = isinstance(node.op, ast.Or)  # an or is decided by a True, an and by a False
+        if decisive in parts:
+            return decisive
+        return None if None in parts else not decisive
+    if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _COMPARE:
+        left, right = _value(args, node.left), _value(args, node.comparators[0])
+        if _UNKNOWN in (left, right):
+            return None
+        try:
+            return bool(_COMPARE[type(node.ops[0])](left, right))
+        except TypeError:
+            return None
+    value = _value(args, node)
+    return None if value is _UNKNOWN else bool(value)

@@ -16,20 +16,31 @@ def r11_r12_topology(work: Work) -> None:
     # A project whose get_args initialises model parallelism with 1 gets 1 (G4 warns).
     mp = 1 if fixed_model_parallel(work) else work.args["model_parallel_size"]
     product = f"{world} = {nodes} nodes x {per_node} gpus_per_node"
+    if type(mp) is not int:
+        # YAML values reach args as they are (argparse's type=int never runs on them), and
+        # SAT's mpu builds its groups with range(..., model_parallel_size): anything but an
+        # integer fails there, and no arithmetic below means anything.
+        work.error(
+            "args.model_parallel_size",
+            f"must be an integer, got {_describe(mp)} [R11]",
+            "the number of ranks that split each layer, e.g. 1, 2, 4",
+        )
+        return
     if mp < 1:
-        work.error("args.model_parallel_size", f"must be at least 1, got {mp}")
+        work.error("args.model_parallel_size", f"must be at least 1, got {mp} [R11]")
         return
     if world % mp:
         work.error(
             "args.model_parallel_size",
-            f"model_parallel_size {mp} does not divide the world size {product}",
+            f"model_parallel_size {mp} does not divide the world size {product} [R11]",
             "choose a model_parallel_size that divides nodes x gpus_per_node",
         )
         return
     cp = min(mp, 2)
     if world % cp:
         work.error(
-            "args.model_parallel_size", f"context parallel size {cp} does not divide world size {product}"
+            "args.model_parallel_size",
+            f"context parallel size {cp} does not divide world size {product} [R12]",
         )
         return
     if nodes > 1 and per_node % mp:
@@ -37,7 +48,7 @@ def r11_r12_topology(work: Work) -> None:
         work.warn(
             "args.model_parallel_size",
             f"model-parallel groups of {mp} ranks span nodes of {per_node} GPUs: their every-layer "
-            "traffic leaves the node (see satc topology)",
+            "traffic leaves the node (see satc topology) [R11]",
             "choose a model_parallel_size that divides launch.gpus_per_node",
         )
     sp = _sequence_parallel_size(work, world, mp, product)
@@ -103,7 +114,7 @@ def _sequence_parallel_size(work: Work, world: int, mp: int, product: str) -> in
     if type(given) is not int:
         work.error(
             "args.sequence_parallel_size",
-            f"must be an integer, got {given!r}",
+            f"must be an integer, got {_describe(given)} [SP1]",
             "the number of ranks that split one sequence, e.g. 1, 2, 4",
         )
         return False
@@ -135,6 +146,12 @@ def _sequence_parallel_size(work: Work, world: int, mp: int, product: str) -> in
     return sp
 
 
+def _describe(value: object) -> str:
+    """'two' (a string), 2.0 (a float), true (a boolean): what the user wrote, and its type."""
+    kinds = {bool: "a boolean", str: "a string", float: "a float", list: "a list", dict: "a mapping"}
+    return f"{value!r} ({kinds.get(type(value), type(value).__name__)})"
+
+
 def d8_cpu_backend(work: Work) -> None:
     """D8: CPU runs use gloo, so every mode is testable without GPUs."""
     if work.launch["device"] != "cpu":
@@ -143,7 +160,7 @@ def d8_cpu_backend(work: Work) -> None:
     if work.given("args", "distributed_backend") and backend != "gloo":
         work.error(
             "args.distributed_backend",
-            f"{backend!r} cannot run on launch.device cpu",
+            f"{backend!r} cannot run on launch.device cpu [D8]",
             "use gloo, or launch.device: cuda",
         )
     elif backend != "gloo":
@@ -156,16 +173,18 @@ def r9_device(work: Work) -> None:
     if device == -1:
         return
     if work.launch["device"] == "cpu":
-        work.error("args.device", f"GPU {device} is fixed, but launch.device is cpu", "remove args.device")
+        work.error(
+            "args.device", f"GPU {device} is fixed, but launch.device is cpu [R9]", "remove args.device"
+        )
     elif work.training and work.launch["gpus_per_node"] > 1:
         work.error(
             "args.device",
-            f"device {device} is fixed, but {work.launch['gpus_per_node']} ranks share a node",
+            f"device {device} is fixed, but {work.launch['gpus_per_node']} ranks share a node [R9]",
             "remove args.device: each rank uses the GPU of its LOCAL_RANK",
         )
     elif work.training and device != 0:
         work.error(
             "args.device",
-            f"training needs device == LOCAL_RANK, which is 0 with one rank per node, got {device}",
+            f"training needs device == LOCAL_RANK, which is 0 with one rank per node, got {device} [R9]",
             "remove args.device; pick the GPU with CUDA_VISIBLE_DEVICES",
         )
