@@ -145,7 +145,16 @@ def _sets_true(statement: ast.stmt) -> str | None:
 
 
 def _calls(statement: ast.stmt, project: set[str]) -> bool:
-    for node in ast.walk(statement):
+    """Whether the statement calls a function of the script or of the project (a ``def``
+    only defines one: its decorators and bases are what runs)."""
+    parts: list[ast.AST] = [statement]
+    if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        parts = [
+            *statement.decorator_list,
+            *getattr(statement, "bases", []),
+            *getattr(statement, "keywords", []),
+        ]
+    for node in (n for part in parts for n in ast.walk(part)):
         if isinstance(node, ast.Call):
             func = node.func
             while isinstance(func, ast.Attribute):
