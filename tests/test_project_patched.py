@@ -204,6 +204,11 @@ RUNS_THROUGH_IMPORTS = {
     # a package re-exporting a helper (relative import) that samples
     "sample_packaged.py": "from runners import render\nfrom arguments import get_args\n\n"
     'if __name__ == "__main__":\n    render(get_args())\n',
+    # the engine's sampler and denoiser called by hand, and its sampling by name
+    "sample_by_hand.py": VAE_ONLY.replace(
+        "    return model.decode_first_stage(latent)",
+        "    latent = model.sampler(model.denoiser, latent, None)\n    return getattr(model, 'sample')(None)",
+    ),
     # a project import satc cannot follow
     "sample_unknown.py": "from runners.missing import render\nfrom arguments import get_args\n\n"
     'if __name__ == "__main__":\n    render(get_args())\n',
@@ -215,8 +220,8 @@ RUNNERS_RENDER = "def render(args):\n    model = args.model\n    return model.sa
 def test_fp16_where_the_script_samples_or_trains_through_its_imports_is_an_error(tmp_path: Path) -> None:
     """M16 is relaxed only where satc is sure the script never runs the network: a script
     that reaches model.sample or SAT's training_main through a module it imports (CogVideoX's
-    sampling_main, an alias, a package's re-export), or whose import satc cannot follow,
-    keeps the error; the VAE-only script keeps its warning."""
+    sampling_main, an alias, a package's re-export, the sampler by hand), or whose import
+    satc cannot follow, keeps the error; the VAE-only script keeps its warning."""
     root = tmp_path / "tree" / "sat"
     shutil.copytree(cogvideo_sat(), root, ignore=shutil.ignore_patterns("__pycache__"))
     (root / "vae_round_trip.py").write_text(VAE_ONLY, encoding="utf-8")

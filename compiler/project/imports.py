@@ -84,7 +84,8 @@ def statement(
             if alias.asname:
                 bound.append(Imported(alias.asname, alias.name, None, alias.name))
             else:
-                bound.append(Imported(alias.name.split(".")[0], alias.name.split(".")[0], None, alias.name))
+                # binds the top package; what the code reaches through it is ``alias.name``
+                bound.append(Imported(alias.name.split(".")[0], alias.name, None, alias.name))
         return bound
     if node.level:
         package = module.name.split(".")[: None if module.label.endswith("__init__.py") else -1]

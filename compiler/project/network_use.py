@@ -7,8 +7,9 @@ own (all of it), the module-level code of every project module an import runs, a
 function or class of the project the followed code names (through imports, relative ones
 and packages' re-exports included), transitively.  It runs the network where any of it
 
-* uses ``.sample`` on anything but ``self`` (``model.sample(...)``, ``fn = model.sample``),
-  or names a method of a followed class that reaches ``self.sample`` (``log_video``);
+* uses ``.sample`` (or the engine's ``.sampler``/``.denoiser``) on anything but ``self``
+  (``model.sample(...)``, ``fn = model.sample``, ``getattr(model, "sample")``), or names a
+  method of a followed class that reaches ``self.sample`` (``log_video``);
 * names ``training_main`` or imports ``sampling_main`` (under any alias), or star-imports
   SAT's training modules.
 
@@ -27,6 +28,9 @@ from .sources import Module, Sources
 
 RUNS = frozenset({"training_main", "sampling_main"})
 SAMPLE = "sample"
+# The engine's parts that run the network when called from outside it (its own methods use
+# them as ``self.sampler``, ``self.denoiser``): a script calling them samples by hand.
+NETWORK_PARTS = frozenset({"sampler", "denoiser"})
 
 
 class _Runs(Exception):
@@ -40,7 +44,7 @@ class _Walk:
         self.done: set[tuple[str, str | None]] = set()  # (module, top-level name or None)
         self.pending: list[tuple[Module, ast.AST]] = []
         self.mentioned: set[str] = set()  # attributes used on anything but self
-        self.reaches_sample: set[str] = {SAMPLE}
+        self.reaches_sample: set[str] = {SAMPLE, *NETWORK_PARTS}
         self.bindings: dict[str, dict[str, list[imports.Imported]]] = {}
         self.defined: dict[str, dict[str, list[ast.stmt]]] = {}
 
@@ -120,6 +124,10 @@ class _Walk:
                     raise _Runs
                 if not (isinstance(child.value, ast.Name) and child.value.id == "self"):
                     self.mentioned.add(child.attr)
+            elif isinstance(child, ast.Constant) and isinstance(child.value, str):
+                if child.value in RUNS:
+                    raise _Runs
+                self.mentioned.add(child.value)  # getattr(model, "sample")
             elif isinstance(child, ast.Name):
                 if child.id == "training_main":
                     raise _Runs
