@@ -458,7 +458,8 @@ SETS_FLAG = "    args.image2video = True\n    sampling_main(args, model_cls=SATV
 def test_a_script_that_sets_image2video_itself_needs_no_key(tmp_path: Path) -> None:
     """A script whose ``__main__`` sets ``args.image2video = True`` before it calls
     sampling_main takes the I2V branch without the key: M24 does not ask for it.  Set after
-    sampling, or only under a condition, the key is still needed."""
+    sampling, only under a condition, or on a namespace get_args did not return, the key is
+    still needed."""
     root = tmp_path / "sat"
     shutil.copytree(cogvideo_sat(), root, ignore=shutil.ignore_patterns("__pycache__"))
     text = (root / "sample_video.py").read_text(encoding="utf-8")
@@ -466,6 +467,10 @@ def test_a_script_that_sets_image2video_itself_needs_no_key(tmp_path: Path) -> N
     assert text.count(call) == 1
     variants = {
         "sample_i2v_own.py": (text.replace(call, SETS_FLAG), 0),
+        "sample_i2v_other.py": (
+            text.replace(call, SETS_FLAG.replace("args.image2video", "known.image2video")),
+            2,
+        ),
         "sample_i2v_late.py": (text.replace(call, call + "    args.image2video = True\n"), 2),
         "sample_i2v_maybe.py": (
             text.replace(call, "    if known:\n    " + SETS_FLAG.replace("\n    s", "\n        s")),

@@ -81,12 +81,16 @@ def sets_true(
                 elif isinstance(node, ast.Constant) and isinstance(node.value, str):
                     writes[node.value] = writes.get(node.value, 0) + 2  # by string: unknown
         set_here: set[str] = set()
+        namespaces: set[str] = set()  # names bound to what get_args returned
         for statement in _main_sequence(own.tree):
-            name = _sets_true(statement)
+            receiver, name = _sets_true(statement)
             if name is not None:
-                set_here.add(name)
-            elif _calls(statement, project):
+                if receiver in namespaces:
+                    set_here.add(name)
+                continue
+            if _calls(statement, project):
                 break
+            namespaces |= _binds_namespace(statement, namespaces)
         sure = sorted(n for n in set_here & declared if writes.get(n) == 1)
         if sure:
             found[script] = tuple(sure)
@@ -130,8 +134,29 @@ def _is_main_test(test: ast.expr) -> bool:
     )
 
 
-def _sets_true(statement: ast.stmt) -> str | None:
-    """``name`` of ``args.name = True``."""
+def _binds_namespace(statement: ast.stmt, namespaces: set[str]) -> set[str]:
+    """The names ``statement`` binds to get_args' namespace (``args = get_args(...)``) or
+    to one built from it (``args = argparse.Namespace(**vars(args), ...)``)."""
+    if not isinstance(statement, ast.Assign):
+        return set()
+    from_namespace = any(
+        (
+            isinstance(n, ast.Call)
+            and isinstance(n.func, ast.Name | ast.Attribute)
+            and _called(n.func) == "get_args"
+        )
+        or (isinstance(n, ast.Name) and n.id in namespaces)
+        for n in ast.walk(statement.value)
+    )
+    return {t.id for t in statement.targets if isinstance(t, ast.Name)} if from_namespace else set()
+
+
+def _called(func: ast.Name | ast.Attribute) -> str:
+    return func.id if isinstance(func, ast.Name) else func.attr
+
+
+def _sets_true(statement: ast.stmt) -> tuple[str | None, str | None]:
+    """(``args``, ``name``) of ``args.name = True``."""
     if (
         isinstance(statement, ast.Assign)
         and len(statement.targets) == 1
@@ -140,8 +165,8 @@ def _sets_true(statement: ast.stmt) -> str | None:
         and isinstance(statement.value, ast.Constant)
         and statement.value.value is True
     ):
-        return target.attr
-    return None
+        return target.value.id, target.attr
+    return None, None
 
 
 def _calls(statement: ast.stmt, project: set[str]) -> bool:
