@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from . import imports
-from .sources import Sources
+from .sources import Sources, walk
 
 
 def read(
@@ -37,14 +37,14 @@ def read(
             continue  # a module satc cannot read: the script's reads are unknown
         names: set[str] = set()
         for module in modules:
-            names |= _names(module.tree)
+            names |= imports.memo(sources, "names", module.tree, lambda tree=module.tree: _names(tree))
         found[script] = tuple(sorted(names & declared))
     return found
 
 
 def _names(tree: ast.AST) -> set[str]:
     names: set[str] = set()
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Attribute):
             names.add(node.attr)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.isidentifier():
@@ -73,13 +73,6 @@ def sets_true(
             project = _project_names(sources, root, own)
         except imports.Unresolved:
             continue
-        writes: dict[str, int] = {}
-        for module in modules:
-            for node in ast.walk(module.tree):
-                if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store | ast.Del):
-                    writes[node.attr] = writes.get(node.attr, 0) + 1
-                elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-                    writes[node.value] = writes.get(node.value, 0) + 2  # by string: unknown
         set_here: set[str] = set()
         namespaces: set[str] = set()  # names bound to what get_args returned
         for statement in _main_sequence(own.tree):
@@ -91,6 +84,15 @@ def sets_true(
             if _calls(statement, project):
                 break
             namespaces |= _binds_namespace(statement, namespaces)
+        if not set_here & declared:
+            continue
+        writes: dict[str, int] = {}
+        for module in modules:
+            for node in walk(module.tree):
+                if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store | ast.Del):
+                    writes[node.attr] = writes.get(node.attr, 0) + 1
+                elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    writes[node.value] = writes.get(node.value, 0) + 2  # by string: unknown
         sure = sorted(n for n in set_here & declared if writes.get(n) == 1)
         if sure:
             found[script] = tuple(sure)

@@ -10,14 +10,16 @@ import whose first name is a module of the project but whose rest is not there i
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar, cast
 
 from .sources import Module, Sources, absolute
 
 # SAT is judged by the names imported from it (a vendored copy in the folder included).
 NOT_FOLLOWED = frozenset({"sat"})
+T = TypeVar("T")
 
 
 class Unresolved(Exception):
@@ -68,11 +70,38 @@ def _packages(dotted: str) -> Iterator[str]:
         yield ".".join(parts[:end])
 
 
+def memo(sources: Sources, what: str, node: object, compute: Callable[[], T]) -> T:
+    """``compute()`` once per node and question (sources.memo)."""
+    key = (what, id(node))
+    found = sources.memo.get(key)
+    if found is not None and found[0] is node:
+        return cast(T, found[1])
+    value = compute()
+    sources.memo[key] = (node, value)
+    return value
+
+
 def statement(
     sources: Sources, root: Path, module: Module, node: ast.Import | ast.ImportFrom
 ) -> list[Imported]:
     """What one import statement binds, loading (and so checking) every project module
     it runs.  Raises Unresolved for a project import that cannot be followed."""
+
+    def compute() -> list[Imported] | Unresolved:
+        try:
+            return _statement(sources, root, module, node)
+        except Unresolved as error:
+            return error
+
+    found = memo(sources, "import", node, compute)
+    if isinstance(found, Unresolved):
+        raise found
+    return found
+
+
+def _statement(
+    sources: Sources, root: Path, module: Module, node: ast.Import | ast.ImportFrom
+) -> list[Imported]:
     bound: list[Imported] = []
     if isinstance(node, ast.Import):
         for alias in node.names:
@@ -112,17 +141,27 @@ def statement(
     return bound
 
 
-def imports(tree: ast.AST) -> Iterator[tuple[ast.Import | ast.ImportFrom, bool]]:
+def imports(tree: ast.AST, sources: Sources | None = None) -> list[tuple[ast.Import | ast.ImportFrom, bool]]:
     """Every import statement, and whether it is inside a function (it runs only if the
     function does; one that fails raises there, and nothing after it in the function runs)."""
+    if sources is not None:
+        return memo(sources, "imports", tree, lambda: list(_imports(tree)))
+    return list(_imports(tree))
+
+
+def _imports(tree: ast.AST) -> Iterator[tuple[ast.Import | ast.ImportFrom, bool]]:
+    # An import is a statement: only the statement lists are walked, not the expressions.
     pending: list[tuple[ast.AST, bool]] = [(tree, False)]
     while pending:
         node, inside = pending.pop()
         if isinstance(node, ast.Import | ast.ImportFrom):
             yield node, inside
             continue
-        nested = inside or isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
-        pending.extend((child, nested) for child in reversed(list(ast.iter_child_nodes(node))))
+        nested = inside or isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+            children = getattr(node, name, None)
+            if isinstance(children, list):
+                pending.extend((child, nested) for child in reversed(children))
 
 
 def closure(sources: Sources, root: Path, script: str) -> list[Module]:
@@ -135,7 +174,7 @@ def closure(sources: Sources, root: Path, script: str) -> list[Module]:
     pending = [start]
     while pending:
         module = pending.pop()
-        for node, inside in imports(module.tree):
+        for node, inside in imports(module.tree, sources):
             try:
                 binds = statement(sources, root, module, node)
             except Unresolved as error:

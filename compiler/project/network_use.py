@@ -21,10 +21,11 @@ so nothing after it runs there.
 from __future__ import annotations
 
 import ast
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import imports
-from .sources import Module, Sources
+from .sources import Module, Sources, walk
 
 RUNS = frozenset({"training_main", "sampling_main"})
 SAMPLE = "sample"
@@ -45,8 +46,6 @@ class _Walk:
         self.pending: list[tuple[Module, ast.AST]] = []
         self.mentioned: set[str] = set()  # attributes used on anything but self
         self.reaches_sample: set[str] = {SAMPLE, *NETWORK_PARTS}
-        self.bindings: dict[str, dict[str, list[imports.Imported]]] = {}
-        self.defined: dict[str, dict[str, list[ast.stmt]]] = {}
 
     def reach_module(self, dotted: str) -> None:
         module = imports.load(self.sources, self.root, dotted)
@@ -70,12 +69,15 @@ class _Walk:
         if (module.name, name) in self.done:
             return
         self.done.add((module.name, name))
-        if module.name not in self.defined:
-            self.defined[module.name] = {}
+
+        def compute() -> dict[str, list[ast.stmt]]:
+            table: dict[str, list[ast.stmt]] = {}
             for s in module.tree.body:
                 if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                    self.defined[module.name].setdefault(s.name, []).append(s)
-        defined = self.defined[module.name].get(name, [])
+                    table.setdefault(s.name, []).append(s)
+            return table
+
+        defined = imports.memo(self.sources, "defined", module.tree, compute).get(name, [])
         for statement in defined:
             self.pending.append((module, statement))
         bound = self._bindings(module).get(name, [])
@@ -98,41 +100,29 @@ class _Walk:
             self.reach_name(module, target.name)
 
     def _bindings(self, module: Module) -> dict[str, list[imports.Imported]]:
-        if module.name not in self.bindings:
+        def compute() -> dict[str, list[imports.Imported]]:
             table: dict[str, list[imports.Imported]] = {}
-            for node, _ in imports.imports(module.tree):
+            for node, _ in imports.imports(module.tree, self.sources):
                 try:
                     bound = imports.statement(self.sources, self.root, module, node)
                 except imports.Unresolved:
                     continue  # judged where the statement is followed
                 for target in bound:
                     table.setdefault(target.local, []).append(target)
-            self.bindings[module.name] = table
-        return self.bindings[module.name]
+            return table
+
+        return imports.memo(self.sources, "bindings", module.tree, compute)
 
     def scan(self, module: Module, node: ast.AST) -> None:
-        inside = {id(n) for n, within in imports.imports(node) if within}
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            inside |= {id(n) for n in ast.walk(node) if isinstance(n, ast.Import | ast.ImportFrom)}
-        for child in ast.walk(node):
-            if isinstance(child, ast.Import | ast.ImportFrom):
-                self._import(module, child, id(child) in inside)
-            elif isinstance(child, ast.ClassDef):
-                self.reaches_sample |= _sampling_methods(child)
-            elif isinstance(child, ast.Attribute):
-                if child.attr in RUNS:
-                    raise _Runs
-                if not (isinstance(child.value, ast.Name) and child.value.id == "self"):
-                    self.mentioned.add(child.attr)
-            elif isinstance(child, ast.Constant) and isinstance(child.value, str):
-                if child.value in RUNS:
-                    raise _Runs
-                self.mentioned.add(child.value)  # getattr(model, "sample")
-            elif isinstance(child, ast.Name):
-                if child.id == "training_main":
-                    raise _Runs
-                if isinstance(child.ctx, ast.Load):
-                    self.reach_name(module, child.id)
+        facts = imports.memo(self.sources, "network", node, lambda: _facts(self.sources, module, node))
+        if facts.runs:
+            raise _Runs
+        for statement, inside in facts.imports:
+            self._import(module, statement, inside)
+        self.mentioned |= facts.mentioned
+        self.reaches_sample |= facts.sampling
+        for name in facts.loads:
+            self.reach_name(module, name)
 
     def _import(self, module: Module, node: ast.Import | ast.ImportFrom, inside: bool) -> None:
         names = {alias.name for alias in node.names}
@@ -155,6 +145,46 @@ class _Walk:
                     self.reach_all(target.module)
 
 
+@dataclass(frozen=True)
+class _Facts:
+    """What one followed piece of code says, whichever script follows it."""
+
+    runs: bool  # names training_main, or sampling_main as an attribute or a string
+    imports: tuple[tuple[ast.Import | ast.ImportFrom, bool], ...]  # and whether inside a function
+    mentioned: frozenset[str]  # attributes used on anything but self, and string constants
+    loads: tuple[str, ...]  # names read
+    sampling: frozenset[str]  # methods of its classes that reach self.sample
+
+
+def _facts(sources: Sources, module: Module, node: ast.AST) -> _Facts:
+    # inside a function of the module: the module's own walk says so for every piece of it
+    inside = {id(n) for n, within in imports.imports(module.tree, sources) if within}
+    found: list[tuple[ast.Import | ast.ImportFrom, bool]] = []
+    mentioned: set[str] = set()
+    loads: dict[str, None] = {}
+    sampling: set[str] = set()
+    for child in walk(node):
+        if isinstance(child, ast.Import | ast.ImportFrom):
+            found.append((child, id(child) in inside))
+        elif isinstance(child, ast.ClassDef):
+            sampling |= _sampling_methods(child)
+        elif isinstance(child, ast.Attribute):
+            if child.attr in RUNS:
+                return _Facts(True, (), frozenset(), (), frozenset())
+            if not (isinstance(child.value, ast.Name) and child.value.id == "self"):
+                mentioned.add(child.attr)
+        elif isinstance(child, ast.Constant) and isinstance(child.value, str):
+            if child.value in RUNS:
+                return _Facts(True, (), frozenset(), (), frozenset())
+            mentioned.add(child.value)  # getattr(model, "sample")
+        elif isinstance(child, ast.Name):
+            if child.id == "training_main":
+                return _Facts(True, (), frozenset(), (), frozenset())
+            if isinstance(child.ctx, ast.Load):
+                loads[child.id] = None
+    return _Facts(False, tuple(found), frozenset(mentioned), tuple(loads), frozenset(sampling))
+
+
 def _packages(dotted: str) -> list[str]:
     parts = dotted.split(".")
     return [".".join(parts[:end]) for end in range(1, len(parts) + 1)]
@@ -166,7 +196,7 @@ def _sampling_methods(cls: ast.ClassDef) -> set[str]:
     uses = {
         name: {
             n.attr
-            for n in ast.walk(method)
+            for n in walk(method)
             if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "self"
         }
         for name, method in methods.items()
