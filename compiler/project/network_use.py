@@ -121,6 +121,8 @@ class _Walk:
             self._import(module, statement, inside)
         self.mentioned |= facts.mentioned
         self.reaches_sample |= facts.sampling
+        if self.mentioned & self.reaches_sample:
+            raise _Runs  # both only grow: no need to follow the rest
         for name in facts.loads:
             self.reach_name(module, name)
 
