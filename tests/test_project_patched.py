@@ -215,3 +215,54 @@ def test_names_sat_sets_and_names_in_comments_are_not_settings(tmp_path: Path) -
         assert f"warning: args.{name}: not an argument of this project's parser" in result.stderr, name
     result = compile_with(root, tmp_path, INFERENCE_1_5, "args:\n  iteraton: 5000\n")
     assert "did you mean args.iteration" not in result.stderr, result.stderr
+
+
+# Entry scripts that sample or train through code they import (the script's own text has
+# no ``.sample`` and no ``training_main(``): M16 stays an error for each.
+RUNS_THROUGH_IMPORTS = {
+    # CogVideoX's sampling loop, imported: sample_video.py:154 calls model.sample
+    "sample_again.py": "from sample_video import sampling_main\n"
+    "from diffusion_video import SATVideoDiffusionEngine\nfrom arguments import get_args\n\n"
+    'if __name__ == "__main__":\n    sampling_main(get_args(), model_cls=SATVideoDiffusionEngine)\n',
+    # SAT's training loop under another name
+    "train_aliased.py": "from sat.training.deepspeed_training import training_main as run_training\n"
+    "from arguments import get_args\n\n"
+    'if __name__ == "__main__":\n    run_training(get_args(), model_cls=None)\n',
+    # a package re-exporting a helper (relative import) that samples
+    "sample_packaged.py": "from runners import render\nfrom arguments import get_args\n\n"
+    'if __name__ == "__main__":\n    render(get_args())\n',
+    # the engine's sampler and denoiser called by hand, and its sampling by name
+    "sample_by_hand.py": VAE_ONLY.replace(
+        "    return model.decode_first_stage(latent)",
+        "    latent = model.sampler(model.denoiser, latent, None)\n    return getattr(model, 'sample')(None)",
+    ),
+    # a project import satc cannot follow
+    "sample_unknown.py": "from runners.missing import render\nfrom arguments import get_args\n\n"
+    'if __name__ == "__main__":\n    render(get_args())\n',
+}
+RUNNERS_INIT = "from .render import render\n"
+RUNNERS_RENDER = "def render(args):\n    model = args.model\n    return model.sample(None)\n"
+
+
+def test_fp16_where_the_script_samples_or_trains_through_its_imports_is_an_error(tmp_path: Path) -> None:
+    """M16 is relaxed only where satc is sure the script never runs the network: a script
+    that reaches model.sample or SAT's training_main through a module it imports (CogVideoX's
+    sampling_main, an alias, a package's re-export, the sampler by hand), or whose import
+    satc cannot follow, keeps the error; the VAE-only script keeps its warning."""
+    root = tmp_path / "tree" / "sat"
+    shutil.copytree(cogvideo_sat(), root, ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "vae_round_trip.py").write_text(VAE_ONLY, encoding="utf-8")
+    for name, text in RUNS_THROUGH_IMPORTS.items():
+        (root / name).write_text(text, encoding="utf-8")
+    (root / "runners").mkdir()
+    (root / "runners" / "__init__.py").write_text(RUNNERS_INIT, encoding="utf-8")
+    (root / "runners" / "render.py").write_text(RUNNERS_RENDER, encoding="utf-8")
+    layer = PATCH_1_0.replace("args:\n", "args:\n  fp16: true\n  bf16: false\n")
+    launch = "launch:\n  entrypoint: {}\n"
+    for name in RUNS_THROUGH_IMPORTS:
+        result = compile_with(root, tmp_path, (*INFERENCE_1_0,), layer + launch.format(name))
+        assert "error: args.fp16: CogVideoX-5B was trained in bf16" in result.stderr, (name, result.stderr)
+        assert result.returncode == 2, name
+    result = compile_with(root, tmp_path, (*INFERENCE_1_0,), layer + launch.format("vae_round_trip.py"))
+    assert result.returncode == 0, result.stderr
+    assert "but vae_round_trip.py never samples or trains it" in result.stderr

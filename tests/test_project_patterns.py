@@ -415,3 +415,72 @@ class Generator:
         ]
         self.args = get_args(fixed)
 '''
+
+
+# A script reaching CogVideoX's sampling_main (sample_video.py:160 reads args.image2video)
+# two imports away, or through a package's re-export (a relative import).
+DEEP_SAMPLING = {
+    "my_sample.py": "from pipeline import run\nfrom arguments import get_args\n\n"
+    'if __name__ == "__main__":\n    run(get_args())\n',
+    "pipeline.py": "from tools_sampling import sample_all\n\n\ndef run(args):\n    return sample_all(args)\n",
+    "tools_sampling.py": "from sample_video import sampling_main\nfrom diffusion_video import SATVideoDiffusionEngine\n\n\n"
+    "def sample_all(args):\n    return sampling_main(args, model_cls=SATVideoDiffusionEngine)\n",
+    "my_packaged.py": "from mypkg import sampling_main\nfrom diffusion_video import SATVideoDiffusionEngine\n"
+    "from arguments import get_args\n\n"
+    'if __name__ == "__main__":\n    sampling_main(get_args(), model_cls=SATVideoDiffusionEngine)\n',
+    "mypkg/__init__.py": "from .sampler import sampling_main\n",
+    "mypkg/sampler.py": "from sample_video import sampling_main\n",
+    "my_unknown.py": "from mypkg.gone import run\nfrom arguments import get_args\n\n"
+    'if __name__ == "__main__":\n    run(get_args())\n',
+}
+
+
+def test_a_script_reaching_the_flag_through_its_imports_needs_it(tmp_path: Path) -> None:
+    """M24's sampling half is skipped only where no project module the script imports, at
+    any depth, reads args.image2video: a script reaching CogVideoX's sampling_main two
+    imports away, or through a package's ``__init__`` re-export, needs the flag, and so does
+    one whose project import satc cannot follow."""
+    root = tmp_path / "sat"
+    shutil.copytree(cogvideo_sat(), root, ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "mypkg").mkdir()
+    for name, text in DEEP_SAMPLING.items():
+        (root / name).write_text(text, encoding="utf-8")
+    bases = ("configs/cogvideox1.5_5b_i2v.yaml", "configs/inference.yaml")
+    for script in ("my_sample.py", "my_packaged.py", "my_unknown.py"):
+        result = compile_with(root, tmp_path / "cache", tmp_path, bases, f"launch:\n  entrypoint: {script}\n")
+        assert "sampling it without args.image2video" in result.stderr and result.returncode == 2, script
+
+
+# CogVideoX's sample_video.py with the flag set by its own __main__ before sampling.
+SETS_FLAG = "    args.image2video = True\n    sampling_main(args, model_cls=SATVideoDiffusionEngine)\n"
+
+
+def test_a_script_that_sets_image2video_itself_needs_no_key(tmp_path: Path) -> None:
+    """A script whose ``__main__`` sets ``args.image2video = True`` before it calls
+    sampling_main takes the I2V branch without the key: M24 does not ask for it.  Set after
+    sampling, only under a condition, or on a namespace get_args did not return, the key is
+    still needed."""
+    root = tmp_path / "sat"
+    shutil.copytree(cogvideo_sat(), root, ignore=shutil.ignore_patterns("__pycache__"))
+    text = (root / "sample_video.py").read_text(encoding="utf-8")
+    call = "    sampling_main(args, model_cls=SATVideoDiffusionEngine)\n"
+    assert text.count(call) == 1
+    variants = {
+        "sample_i2v_own.py": (text.replace(call, SETS_FLAG), 0),
+        "sample_i2v_other.py": (
+            text.replace(call, SETS_FLAG.replace("args.image2video", "known.image2video")),
+            2,
+        ),
+        "sample_i2v_late.py": (text.replace(call, call + "    args.image2video = True\n"), 2),
+        "sample_i2v_maybe.py": (
+            text.replace(call, "    if known:\n    " + SETS_FLAG.replace("\n    s", "\n        s")),
+            2,
+        ),
+    }
+    bases = ("configs/cogvideox1.5_5b_i2v.yaml", "configs/inference.yaml")
+    for script, (source, _code) in variants.items():
+        (root / script).write_text(source, encoding="utf-8")
+    for script, (_, code) in variants.items():
+        result = compile_with(root, tmp_path / "cache", tmp_path, bases, f"launch:\n  entrypoint: {script}\n")
+        assert result.returncode == code, (script, result.stderr)
+        assert ("sampling it without args.image2video" in result.stderr) == bool(code), script

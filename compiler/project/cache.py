@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-VERSION = "satc.project-cache/2"
+VERSION = "satc.project-cache/3"
 
 
 def directory() -> Path:

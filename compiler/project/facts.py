@@ -145,13 +145,17 @@ class Project:
     # The scripts in the entrypoint folder that call ``get_args`` (what a rank can start),
     # sorted; empty where unknown (the built-in profile).
     entrypoints: tuple[str, ...] = ()
-    # Those of ``entrypoints`` that never run the network: no sampling (``.sample``) and no
-    # SAT training loop (``training_main``): hologerry/CogVideo@88c13d7 vae_video.py builds
-    # the engine for its conditioner and 3D VAE only.  Empty where unknown.
+    # Those of ``entrypoints`` satc is sure never run the network: neither they nor the
+    # project code they import and name samples (``.sample``) or trains (``training_main``)
+    # (network_use.py): hologerry/CogVideo@88c13d7 vae_video.py builds the engine for its
+    # conditioner and 3D VAE only.  Empty where unknown.
     network_free: tuple[str, ...] = ()
     # {entry script: the names it (or a module of its folder it imports) may read}
     # (entry_reads.py); a script missing here is unknown.
     entry_reads: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    # {entry script: the arguments it sets to a literal True itself before any project code
+    # runs} (entry_reads.sets_true); a script missing here sets none satc is sure of.
+    entry_sets: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
 
 
 # The reader's entry point (compiler/project/__init__.py):

@@ -12,7 +12,17 @@ from types import MappingProxyType
 from typing import Any
 
 from ..resources import snapshot
-from . import args_reads, classes, entry_reads, get_args, layers, parser_surface, sat_source, sections
+from . import (
+    args_reads,
+    classes,
+    entry_reads,
+    get_args,
+    layers,
+    network_use,
+    parser_surface,
+    sat_source,
+    sections,
+)
 from . import sources as sources_module
 from .facts import GetArgs, Project, Sat
 from .sources import Sources, dotted_name
@@ -193,8 +203,9 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
         files=tuple(sorted(sources.files.items())),
         unresolved=MappingProxyType(unresolved),
         entrypoints=entrypoints,
-        network_free=network_free(root, entrypoints),
+        network_free=network_free(sources, root, entrypoints),
         entry_reads=MappingProxyType(reads),
+        entry_sets=MappingProxyType(entry_reads.sets_true(sources, root, entrypoints, surface.arguments)),
     )
     extra = {"requested": wanted}
     return project, sources, extra
@@ -246,22 +257,9 @@ def entry_scripts(root: Path) -> tuple[str, ...]:
     return tuple(found)
 
 
-# What runs the network: the engine's sampling (``model.sample``, ``sample_func = model.sample``)
-# or SAT's training loop.
-_RUNS_NETWORK = re.compile(r"\.sample\b|\btraining_main\s*\(")
-
-
-def network_free(root: Path, entrypoints: tuple[str, ...]) -> tuple[str, ...]:
-    """The entry scripts whose text neither samples nor trains (see facts.Project)."""
-    found = []
-    for name in entrypoints:
-        try:
-            text = (root / name).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        if not _RUNS_NETWORK.search(text):
-            found.append(name)
-    return tuple(found)
+def network_free(sources: Sources, root: Path, entrypoints: tuple[str, ...]) -> tuple[str, ...]:
+    """The entry scripts satc is sure never sample nor train (network_use.py)."""
+    return tuple(name for name in entrypoints if network_use.network_free(sources, root, name))
 
 
 def _is_get_args(func: ast.expr) -> bool:

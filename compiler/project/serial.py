@@ -42,6 +42,8 @@ def to_json(project: Project) -> dict[str, Any]:
         document["network_free"] = list(project.network_free)
     if project.entry_reads:  # absent: the built-in profile stays unchanged
         document["entry_reads"] = {k: list(v) for k, v in project.entry_reads.items()}
+    if project.entry_sets:  # absent: the built-in profile stays unchanged
+        document["entry_sets"] = {k: list(v) for k, v in project.entry_sets.items()}
     for optional in (
         "base_layers",
         "entry_get_args",
@@ -79,4 +81,5 @@ def from_json(data: dict[str, Any]) -> Project:
         entrypoints=tuple(data.get("entrypoints", ())),
         network_free=tuple(data.get("network_free", ())),
         entry_reads=MappingProxyType({k: tuple(v) for k, v in data.get("entry_reads", {}).items()}),
+        entry_sets=MappingProxyType({k: tuple(v) for k, v in data.get("entry_sets", {}).items()}),
     )

@@ -84,6 +84,9 @@ class Sources:
     # not list them), but an edit may put one there, so the cache re-hashes them.
     scanned: set[Path] = field(default_factory=set)
     broken: dict[str, str] = field(default_factory=dict)  # label -> why it could not be parsed
+    # Facts derived from one parsed node, by (what, id(node)): the node is kept beside its
+    # facts, so an id reused by another object never matches.  Every entry script asks again.
+    memo: dict[tuple[str, int], tuple[Any, Any]] = field(default_factory=dict)
     _installed: dict[str, Path | None] = field(default_factory=dict)
 
     def module(self, name: str) -> Module | None:

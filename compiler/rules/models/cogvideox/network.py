@@ -37,8 +37,8 @@ def m16_precision(model: Model) -> None:
             _precision_path(model.work, "fp16"),
             "M16",
             f"{profile.name} was trained in bf16: fp16 gives black videos or NaN where the network runs, "
-            f"but {_network_free(model)} never samples or trains it (no .sample, no training_main): "
-            "left to its code",
+            f"but {_network_free(model)} never samples or trains it (no .sample, sampling_main or "
+            "training_main in it or the project code it imports): left to its code",
             "use bf16 (deepspeed.bf16.enabled: true, fp16.enabled: false; or args.bf16: true)",
         )
     elif profile.precision == "bf16" and args.get("fp16"):
@@ -149,7 +149,8 @@ def m24_image_to_video(model: Model) -> None:
     if work.training or model.profile is None or not _entry_reads_image2video(model):
         return
     wants = model.profile.image_to_video
-    if wants and not work.args.get("image2video"):
+    # a script that sets `args.image2video = True` itself takes the branch without the key
+    if wants and not work.args.get("image2video") and not _entry_sets_image2video(model):
         model.error(
             ("args", "image2video"),
             "M24",
@@ -174,6 +175,17 @@ def _entry_reads_image2video(model: Model) -> bool:
     entry = str(model.work.launch.get("entrypoint") or "").rsplit("/", 1)[-1]
     reads = project.entry_reads.get(entry)
     return reads is None or "image2video" in reads
+
+
+def _entry(model: Model) -> str:
+    return str(model.work.launch.get("entrypoint") or "").rsplit("/", 1)[-1]
+
+
+def _entry_sets_image2video(model: Model) -> bool:
+    """Whether the script launched sets `args.image2video = True` itself before any project
+    code runs (facts.Project.entry_sets): satc is sure the branch is taken."""
+    entry = _entry(model)
+    return bool(entry) and "image2video" in select.for_config(model.work.config).entry_sets.get(entry, ())
 
 
 def m25_patch_size_list(model: Model) -> None:
