@@ -16,11 +16,12 @@ satc cannot follow is left out: its reads are unknown.
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterable
 from pathlib import Path
 
 from . import imports
-from .sources import Sources, walk
+from .sources import Module, Sources, walk
 
 
 def read(
@@ -37,7 +38,7 @@ def read(
             continue  # a module satc cannot read: the script's reads are unknown
         names: set[str] = set()
         for module in modules:
-            names |= imports.memo(sources, "names", module.tree, lambda tree=module.tree: _names(tree))
+            names |= imports.memo(sources, "names", module.tree, functools.partial(_names, module.tree))
         found[script] = tuple(sorted(names & declared))
     return found
 
@@ -99,7 +100,7 @@ def sets_true(
     return found
 
 
-def _project_names(sources: Sources, root: Path, module: imports.Module) -> set[str]:
+def _project_names(sources: Sources, root: Path, module: Module) -> set[str]:
     """Names the script binds to its own functions or to project code, but ``get_args``."""
     names = {
         n.name

@@ -117,8 +117,8 @@ def _statement(
                 bound.append(Imported(alias.name.split(".")[0], alias.name, None, alias.name))
         return bound
     if node.level:
-        package = module.name.split(".")[: None if module.label.endswith("__init__.py") else -1]
-        if len(package) < node.level:
+        parts = module.name.split(".")[: None if module.label.endswith("__init__.py") else -1]
+        if len(parts) < node.level:
             # above the folder, or a script's relative import (the interpreter refuses
             # it): satc cannot say what it would be.
             raise Unresolved(f"{'.' * node.level}{node.module or ''}")

@@ -131,7 +131,8 @@ class _Walk:
         if names & RUNS:
             raise _Runs
         source = (node.module or "") if isinstance(node, ast.ImportFrom) else ""
-        if "*" in names and not node.level and source.split(".")[:2] == ["sat", "training"]:
+        level = node.level if isinstance(node, ast.ImportFrom) else 0
+        if "*" in names and not level and source.split(".")[:2] == ["sat", "training"]:
             raise _Runs
         try:
             bound = imports.statement(self.sources, self.root, module, node)
