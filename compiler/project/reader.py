@@ -25,7 +25,7 @@ from . import (
 )
 from . import sources as sources_module
 from .facts import GetArgs, Project, Sat
-from .sources import Sources, dotted_name
+from .sources import Sources, dotted_name, walk
 
 SNAPSHOT = "sat-snapshot.json"
 
@@ -346,14 +346,14 @@ def own_command_lines(root: Path) -> dict[str, str] | None:
 def _own_command_line(tree: ast.Module) -> int | None:
     """The line of the list a get_args call parses, where the script wrote it itself."""
     lists: dict[str, int] = {}
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.List | ast.Tuple) and node.value.elts:
             for target in node.targets:
                 if dotted_name(target) == "sys.argv":
                     return node.lineno
                 if isinstance(target, ast.Name):
                     lists[target.id] = node.lineno
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Call) and _is_get_args(node.func) and node.args:
             given = node.args[0]
             if isinstance(given, ast.List | ast.Tuple) and given.elts:
