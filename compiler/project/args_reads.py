@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from .sources import Sources
+from .sources import Sources, parse, walk
 
 # SAT is read by text (hundreds of files; only assignments matter, and a comment that looks
 # like one can only drop a candidate, never add a false setting).
@@ -45,7 +45,7 @@ def _uses(tree: ast.AST) -> tuple[list[tuple[int, int, str]], set[str]]:
     """([(line, column, name)] of reads, {names assigned}) of ``args`` in one module."""
     reads: list[tuple[int, int, str]] = []
     assigned: set[str] = set()
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "args":
             if isinstance(node.ctx, ast.Load):
                 reads.append((node.lineno, node.col_offset, node.attr))
@@ -62,12 +62,9 @@ def _uses(tree: ast.AST) -> tuple[list[tuple[int, int, str]], set[str]]:
     return sorted(reads), assigned
 
 
-def _parsed(sources: Sources, path: Path, text: str) -> ast.AST | None:
-    module = sources.cache.get(path.stem)
-    if module is not None and module.label == sources.label(path):
-        return module.tree  # already parsed for another fact
+def _parsed(path: Path, text: str) -> ast.AST | None:
     try:
-        return ast.parse(text, filename=str(path))
+        return parse(text, str(path))  # shared with the read's other scans of the file
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None  # the project's own run fails first; no setting is read from it
 
@@ -102,7 +99,7 @@ def undeclared_reads(
             continue
         if "args" not in text:
             continue
-        tree = _parsed(sources, path, text)
+        tree = _parsed(path, text)
         if tree is None:
             continue
         file_reads, file_assigned = _uses(tree)
