@@ -60,6 +60,9 @@ class LoadedConfig:
     inputs: tuple[InputFile, ...]
     overrides: tuple[Override, ...]
     project_dir: str | None = None  # `--project DIR` (compiler/project/select.py)
+    # Indexes into ``overrides`` of the `--set KEY=null` that remove their key (the value
+    # reads as null): rules that explain a removal ask here, not the text again.
+    nulls: frozenset[int] = frozenset()
 
     def locate(self, path: Path) -> Location | None:
         return locate(self.origin, path)
@@ -272,6 +275,7 @@ def load(config_paths: list[str], override_texts: list[str]) -> LoadedConfig:
         documents.append(document)
     overrides: list[Override] = []
     removals: list[tuple[Path, int]] = []
+    nulls: set[int] = set()
     for index, text in enumerate(override_texts):
         rank = SET_RANK + index  # problems sort in command-line order
         try:
@@ -281,6 +285,7 @@ def load(config_paths: list[str], override_texts: list[str]) -> LoadedConfig:
             overrides.append(override)
             if value_at(document.data, tuple(override.key.split(".")))[1] is None:
                 removals.append((tuple(override.key.split(".")), rank))
+                nulls.add(len(overrides) - 1)
         except ConfigError as exc:
             problems.extend(exc.problems)
     total = 0
@@ -306,7 +311,9 @@ def load(config_paths: list[str], override_texts: list[str]) -> LoadedConfig:
     for path, rank in removals:
         _remove(merged, origin, raw, path, rank)
     tree = _resolve(merged, origin)
-    return LoadedConfig(tree, origin, overridden, raw, tuple(inputs), tuple(overrides))
+    return LoadedConfig(
+        tree, origin, overridden, raw, tuple(inputs), tuple(overrides), nulls=frozenset(nulls)
+    )
 
 
 def _remove(

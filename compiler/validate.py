@@ -737,9 +737,6 @@ def _flows_into_args(config: LoadedConfig, root: dict[str, Any]) -> list[Problem
     return problems
 
 
-_NULLS = ("null", "~", "Null", "NULL", "")
-
-
 def _null_overrides(config: LoadedConfig, project: Project) -> list[Problem]:
     """`--set args.X=null` removes X, so the project's default applies: a located error
     where that default is truthy, unlike None (Tora's `flow_from_prompt: null` would become the
@@ -747,7 +744,7 @@ def _null_overrides(config: LoadedConfig, project: Project) -> list[Problem]:
     found: list[Problem] = []
     for index, override in enumerate(config.overrides):
         parts = override.key.split(".")
-        if len(parts) != 2 or parts[0] != "args" or override.value_text.strip() not in _NULLS:
+        if len(parts) != 2 or parts[0] != "args" or index not in config.nulls:
             continue
         argument = project.arguments.get(parts[1])
         if argument is None or not argument.default:

@@ -20,8 +20,6 @@ from ...project.schema import models as project_models
 from ...tree import yaml_text
 from .targets import problem
 
-NULLS = ("null", "~", "Null", "NULL", "")
-
 
 def _kind(value: Any) -> str:
     if value is None:
@@ -36,7 +34,7 @@ def _removed(config: LoadedConfig, key: str) -> tuple[int, str] | None:
     last = None
     for index, override in enumerate(config.overrides):
         if override.key == key:
-            last = (index, override.label) if override.value_text.strip() in NULLS else None
+            last = (index, override.label) if index in config.nulls else None
     return last
 
 
