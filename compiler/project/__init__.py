@@ -9,7 +9,9 @@ caches the result by content.  ``root=None`` is satc's built-in profile.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from . import cache, sat_source, serial
@@ -18,7 +20,7 @@ from .facts import Project
 if TYPE_CHECKING:
     from .sources import Sources
 
-__all__ = ["Project", "find_root", "locate_file", "read_project"]
+__all__ = ["Project", "answer_entry", "find_root", "locate_file", "read_project"]
 
 
 def find_root(cwd: Path, entrypoint: str | None) -> Path | None:
@@ -87,6 +89,39 @@ def read_project(root: str | Path | None, targets: Iterable[str], *, use_cache: 
     project, sources, _ = reader.read(folder, wanted)
     if use_cache:
         cache.store(key, _payload(project, sources, wanted))
+    return project
+
+
+def answer_entry(project: Project, question: str) -> Project:
+    """``project`` with an entry-script question answered (facts.Project.entry_facts), kept
+    in the cache with the rest of its facts; the built-in profile answers none."""
+    if project.root is None or project.origin != "scanned" or question in project.entry_facts:
+        return project
+    folder = Path(project.root)
+    key, _, _ = _key(folder)
+    data = cache.load(key)
+    cached = serial.from_json(data["project"]) if data is not None else None
+    if cached is not None and question in cached.entry_facts:  # another compile asked it since
+        return replace(
+            project,
+            entry_facts=MappingProxyType(dict(sorted({**project.entry_facts, **cached.entry_facts}.items()))),
+            files=tuple(sorted({**dict(project.files), **dict(cached.files)}.items())),
+        )
+    from . import reader
+
+    project, sources = reader.add_entry_facts(project, [question])
+    if data is not None and cached is not None:
+        # onto what the cache holds (it may describe more targets than this compile asked)
+        stored = replace(
+            cached,
+            entry_facts=MappingProxyType(
+                dict(sorted({**cached.entry_facts, question: project.entry_facts[question]}.items()))
+            ),
+            files=tuple(sorted({**dict(cached.files), **sources.files}.items())),
+        )
+        payload = _payload(stored, sources, data["requested"], data["files"])
+        payload["absent"] = sorted(set(payload["absent"]) | set(data.get("absent", [])))
+        cache.store(key, payload)
     return project
 
 

@@ -20,27 +20,51 @@ import functools
 from collections.abc import Iterable
 from pathlib import Path
 
-from . import imports
+from . import imports, network_use
 from .sources import Module, Sources, walk
 
 
-def read(
-    sources: Sources, root: Path, entrypoints: tuple[str, ...], arguments: Iterable[str]
-) -> dict[str, tuple[str, ...]]:
-    """{script: sorted arguments it or the project modules it imports may read}; a script
-    that cannot be followed is left out (unknown: the rules judge it as they would without this)."""
-    declared = set(arguments)
-    found: dict[str, tuple[str, ...]] = {}
-    for script in entrypoints:
-        try:
-            modules = imports.closure(sources, root, script)
-        except imports.Unresolved:
-            continue  # a module satc cannot read: the script's reads are unknown
-        names: set[str] = set()
-        for module in modules:
-            names |= imports.memo(sources, "names", module.tree, functools.partial(_names, module.tree))
-        found[script] = tuple(sorted(names & declared))
-    return found
+def answer(sources: Sources, root: Path, question: str, arguments: Iterable[str]) -> bool | None:
+    """One entry-script question (facts.Project.entry_facts): ``reads:<script>:<argument>``,
+    ``sets:<script>:<argument>`` or ``free:<script>``."""
+    kind, _, rest = question.partition(":")
+    if kind == "free":
+        return network_use.network_free(sources, root, rest)
+    script, _, name = rest.partition(":")
+    if name not in set(arguments):
+        return False  # not an argument of the project: neither read nor set as one
+    if kind == "reads":
+        return reads(sources, root, script, name)
+    if kind == "sets":
+        return sets_true(sources, root, script, name)
+    raise ValueError(f"no such entry question: {question!r}")
+
+
+def reads(sources: Sources, root: Path, script: str, name: str) -> bool | None:
+    """Whether the script, or a project module it imports (transitively), may read the
+    argument ``name``; None where a project import cannot be followed (unknown)."""
+    try:
+        own = imports.load(sources, root, script[: -len(".py")])
+    except imports.Unresolved:
+        return None
+    if own is None:
+        return None
+    # The script itself first: where it reads the name, its imports need not be followed.
+    if _mentions(sources, own, name):
+        return True
+    try:
+        modules = imports.closure(sources, root, script)
+    except imports.Unresolved:
+        return None  # a module satc cannot read: the script's reads are unknown
+    return any(_mentions(sources, module, name) for module in modules)
+
+
+def _mentions(sources: Sources, module: Module, name: str) -> bool:
+    # The text first: a module whose source never spells the name cannot read it (most
+    # modules, and the walk of a whole module is the expensive part).
+    if module.text and name not in module.text:
+        return False
+    return name in imports.memo(sources, "names", module.tree, functools.partial(_names, module.tree))
 
 
 def _names(tree: ast.AST) -> set[str]:
@@ -53,51 +77,52 @@ def _names(tree: ast.AST) -> set[str]:
     return names
 
 
-def sets_true(
-    sources: Sources, root: Path, entrypoints: tuple[str, ...], arguments: Iterable[str]
-) -> dict[str, tuple[str, ...]]:
-    """{script: arguments it sets to a literal True itself before any code of the project
-    runs}: CogVideoX's ``__main__`` with ``args.image2video = True`` before
-    ``sampling_main(...)``.  Only an unconditional assignment in the module's statements (or
-    its ``if __name__ == "__main__":`` block), before the first call of a function of the
-    script or of a project module other than ``get_args``, and the only write of that name
-    anywhere the script imports (no other ``x.name = ...``, no ``setattr``/``vars`` by
-    string); a script not listed sets none that satc is sure of."""
-    declared = set(arguments)
-    found: dict[str, tuple[str, ...]] = {}
-    for script in entrypoints:
-        try:
-            modules = imports.closure(sources, root, script)
-            own = imports.load(sources, root, script[: -len(".py")])
-            if own is None:
-                continue
-            project = _project_names(sources, root, own)
-        except imports.Unresolved:
+def sets_true(sources: Sources, root: Path, script: str, name: str) -> bool:
+    """Whether the script sets the argument ``name`` to a literal True itself before any
+    code of the project runs: CogVideoX's ``__main__`` with ``args.image2video = True``
+    before ``sampling_main(...)``.  Only an unconditional assignment in the module's
+    statements (or its ``if __name__ == "__main__":`` block), before the first call of a
+    function of the script or of a project module other than ``get_args``, and the only
+    write of that name anywhere the script imports (no other ``x.name = ...``, no
+    ``setattr``/``vars`` by string); False where satc is not sure."""
+    try:
+        own = imports.load(sources, root, script[: -len(".py")])
+        if own is None:
+            return False
+        project = _project_names(sources, root, own)
+    except imports.Unresolved:
+        return False
+    set_here = False
+    namespaces: set[str] = set()  # names bound to what get_args returned
+    for statement in _main_sequence(own.tree):
+        receiver, target = _sets_true(statement)
+        if target is not None:
+            if receiver in namespaces and target == name:
+                set_here = True
             continue
-        set_here: set[str] = set()
-        namespaces: set[str] = set()  # names bound to what get_args returned
-        for statement in _main_sequence(own.tree):
-            receiver, name = _sets_true(statement)
-            if name is not None:
-                if receiver in namespaces:
-                    set_here.add(name)
-                continue
-            if _calls(statement, project):
-                break
-            namespaces |= _binds_namespace(statement, namespaces)
-        if not set_here & declared:
+        if _calls(statement, project):
+            break
+        namespaces |= _binds_namespace(statement, namespaces)
+    if not set_here:
+        return False
+    try:
+        modules = imports.closure(sources, root, script)
+    except imports.Unresolved:
+        return False
+    writes = 0
+    for module in modules:
+        if module.text and name not in module.text:
             continue
-        writes: dict[str, int] = {}
-        for module in modules:
-            for node in walk(module.tree):
-                if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store | ast.Del):
-                    writes[node.attr] = writes.get(node.attr, 0) + 1
-                elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-                    writes[node.value] = writes.get(node.value, 0) + 2  # by string: unknown
-        sure = sorted(n for n in set_here & declared if writes.get(n) == 1)
-        if sure:
-            found[script] = tuple(sure)
-    return found
+        for node in walk(module.tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr == name
+                and isinstance(node.ctx, ast.Store | ast.Del)
+            ):
+                writes += 1
+            elif isinstance(node, ast.Constant) and node.value == name:
+                writes += 2  # by string: unknown
+    return writes == 1
 
 
 def _project_names(sources: Sources, root: Path, module: Module) -> set[str]:

@@ -145,17 +145,17 @@ class Project:
     # The scripts in the entrypoint folder that call ``get_args`` (what a rank can start),
     # sorted; empty where unknown (the built-in profile).
     entrypoints: tuple[str, ...] = ()
-    # Those of ``entrypoints`` satc is sure never run the network: neither they nor the
-    # project code they import and name samples (``.sample``) or trains (``training_main``)
-    # (network_use.py): hologerry/CogVideo@88c13d7 vae_video.py builds the engine for its
-    # conditioner and 3D VAE only.  Empty where unknown.
-    network_free: tuple[str, ...] = ()
-    # {entry script: the names it (or a module of its folder it imports) may read}
-    # (entry_reads.py); a script missing here is unknown.
-    entry_reads: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
-    # {entry script: the arguments it sets to a literal True itself before any project code
-    # runs} (entry_reads.sets_true); a script missing here sets none satc is sure of.
-    entry_sets: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    # Answers about one entry script's own code, read only when a rule asks (most launches
+    # never do; reading them means following every import of the script), then kept with
+    # the cached facts (entry_reads.py):
+    #   "reads:<script>:<argument>"  the script, or a module of its folder it imports
+    #                                 (transitively), may read the argument; None: unknown
+    #   "sets:<script>:<argument>"   it sets the argument to a literal True itself before
+    #                                 any project code runs
+    #   "free:<script>"              it surely never samples (``.sample``) nor trains
+    #                                 (``training_main``) (network_use.py)
+    # A question absent here was not asked yet; the built-in profile answers none (unknown).
+    entry_facts: Mapping[str, bool | None] = field(default_factory=lambda: MappingProxyType({}))
 
 
 # The reader's entry point (compiler/project/__init__.py):

@@ -18,7 +18,6 @@ from . import (
     entry_reads,
     get_args,
     layers,
-    network_use,
     parser_surface,
     sat_source,
     sections,
@@ -178,7 +177,6 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
     sources.scanned.update(root.glob("*.py"))  # entry_scripts and second_get_args_calls scan them
     base_layers = layers.read(sources, entrypoints)
     second_calls = second_get_args_calls(root, entrypoints)
-    reads = entry_reads.read(sources, root, entrypoints, surface.arguments)
     for script in second_calls or {}:
         sources.read(root / script)  # what decided it: re-hashed by `satc check`
     built = replace(
@@ -203,9 +201,6 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
         files=tuple(sorted(sources.files.items())),
         unresolved=MappingProxyType(unresolved),
         entrypoints=entrypoints,
-        network_free=network_free(sources, root, entrypoints),
-        entry_reads=MappingProxyType(reads),
-        entry_sets=MappingProxyType(entry_reads.sets_true(sources, root, entrypoints, surface.arguments)),
     )
     extra = {"requested": wanted}
     return project, sources, extra
@@ -237,6 +232,26 @@ def add_targets(project: Project, targets: Iterable[str]) -> tuple[Project, Sour
     )
 
 
+def add_entry_facts(project: Project, questions: Iterable[str]) -> tuple[Project, Sources]:
+    """``project`` with more entry-script questions answered (facts.Project.entry_facts):
+    read when a rule first asks, since following a script's imports costs more than the
+    rest of a read and most launches never ask."""
+    assert project.root is not None
+    root = Path(project.root)
+    sources, _, _, _ = open_sources(root)
+    answers = {q: entry_reads.answer(sources, root, q, project.arguments) for q in questions}
+    files = dict(project.files)
+    files.update(sources.files)
+    return (
+        replace(
+            project,
+            entry_facts=MappingProxyType(dict(sorted({**project.entry_facts, **answers}.items()))),
+            files=tuple(sorted(files.items())),
+        ),
+        sources,
+    )
+
+
 _CALLS_GET_ARGS = re.compile(r"^(?!\s*def\s)[^#\n]*\bget_args\s*\(", re.MULTILINE)
 
 
@@ -255,11 +270,6 @@ def entry_scripts(root: Path) -> tuple[str, ...]:
         if "get_args" in text and _CALLS_GET_ARGS.search(text) and _runs_get_args(text, str(path)):
             found.append(path.name)
     return tuple(found)
-
-
-def network_free(sources: Sources, root: Path, entrypoints: tuple[str, ...]) -> tuple[str, ...]:
-    """The entry scripts satc is sure never sample nor train (network_use.py)."""
-    return tuple(name for name in entrypoints if network_use.network_free(sources, root, name))
 
 
 def _is_get_args(func: ast.expr) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import ConfigError, Problem
 from ..load import LoadedConfig
-from . import find_root, read_project
+from . import answer_entry, find_root, read_project
 from .facts import Project
 
 NO_PROJECT_NOTE = (
@@ -114,6 +114,16 @@ def for_config(config: LoadedConfig) -> Project:
         cached = _read(where(config).root, targets_in(config.tree))
         object.__setattr__(config, "_project", cached)
     return cached
+
+
+def entry_fact(config: LoadedConfig, question: str) -> bool | None:
+    """An answer about the launched script's own code (facts.Project.entry_facts), read the
+    first time a rule asks it; None where satc cannot tell (the built-in profile included)."""
+    project = for_config(config)
+    if question not in project.entry_facts:
+        project = answer_entry(project, question)
+        object.__setattr__(config, "_project", project)
+    return project.entry_facts.get(question)
 
 
 def note(config: LoadedConfig) -> str | None:

@@ -38,12 +38,8 @@ def to_json(project: Project) -> dict[str, Any]:
     }
     if document["sat"]["mesh_reads"] is None:  # absent: the built-in profile stays unchanged
         del document["sat"]["mesh_reads"]
-    if project.network_free:  # absent: the built-in profile stays unchanged
-        document["network_free"] = list(project.network_free)
-    if project.entry_reads:  # absent: the built-in profile stays unchanged
-        document["entry_reads"] = {k: list(v) for k, v in project.entry_reads.items()}
-    if project.entry_sets:  # absent: the built-in profile stays unchanged
-        document["entry_sets"] = {k: list(v) for k, v in project.entry_sets.items()}
+    if project.entry_facts:  # absent: the built-in profile stays unchanged
+        document["entry_facts"] = dict(project.entry_facts)
     for optional in (
         "base_layers",
         "entry_get_args",
@@ -79,7 +75,5 @@ def from_json(data: dict[str, Any]) -> Project:
         files=tuple((label, digest) for label, digest in data["files"]),
         unresolved=MappingProxyType(data.get("unresolved", {})),
         entrypoints=tuple(data.get("entrypoints", ())),
-        network_free=tuple(data.get("network_free", ())),
-        entry_reads=MappingProxyType({k: tuple(v) for k, v in data.get("entry_reads", {}).items()}),
-        entry_sets=MappingProxyType({k: tuple(v) for k, v in data.get("entry_sets", {}).items()}),
+        entry_facts=MappingProxyType(data.get("entry_facts", {})),
     )

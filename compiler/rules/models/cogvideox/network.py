@@ -18,9 +18,9 @@ def _precision_path(work: Work, name: str) -> Path:
 
 def _network_free(model: Model) -> str | None:
     """The launch's entry script, where the project's reader found that it never runs the
-    network (facts.Project.network_free): fp16's overflow is the network's."""
-    entry = str(model.work.launch.get("entrypoint") or "").rsplit("/", 1)[-1]
-    return entry if entry and entry in select.for_config(model.work.config).network_free else None
+    network (facts.Project.entry_facts "free:"): fp16's overflow is the network's."""
+    entry = _entry(model)
+    return entry if entry and select.entry_fact(model.work.config, f"free:{entry}") else None
 
 
 def m16_precision(model: Model) -> None:
@@ -146,19 +146,22 @@ def m24_image_to_video(model: Model) -> None:
                 f"set in_channels: {want}",
             )
     work = model.work
-    if work.training or model.profile is None or not _entry_reads_image2video(model):
+    if work.training or model.profile is None:
         return
     wants = model.profile.image_to_video
-    # a script that sets `args.image2video = True` itself takes the branch without the key
-    if wants and not work.args.get("image2video") and not _entry_sets_image2video(model):
-        model.error(
-            ("args", "image2video"),
-            "M24",
-            f"{model.profile.name} is an image-to-video model: sampling it without args.image2video "
-            "feeds it text-to-video latents",
-            "set args.image2video: true (and give prompts as 'text@@image_path')",
-        )
-    elif not wants and work.args.get("image2video"):
+    # Only a launch that would be judged asks about the script's code (reading it follows
+    # every import of the script).  A script that sets `args.image2video = True` itself
+    # takes the branch without the key.
+    if wants and not work.args.get("image2video"):
+        if _entry_reads_image2video(model) and not _entry_sets_image2video(model):
+            model.error(
+                ("args", "image2video"),
+                "M24",
+                f"{model.profile.name} is an image-to-video model: sampling it without args.image2video "
+                "feeds it text-to-video latents",
+                "set args.image2video: true (and give prompts as 'text@@image_path')",
+            )
+    elif not wants and work.args.get("image2video") and _entry_reads_image2video(model):
         model.error(
             ("args", "image2video"),
             "M24",
@@ -171,10 +174,8 @@ def _entry_reads_image2video(model: Model) -> bool:
     """Whether the script launched reads `image2video` (the branch M24's sampling half
     guards, sample_video.py:160): True where satc cannot tell (no project read, no
     entrypoint named, a script it could not follow)."""
-    project = select.for_config(model.work.config)
-    entry = str(model.work.launch.get("entrypoint") or "").rsplit("/", 1)[-1]
-    reads = project.entry_reads.get(entry)
-    return reads is None or "image2video" in reads
+    entry = _entry(model)
+    return not entry or select.entry_fact(model.work.config, f"reads:{entry}:image2video") is not False
 
 
 def _entry(model: Model) -> str:
@@ -183,9 +184,9 @@ def _entry(model: Model) -> str:
 
 def _entry_sets_image2video(model: Model) -> bool:
     """Whether the script launched sets `args.image2video = True` itself before any project
-    code runs (facts.Project.entry_sets): satc is sure the branch is taken."""
+    code runs (facts.Project.entry_facts "sets:"): satc is sure the branch is taken."""
     entry = _entry(model)
-    return bool(entry) and "image2video" in select.for_config(model.work.config).entry_sets.get(entry, ())
+    return bool(entry) and select.entry_fact(model.work.config, f"sets:{entry}:image2video") is True
 
 
 def m25_patch_size_list(model: Model) -> None:
