@@ -753,9 +753,9 @@ def schema_command(project_dir: str | None) -> None:
     from .project import find_root, read_project
 
     root = Path(project_dir) if project_dir else find_root(Path.cwd(), None)
-    # The targets CogVideoX's configs name, and (the reader adds) their module siblings.
+    # The targets CogVideoX's configs name, and their module siblings.
     targets = resources.models()["official_targets"]
-    click.echo(resources.editor_schema_text(read_project(root, targets)), nl=False)
+    click.echo(resources.editor_schema_text(read_project(root, targets, siblings=True)), nl=False)
 
 
 @main.command("topology")

@@ -238,7 +238,7 @@ def test_sat_per_tree() -> None:
 def test_cogvideox_targets_match_the_generated_models_json() -> None:
     require_module("torch")
     models = json.loads((ROOT / "schemas" / "models.json").read_text(encoding="utf-8"))
-    project = read_project(cogvideo_sat(), models["official_targets"])
+    project = read_project(cogvideo_sat(), models["official_targets"], siblings=True)
     for dotted, entry in models["targets"].items():
         described = dict(project.targets[dotted])
         described.pop("uses", None)
@@ -681,8 +681,10 @@ def test_why_a_requested_target_has_no_entry() -> None:
     assert project.unresolved["dit_video_concat.DiffusionTransformr"]["detail"] == (
         "dit_video_concat.py defines no DiffusionTransformr"
     )
-    # the sibling the typo was meant to be is described, for did-you-mean
-    assert "dit_video_concat.DiffusionTransformer" in project.targets
+    # the sibling the typo was meant to be is named, for did-you-mean (described only when
+    # a config names it), and the typo is not
+    assert "dit_video_concat.DiffusionTransformer" in project.target_names
+    assert "dit_video_concat.DiffusionTransformr" not in project.target_names
     # cached and extended incrementally, the reasons stay
     again = read_project(cogvideo_sat(), ["dit_video_concat.DiffusionTransformr", "other.Y"])
     assert set(again.unresolved) == set(project.unresolved) | {"other.Y"}
@@ -760,3 +762,45 @@ def test_one_read_parses_each_file_once(tmp_path: Path, monkeypatch: pytest.Monk
     reader.read(cogvideo_sat(), ["dit_video_concat.DiffusionTransformer"])
     assert "sample_video.py" in {Path(name).name for name in parsed}
     assert len(parsed) == len(set(parsed)), sorted(name for name in parsed if parsed.count(name) > 1)
+
+
+def test_an_entry_question_is_read_when_a_rule_asks_and_kept_in_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Following an entry script's imports is read only for the launched script and only
+    when a rule asks (M24, M16); the answer joins the cached facts, with the files read."""
+    from satc.compiler.project import answer_entry
+
+    monkeypatch.setenv("SATC_CACHE_DIR", str(tmp_path / "cache"))
+    root = _copy(cogvideo_sat(), tmp_path)
+    project = read_project(root, [])
+    assert dict(project.entry_facts) == {}
+    assert "sgm/util.py" not in dict(project.files)  # no import of any script followed
+    asked = answer_entry(project, "reads:train_video.py:image2video")
+    # train_video.py and everything it imports never spell image2video (sample_video.py does)
+    assert asked.entry_facts["reads:train_video.py:image2video"] is False
+    assert "diffusion_video.py" in dict(asked.files)
+    assert (
+        answer_entry(asked, "reads:sample_video.py:image2video").entry_facts[
+            "reads:sample_video.py:image2video"
+        ]
+        is True
+    )
+    # a second compile finds the answer with the facts: nothing parsed
+    before = sources.parse_count()
+    again = read_project(root, [])
+    assert again.entry_facts["reads:train_video.py:image2video"] is False
+    assert answer_entry(again, "reads:train_video.py:image2video") == again
+    assert sources.parse_count() == before
+    # a helper that train_video.py imports starts reading the flag: the cache is stale
+    (root / "sgm" / "util.py").write_text(
+        (root / "sgm" / "util.py").read_text(encoding="utf-8")
+        + "\n\ndef flag(args):\n    return args.image2video\n"
+    )
+    fresh = read_project(root, [])
+    assert (
+        answer_entry(fresh, "reads:train_video.py:image2video").entry_facts[
+            "reads:train_video.py:image2video"
+        ]
+        is True
+    )

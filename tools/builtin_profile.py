@@ -27,7 +27,7 @@ def profile(sat_dir: str) -> dict[str, Any]:
     from satc.compiler.project.serial import to_json
 
     official = json.loads((ROOT / "schemas" / "models.json").read_text())["targets"]
-    data = to_json(read_project(sat_dir, sorted(official), use_cache=False))
+    data = to_json(read_project(sat_dir, sorted(official), use_cache=False, siblings=True))
     data.update(root=None, origin="builtin", label=LABEL, files=[])
     data["sat"] = {**data["sat"], "where": "snapshot", "path": "sat"}
     return data

@@ -73,7 +73,7 @@ def build(reference: Path) -> dict[str, Any]:
     from satc.compiler.project import read_project
 
     named = official_targets(reference)
-    project = read_project(reference, sorted(named), use_cache=False)
+    project = read_project(reference, sorted(named), use_cache=False, siblings=True)
     missing = sorted(named - set(project.targets))
     if missing:
         raise SystemExit(f"cannot read the parameters of: {', '.join(missing)}")

@@ -60,8 +60,21 @@ def _payload(
     }
 
 
-def read_project(root: str | Path | None, targets: Iterable[str], *, use_cache: bool = True) -> Project:
-    """Everything satc knows about the code that will run a config (see facts.Project)."""
+def read_project(
+    root: str | Path | None, targets: Iterable[str], *, use_cache: bool = True, siblings: bool = False
+) -> Project:
+    """Everything satc knows about the code that will run a config (see facts.Project).
+    ``siblings``: describe every class of the targets' modules too (``satc schema`` offers
+    them to an editor); a compile describes only what its configs name."""
+    targets = list(targets)
+    project = _read_project(root, targets, use_cache=use_cache)
+    more = sorted(set(project.target_names) - set(project.targets) - set(project.unresolved))
+    if siblings and more:
+        project = _read_project(root, [*targets, *more], use_cache=use_cache)
+    return project
+
+
+def _read_project(root: str | Path | None, targets: Iterable[str], *, use_cache: bool) -> Project:
     if root is None:
         from .builtin import builtin_project
 

@@ -1012,8 +1012,7 @@ def find_engine(sources: Sources) -> Found | None:
 
 
 def wanted(sources: Sources, targets: list[str]) -> tuple[set[str], set[str]]:
-    """The requested targets and their module siblings (for did-you-mean): a user switches a
-    sampler or a position embedding to another class of the same module."""
+    """The requested targets, and those with their module siblings (facts.Project.target_names)."""
     named = set(targets)
     out = set(named)
     for dotted in named:
@@ -1027,18 +1026,15 @@ def wanted(sources: Sources, targets: list[str]) -> tuple[set[str], set[str]]:
 
 
 def describe_targets(sources: Sources, targets: list[str]) -> dict[str, dict[str, Any]]:
-    """Entries for the requested targets (and their siblings).  A requested target that
-    resolves to nothing readable is left out: the compiler reports it as unknown."""
-    named, every = wanted(sources, targets)
+    """Entries for the requested targets.  A requested target that resolves to nothing
+    readable is left out: the compiler reports it as unknown."""
     out: dict[str, dict[str, Any]] = {}
-    for dotted in sorted(every):
+    for dotted in sorted(set(targets)):
         found = resolve_dotted(sources, dotted)
         if isinstance(found, str) and found in sources.snapshot_targets:
             out[dotted] = {k: v for k, v in sources.snapshot_targets[found].items() if k not in SNAPSHOT_ONLY}
             continue
         if not isinstance(found, Found):
-            continue
-        if not isinstance(found.node, ast.ClassDef) and dotted not in named:
             continue
         described = describe(sources, found)
         if described is not None:

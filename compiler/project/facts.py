@@ -142,6 +142,10 @@ class Project:
     # read, or whose source is not on this machine: it cannot be judged here) or
     # "unreadable" (found, but satc cannot follow its code).
     unresolved: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: MappingProxyType({}))
+    # The classes of each requested target's module, described or not (did-you-mean for a
+    # target: a user switches a sampler or a position embedding to another class of the same
+    # module).  Only the requested targets are described; one named later is added then.
+    target_names: tuple[str, ...] = ()
     # The scripts in the entrypoint folder that call ``get_args`` (what a rank can start),
     # sorted; empty where unknown (the built-in profile).
     entrypoints: tuple[str, ...] = ()

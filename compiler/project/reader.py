@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
@@ -18,6 +19,7 @@ from . import (
     entry_reads,
     get_args,
     layers,
+    parallel,
     parser_surface,
     sat_source,
     sections,
@@ -134,6 +136,40 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
     """The facts, the sources they came from, and what the cache needs to redo a part."""
     sources_module.forget()
     sources, where, sat_dir, standing = open_sources(root)
+    wanted = sorted(set(targets))
+    # The target classes are read beside the rest (mostly other files): parallel.py.
+    pending = parallel.start(functools.partial(_described, sources, wanted))
+    try:
+        return _read(root, sources, where, sat_dir, standing, wanted, pending)
+    finally:
+        pending.cancel()
+
+
+def _described(sources: Sources, wanted: list[str]) -> dict[str, Any]:
+    """The requested targets' entries, their modules' class names, and the files read for
+    them (plain data: it may come back from a child process)."""
+    described = classes.describe_targets(sources, wanted)
+    _, with_siblings = classes.wanted(sources, wanted)
+    return {
+        "described": described,
+        "names": sorted(with_siblings),
+        "files": dict(sources.files),
+        "paths": {label: str(path) for label, path in sources.paths.items()},
+        "absent": sorted(str(path) for path in sources.absent),
+        "scanned": sorted(str(path) for path in sources.scanned),
+        "broken": dict(sources.broken),
+    }
+
+
+def _read(
+    root: Path,
+    sources: Sources,
+    where: str,
+    sat_dir: Path | None,
+    standing: Standing,
+    wanted: list[str],
+    pending: parallel.Pending,
+) -> tuple[Project, Sources, dict[str, Any]]:
     surface, found = parser_surface.read(sources, standing.functions)
     read_sections = sections.read(sources, found)
     facts = get_args.read(sources, found, read_sections)
@@ -170,9 +206,6 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
         )
     engine_found = classes.find_engine(sources)
     engine = classes.engine(sources, engine_found) if engine_found is not None else None
-    wanted = sorted(set(targets))
-    described = classes.describe_targets(sources, wanted)
-    unresolved = {t: classes.why_unresolved(sources, t) for t in wanted if t not in described}
     entrypoints = entry_scripts(root)
     sources.scanned.update(root.glob("*.py"))  # entry_scripts and second_get_args_calls scan them
     base_layers = layers.read(sources, entrypoints)
@@ -188,6 +221,14 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
         built = replace(
             built, undeclared_reads=args_reads.undeclared_reads(sources, root, surface.arguments, sat_dir)
         )
+    part = pending.result()
+    described = part["described"]
+    sources.files.update(part["files"])
+    sources.paths.update({label: Path(path) for label, path in part["paths"].items()})
+    sources.absent.update(Path(path) for path in part["absent"])
+    sources.scanned.update(Path(path) for path in part["scanned"])
+    sources.broken.update(part["broken"])
+    unresolved = {t: classes.why_unresolved(sources, t) for t in wanted if t not in described}
     project = Project(
         root=str(root),
         origin="scanned",
@@ -201,6 +242,7 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
         files=tuple(sorted(sources.files.items())),
         unresolved=MappingProxyType(unresolved),
         entrypoints=entrypoints,
+        target_names=tuple(sorted(set(part["names"]) - set(unresolved))),
     )
     extra = {"requested": wanted}
     return project, sources, extra
@@ -217,12 +259,14 @@ def add_targets(project: Project, targets: Iterable[str]) -> tuple[Project, Sour
         **project.unresolved,
         **{t: classes.why_unresolved(sources, t) for t in wanted if t not in described},
     }
+    _, with_siblings = classes.wanted(sources, wanted)
     files = dict(project.files)
     files.update(sources.files)
     return (
         Project(
             **{
                 **project.__dict__,
+                "target_names": tuple(sorted((set(project.target_names) | with_siblings) - set(unresolved))),
                 "targets": MappingProxyType(dict(sorted(merged.items()))),
                 "files": tuple(sorted(files.items())),
                 "unresolved": MappingProxyType(dict(sorted(unresolved.items()))),

@@ -36,6 +36,8 @@ def to_json(project: Project) -> dict[str, Any]:
         "unresolved": {k: dict(v) for k, v in project.unresolved.items()},
         "entrypoints": list(project.entrypoints),
     }
+    if project.target_names:  # absent: the built-in profile stays unchanged
+        document["target_names"] = list(project.target_names)
     if document["sat"]["mesh_reads"] is None:  # absent: the built-in profile stays unchanged
         del document["sat"]["mesh_reads"]
     if project.entry_facts:  # absent: the built-in profile stays unchanged
@@ -75,5 +77,6 @@ def from_json(data: dict[str, Any]) -> Project:
         files=tuple((label, digest) for label, digest in data["files"]),
         unresolved=MappingProxyType(data.get("unresolved", {})),
         entrypoints=tuple(data.get("entrypoints", ())),
+        target_names=tuple(data.get("target_names", ())),
         entry_facts=MappingProxyType(data.get("entry_facts", {})),
     )

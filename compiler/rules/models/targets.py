@@ -230,7 +230,7 @@ def _unknown_target(config: LoadedConfig, node: Node) -> Problem | None:
         return None
     # A class in a package satc does not read is no typo of one of the project's: a
     # did-you-mean would name an unrelated class (torch.nn.Identity -> IdentityGuider).
-    known = [] if external else list(_models(config)["targets"])
+    known = [] if external else sorted(set(_models(config)["targets"]) | set(project.target_names))
     guess = closest(node.target, known)
     if guess is None:
         short = closest(_short(node.target), [_short(k) for k in known])
