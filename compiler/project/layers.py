@@ -16,6 +16,7 @@ files that lead to a finding are recorded (``satc check`` re-hashes them).
 from __future__ import annotations
 
 import ast
+import re
 from typing import Any
 
 from .sources import Sources, literal, walk
@@ -117,6 +118,11 @@ def _keys_read(tree: ast.AST, names: set[str]) -> dict[str, int]:
     return out
 
 
+def _spells(text: str, names: set[str]) -> bool:
+    """Whether the text may hold an attribute ``.name`` of one of ``names``."""
+    return any(re.search(rf"\.\s*{re.escape(name)}\b", text) for name in names)
+
+
 def _imported_project_modules(tree: ast.AST, sources: Sources) -> list[str]:
     names = []
     for node in walk(tree):
@@ -159,14 +165,19 @@ def read(sources: Sources, entrypoints: tuple[str, ...]) -> dict[str, Any] | Non
         parse(name)
     if not any("base" in text for _, text, _ in parsed.values()):
         return None
+    # What the walks below look for is spelled ``.base`` / ``.<name>`` in the text: a module
+    # without it is not walked (most are not).
     names = {BASE}
-    for _, _, tree in parsed.values():
-        names |= _per_layer_names(tree)
+    for _, text, tree in parsed.values():
+        if _spells(text, {BASE}):
+            names |= _per_layer_names(tree)
     first: tuple[str, int] | None = None
     keys: dict[str, str] = {}
     used: list[str] = []
     for module in sorted(parsed):
-        label, _, tree = parsed[module]
+        label, text, tree = parsed[module]
+        if not _spells(text, names):
+            continue
         lines = [
             n.lineno
             for n in walk(tree)
@@ -182,6 +193,9 @@ def read(sources: Sources, entrypoints: tuple[str, ...]) -> dict[str, Any] | Non
     if first is None:
         return None
     # the files that decided it: re-hashed by `satc check`, keyed in the cache
-    for module in {*used, *(m for m in parsed if any(n != BASE for n in _per_layer_names(parsed[m][2])))}:
+    per_layer = {
+        m for m in parsed if _spells(parsed[m][1], {BASE}) and _per_layer_names(parsed[m][2]) - {BASE}
+    }
+    for module in {*used, *per_layer}:
         sources.read(root / f"{module.replace('.', '/')}.py")
     return {"source": f"{first[0]}:{first[1]}", "args_keys": dict(sorted(keys.items()))}

@@ -297,6 +297,8 @@ def add_entry_facts(project: Project, questions: Iterable[str]) -> tuple[Project
 
 
 _CALLS_GET_ARGS = re.compile(r"^(?!\s*def\s)[^#\n]*\bget_args\s*\(", re.MULTILINE)
+# a get_args call given something: get_args(["--base", ...]) or get_args(argv)
+_GIVES_GET_ARGS = re.compile(r"\bget_args\s*\(\s*[^)\s]")
 
 
 def entry_scripts(root: Path) -> tuple[str, ...]:
@@ -387,6 +389,8 @@ def own_command_lines(root: Path) -> dict[str, str] | None:
             continue
         if "get_args" not in text or not _CALLS_GET_ARGS.search(text):
             continue
+        if "sys.argv" not in text and not _GIVES_GET_ARGS.search(text):
+            continue  # neither form below can be there: no walk
         try:
             tree = sources_module.parse(text, str(path))  # shared with the other scans
         except (SyntaxError, ValueError):
