@@ -178,6 +178,8 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
     sources.scanned.update(root.glob("*.py"))  # entry_scripts and second_get_args_calls scan them
     base_layers = layers.read(sources, entrypoints)
     second_calls = second_get_args_calls(root, entrypoints)
+    if where == "vendored" and sat_dir is not None:
+        sat = replace(sat, missing=sat_source.missing_modules(sources, sat_dir, entrypoints))
     reads = entry_reads.read(sources, root, entrypoints, surface.arguments)
     for script in second_calls or {}:
         sources.read(root / script)  # what decided it: re-hashed by `satc check`

@@ -29,6 +29,7 @@ def to_json(project: Project) -> dict[str, Any]:
             **project.sat.__dict__,
             "mpu_dimensions": list(project.sat.mpu_dimensions),
             "mpu_parameters": list(project.sat.mpu_parameters),
+            "missing": [list(item) for item in project.sat.missing],
         },
         "engine": project.engine,
         "targets": dict(project.targets),
@@ -38,6 +39,8 @@ def to_json(project: Project) -> dict[str, Any]:
     }
     if document["sat"]["mesh_reads"] is None:  # absent: the built-in profile stays unchanged
         del document["sat"]["mesh_reads"]
+    if not document["sat"]["missing"]:  # absent: the built-in profile stays unchanged
+        del document["sat"]["missing"]
     if project.network_free:  # absent: the built-in profile stays unchanged
         document["network_free"] = list(project.network_free)
     if project.entry_reads:  # absent: the built-in profile stays unchanged
@@ -66,6 +69,7 @@ def from_json(data: dict[str, Any]) -> Project:
     sat = dict(data["sat"])
     sat["mpu_dimensions"] = tuple(sat["mpu_dimensions"])
     sat["mpu_parameters"] = tuple(sat.get("mpu_parameters", ()))
+    sat["missing"] = tuple(tuple(item) for item in sat.get("missing", ()))
     return Project(
         root=data["root"],
         origin=data["origin"],
