@@ -546,3 +546,28 @@ def test_a_complete_vendored_sat_compiles(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "[V1]" not in result.stderr
+
+
+def test_a_vendored_sat_beside_the_project_without_a_module_is_a_warning(tmp_path: Path) -> None:
+    """A copy at ../modules/SwissArmyTransformer/sat (Tora's layout) runs only where it is
+    installed (pip install -e): satc says so instead of refusing."""
+    import sat
+
+    project = tmp_path / "project"
+    shutil.copytree(cogvideo_sat(), project / "sat", ignore=shutil.ignore_patterns("__pycache__"))
+    vendored = project / "modules" / "SwissArmyTransformer" / "sat"
+    shutil.copytree(Path(sat.__file__).parent, vendored, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.rmtree(vendored / "model")
+    result = satc(
+        "compile",
+        *INFERENCE_1_5,
+        "-o",
+        str(tmp_path / "bundle"),
+        cwd=project / "sat",
+        env={"SATC_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert result.returncode == 0, result.stderr
+    warned = [line for line in result.stderr.splitlines() if "[V1]" in line]
+    assert len(warned) == 1 and "warning: launch.entrypoint:" in warned[0], result.stderr
+    assert "modules/SwissArmyTransformer/sat/ has no sat.model" in warned[0]
+    assert "never read" not in result.stderr, result.stderr

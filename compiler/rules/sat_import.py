@@ -21,11 +21,24 @@ def v1_vendored_sat_incomplete(work: Work) -> None:
         if entry and script in project.entrypoints and script != entry:
             continue  # another script's own import
         folder = "/".join([project.sat.path, *module.split(".")[1:]])
-        work.error(
-            "launch.entrypoint",
-            f"the SAT this project imports ({project.sat.path}/, vendored) has no {module}: the import at "
-            f"{where} raises ModuleNotFoundError on every rank before any config is read [V1]",
+        hint = (
             f"restore {folder}/ in the vendored copy (a .gitignore entry such as `model/` may have kept it "
-            "out of the repository), or remove the copy so the installed SAT is imported",
+            "out of the repository), or remove the copy so the installed SAT is imported"
         )
+        if project.sat.path == "sat":
+            # the entry folder's own sat/: first on sys.path, certainly the one imported
+            work.error(
+                "launch.entrypoint",
+                f"the SAT this project imports (sat/, vendored in the entry folder) has no {module}: the "
+                f"import at {where} raises ModuleNotFoundError on every rank before any config is read [V1]",
+                hint,
+            )
+        else:
+            # a copy further away runs only where it is installed (Tora's README: pip install -e)
+            work.warn(
+                "launch.entrypoint",
+                f"the SAT vendored at {project.sat.path}/ has no {module}: where that copy is the one "
+                f"installed, the import at {where} raises ModuleNotFoundError on every rank [V1]",
+                hint,
+            )
         return
