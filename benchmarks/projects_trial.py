@@ -3,7 +3,8 @@
     python benchmarks/projects_trial.py --trees DIR [--group G] [--only NAME...] [--json OUT]
 
 G: first (the first round, the default), patched (researchers' patched copies of
-CogVideoX's sat/), second (the second round of other projects), or all.
+CogVideoX's sat/), second (the second round of other projects), fourth (SAT projects
+that are not CogVideoX video forks), or all.
 
 ``DIR`` holds the projects, unpacked from their public repositories (one folder each,
 named as in ``LAUNCHES``); nothing of them is in this repository.  For every launch its
@@ -62,6 +63,10 @@ STANDINS = {
     # MoCa's vendored SAT lacks sat/transformer_defaults.py (its base_model imports it):
     # the copy takes that one file from the SAT Tora vendors, whose fork MoCa is.
     "MoCa": ("modules/SwissArmyTransformer/sat/transformer_defaults.py", "Tora"),
+    # rubenvillarreal/scail-wan2gp-integration's .gitignore (`model/`) kept its vendored
+    # sat/model out of the repository: the copy takes that folder from zai-org/SCAIL (the
+    # project it derives from, unpacked beside it under --trees), whose mpu is the same.
+    "rubenvillarreal+scail-wan2gp-integration": ("sat/model", "trees:SCAIL"),
 }
 
 
@@ -727,12 +732,108 @@ LAUNCHES_SECOND += (
     ),
 )
 
+# Fourth round: SAT projects that are not CogVideoX video forks (an image model on
+# CogView3's sat/, a Wan-2.1 14B SAT project with its own vendored SAT, a brain-signal
+# to video generator).
+SCAILWAN = "standin:rubenvillarreal+scail-wan2gp-integration"
+LAUNCHES_FOURTH = (
+    Launch(
+        "cv3plus-sample-dit",
+        "choucisan+CogView3-Plus",
+        ("configs/cogview3_plus.yaml",),
+        "sample_dit.py",
+        "choucisan/CogView3-Plus README: python sample_dit.py --base configs/cogview3_plus.yaml",
+    ),
+    Launch(
+        "scailwan-sample-14b",
+        "rubenvillarreal+scail-wan2gp-integration",
+        (
+            "configs/video_model/Wan2.1-i2v-14Bsc-pose-xc-latent.yaml",
+            "configs/sampling/wan_pose_14Bsc_xc_cli.yaml",
+        ),
+        "sample_video.py",
+        "rubenvillarreal/scail-wan2gp-integration scripts/sample_sgl_14Bsc_xc_cli.sh",
+        flags=SEED[0],
+        sets=SEED[1],
+        reference_tree=SCAILWAN,
+    ),
+    Launch(
+        "scailwan-sample-1.3b",
+        "rubenvillarreal+scail-wan2gp-integration",
+        (
+            "configs/video_model/Wan2.1-Fun-1.3Bsc-pose-xc-latent.yaml",
+            "configs/sampling/wan_pose_14Bsc_xc_cli.yaml",
+        ),
+        "sample_video.py",
+        "rubenvillarreal/scail-wan2gp-integration README (1.3B model config, the shipped sampling config)",
+        flags=SEED[0],
+        sets=SEED[1],
+        reference_tree=SCAILWAN,
+    ),
+    Launch(
+        "scailwan-runpod",
+        "rubenvillarreal+scail-wan2gp-integration",
+        (
+            "configs/video_model/Wan2.1-i2v-14Bsc-pose-xc-latent.yaml",
+            "configs/sampling/wan_pose_14Bsc_xc_cli.yaml",
+        ),
+        "sample_video.py",
+        "rubenvillarreal/scail-wan2gp-integration runpod_handler.py:_run_sampler (--distributed-backend gloo)",
+        flags=("--distributed-backend", "gloo", *SEED[0]),
+        sets=("args.distributed_backend=gloo", *SEED[1]),
+        reference_tree=SCAILWAN,
+    ),
+    Launch(
+        "scailwan-sample-14b-restored",
+        SCAILWAN,
+        (
+            "configs/video_model/Wan2.1-i2v-14Bsc-pose-xc-latent.yaml",
+            "configs/sampling/wan_pose_14Bsc_xc_cli.yaml",
+        ),
+        "sample_video.py",
+        "scailwan-sample-14b in the stand-in copy (sat/model restored from zai-org/SCAIL)",
+        flags=SEED[0],
+        sets=SEED[1],
+    ),
+    Launch(
+        "cinebrain-infer-sub02",
+        "yanweifu-sii+CineBrain",
+        ("configs/cogvideox_5b_lora_brain_va.yaml", "configs/infer_brain_va_5b_sub02.yaml"),
+        "sample_brain_va.py",
+        "yanweifu-sii/CineBrain inference.sh",
+        flags=("--seed", "42", "--jsonpath", "./CineBrain/sub02_test.json"),
+        sets=("args.seed=42", "args.jsonpath=./CineBrain/sub02_test.json"),
+    ),
+    Launch(
+        "cinebrain-finetune",
+        "yanweifu-sii+CineBrain",
+        ("configs/cogvideox_5b_lora_brain_va.yaml", "configs/sft_5b_brain_va_clip_sub05.yaml"),
+        "train_video_fmri.py",
+        "yanweifu-sii/CineBrain finetune_multi_gpus.sh (as shipped)",
+        mode="finetune",
+        flags=("--seed", "42"),
+        sets=("args.seed=42",),
+    ),
+    Launch(
+        "cinebrain-finetune-clip",
+        "yanweifu-sii+CineBrain",
+        ("configs/cogvideox_5b_lora_brain_va.yaml", "configs/sft_5b_brain_va_clip.yaml"),
+        "train_video_fmri.py",
+        "yanweifu-sii/CineBrain finetune_multi_gpus.sh with the sft config the repository has",
+        mode="finetune",
+        flags=("--seed", "42"),
+        sets=("args.seed=42",),
+    ),
+)
+
 GROUPS = {
     "first": LAUNCHES,
     "patched": PATCHED,
     "second": LAUNCHES_SECOND,
     "all": LAUNCHES + PATCHED + LAUNCHES_SECOND,
 }
+GROUPS["fourth"] = LAUNCHES_FOURTH
+GROUPS["all"] += LAUNCHES_FOURTH
 
 
 def prepare_standins(trees: Path, standins: Path) -> None:
@@ -746,10 +847,23 @@ def prepare_standins(trees: Path, standins: Path) -> None:
         if copy.exists() or not (trees / name).is_dir():
             continue
         shutil.copytree(trees / name, copy, ignore=shutil.ignore_patterns("__pycache__"))
-        shutil.copy(forks / donor / missing, copy / missing)
+        source = trees / donor[len("trees:") :] if donor.startswith("trees:") else forks / donor
+        if (source / missing).is_dir():
+            shutil.copytree(source / missing, copy / missing, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source / missing, copy / missing)
+
+
+def compile_dir(launch: Launch, trees: Path, standins: Path) -> Path:
+    """Where satc compiles: the tree (or the README's folder), or a stand-in copy."""
+    if launch.tree.startswith("standin:"):
+        return standins / launch.tree[len("standin:") :]
+    return trees / (launch.cwd or launch.tree)
 
 
 def reference_dir(launch: Launch, trees: Path, standins: Path) -> Path:
+    if launch.tree.startswith("standin:"):
+        return standins / launch.tree[len("standin:") :]
     if launch.reference_tree.startswith("standin:"):
         return standins / launch.reference_tree[len("standin:") :]
     return trees / (launch.reference_tree or launch.tree)
@@ -832,7 +946,7 @@ def main() -> None:
         cache = Path(scratch) / "cache"
         for launch in chosen:
             out = Path(scratch) / launch.name
-            result = compile_one(launch, options.trees / (launch.cwd or launch.tree), out, cache)
+            result = compile_one(launch, compile_dir(launch, options.trees, options.standins), out, cache)
             errors, warnings = diagnostics(result.stderr)
             theirs = reference[launch.name]
             diff: list[str] | None = None

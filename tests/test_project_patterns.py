@@ -484,3 +484,90 @@ def test_a_script_that_sets_image2video_itself_needs_no_key(tmp_path: Path) -> N
         result = compile_with(root, tmp_path / "cache", tmp_path, bases, f"launch:\n  entrypoint: {script}\n")
         assert result.returncode == code, (script, result.stderr)
         assert ("sampling it without args.image2video" in result.stderr) == bool(code), script
+
+
+def _vendored_sat(tmp_path: Path, missing: str) -> Path:
+    """CogVideoX's sat/ with SAT copied into it as ``sat/sat`` (the project's own copy,
+    which Python imports before the installed one), less ``missing``."""
+    import sat
+
+    project = tmp_path / "project" / "sat"
+    shutil.copytree(cogvideo_sat(), project, ignore=shutil.ignore_patterns("__pycache__"))
+    vendored = project / "sat"
+    shutil.copytree(Path(sat.__file__).parent, vendored, ignore=shutil.ignore_patterns("__pycache__"))
+    if missing:
+        target = vendored / missing
+        shutil.rmtree(target) if target.is_dir() else target.unlink()
+    return project
+
+
+@pytest.mark.parametrize(
+    ("missing", "module", "where"),
+    [
+        # rubenvillarreal/scail-wan2gp-integration@e3bafb2: its .gitignore's `model/` kept
+        # sat/model out of the repository; sat/__init__.py imports .model for every script
+        ("model", "sat.model", "sat/__init__.py:3"),
+        # a module only the launched script imports at module level
+        ("training/model_io.py", "sat.training.model_io", "sample_video.py:16"),
+    ],
+)
+def test_a_vendored_sat_without_a_module_its_start_up_imports_is_refused(
+    tmp_path: Path, missing: str, module: str, where: str
+) -> None:
+    project = _vendored_sat(tmp_path, missing)
+    result = satc(
+        "compile",
+        *INFERENCE_1_5,
+        "-o",
+        str(tmp_path / "bundle"),
+        "--set",
+        "launch.entrypoint=sample_video.py",
+        cwd=project,
+        env={"SATC_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert result.returncode == 2, result.stderr
+    found = errors(result.stderr)
+    assert len(found) == 1, result.stderr
+    assert f"has no {module}: the import at {where} raises ModuleNotFoundError" in found[0]
+    assert "[V1]" in found[0]
+    # the classes the copy lacks are not judged: no "never read" on transformer_args (M6)
+    assert "never read" not in result.stderr, result.stderr
+
+
+def test_a_complete_vendored_sat_compiles(tmp_path: Path) -> None:
+    project = _vendored_sat(tmp_path, "")
+    result = satc(
+        "compile",
+        *INFERENCE_1_5,
+        "-o",
+        str(tmp_path / "bundle"),
+        cwd=project,
+        env={"SATC_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "[V1]" not in result.stderr
+
+
+def test_a_vendored_sat_beside_the_project_without_a_module_is_a_warning(tmp_path: Path) -> None:
+    """A copy at ../modules/SwissArmyTransformer/sat (Tora's layout) runs only where it is
+    installed (pip install -e): satc says so instead of refusing."""
+    import sat
+
+    project = tmp_path / "project"
+    shutil.copytree(cogvideo_sat(), project / "sat", ignore=shutil.ignore_patterns("__pycache__"))
+    vendored = project / "modules" / "SwissArmyTransformer" / "sat"
+    shutil.copytree(Path(sat.__file__).parent, vendored, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.rmtree(vendored / "model")
+    result = satc(
+        "compile",
+        *INFERENCE_1_5,
+        "-o",
+        str(tmp_path / "bundle"),
+        cwd=project / "sat",
+        env={"SATC_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert result.returncode == 0, result.stderr
+    warned = [line for line in result.stderr.splitlines() if "[V1]" in line]
+    assert len(warned) == 1 and "warning: launch.entrypoint:" in warned[0], result.stderr
+    assert "modules/SwissArmyTransformer/sat/ has no sat.model" in warned[0]
+    assert "never read" not in result.stderr, result.stderr

@@ -569,6 +569,11 @@ def namespaces(sources: Sources, found: Found, func: ast.FunctionDef) -> dict[st
                     elif isinstance(callee, str) and callee in sources.snapshot_targets:
                         known = sources.snapshot_targets[callee].get("namespace_reads", {})
                         reads |= set(known.get(keyword.arg, []))
+                    elif isinstance(callee, str) and callee not in sources.opaque:
+                        # A class satc cannot read (a vendored SAT without sat/model,
+                        # rubenvillarreal/scail-wan2gp-integration e3bafb2): it may read
+                        # any key of the namespace, so none is "never read".
+                        opened = opened or f"{callee} ({found.line(node)}), whose source is not here"
         out[arg.arg] = {"reads": sorted(reads | stores), "set_by_class": sorted(stores)}
         if opened:
             out[arg.arg]["open"] = opened

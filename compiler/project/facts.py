@@ -116,6 +116,11 @@ class Sat:
     # The args whose values size a device mesh this SAT builds, where, and the if tests
     # (source, taken) that lead there: {"data_parallel_size": [{"source", "when"}]}.
     mesh_reads: Mapping[str, Any] | None = None
+    # Modules of a vendored SAT that an import run at start-up names and the copy does not
+    # have, as (module, "file:line" of the import): the first import raises
+    # ModuleNotFoundError before any config is read.  Imports of ``sat/__init__.py`` (every
+    # ``import sat`` runs it) and module-level imports of the entry folder's scripts.
+    missing: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -210,6 +210,8 @@ def _read(
     sources.scanned.update(root.glob("*.py"))  # entry_scripts and second_get_args_calls scan them
     base_layers = layers.read(sources, entrypoints)
     second_calls = second_get_args_calls(root, entrypoints)
+    if where == "vendored" and sat_dir is not None:
+        sat = replace(sat, missing=sat_source.missing_modules(sources, sat_dir, entrypoints))
     for script in second_calls or {}:
         sources.read(root / script)  # what decided it: re-hashed by `satc check`
     built = replace(

@@ -259,3 +259,58 @@ def mesh_reads(sources: Sources, sat_dir: Path) -> dict[str, list[dict[str, obje
         if found:
             sources.read(path)  # what decided it: re-hashed by `satc check`
     return out or None
+
+
+def missing_modules(sources: Sources, sat_dir: Path, scripts: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """Modules of a vendored SAT that an import run at start-up names and the copy lacks.
+
+    Read: the imports of the copy's ``sat/__init__.py`` (every ``import sat`` runs them) and
+    the module-level imports of ``sat.*`` in the project's ``arguments.py`` and in the entry
+    folder's ``scripts``; an import inside a
+    function runs only where it is called and is left alone.  A folder is a module whether or
+    not it holds ``__init__.py`` (a namespace package imports).  A repository whose
+    ``.gitignore`` says ``model/`` ships its SAT without ``sat/model``
+    (rubenvillarreal/scail-wan2gp-integration e3bafb2): ``from .model import AutoModel``
+    (sat/__init__.py:3) fails before any config is read."""
+    found: list[tuple[str, str]] = []
+    seen: set[str] = set()
+
+    def exists(dotted: str) -> bool:
+        base = sat_dir.parent.joinpath(*dotted.split("."))
+        if base.with_suffix(".py").is_file() or base.is_dir():
+            return True
+        sources.absent |= {base.with_suffix(".py"), base / "__init__.py"}
+        return False
+
+    def check(dotted: str, where: str) -> None:
+        parts = dotted.split(".")
+        for end in range(2, len(parts) + 1):
+            prefix = ".".join(parts[:end])
+            if not exists(prefix):
+                if prefix not in seen:
+                    seen.add(prefix)
+                    found.append((prefix, where))
+                return
+
+    init = sources.module("sat")
+    # arguments.py: every script imports the project's parser
+    names = ["arguments", *(name[:-3] for name in scripts if name.endswith(".py") and name != "arguments.py")]
+    modules = [init, *(sources.module(name) for name in names)]
+    for module in modules:
+        if module is None:
+            continue
+        for node in module.tree.body:
+            where = f"{module.label}:{node.lineno}"
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    # relative: only the package's own __init__ names sat's submodules so
+                    if module is not init or node.level != 1 or not node.module:
+                        continue
+                    check(f"sat.{node.module}", where)
+                elif node.module and node.module.startswith("sat."):
+                    check(node.module, where)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name.startswith("sat."):
+                        check(alias.name, where)
+    return tuple(found)

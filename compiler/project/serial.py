@@ -29,6 +29,7 @@ def to_json(project: Project) -> dict[str, Any]:
             **project.sat.__dict__,
             "mpu_dimensions": list(project.sat.mpu_dimensions),
             "mpu_parameters": list(project.sat.mpu_parameters),
+            "missing": [list(item) for item in project.sat.missing],
         },
         "engine": project.engine,
         "targets": dict(project.targets),
@@ -40,6 +41,8 @@ def to_json(project: Project) -> dict[str, Any]:
         document["target_names"] = list(project.target_names)
     if document["sat"]["mesh_reads"] is None:  # absent: the built-in profile stays unchanged
         del document["sat"]["mesh_reads"]
+    if not document["sat"]["missing"]:  # absent: the built-in profile stays unchanged
+        del document["sat"]["missing"]
     if project.entry_facts:  # absent: the built-in profile stays unchanged
         document["entry_facts"] = dict(project.entry_facts)
     for optional in (
@@ -64,6 +67,7 @@ def from_json(data: dict[str, Any]) -> Project:
     sat = dict(data["sat"])
     sat["mpu_dimensions"] = tuple(sat["mpu_dimensions"])
     sat["mpu_parameters"] = tuple(sat.get("mpu_parameters", ()))
+    sat["missing"] = tuple(tuple(item) for item in sat.get("missing", ()))
     return Project(
         root=data["root"],
         origin=data["origin"],

@@ -23,6 +23,7 @@ from . import (
     placeholders,
     precision,
     resume,
+    sat_import,
     seed,
     slurm,
     topology,
@@ -48,6 +49,7 @@ ORDER: tuple[Rule, ...] = (
     optimizer.o1_optimizer,
     optimizer.o2_scheduler,
     launch.entrypoint_by_mode,  # before G1/G2: they judge the script a rank starts
+    sat_import.v1_vendored_sat_incomplete,
     get_args.g1_project_get_args,
     cogvideox.cogvideox_parallel_rules,
     topology.r11_r12_topology,
