@@ -21,9 +21,33 @@ TOKEN_PATTERNS = {
 }
 
 
+# A text holding none of a pattern's literal parts cannot match it: every value, key and
+# output file is checked, and a substring test is far cheaper than the expressions
+# (``\b[a-z][a-z0-9+.-]*://`` tries every word of a bundle).
+TOKEN_LITERALS = {
+    "AWS access key": ("AKIA", "ASIA"),
+    "Hugging Face token": ("hf_",),
+    "GitHub token": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+    "Slack token": ("xox",),
+    "OpenAI-style key": ("sk-",),
+    "private key": ("-----BEGIN ",),
+    "password in a URL": ("://",),
+}
+
+
+def token_kinds(text: str) -> list[str]:
+    """The kinds of token ``text`` holds (TOKEN_PATTERNS' names, in their order)."""
+    return [
+        name
+        for name, pattern in TOKEN_PATTERNS.items()
+        if any(part in text for part in TOKEN_LITERALS[name]) and pattern.search(text)
+    ]
+
+
 def redact(text: str) -> str:
-    for pattern in TOKEN_PATTERNS.values():
-        text = pattern.sub("[REDACTED]", text)
+    for name, pattern in TOKEN_PATTERNS.items():
+        if any(part in text for part in TOKEN_LITERALS[name]):
+            text = pattern.sub("[REDACTED]", text)
     return text
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from ..scrub import TOKEN_PATTERNS as TOKEN_PATTERNS
 from ..scrub import redact as redact
 from ..scrub import terminal_text as terminal_text
+from ..scrub import token_kinds
 from .errors import ConfigError, Location, Problem, derived_location, dotted
 
 # Keys that name a credential.  Anchored at the end so `password_file: /run/secrets/db`
@@ -133,7 +134,7 @@ def with_article(kind: str) -> str:
 
 
 def find_tokens(text: str) -> list[str]:
-    return [name for name, pattern in TOKEN_PATTERNS.items() if pattern.search(text)]
+    return token_kinds(text)
 
 
 def shown(text: str, limit: int = 60) -> str:
