@@ -241,3 +241,28 @@ def test_secrets_in_unreadable_inputs_are_not_echoed(tmp_path: Path) -> None:
         assert result.returncode == 2, result.stderr
         assert FAKE_HF not in result.stderr and FAKE_WANDB not in result.stderr, result.stderr
         assert os.path.exists(tmp_path / "out") is False
+
+
+def test_every_token_kind_is_found_past_its_literal_prefilter() -> None:
+    """scrub.TOKEN_LITERALS skips a pattern for a text without its literal parts: every kind
+    has its literals, and each kind's own examples are still found and redacted."""
+    from satc.scrub import TOKEN_LITERALS, TOKEN_PATTERNS, redact
+
+    assert set(TOKEN_LITERALS) == set(TOKEN_PATTERNS)
+    examples = {
+        **{
+            kind: token
+            for kind, token in zip(
+                ("AWS access key", "Hugging Face token", "GitHub token", "Slack token", "OpenAI-style key"),
+                TOKENS.values(),
+                strict=True,
+            )
+        },
+        "private key": "-----BEGIN RSA PRIVATE KEY-----",
+        "password in a URL": "https://user:hunter2@example.com/x",
+    }
+    assert set(examples) == set(TOKEN_PATTERNS)
+    for kind, token in examples.items():
+        assert credentials.find_tokens(f"x = '{token}'") == [kind], kind
+        assert token not in redact(f"x = '{token}'"), kind
+    assert credentials.find_tokens("nothing here: sk-short, hf_, a://b") == []
