@@ -5,8 +5,9 @@ the VAE's, the sampler's, torch.nn bases) and the rest (arguments.py, the entry 
 the engine) are mostly different files, so on a machine with a second core the two halves
 take about as long as the longer one.  The child starts from the parent's state at the
 fork and hands back plain data (``marshal``), so the result is the same as computing it
-here; where there is no ``fork`` (Windows), ``SATC_READ_JOBS=1`` is set, or the child
-fails in any way, the part is computed in this process instead.
+here; where there is no ``fork`` (Windows), one core, other threads running,
+``SATC_READ_JOBS=1``, or the child fails in any way, the part is computed in this process
+instead.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import contextlib
 import marshal
 import os
 import signal
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -76,10 +78,17 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
+def _threaded() -> bool:
+    """Whether other threads run here (a library's, a test runner's): a forked child has only
+    this one, and any lock another thread held stays held there; one process then."""
+    threading = sys.modules.get("threading")
+    return threading is not None and threading.active_count() > 1
+
+
 def start(work: Callable[[], Any]) -> Pending:
     """``work()`` (returning plain data ``marshal`` can write) started in a child process
     where possible; ``.result()`` gives its value, ``.cancel()`` drops it."""
-    if not hasattr(os, "fork") or os.environ.get("SATC_READ_JOBS") == "1" or _cores() < 2:
+    if not hasattr(os, "fork") or os.environ.get("SATC_READ_JOBS") == "1" or _cores() < 2 or _threaded():
         return Pending(work)
     try:
         read_fd, write_fd = os.pipe()
@@ -87,7 +96,7 @@ def start(work: Callable[[], Any]) -> Pending:
         return Pending(work)
     try:
         pid = os.fork()
-    except OSError:
+    except Exception:  # noqa: BLE001 - OSError, or a warning made an error: one process
         os.close(read_fd)
         os.close(write_fd)
         return Pending(work)
