@@ -786,6 +786,17 @@ def _has_type(value: Any, schema: dict[str, Any]) -> bool:
     return True
 
 
+DECLARED_TYPE = "argparse declares "
+
+
+def without_covered(errors: list[Problem], warnings: list[Problem]) -> list[Problem]:
+    """``warnings`` less a declared-type warning on a key an error already refuses (M14's
+    "not an integer" and argparse's type=int on args.sampling_num_frames): one message per
+    key, the error, which says what the code does with the value."""
+    refused = {error.key for error in errors if error.key and error.severity == "error"}
+    return [w for w in warnings if not (w.key in refused and w.message.startswith(DECLARED_TYPE))]
+
+
 def _declared_types(config: LoadedConfig, root: dict[str, Any]) -> list[Problem]:
     """A value of another type than the project's own parser declares: the project sets
     YAML values as they are, so argparse's ``type=`` never runs.  The code may well take
@@ -806,7 +817,7 @@ def _declared_types(config: LoadedConfig, root: dict[str, Any]) -> list[Problem]
             Problem(
                 config.locate(path),
                 dotted(path),
-                f"argparse declares {_expected(declared.get('type', 'array'))} ({source}), "
+                f"{DECLARED_TYPE}{_expected(declared.get('type', 'array'))} ({source}), "
                 f"got {_describe(value)}",
                 severity="warning",
                 hint=f"process_config_to_args sets YAML values as-is; argparse's "
