@@ -16,7 +16,7 @@ from .project import packages, select
 from .render import Provenance, render
 from .resolve import resolve
 from .rules import data_paths
-from .validate import validate
+from .validate import validate, without_covered
 
 
 @dataclass(frozen=True)
@@ -73,14 +73,15 @@ def _compile(config: LoadedConfig, out_dir: Path, strict: bool) -> Bundle:
     errors, trusted = trust.split(config, errors)
     if errors:
         # The trusted ones stay visible beside what is still refused.
-        raise ConfigError(_with_model_rules(config, names, errors) + _shown(config, [*warnings, *trusted]))
+        found = _with_model_rules(config, names, errors)
+        raise ConfigError(found + _shown(config, without_covered(found, [*warnings, *trusted])))
     try:
         plan = resolve(config, names)
     except ConfigError as exc:
         # Every problem in one run: the rules' errors with every warning found so far.
         found = [p for p in exc.problems if p.severity == "warning"]
         errors = [p for p in exc.problems if p.severity == "error"]
-        raise ConfigError(errors + _shown(config, [*warnings, *found])) from None
+        raise ConfigError(errors + _shown(config, without_covered(errors, [*warnings, *found]))) from None
     trusted += [w for w in plan.warnings if w.message.startswith("trusted (satc.trust")]
     all_warnings, accepted = accept.split(
         config,

@@ -312,20 +312,38 @@ def _yaml_hint(config: LoadedConfig, path: Path, value: Any, expected: Any) -> s
     return None
 
 
-def _section_hint(config: LoadedConfig, path: Path, value: Any) -> str | None:
+def _section_hint(config: LoadedConfig, path: Path, value: Any, root: dict[str, Any]) -> str | None:
     """``args: {deepspeed: {...}}``: a mapping under args named like a top-level section the
     project's loader reads (``process_config_to_args`` pops ``deepspeed`` from the merged
-    config, not from ``args``) belongs at the top level."""
+    config, not from ``args``) belongs at the top level -- except a DeepSpeed config in an
+    inference run: get_args starts DeepSpeed only outside inference (CogVideoX's
+    arguments.py:117, ``if args.mode != "inference"``), so the section would go unused there
+    as well (rules/deepspeed.py says so of a top-level one)."""
     if len(path) != 2 or path[0] != "args" or not isinstance(value, dict) or not value:
         return None
     section = select.for_config(config).sections.get(str(path[1]))
     if section is None or section.kind != "attribute":
         return None
+    if path[1] == "deepspeed" and _mode(config, root) == "inference":
+        given = config.origin.get(("args", "mode"))
+        where = f", {given}" if given is not None else ", the project's default"
+        return (
+            f"delete it: an inference run (args.mode: inference{where}) does not start DeepSpeed, so a "
+            f"top-level `deepspeed:` section ({section.source}) would go unused as well"
+        )
     where = "merge it into the top-level" if path[1] in config.tree else "move it to the top level, as a"
     return (
         f"{where} `{path[1]}:` section: the project reads {path[1]} there "
         f"({section.source}), never under args"
     )
+
+
+def _mode(config: LoadedConfig, root: dict[str, Any]) -> Any:
+    """args.mode as given, else the project's parser default."""
+    args = config.tree.get("args")
+    if isinstance(args, dict) and "mode" in args:
+        return args["mode"]
+    return root["properties"]["args"].get("properties", {}).get("mode", {}).get("default")
 
 
 def _cross_field_rule(error: Any, root: dict[str, Any]) -> tuple[dict[str, Any], Path] | None:
@@ -461,7 +479,7 @@ def _problem_from_error(config: LoadedConfig, error: Any, root: dict[str, Any]) 
                 key,
                 f"expected {_expected(error.validator_value)}, got {_describe(value)}",
                 hint=_yaml_hint(config, path, value, error.validator_value)
-                or _section_hint(config, path, value),
+                or _section_hint(config, path, value, root),
             )
         ]
     if kind == "enum":
@@ -786,6 +804,17 @@ def _has_type(value: Any, schema: dict[str, Any]) -> bool:
     return True
 
 
+DECLARED_TYPE = "argparse declares "
+
+
+def without_covered(errors: list[Problem], warnings: list[Problem]) -> list[Problem]:
+    """``warnings`` less a declared-type warning on a key an error already refuses (M14's
+    "not an integer" and argparse's type=int on args.sampling_num_frames): one message per
+    key, the error, which says what the code does with the value."""
+    refused = {error.key for error in errors if error.key and error.severity == "error"}
+    return [w for w in warnings if not (w.key in refused and w.message.startswith(DECLARED_TYPE))]
+
+
 def _declared_types(config: LoadedConfig, root: dict[str, Any]) -> list[Problem]:
     """A value of another type than the project's own parser declares: the project sets
     YAML values as they are, so argparse's ``type=`` never runs.  The code may well take
@@ -806,7 +835,7 @@ def _declared_types(config: LoadedConfig, root: dict[str, Any]) -> list[Problem]
             Problem(
                 config.locate(path),
                 dotted(path),
-                f"argparse declares {_expected(declared.get('type', 'array'))} ({source}), "
+                f"{DECLARED_TYPE}{_expected(declared.get('type', 'array'))} ({source}), "
                 f"got {_describe(value)}",
                 severity="warning",
                 hint=f"process_config_to_args sets YAML values as-is; argparse's "

@@ -90,3 +90,34 @@ def test_a_scalar_where_the_engine_builds_a_target_is_an_error(tmp_path: Path) -
     # instantiate_from_config takes its marker text: not judged
     rc, stderr = _compile(cogvideo_sat(), tmp_path, sets=("model.conditioner_config=__is_unconditional__",))
     assert "M29" not in stderr, stderr
+
+
+def test_a_scalar_the_engine_hands_to_its_own_builder_method_is_an_error(tmp_path: Path) -> None:
+    """``self._init_first_stage(first_stage_config)`` (diffusion_video.py:88) calls
+    ``instantiate_from_config(config)`` (:140): 5 there dies when the model is built."""
+    rc, stderr = _compile(cogvideo_sat(), tmp_path, sets=("model.first_stage_config=5",))
+    assert rc == 2, stderr
+    assert (
+        "--set model.first_stage_config: error: model.first_stage_config: SATVideoDiffusionEngine "
+        "(diffusion_video.py:25) hands model.first_stage_config to self._init_first_stage "
+        "(diffusion_video.py:88), which builds it with instantiate_from_config (diffusion_video.py:140): "
+        "int 5 is not a mapping with a target"
+    ) in stderr, stderr
+    assert "hint: give model.first_stage_config a mapping" in stderr
+
+
+def test_a_method_that_indexes_its_params_is_followed(tmp_path: Path) -> None:
+    """A copy whose builder method reads ``config["params"]`` before building."""
+    tree = tmp_path / "sat"
+    shutil.copytree(cogvideo_sat(), tree, ignore=shutil.ignore_patterns("__pycache__"))
+    engine = tree / "diffusion_video.py"
+    text = engine.read_text(encoding="utf-8")
+    build = "        model = instantiate_from_config(config).eval()\n"
+    assert text.count(build) == 1, "diffusion_video.py changed upstream"
+    indexed = '        params = config["params"]\n        model = instantiate_from_config(dict(config, params=params)).eval()\n'
+    engine.write_text(text.replace(build, indexed), encoding="utf-8")
+    rc, stderr = _compile(tree, tmp_path, sets=("model.first_stage_config=2.5",))
+    assert rc == 2, stderr
+    assert 'which indexes config["params"] (diffusion_video.py:140): float 2.5 is not a mapping' in stderr, (
+        stderr
+    )

@@ -37,7 +37,7 @@ def _compile(tree: Path, tmp_path: Path, layer: str) -> str:
     return result.stderr
 
 
-@pytest.mark.parametrize("mode", ["inference", "finetune"])
+@pytest.mark.parametrize("mode", ["finetune", "pretrain"])
 def test_a_deepspeed_mapping_under_args_is_sent_to_the_top_level(tmp_path: Path, mode: str) -> None:
     stderr = _compile(cogvideo_sat(), tmp_path, LAYER + f"  mode: {mode}\n")
     assert (
@@ -46,8 +46,34 @@ def test_a_deepspeed_mapping_under_args_is_sent_to_the_top_level(tmp_path: Path,
     )
 
 
+def test_in_an_inference_run_the_hint_deletes_it(tmp_path: Path) -> None:
+    """get_args starts DeepSpeed only outside inference (arguments.py:117): a top-level
+    section there is unused too (satc warns of it), so the hint does not send it there."""
+    stderr = _compile(cogvideo_sat(), tmp_path, LAYER)
+    assert (
+        "hint: delete it: an inference run (args.mode: inference, configs/inference.yaml:4:3) does "
+        "not start DeepSpeed, so a top-level `deepspeed:` section (arguments.py:292) would go unused "
+        "as well\n"
+    ) in stderr, stderr
+    assert "move it to the top level" not in stderr
+    # what the old hint led to: the section moved to the top level is reported unused
+    moved = tmp_path / "moved.yaml"
+    moved.write_text("deepspeed:\n  fp16: {enabled: true}\n", encoding="utf-8")
+    result = satc(
+        "compile",
+        *BASES,
+        str(moved),
+        "-o",
+        str(tmp_path / "moved"),
+        cwd=cogvideo_sat(),
+        env={"SATC_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert "warning: deepspeed: the deepspeed section is not used in inference mode" in result.stderr
+
+
 def test_beside_a_top_level_section_the_hint_merges(tmp_path: Path) -> None:
-    stderr = _compile(cogvideo_sat(), tmp_path, LAYER + "deepspeed:\n  bf16: {enabled: false}\n")
+    layer = LAYER + "  mode: finetune\ndeepspeed:\n  bf16: {enabled: false}\n"
+    stderr = _compile(cogvideo_sat(), tmp_path, layer)
     assert "hint: merge it into the top-level `deepspeed:` section" in stderr
 
 

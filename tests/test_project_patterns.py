@@ -347,6 +347,34 @@ def test_a_network_parameter_under_transformer_args_is_judged_by_the_value_the_r
     )
 
 
+def test_a_quoted_number_under_transformer_args_is_suggested_once_as_a_number(
+    tree: Path, cache_dir: Path, tmp_path: Path
+) -> None:
+    """``init_method_std: '0.02'`` under transformer_args: the run uses the default 0.02
+    from the network's own params; the hint names the place and the number once,
+    unquoted (text there would reach BaseTransformer as a string)."""
+    head = "model:\n  network_config:\n    params:\n      transformer_args:\n"
+    result = compile_with(
+        tree, cache_dir, tmp_path, INFERENCE_1_5, head + "        init_method_std: '0.02'\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "by default the same 0.02 [M6]" in result.stderr, result.stderr
+    assert (
+        "hint: move it to model.network_config.params.init_method_std (unquoted: a number, not text)\n"
+        in result.stderr
+    )
+    assert "'0.02'" not in result.stderr
+    result = compile_with(
+        tree, cache_dir, tmp_path, INFERENCE_1_5, head + '        init_method_std: "0.01"\n'
+    )
+    assert result.returncode == 2, result.stderr
+    assert (
+        "hint: set model.network_config.params.init_method_std: 0.01 instead (unquoted: a number, not text)\n"
+        in result.stderr
+    )
+    assert "'0.01'" not in result.stderr
+
+
 def test_an_engine_key_read_as_an_attribute_is_read(tmp_path: Path) -> None:
     """fudan-generative-vision/hallo3@e342dce hallo3/diffusion_video.py:114 reads
     ``model_config.ref_net_path`` (its stage-1 reference net) by attribute, not ``.get``;

@@ -862,7 +862,53 @@ def _builds(bodies: list[Any], local_key: dict[str, str], owner: Found) -> dict[
                 given = given.args[0]
             if isinstance(given, ast.Name) and given.id in local_key:
                 out.setdefault(local_key[given.id], owner.line(call))
+        for key, where in _method_builds(func, local_key, owner):
+            out.setdefault(key, where)
     return dict(sorted(out.items()))
+
+
+def _method_builds(func: ast.AST, local_key: dict[str, str], owner: Found) -> list[tuple[str, str]]:
+    """(model key, "file:line (through self.m, file:line)") where the engine hands a
+    `model:` key to its own method, which builds it or indexes its ``["params"]``
+    (CogVideoX's ``self._init_first_stage(first_stage_config)``, diffusion_video.py:88,
+    calls ``instantiate_from_config(config)`` at :140).  One call deep."""
+    if not isinstance(owner.node, ast.ClassDef):
+        return []
+    methods = {item.name: item for item in owner.node.body if isinstance(item, ast.FunctionDef)}
+    out: list[tuple[str, str]] = []
+    for call in walk(func):
+        callee = dotted_name(call.func) if isinstance(call, ast.Call) else None
+        method = methods.get(callee[len("self.") :]) if callee and callee.startswith("self.") else None
+        if method is None or method is func:
+            continue
+        params = [a.arg for a in method.args.args[1:]]
+        for param, value in zip(params, call.args, strict=False):
+            if not (isinstance(value, ast.Name) and value.id in local_key):
+                continue
+            use = next((node for node in walk(method) if _builds_or_indexes(node, param)), None)
+            if use is None:
+                continue
+            how = (
+                f'indexes {param}["params"]'
+                if isinstance(use, ast.Subscript)
+                else f"builds it with {BUILDER}"
+            )
+            out.append(
+                (local_key[value.id], f"{callee} ({owner.line(call)}), which {how} ({owner.line(use)})")
+            )
+    return out
+
+
+def _builds_or_indexes(node: ast.AST, name: str) -> bool:
+    """``instantiate_from_config(name)`` or ``name["params"]``."""
+    if isinstance(node, ast.Call) and node.args:
+        callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        first = node.args[0]
+        return callee == BUILDER and isinstance(first, ast.Name) and first.id == name
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == name:
+        ok, key = literal(node.slice)
+        return ok and key == "params"
+    return False
 
 
 # Methods of the config mapping: `model_config.get(...)` reads the key it is given, not "get".

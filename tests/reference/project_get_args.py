@@ -59,20 +59,29 @@ from pathlib import Path
 def vendored_sat(tree: Path) -> Path | None:
     """The folder holding a SAT package vendored in or beside the project, if any.
 
-    A SAT is a ``sat`` package with ``mpu/`` and ``arguments.py``; looked for under the
-    tree (``sat/<x>/sat``) and beside it (Tora's ``modules/SwissArmyTransformer/sat``).
+    A SAT is a ``sat`` package with ``mpu/`` and ``arguments.py``.  Inside the tree any
+    ``<x>/sat`` or ``<x>/<y>/sat`` is the project's own.  Beside it only a vendored
+    SwissArmyTransformer checkout counts (Tora's ``modules/SwissArmyTransformer/sat``,
+    installed with ``pip -e`` as its README says), and only one that is not part of another
+    project: the folder above a top-level checkout holds the user's other checkouts
+    (``bilibili/Index-anisora``'s ``anisoraV1_infer/sat`` is that project's SAT, never
+    hologerry/CogVideo's).  The same places satc's compiler/project/sat_source.py reads.
     """
-    candidates = [
-        *sorted(tree.glob("*/sat")),
-        *sorted(tree.glob("*/*/sat")),
-        *sorted(tree.parent.glob("*/sat")),
-        *sorted(tree.parent.glob("*/*/sat")),
+    inside = [tree / "sat", *sorted(tree.glob("*/sat")), *sorted(tree.glob("*/*/sat"))]
+    beside = [
+        package
+        for package in [*sorted(tree.parent.glob("*/sat")), *sorted(tree.parent.glob("*/*/sat"))]
+        if not package.is_relative_to(tree) and VENDOR_DIR in package.relative_to(tree.parent).parts
     ]
-    for package in candidates:
+    for package in [*inside, *beside]:
         is_sat = (package / "mpu" / "__init__.py").is_file() and (package / "arguments.py").is_file()
         if is_sat and package.resolve() != tree.resolve() and not _in_another_project(tree, package):
             return package.parent
     return None
+
+
+# The folder name a SAT checkout vendored beside a project keeps (``pip install -e`` of it).
+VENDOR_DIR = "SwissArmyTransformer"
 
 
 def _in_another_project(tree: Path, package: Path) -> bool:
@@ -83,7 +92,7 @@ def _in_another_project(tree: Path, package: Path) -> bool:
     if (tree / ".git").exists():
         return True
     top = tree.parent / package.relative_to(tree.parent).parts[0]
-    if top.name == "SwissArmyTransformer":
+    if top.name == VENDOR_DIR:
         return False
     return (
         (top / ".git").exists()

@@ -70,8 +70,8 @@ def check(config: LoadedConfig) -> list[Problem]:
                 config,
                 ("model", key),
                 "M29",
-                f"{owner} builds model.{key} with instantiate_from_config ({where}): {_kind(value)} "
-                "is not a mapping with a target, an error when the model is built",
+                f"{owner} {_how(key, where)}: {_kind(value)} is not a mapping with a target, "
+                "an error when the model is built",
                 f"give model.{key} a mapping with target and params, or delete it",
             )
         )
@@ -105,6 +105,13 @@ def check(config: LoadedConfig) -> list[Problem]:
                 )
             )
     return found
+
+
+def _how(key: str, where: str) -> str:
+    """Where the engine builds the key: in its own body, or in a method it hands it to."""
+    if where.startswith("self."):
+        return f"hands model.{key} to {where}"
+    return f"builds model.{key} with instantiate_from_config ({where})"
 
 
 def _read(engine: dict[str, Any], key: str, child: dict[str, Any]) -> str:

@@ -8,6 +8,7 @@ family: a user's own model gets exactly these.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -577,19 +578,24 @@ def _namespace_key_of_a_parameter(
     changes (a warning, as MK1 does for DeepSpeed's misplaced keys), else an error."""
     param = entry["params"][key]
     ignored = node.params[name][key]
+    # A quoted number ('0.02') stands for the number: compared and suggested as one, unquoted.
+    # (Not where the parameter's own default is text: there the quotes may be meant.)
+    number = None if isinstance(param.get("default"), str) else _quoted_number(ignored)
+    meant = ignored if number is None else number
+    unquoted = "" if number is None else " (unquoted: a number, not text)"
     given = key in node.params
     uses = node.params[key] if given else param.get("default")
     known = given or "default" in param
     where = f"{_short(param.get('from') or node.target)}'s {key} ({param.get('source', '?')})"
     sibling = (*node.path, "params", key)
-    if known and uses == ignored:
+    if known and uses == meant:
         return problem(
             config,
             (*node.path, "params", name, key),
             "M6",
             f"{_short(node.target)} and {_base_model(entry)} never read {name}.{key}: ignored; the run takes "
             f"{where} from {dotted(sibling)}, {'given' if given else 'by default'} the same {yaml_text(uses)}",
-            f"move it to {dotted(sibling)}" if not given else "delete it",
+            f"move it to {dotted(sibling)}{unquoted}" if not given else "delete it",
             "warning",
         )
     used = f"{'the' if given else 'its default'} {yaml_text(uses)}" if known else "another value"
@@ -599,8 +605,24 @@ def _namespace_key_of_a_parameter(
         "M6",
         f"{_short(node.target)} and {_base_model(entry)} never read {name}.{key}: the run uses {used} for "
         f"{where}, read from {dotted(sibling)}",
-        f"set {dotted(sibling)}: {yaml_text(ignored)} instead",
+        f"set {dotted(sibling)}: {yaml_text(meant)} instead{unquoted}",
     )
+
+
+def _quoted_number(value: Any) -> int | float | None:
+    """The number a YAML string spells (``'0.02'``, ``"4"``), if it spells a finite one."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def check_engine(config: LoadedConfig) -> list[Problem]:
