@@ -65,8 +65,9 @@ def _reads_refused(problem: Problem, refused: set[str]) -> bool:
     found = _MODEL_RULE.search(problem.message)
     reads = _reads(found.group(1)) if found else ()
     general = {re.sub(r"\[\d+\]", "[*]", key) for key in refused}
+    # an item of a list the rule reads is part of it: args.sampling_image_size[0]
     return any(
-        read == key or read.startswith(f"{key}.") or key.startswith(f"{read}.")
+        read == key or read.startswith((f"{key}.", f"{key}[")) or key.startswith((f"{read}.", f"{read}["))
         for read in (*reads, problem.key)
         for key in general
     )

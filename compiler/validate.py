@@ -774,7 +774,11 @@ def _null_overrides(config: LoadedConfig, project: Project) -> list[Problem]:
                 override.key,
                 f"null removes the key, so the project's default {default} applies ({argument.source}), "
                 "not None",
-                hint=f"write the value you mean (e.g. --set {override.key}=false), or {default} to keep the default",
+                hint=(
+                    f"write the value you mean (e.g. --set {override.key}=false), or {default} to keep the default"
+                    if isinstance(argument.default, bool)
+                    else f"write the value you mean, or {default} to keep the default"
+                ),
             )
         )
     return found

@@ -341,6 +341,50 @@ CASES = [
         "write args.latent_channels: 16 (an integer, no quotes)",
     ),
     case(
+        # a list or a mapping reaches the same shape: torch.randn(1, [13], ...) fails too
+        "sampling-frames-list",
+        "cogvideox_5b.yaml inference.yaml layer.yaml",
+        "args:\n  sampling_num_frames: [13]\n  sampling_image_size: [480, 720]\n",
+        2,
+        "layer.yaml:2:3",
+        "args.sampling_num_frames",
+        "sampling_num_frames [13] is not an integer: sampling builds the latent's shape from it "
+        "(sample_video.py:157) and torch fails on it (TypeError) once the model has loaded [M14]",
+        "write args.sampling_num_frames: 13 (an integer, no quotes)",
+    ),
+    case(
+        "sampling-frames-word",
+        "cogvideox_5b.yaml inference.yaml layer.yaml",
+        "args:\n  sampling_num_frames: thirteen\n  sampling_image_size: [480, 720]\n",
+        2,
+        "layer.yaml:2:3",
+        "args.sampling_num_frames",
+        "sampling_num_frames 'thirteen' is not an integer",
+        "write an integer for args.sampling_num_frames",
+    ),
+    case(
+        # sample_video.py:199-200 takes image_size[0], image_size[1] and divides them
+        "sampling-image-size-number",
+        "cogvideox1.5_5b.yaml inference.yaml layer.yaml",
+        "args:\n  sampling_image_size: 768\n",
+        2,
+        "layer.yaml:2:3",
+        "args.sampling_image_size",
+        "768 is not a [height, width] list of integers: sampling reads its first two items as the "
+        "sides and divides them (sample_video.py:199-200); this fails there [M15]",
+        "set args.sampling_image_size: [768, 1360] (two integers, no quotes)",
+    ),
+    case(
+        "sampling-image-size-text-1-0",
+        "cogvideox_5b.yaml inference.yaml layer.yaml",
+        "args:\n  sampling_num_frames: 13\n  sampling_image_size: 480x720\n",
+        2,
+        "layer.yaml:3:3",
+        "args.sampling_image_size",
+        "'480x720' is not a [height, width] list of integers",
+        "set args.sampling_image_size: [480, 720] (two integers, no quotes)",
+    ),
+    case(
         "sampling-frames-1-5",
         "cogvideox1.5_5b.yaml inference.yaml layer.yaml",
         "args:\n  sampling_num_frames: 13\n",

@@ -280,14 +280,25 @@ def m15_sampling_image_size(model: Model) -> None:
             )
         return
     size = work.args.get("sampling_image_size")
-    if not (isinstance(size, list) and len(size) >= 2):
-        return
-    if not all(type(side) is int for side in size[:2]):
-        return  # the schema refused it already
-    height, width = size[:2]  # the code reads the first two (sample_video.py:199)
     latent_h = model.int_at((*NETWORK, "latent_height"))
     latent_w = model.int_at((*NETWORK, "latent_width"))
     path = ("args", "sampling_image_size")
+    if size is None:
+        return
+    if not (isinstance(size, list) and len(size) >= 2 and all(type(side) is int for side in size[:2])):
+        # The YAML path sets it as written (argparse's type never runs): the code takes the
+        # first two items as sides and divides them (sample_video.py:199-200), so a number,
+        # a short list or text sides fail there (TypeError, IndexError) once the model loaded.
+        example = list(profile.fixed_size or (768, 1360))  # 1.5's shipped inference.yaml
+        model.error(
+            path,
+            "M15",
+            f"{yaml_text(size)} is not a [height, width] list of integers: sampling reads its first two "
+            "items as the sides and divides them (sample_video.py:199-200); this fails there",
+            f"set args.sampling_image_size: [{example[0]}, {example[1]}] (two integers, no quotes)",
+        )
+        return
+    height, width = size[:2]  # the code reads the first two (sample_video.py:199)
     given = "" if work.given(*path) else " (SAT's default, from CogVideoX 1.5)"
     if profile.fixed_size and (latent_h, latent_w) == (
         profile.fixed_size[0] // 8,
@@ -345,25 +356,30 @@ def _not_a_count(model: Model, key: str, rule: str) -> bool:
     ``'13'`` or a float reaches torch and fails (TypeError) after the model has loaded.  An
     error, named for the rule that reads the count; True when it fired."""
     value = model.work.args.get(key)
-    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
-        return False
-    if isinstance(value, bool) or not isinstance(value, str | float):
-        return False  # the schema's type checks speak for other kinds
+    if value is None or isinstance(value, bool | int):
+        return False  # a bool is the rule's own case (a count of True is judged as 1)
+    count = _as_count(value)
     model.error(
         ("args", key),
         rule,
-        f"{key} {value!r} is not an integer: sampling builds the latent's shape from it "
+        f"{key} {yaml_text(value)} is not an integer: sampling builds the latent's shape from it "
         "(sample_video.py:157) and torch fails on it (TypeError) once the model has loaded",
-        f"write args.{key}: {_as_count(value)} (an integer, no quotes)",
+        f"write args.{key}: {count} (an integer, no quotes)" if count else f"write an integer for args.{key}",
     )
     return True
 
 
-def _as_count(value: str | float) -> str:
+def _as_count(value: object) -> str | None:
+    """The integer a non-integer count spells (``'13'``, ``13.0``, ``[13]``), if it spells one."""
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    if isinstance(value, bool) or not isinstance(value, str | float | int):
+        return None
     try:
-        return str(int(float(value)))
+        number = float(value)
     except ValueError:
-        return "an integer"
+        return None
+    return str(int(number)) if number == number and abs(number) != float("inf") else None
 
 
 def _near16(side: int) -> int:
