@@ -88,6 +88,7 @@ class Sources:
     # facts, so an id reused by another object never matches.  Every entry script asks again.
     memo: dict[tuple[str, int], tuple[Any, Any]] = field(default_factory=dict)
     _installed: dict[str, Path | None] = field(default_factory=dict)
+    _package_bases: dict[str, Path | None] = field(default_factory=dict)
 
     def module(self, name: str) -> Module | None:
         if name not in self.cache:
@@ -105,7 +106,12 @@ class Sources:
         if top == "sat" or top in INSTALLED:
             where = self.installed_dir(top)
             return [where] if where else []
-        return [self.root] if self.root else []
+        if self.root is None:
+            return []
+        if top not in self._package_bases:
+            self._package_bases[top] = _package_base(self.root, top)
+        base = self._package_bases[top]
+        return [self.root, base] if base is not None else [self.root]
 
     def _file(self, name: str) -> Path | None:
         parts = name.split(".")
@@ -171,6 +177,18 @@ class Sources:
             return None
         _PARSED[0] += 1
         return Module(name, self.label(path), tree, text)
+
+
+def _package_base(root: Path, top: str) -> Path | None:
+    """Where ``top.x.y`` is imported from when the project folder lies inside the package
+    ``top`` (its targets and imports name the package's full path:
+    ``fastercache.models.cogvideox.dit_video_concat.DiffusionTransformer`` for a project in
+    ``<checkout>/fastercache/models/cogvideox``, camenduru/FasterCache fab32c1): the folder
+    above the nearest ancestor named ``top``.  A few path checks, no scan."""
+    for folder in [root, *root.parents][:6]:
+        if folder.name == top and folder.parent != folder:
+            return folder.parent
+    return None
 
 
 def _relative(path: Path, root: Path) -> str:
