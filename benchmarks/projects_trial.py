@@ -898,6 +898,89 @@ LAUNCHES_THIRD = (
     ),
 )
 
+_ANI = "bilibili+Index-anisora"
+_ANI_INFER = f"{_ANI}/anisoraV1_infer"
+_ANI_SP = "scripts/cogvideox/fastercache_sample_cogvideox_sp.py"
+_VT = "VideoVerses+VideoTuna"
+
+LAUNCHES_THIRD += (
+    Launch(
+        "ani-infer-1gpu",
+        f"{_ANI_INFER}/fastercache/models/cogvideox",
+        ("configs/cogvideox/fastercache_sample_5b.yaml",),
+        _ANI_SP,
+        "bilibili/Index-anisora anisoraV1_infer/README: python scripts/cogvideox/fastercache_sample_cogvideox_sp.py",
+        cwd=_ANI_INFER,
+    ),
+    Launch(
+        "ani-infer-4gpu",
+        f"{_ANI_INFER}/fastercache/models/cogvideox",
+        ("configs/cogvideox/fastercache_sample_5b.yaml",),
+        _ANI_SP,
+        "bilibili/Index-anisora anisoraV1_infer/README: torchrun --nproc_per_node=4 (offload=0)",
+        cwd=_ANI_INFER,
+        sets=("launch.gpus_per_node=4",),
+        world=4,
+    ),
+    Launch(
+        "ani-infer-4090",
+        f"{_ANI_INFER}/fastercache/models/cogvideox",
+        ("configs/cogvideox/fastercache_sample_5b4090.yaml",),
+        _ANI_SP,
+        "bilibili/Index-anisora anisoraV1_infer/README: torchrun --nproc_per_node=4, 4090 config (offload=1)",
+        cwd=_ANI_INFER,
+        sets=("launch.gpus_per_node=4",),
+        world=4,
+    ),
+    Launch(
+        "ani-train-gpu",
+        f"{_ANI}/anisoraV1_train_gpu/sat",
+        ("configs/cogvideox_5b_sft_fix_pretrain_gpu_720.yaml",),
+        "train_video.py",
+        "bilibili/Index-anisora anisoraV1_train_gpu/script/gpu_run.sh (torchrun, one node of 8 GPUs)",
+        mode="finetune",
+        flags=("--seed", "1234"),
+        sets=("args.seed=1234", "launch.gpus_per_node=8"),
+        world=8,
+    ),
+    Launch(
+        "ani-rl-infer",
+        f"{_ANI}/anisora_rl/sat",
+        ("configs/cogvideox_5b_i2v_infer.yaml",),
+        "sample_video.py",
+        "bilibili/Index-anisora anisora_rl/README: cd sat && bash inference.sh",
+        flags=SEED[0],
+        sets=SEED[1],
+    ),
+    Launch(
+        "vt-cogvideox15-t2v",
+        f"{_VT}/videotuna/models/cogvideo_sat",
+        ("configs/005_cogvideox1.5/cogvideox1.5_5b.yaml",),
+        "scripts/inference_cogVideo_sat_refactor.py",
+        "VideoVerses/VideoTuna shscripts/inference_cogVideox1.5_5b_t2v.sh",
+        cwd=_VT,
+        flags=(
+            "--load_transformer",
+            "checkpoints/cogvideo/CogVideoX1.5-5B-SAT/transformer_t2v",
+            "--input_file",
+            "inputs/t2v/prompts.txt",
+            "--output_dir",
+            "results/t2v/",
+            "--mode_type",
+            "t2v",
+            "--sampling_num_frames",
+            "22",
+        ),
+        sets=(
+            "args.load_transformer=checkpoints/cogvideo/CogVideoX1.5-5B-SAT/transformer_t2v",
+            "args.input_file=inputs/t2v/prompts.txt",
+            "args.output_dir=results/t2v/",
+            "args.mode_type=t2v",
+            "args.sampling_num_frames=22",
+        ),
+    ),
+)
+
 GROUPS = {
     "first": LAUNCHES,
     "patched": PATCHED,

@@ -198,8 +198,8 @@ def load_project(tree: Path) -> types.ModuleType:
     torch.cuda.device_count = lambda: 1
     torch.distributed.get_rank = lambda group=None: PROCESS["rank"]
     project = importlib.import_module("arguments")
-    project.initialize_distributed = lambda args: True
-    project.set_random_seed = lambda seed: None
+    project.initialize_distributed = lambda args, *more, **named: True
+    project.set_random_seed = lambda seed, *more, **named: None
     mpu = getattr(project, "mpu", None) or importlib.import_module("sat.mpu")
     mpu.get_data_parallel_rank = lambda: PROCESS["rank"]
     return project
