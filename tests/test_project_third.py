@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from support import cogvideo_sat, satc
+from support import cogvideo_sat, require_module, satc
 
 PACKAGE = "pkgx.models.cogvideox"
 ENTRY = "scripts/run/sample_fast.py"
@@ -105,3 +105,118 @@ def test_a_parser_imported_by_its_package_path_is_the_projects(checkout: Path, t
     result = compile_in(checkout, tmp_path, "args:\n  cache_rato: 0.5\n")
     assert result.returncode == 2, result.stderr
     assert "args.cache_rato" in result.stderr and "args.cache_ratio" in result.stderr
+
+
+# A dataset whose buckets are keyed by frame count, as integers.
+BUCKET_DATASET = '''
+
+class BucketClips(SFTDataset):
+    """Clips drawn from frame-count buckets: ``{"480p": {49: 1, 97: 0}}``."""
+
+    def __init__(self, data_dir, video_size, fps, max_num_frames, skip_frms_num=3, bucket_config=None):
+        super().__init__(data_dir, video_size, fps, max_num_frames, skip_frms_num)
+        self.buckets = sorted(n for sizes in (bucket_config or {}).values() for n, on in sizes.items() if on)
+'''
+
+
+@pytest.fixture(scope="module")
+def bucket_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("buckets") / "sat"
+    shutil.copytree(cogvideo_sat(), root, ignore=shutil.ignore_patterns("__pycache__"))
+    with (root / "data_video.py").open("a", encoding="utf-8") as handle:
+        handle.write(BUCKET_DATASET)
+    return root
+
+
+def test_integer_keys_reach_the_project_as_integers(
+    bucket_tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bilibili/Index-anisora@171fe63 anisoraV1_train_gpu: its SFT config keys
+    ``bucket_config`` by frame count (configs/cogvideox_5b_sft_fix_pretrain_gpu_720.yaml:34,
+    ``{9: 0, 17: 0, ...}``); OmegaConf keeps them ints and data_video.py:372 compares them
+    with ints.  satc refused every key ("not a string", 51 errors) and its hint, quoting
+    them, would make that comparison raise TypeError."""
+    layer = (
+        "data:\n  target: data_video.BucketClips\n  params:\n"
+        "    video_size: [480, 720]\n    fps: 8\n    max_num_frames: 49\n"
+        "    bucket_config: {'480p': {9: 0, 49: 1}, '720p': {97: 1}}\n"
+    )
+    (tmp_path / "layer.yaml").write_text(layer, encoding="utf-8")
+    out = tmp_path / "bundle"
+    result = satc(
+        "compile",
+        "configs/cogvideox1.5_5b_i2v.yaml",
+        "configs/sft.yaml",
+        str(tmp_path / "layer.yaml"),
+        "-o",
+        str(out),
+        cwd=bucket_tree,
+        env={"SATC_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "is not a string" not in result.stderr
+    # The frozen config shows the integers, and the runtime hands them back as OmegaConf did.
+    assert "97: 1" in (out / "config.yaml").read_text(encoding="utf-8")
+    from project_support import launcher_variables
+    from satc.runtime import load as load_bundle
+
+    for variable in launcher_variables():
+        monkeypatch.delenv(variable)
+    args = load_bundle(out)
+    buckets = args.data_config.params.bucket_config
+    assert list(buckets["480p"].keys()) == [9, 49] and list(buckets["720p"].keys()) == [97]
+    # A key YAML reads as another integer than it looks (01), or one in DeepSpeed's JSON,
+    # stays refused.
+    for bad in ("data:\n  params:\n    bucket_config: {'480p': {01: 1}}\n", "deepspeed:\n  extra: {1: 2}\n"):
+        (tmp_path / "bad.yaml").write_text(bad, encoding="utf-8")
+        result = satc(
+            "compile",
+            "configs/cogvideox1.5_5b_i2v.yaml",
+            "configs/sft.yaml",
+            str(tmp_path / "bad.yaml"),
+            "-o",
+            str(tmp_path / "refused"),
+            cwd=bucket_tree,
+            env={"SATC_CACHE_DIR": str(tmp_path / "cache")},
+        )
+        assert result.returncode == 2 and "is not a string" in result.stderr, result.stderr
+
+
+def test_a_sat_checkout_of_another_name_beside_the_project_is_its_sat(tmp_path: Path) -> None:
+    """bilibili/Index-anisora@171fe63 anisoraV1_train_gpu/script/gpu_run.sh runs ``pip
+    install -e .`` in ``swissarmytransformer-npu_t_sp`` (a SAT whose arguments.py:126 adds
+    ``--sp-size``), then ``sat/train_video.py``.  satc took that folder for a sibling project
+    and judged ``args.sp_size`` against the installed SAT: "unknown key"."""
+    require_module("sat")
+    from satc.compiler.project import sources
+
+    checkout = tmp_path / "checkout"
+    shutil.copytree(cogvideo_sat(), checkout / "sat", ignore=shutil.ignore_patterns("__pycache__"))
+    site = sources.installed("sat")
+    assert site is not None
+    distribution = checkout / "sat-seqpar"
+    shutil.copytree(
+        site / "sat", distribution / "sat", ignore=shutil.ignore_patterns("__pycache__", "*.so", "csrc")
+    )
+    (distribution / "setup.py").write_text(
+        "from setuptools import setup\n\nsetup(name='sat-seqpar')\n", encoding="utf-8"
+    )
+    arguments = distribution / "sat" / "arguments.py"
+    text = arguments.read_text(encoding="utf-8")
+    anchor = "    group = parser.add_argument_group('train', 'training configurations')\n"
+    assert text.count(anchor) == 1
+    own = "    group.add_argument('--sp-size', type=int, default=1, help='sequence parallel size')\n"
+    arguments.write_text(text.replace(anchor, anchor + own), encoding="utf-8")
+    (tmp_path / "layer.yaml").write_text("args:\n  sp_size: 1\n", encoding="utf-8")
+    result = satc(
+        "compile",
+        "configs/cogvideox1.5_5b.yaml",
+        "configs/inference.yaml",
+        str(tmp_path / "layer.yaml"),
+        "-o",
+        str(tmp_path / "bundle"),
+        cwd=checkout / "sat",
+        env={"SATC_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "sat-seqpar/sat" in (tmp_path / "bundle" / "args.json").read_text(encoding="utf-8")

@@ -70,6 +70,16 @@ def _another_project(folder: Path) -> bool:
     )
 
 
+def _sat_distribution(folder: Path) -> bool:
+    """A SAT source checkout under a name of its own beside the project, which the
+    project's scripts ``pip install -e``: bilibili/Index-anisora 171fe63
+    anisoraV1_train_gpu/script/gpu_run.sh installs ``swissarmytransformer-npu_t_sp`` (a SAT
+    with sequence parallelism) and runs ``sat/train_video.py``.  Its ``setup.py`` beside a
+    ``sat`` package with an ``mpu`` tells it from a sibling project (whose ``sat/`` is an
+    entry folder)."""
+    return (folder / "setup.py").is_file() and not (folder / "arguments.py").is_file()
+
+
 def _beside(root: Path) -> Path | None:
     """A SAT beside the project in its own checkout (Tora's ``sat/`` and
     ``modules/SwissArmyTransformer``).  A project at the top of its checkout has nothing
@@ -87,7 +97,7 @@ def _beside(root: Path) -> Path | None:
     except OSError:
         return None
     for path in siblings:
-        if path.name == VENDOR_DIR and _is_sat(path / "sat"):
+        if _is_sat(path / "sat") and (path.name == VENDOR_DIR or _sat_distribution(path)):
             return path / "sat"
         if path == root or _another_project(path):
             continue

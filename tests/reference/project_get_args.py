@@ -85,6 +85,8 @@ def _in_another_project(tree: Path, package: Path) -> bool:
     top = tree.parent / package.relative_to(tree.parent).parts[0]
     if top.name == "SwissArmyTransformer":
         return False
+    if package == top / "sat" and (top / "setup.py").is_file() and not (top / "arguments.py").is_file():
+        return False  # a SAT checkout of another name the project pip-installs (satc's sat_source.py)
     return (
         (top / ".git").exists()
         or (top / "arguments.py").is_file()
