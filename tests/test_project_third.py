@@ -220,3 +220,58 @@ def test_a_sat_checkout_of_another_name_beside_the_project_is_its_sat(tmp_path: 
     )
     assert result.returncode == 0, result.stderr
     assert "sat-seqpar/sat" in (tmp_path / "bundle" / "args.json").read_text(encoding="utf-8")
+
+
+def _sat_with_sp_size(where: Path) -> None:
+    """A copy of the installed SAT at ``where`` whose training arguments add ``--sp-size``."""
+    from satc.compiler.project import sources
+
+    site = sources.installed("sat")
+    assert site is not None
+    shutil.copytree(site / "sat", where, ignore=shutil.ignore_patterns("__pycache__", "*.so", "csrc"))
+    arguments = where / "arguments.py"
+    text = arguments.read_text(encoding="utf-8")
+    anchor = "    group = parser.add_argument_group('train', 'training configurations')\n"
+    own = "    group.add_argument('--sp-size', type=int, default=1, help='sequence parallel size')\n"
+    arguments.write_text(text.replace(anchor, anchor + own, 1), encoding="utf-8")
+
+
+def test_the_sat_at_the_top_of_an_installed_checkout_and_not_the_one_in_the_cwd(tmp_path: Path) -> None:
+    """bilibili/Index-anisora@171fe63 anisoraV1_infer: ``sat/`` (a SAT with ``--sp-size``)
+    sits beside setup.py at the top of the checkout whose
+    ``fastercache/models/cogvideox/arguments.py`` is the parser; ``pip install -e .`` makes
+    it the SAT the run imports.  satc found it only when run as ``python -m satc`` from that
+    top (its own sys.path[0]), and took any ``sat/`` in the folder it ran in for the
+    installed one."""
+    require_module("sat")
+    checkout = tmp_path / "checkout"
+    project = checkout / "pkgx" / "models" / "cogvideox"
+    shutil.copytree(cogvideo_sat(), project, ignore=shutil.ignore_patterns("__pycache__"))
+    (checkout / "setup.py").write_text(
+        "from setuptools import setup\n\nsetup(name='pkgx')\n", encoding="utf-8"
+    )
+    _sat_with_sp_size(checkout / "sat")
+    (tmp_path / "layer.yaml").write_text("args:\n  sp_size: 1\n", encoding="utf-8")
+    configs = [str(project / "configs" / name) for name in ("cogvideox1.5_5b.yaml", "inference.yaml")]
+
+    def compile_from(cwd: Path, root: Path) -> subprocess.CompletedProcess[str]:
+        return satc(
+            "compile",
+            *configs,
+            str(tmp_path / "layer.yaml"),
+            "--project",
+            str(root),
+            "-o",
+            str(tmp_path / "bundle"),
+            cwd=cwd,
+            env={"SATC_CACHE_DIR": str(tmp_path / "cache")},
+        )
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = compile_from(elsewhere, project)
+    assert result.returncode == 0, result.stderr
+    # CogVideoX's own tree, compiled from a folder that happens to hold that SAT, is judged
+    # by the SAT it imports (the installed one): sp_size is no argument of it.
+    result = compile_from(checkout, cogvideo_sat())
+    assert result.returncode == 2 and "args.sp_size: unknown key" in result.stderr, result.stderr

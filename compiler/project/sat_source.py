@@ -107,12 +107,24 @@ def _beside(root: Path) -> Path | None:
     return None
 
 
+def _in_checkout(root: Path) -> Path | None:
+    """The ``sat`` package at the top of the installable checkout the project folder lies
+    in: ``pip install -e .`` there puts that top on the path, so ``import sat`` finds it.
+    bilibili/Index-anisora 171fe63 anisoraV1_infer keeps a SAT (``sat/``, with ``--sp-size``)
+    beside ``setup.py`` and runs the parser in ``fastercache/models/cogvideox``.  A few
+    path checks up the project's ancestors, no scan."""
+    for folder in list(root.parents)[:4]:
+        if (folder / "setup.py").is_file() or (folder / "pyproject.toml").is_file():
+            return folder / "sat" if _is_sat(folder / "sat") else None
+    return None
+
+
 def locate(root: Path | None) -> tuple[str, Path | None]:
     """("vendored" | "installed" | "snapshot", the ``sat`` package folder or None)."""
     if root is not None:
         if _is_sat(root / "sat"):
             return "vendored", root / "sat"
-        found = _search(root, DEPTH_INSIDE, None) or _beside(root)
+        found = _search(root, DEPTH_INSIDE, None) or _beside(root) or _in_checkout(root)
         if found is not None:
             return "vendored", found
     site = _sources.installed("sat")

@@ -14,6 +14,8 @@ import ast
 import hashlib
 import importlib.util
 import json
+import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,11 +34,19 @@ def parse_count() -> int:
 
 def installed(name: str) -> Path | None:
     """The folder holding an installed top-level package (``find_spec`` on a top-level name
-    locates it without executing it)."""
+    locates it without executing it).  The folder satc runs in is not searched: ``python -m
+    satc`` puts it on ``sys.path`` and the ``satc`` command does not, and a ``sat/`` that
+    happens to sit there is not what the project's interpreter imports (sat_source.py finds
+    a SAT vendored in or beside the project)."""
+    here = {"", os.getcwd()}
+    saved = sys.path[:]
+    sys.path[:] = [entry for entry in saved if entry not in here]  # editable installs' finders still run
     try:
         spec = importlib.util.find_spec(name)
     except (ImportError, ValueError):
         return None
+    finally:
+        sys.path[:] = saved
     if spec is None or not spec.submodule_search_locations:
         return None
     return Path(next(iter(spec.submodule_search_locations))).parent

@@ -72,6 +72,14 @@ def vendored_sat(tree: Path) -> Path | None:
         is_sat = (package / "mpu" / "__init__.py").is_file() and (package / "arguments.py").is_file()
         if is_sat and package.resolve() != tree.resolve() and not _in_another_project(tree, package):
             return package.parent
+    # The top of the installable checkout the tree lies in (``pip install -e .``), as
+    # satc's sat_source.py reads it: Index-anisora's anisoraV1_infer.
+    for folder in list(tree.parents)[:4]:
+        if (folder / "setup.py").is_file() or (folder / "pyproject.toml").is_file():
+            package = folder / "sat"
+            if (package / "mpu" / "__init__.py").is_file() and (package / "arguments.py").is_file():
+                return folder
+            break
     return None
 
 
