@@ -275,3 +275,57 @@ def test_the_sat_at_the_top_of_an_installed_checkout_and_not_the_one_in_the_cwd(
     # by the SAT it imports (the installed one): sp_size is no argument of it.
     result = compile_from(checkout, cogvideo_sat())
     assert result.returncode == 2 and "args.sp_size: unknown key" in result.stderr, result.stderr
+
+
+PATH_SCRIPT = '''"""Sample from a folder of the checkout the script puts on sys.path itself."""
+
+import os
+import sys
+
+sys.path.append(os.path.join(os.path.dirname(__file__), "../pkgy/cog_sat"))
+
+from arguments import getArgs  # noqa: E402
+
+if __name__ == "__main__":
+    args = getArgs()
+'''
+
+
+def test_a_parser_folder_the_script_adds_to_sys_path_and_a_get_args_named_otherwise(tmp_path: Path) -> None:
+    """VideoVerses/VideoTuna@0d49a54 scripts/inference_cogVideo_sat_refactor.py:26-29 appends
+    ``../videotuna/models/cogvideo_sat`` to sys.path and imports ``getArgs`` from its
+    arguments.py (:191), which parses and calls process_config_to_args as get_args does.
+    satc found no project and judged the launch by its built-in profile: the project's own
+    ``--mode_type`` and ``--load_transformer`` were "unknown"."""
+    checkout = tmp_path / "checkout"
+    project = checkout / "pkgy" / "cog_sat"
+    shutil.copytree(cogvideo_sat(), project, ignore=shutil.ignore_patterns("__pycache__"))
+    arguments = project / "arguments.py"
+    text = arguments.read_text(encoding="utf-8")
+    anchor = '    group.add_argument("--sampling-fps", type=int, default=8)\n'
+    assert text.count(anchor) == 1 and text.count("def get_args(") == 1
+    text = text.replace(anchor, anchor + OWN_ARGUMENT).replace("def get_args(", "def getArgs(")
+    arguments.write_text(text, encoding="utf-8")
+    (checkout / "scripts").mkdir()
+    (checkout / "scripts" / "infer.py").write_text(PATH_SCRIPT, encoding="utf-8")
+
+    def compile_layer(layer: str) -> subprocess.CompletedProcess[str]:
+        (tmp_path / "layer.yaml").write_text(layer, encoding="utf-8")
+        return satc(
+            "compile",
+            "pkgy/cog_sat/configs/cogvideox1.5_5b.yaml",
+            "pkgy/cog_sat/configs/inference.yaml",
+            str(tmp_path / "layer.yaml"),
+            "-o",
+            str(tmp_path / "bundle"),
+            "--set",
+            "launch.entrypoint=scripts/infer.py",
+            cwd=checkout,
+            env={"SATC_CACHE_DIR": str(tmp_path / "cache")},
+        )
+
+    result = compile_layer("args:\n  cache_ratio: 0.5\n")
+    assert result.returncode == 0, result.stderr
+    assert "built-in" not in result.stderr, result.stderr
+    result = compile_layer("args:\n  cache_rato: 0.5\n")
+    assert result.returncode == 2 and "args.cache_ratio" in result.stderr, result.stderr

@@ -33,7 +33,34 @@ def find_root(cwd: Path, entrypoint: str | None) -> Path | None:
         folder = (cwd / entrypoint).parent
         if (folder / "arguments.py").is_file():
             return folder.resolve()
-        return _imported_parser(cwd, cwd / entrypoint)
+        return _imported_parser(cwd, cwd / entrypoint) or _path_parser(cwd / entrypoint)
+    return None
+
+
+# ``sys.path.append(os.path.join(os.path.dirname(__file__), "../pkg/models/x"))``, then
+# ``from arguments import ...``.
+_PATH_ADDED = re.compile(
+    r"sys\.path\.(?:append|insert)\((?:\s*0\s*,)?\s*os\.path\.join\(\s*os\.path\.dirname\(\s*"
+    r"(?:os\.path\.(?:abspath|realpath)\(\s*)?__file__\s*\)?\s*\)\s*,\s*[\"']([^\"']+)[\"']\s*\)\s*\)"
+)
+_FROM_ARGUMENTS = re.compile(r"^[ \t]*from[ \t]+arguments[ \t]+import\b", re.M)
+
+
+def _path_parser(script: Path) -> Path | None:
+    """A script that puts the project's folder on ``sys.path`` itself and imports its
+    ``arguments``: VideoVerses/VideoTuna 0d49a54
+    scripts/inference_cogVideo_sat_refactor.py:26-29 adds
+    ``../videotuna/models/cogvideo_sat``.  Only the one script is read."""
+    try:
+        text = script.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    if not _FROM_ARGUMENTS.search(text):
+        return None
+    for match in _PATH_ADDED.finditer(text):
+        folder = script.parent / match.group(1)
+        if (folder / "arguments.py").is_file():
+            return folder.resolve()
     return None
 
 
