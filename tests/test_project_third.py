@@ -329,3 +329,32 @@ def test_a_parser_folder_the_script_adds_to_sys_path_and_a_get_args_named_otherw
     assert "built-in" not in result.stderr, result.stderr
     result = compile_layer("args:\n  cache_rato: 0.5\n")
     assert result.returncode == 2 and "args.cache_ratio" in result.stderr, result.stderr
+
+
+GUIDER = '''"""A guider shared by the package's models."""
+
+
+class PlainCFG:
+    def __init__(self, scale, exp=1, num_steps=50):
+        self.scale = scale
+        self.num_steps = num_steps
+'''
+
+
+def test_a_target_elsewhere_in_the_package_is_read_and_named_relatively(
+    checkout: Path, tmp_path: Path
+) -> None:
+    """A target of the installed package outside the project's folder (``pkgx.common...``)
+    resolves from the checkout's root, and the bundle names the file relative to the
+    project (no absolute path of this machine)."""
+    common = checkout / "pkgx" / "common"
+    common.mkdir(exist_ok=True)
+    (common / "__init__.py").write_text("", encoding="utf-8")
+    (common / "guiders.py").write_text(GUIDER, encoding="utf-8")
+    guider = "model:\n  sampler_config:\n    params:\n      guider_config:\n        target: pkgx.common.guiders.PlainCFG\n"
+    result = compile_in(checkout, tmp_path, guider + "        params: {scale: 6}\n")
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "bundle" / "args.json").read_text(encoding="utf-8")
+    assert '"../../common/guiders.py"' in text and str(checkout) not in text
+    result = compile_in(checkout, tmp_path, guider + "        params: {scal: 6}\n")
+    assert result.returncode == 2 and "pkgx.common.guiders.PlainCFG" in result.stderr, result.stderr

@@ -154,6 +154,11 @@ class Sources:
                 return path.relative_to(self.root).as_posix()
             except ValueError:
                 pass
+            # A module of the package the project lies in, outside its folder: relative too,
+            # so the bundle names no absolute path (``../../utils/x.py``).
+            for base in self._package_bases.values():
+                if base is not None and path.is_relative_to(base):
+                    return _relative(path, self.root)
         for where in [self.sat_parent, *self._installed.values()]:
             if where is not None:
                 try:
