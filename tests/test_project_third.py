@@ -358,3 +358,33 @@ def test_a_target_elsewhere_in_the_package_is_read_and_named_relatively(
     assert '"../../common/guiders.py"' in text and str(checkout) not in text
     result = compile_in(checkout, tmp_path, guider + "        params: {scal: 6}\n")
     assert result.returncode == 2 and "pkgx.common.guiders.PlainCFG" in result.stderr, result.stderr
+
+
+def test_g1_is_silent_on_a_statement_under_an_if_the_launch_does_not_take(tmp_path: Path) -> None:
+    """qiuk2/Kaleido@661f439 arguments.py:195-245: FSDP2/DeepSpeed set-up statements under
+    ``if args.mode != 'inference':`` got six G1 warnings on its sampling launch, where they
+    never run.  A training launch, where they run, still gets G1."""
+    root = tmp_path / "sat"
+    shutil.copytree(cogvideo_sat(), root, ignore=shutil.ignore_patterns("__pycache__"))
+    arguments = root / "arguments.py"
+    text = arguments.read_text(encoding="utf-8")
+    anchor = "    args = process_config_to_args(args)\n"
+    assert text.count(anchor) == 1
+    own = '    if args.mode != "inference":\n        args.log_interval = 7\n'
+    arguments.write_text(text.replace(anchor, anchor + own), encoding="utf-8")
+
+    def compile_bases(*bases: str) -> subprocess.CompletedProcess[str]:
+        return satc(
+            "compile",
+            *bases,
+            "-o",
+            str(tmp_path / "bundle"),
+            cwd=root,
+            env={"SATC_CACHE_DIR": str(tmp_path / "cache")},
+        )
+
+    result = compile_bases("configs/cogvideox1.5_5b.yaml", "configs/inference.yaml")
+    assert result.returncode == 0, result.stderr
+    assert "args.log_interval = 7 [G1]" not in result.stderr, result.stderr
+    result = compile_bases("configs/cogvideox1.5_5b_i2v.yaml", "configs/sft.yaml")
+    assert "args.log_interval = 7 [G1]" in result.stderr, result.stderr
