@@ -3,8 +3,8 @@
     python benchmarks/projects_trial.py --trees DIR [--group G] [--only NAME...] [--json OUT]
 
 G: first (the first round, the default), patched (researchers' patched copies of
-CogVideoX's sat/), second (the second round of other projects), fourth (SAT projects
-that are not CogVideoX video forks), or all.
+CogVideoX's sat/), second (the second round of other projects), third (a third round of
+CogVideoX video projects), fourth (SAT projects that are not CogVideoX video forks), or all.
 
 ``DIR`` holds the projects, unpacked from their public repositories (one folder each,
 named as in ``LAUNCHES``); nothing of them is in this repository.  For every launch its
@@ -55,6 +55,9 @@ class Launch:
     # satc compiles from there with launch.entrypoint relative to it; the project's
     # get_args still runs in ``tree``, given the --base files as absolute paths.
     cwd: str = ""
+    # The launch's world size where it is not 1 (its README starts 8 GPUs): the project's
+    # get_args and satc's runtime both run as rank 0 of it.
+    world: int = 1
 
 
 # A project whose own code cannot start as shipped runs its get_args in a copy with the
@@ -826,11 +829,263 @@ LAUNCHES_FOURTH = (
     ),
 )
 
+# Third round (trial-f): five more public CogVideoX-SAT video projects, none tried before.
+_FC = "camenduru+FasterCache"
+_NT = "Nicolepcx+Tora/sat"
+_NT_T2V = ("configs/tora/model/cogvideox_5b_tora.yaml", "configs/tora/inference_sparse.yaml")
+_NT_I2V = ("configs/tora/model/cogvideox_5b_tora_i2v.yaml", "configs/tora/inference_sparse.yaml")
+_QK = "qiuk2+Kaleido"
+_QK_MODEL = "configs/video_model/dit_crossattn_14B_wanvae.yaml"
+
+
+# Tora's --point_path takes nargs="+": one value on the command line is a list of one.
+_LISTS = ("point_path",)
+
+
+def _flags(*pairs: tuple[str, str | None]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``--name value`` pairs (a value of None: a bare flag) and their satc ``--set``."""
+    flags: list[str] = []
+    sets: list[str] = []
+    for name, value in pairs:
+        flags += [f"--{name}"] + ([] if value is None else [value])
+        dest = name.replace("-", "_")
+        written = "true" if value is None else f"[{value}]" if dest in _LISTS else value
+        sets.append(f"args.{dest}={written}")
+    return tuple(flags), tuple(sets)
+
+
+_NT_SAMPLE = (("load", "ckpts/tora/t2v"), ("output-dir", "samples"))
+_NT_T2V_FLAGS = _flags(
+    *_NT_SAMPLE, ("point_path", "trajs/coaster.txt"), ("input-file", "assets/text/t2v/examples.txt")
+)
+_NT_I2V_FLAGS = _flags(
+    ("load", "ckpts/tora/i2v"),
+    ("output-dir", "samples"),
+    ("point_path", "trajs/sawtooth.txt"),
+    ("input-file", "assets/text/i2v/examples.txt"),
+    ("img_dir", "assets/images"),
+    ("image2video", None),
+)
+
+LAUNCHES_THIRD = (
+    Launch(
+        "fc-2b",
+        f"{_FC}/fastercache/models/cogvideox",
+        ("configs/cogvideox/fastercache_sample.yaml",),
+        "scripts/cogvideox/fastercache_sample_cogvideox.py",
+        "camenduru/FasterCache README: bash scripts/cogvideox/fastercache_sample_cogvideox.sh",
+        cwd=_FC,
+    ),
+    Launch(
+        "fc-5b",
+        f"{_FC}/fastercache/models/cogvideox",
+        ("configs/cogvideox/fastercache_sample_5b.yaml",),
+        "scripts/cogvideox/fastercache_sample_cogvideox.py",
+        "camenduru/FasterCache README: bash scripts/cogvideox/fastercache_sample_cogvideox5b.sh",
+        cwd=_FC,
+    ),
+    Launch(
+        "fc-2b-multi-device",
+        f"{_FC}/fastercache/models/cogvideox",
+        ("configs/cogvideox/fastercache_sample.yaml",),
+        "scripts/cogvideox/fastercache_sample_cogvideox_sp.py",
+        "camenduru/FasterCache README: bash scripts/cogvideox/fastercache_sample_cogvideox_multi_device.sh",
+        cwd=_FC,
+    ),
+    Launch(
+        "ntora-t2v",
+        _NT,
+        _NT_T2V,
+        "sample_video.py",
+        "Nicolepcx/Tora README: torchrun sample_video.py (t2v, coaster trajectory)",
+        flags=_NT_T2V_FLAGS[0],
+        sets=_NT_T2V_FLAGS[1],
+    ),
+    Launch(
+        "ntora-i2v",
+        _NT,
+        _NT_I2V,
+        "sample_video.py",
+        "Nicolepcx/Tora README: torchrun sample_video.py (i2v, --image2video)",
+        flags=_NT_I2V_FLAGS[0],
+        sets=_NT_I2V_FLAGS[1],
+    ),
+    Launch(
+        "ntora-app",
+        _NT,
+        _NT_T2V,
+        "app.py",
+        "Nicolepcx/Tora README: python app.py --load ckpts/tora/t2v (its argv list for get_args)",
+        flags=_flags(("load", "ckpts/tora/t2v"))[0],
+        sets=_flags(("load", "ckpts/tora/t2v"))[1],
+    ),
+    Launch(
+        "ntora-train-dense",
+        _NT,
+        ("configs/tora/model/cogvideox_5b_tora.yaml", "configs/tora/train_dense.yaml"),
+        "train_video.py",
+        "Nicolepcx/Tora README: train_video.py stage 1 (--experiment-name t2v-stage1)",
+        mode="finetune",
+        flags=_flags(("experiment-name", "t2v-stage1"))[0],
+        sets=_flags(("experiment-name", "t2v-stage1"))[1],
+    ),
+    Launch(
+        "ntora-train-sparse",
+        _NT,
+        ("configs/tora/model/cogvideox_5b_tora.yaml", "configs/tora/train_sparse.yaml"),
+        "train_video.py",
+        "Nicolepcx/Tora README: train_video.py stage 2 (--experiment-name t2v-stage2)",
+        mode="finetune",
+        flags=_flags(("experiment-name", "t2v-stage2"))[0],
+        sets=_flags(("experiment-name", "t2v-stage2"))[1],
+    ),
+    Launch(
+        "qk-sample-8gpu",
+        _QK,
+        (_QK_MODEL, "configs/sampling/sample_wanvae_concat_14b.yaml"),
+        "sample_video.py",
+        "qiuk2/Kaleido torchrun_multi_gpu.sh (8 GPUs a node)",
+        flags=SEED[0],
+        sets=(*SEED[1], "launch.gpus_per_node=8"),
+        world=8,
+    ),
+    Launch(
+        "qk-train-1gpu",
+        _QK,
+        (_QK_MODEL, "configs/training/video_wanx_14B_concat.yaml"),
+        "train_video_concat.py",
+        "qiuk2/Kaleido multi_gpu_training.sh (GPU_COUNT=1: python train_video_concat.py)",
+        mode="finetune",
+        flags=SEED[0],
+        sets=SEED[1],
+    ),
+    Launch(
+        "dai-inference-sh",
+        "DeepAI-Research+CogVideo/sat",
+        ("configs/cogvideox_2b_infer.yaml",),
+        "sample_video.py",
+        "DeepAI-Research/CogVideo sat/inference.sh",
+    ),
+    Launch(
+        "dai-finetune-single",
+        "DeepAI-Research+CogVideo/sat",
+        ("configs/cogvideox_2b_sft.yaml",),
+        "train_video.py",
+        "DeepAI-Research/CogVideo sat/finetune_single_gpu.sh",
+        mode="finetune",
+        flags=SEED[0],
+        sets=SEED[1],
+    ),
+    Launch(
+        "lh-inference-sh",
+        "leharris3+CogVideo/sat",
+        ("configs/cogvideox_5b.yaml", "configs/inference.yaml"),
+        "sample_video.py",
+        "leharris3/CogVideo (fine-tune-nba-15) sat/inference.sh",
+        flags=SEED[0],
+        sets=SEED[1],
+    ),
+    Launch(
+        "lh-finetune-single",
+        "leharris3+CogVideo/sat",
+        ("configs/cogvideox_2b_lora.yaml", "configs/sft.yaml"),
+        "train_video.py",
+        "leharris3/CogVideo (fine-tune-nba-15) sat/finetune_single_gpu.sh",
+        mode="finetune",
+        flags=SEED[0],
+        sets=SEED[1],
+    ),
+)
+
+_ANI = "bilibili+Index-anisora"
+_ANI_INFER = f"{_ANI}/anisoraV1_infer"
+_ANI_SP = "scripts/cogvideox/fastercache_sample_cogvideox_sp.py"
+_VT = "VideoVerses+VideoTuna"
+
+LAUNCHES_THIRD += (
+    Launch(
+        "ani-infer-1gpu",
+        f"{_ANI_INFER}/fastercache/models/cogvideox",
+        ("configs/cogvideox/fastercache_sample_5b.yaml",),
+        _ANI_SP,
+        "bilibili/Index-anisora anisoraV1_infer/README: python scripts/cogvideox/fastercache_sample_cogvideox_sp.py",
+        cwd=_ANI_INFER,
+    ),
+    Launch(
+        "ani-infer-4gpu",
+        f"{_ANI_INFER}/fastercache/models/cogvideox",
+        ("configs/cogvideox/fastercache_sample_5b.yaml",),
+        _ANI_SP,
+        "bilibili/Index-anisora anisoraV1_infer/README: torchrun --nproc_per_node=4 (offload=0)",
+        cwd=_ANI_INFER,
+        sets=("launch.gpus_per_node=4",),
+        world=4,
+    ),
+    Launch(
+        "ani-infer-4090",
+        f"{_ANI_INFER}/fastercache/models/cogvideox",
+        ("configs/cogvideox/fastercache_sample_5b4090.yaml",),
+        _ANI_SP,
+        "bilibili/Index-anisora anisoraV1_infer/README: torchrun --nproc_per_node=4, 4090 config (offload=1)",
+        cwd=_ANI_INFER,
+        sets=("launch.gpus_per_node=4",),
+        world=4,
+    ),
+    Launch(
+        "ani-train-gpu",
+        f"{_ANI}/anisoraV1_train_gpu/sat",
+        ("configs/cogvideox_5b_sft_fix_pretrain_gpu_720.yaml",),
+        "train_video.py",
+        "bilibili/Index-anisora anisoraV1_train_gpu/script/gpu_run.sh (torchrun, one node of 8 GPUs)",
+        mode="finetune",
+        flags=("--seed", "1234"),
+        sets=("args.seed=1234", "launch.gpus_per_node=8"),
+        world=8,
+    ),
+    Launch(
+        "ani-rl-infer",
+        f"{_ANI}/anisora_rl/sat",
+        ("configs/cogvideox_5b_i2v_infer.yaml",),
+        "sample_video.py",
+        "bilibili/Index-anisora anisora_rl/README: cd sat && bash inference.sh",
+        flags=SEED[0],
+        sets=SEED[1],
+    ),
+    Launch(
+        "vt-cogvideox15-t2v",
+        f"{_VT}/videotuna/models/cogvideo_sat",
+        ("configs/005_cogvideox1.5/cogvideox1.5_5b.yaml",),
+        "scripts/inference_cogVideo_sat_refactor.py",
+        "VideoVerses/VideoTuna shscripts/inference_cogVideox1.5_5b_t2v.sh",
+        cwd=_VT,
+        flags=(
+            "--load_transformer",
+            "checkpoints/cogvideo/CogVideoX1.5-5B-SAT/transformer_t2v",
+            "--input_file",
+            "inputs/t2v/prompts.txt",
+            "--output_dir",
+            "results/t2v/",
+            "--mode_type",
+            "t2v",
+            "--sampling_num_frames",
+            "22",
+        ),
+        sets=(
+            "args.load_transformer=checkpoints/cogvideo/CogVideoX1.5-5B-SAT/transformer_t2v",
+            "args.input_file=inputs/t2v/prompts.txt",
+            "args.output_dir=results/t2v/",
+            "args.mode_type=t2v",
+            "args.sampling_num_frames=22",
+        ),
+    ),
+)
+
 GROUPS = {
     "first": LAUNCHES,
     "patched": PATCHED,
     "second": LAUNCHES_SECOND,
-    "all": LAUNCHES + PATCHED + LAUNCHES_SECOND,
+    "third": LAUNCHES_THIRD,
+    "all": LAUNCHES + PATCHED + LAUNCHES_SECOND + LAUNCHES_THIRD,
 }
 GROUPS["fourth"] = LAUNCHES_FOURTH
 GROUPS["all"] += LAUNCHES_FOURTH
@@ -907,7 +1162,7 @@ def differences(launch: Launch, bundle: Path, theirs: dict) -> list[str]:
 
     for variable in launcher_variables():
         os.environ.pop(variable)
-    os.environ.update({"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0"})
+    os.environ.update({"RANK": "0", "WORLD_SIZE": str(launch.world), "LOCAL_RANK": "0"})
     mine = to_json(satc.runtime.load(bundle))
     twin = ParityLaunch(launch.name, launch.tree, launch.bases, launch.source, mode=launch.mode)
     found = _differences(twin, bundle, mine, theirs)
@@ -936,7 +1191,16 @@ def main() -> None:
         group = [x for x in chosen if reference_dir(x, options.trees, options.standins) == tree]
         try:
             header, found = run_harness(
-                tree, [["--base", *reference_bases(x, options.trees), *x.flags] for x in group]
+                tree,
+                [
+                    [
+                        *([f"@0/{x.world}"] if x.world != 1 else []),
+                        "--base",
+                        *reference_bases(x, options.trees),
+                        *x.flags,
+                    ]
+                    for x in group
+                ],
             )
         except AssertionError as exc:
             found = [{"error": f"harness: {str(exc)[-400:]}"}] * len(group)

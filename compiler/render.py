@@ -20,6 +20,7 @@ from ..bundle_format import FORMAT as ARGS_FORMAT
 from ..bundle_format import canonical_digest as digest_of
 from . import memo, resources, template_runtime
 from .plan import Plan
+from .yaml_reader import IntKey
 
 LAUNCH_TEMPLATES = {
     "torchrun": "launch_torchrun.sh.j2",
@@ -77,7 +78,30 @@ def _config_dumper() -> Any:
     Dumper.yaml_implicit_resolvers = {
         first: list(resolvers) for first, resolvers in _loader().yaml_implicit_resolvers.items()
     }
+    # An integer key of the configs is written as the integer it was (OmegaConf reads it so).
+    Dumper.add_representer(IntKey, lambda dumper, key: dumper.represent_int(int(key)))
     return Dumper
+
+
+def int_keys(plan: Plan) -> list[list[str]]:
+    """Where the configs wrote an integer key (yaml_reader.IntKey): each as the path of the
+    key in args.json, for the runtime to hand the project the int again."""
+    found: list[list[str]] = []
+
+    def walk(node: Any, path: list[str]) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(key, IntKey):
+                    found.append([*path, str(key)])
+                walk(value, [*path, str(key)])
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, [*path, str(index)])
+
+    walk(dict(plan.args), ["args"])
+    walk(plan.model_config, ["model_config"])
+    walk(plan.data_config, ["data_config"])
+    return sorted(found)
 
 
 def config_yaml(tree: dict[str, Any]) -> str:
@@ -145,6 +169,9 @@ def args_document(
         document["sections"] = dict(plan.sections)
     if provenance.accepted_warnings:  # absent otherwise: older bundles stay byte-identical
         document["provenance"]["accepted_warnings"] = list(provenance.accepted_warnings)
+    keys = int_keys(plan)
+    if keys:  # absent otherwise: bundles without integer keys stay byte-identical
+        document["int_keys"] = keys
     if layers:  # absent otherwise: bundles of other projects stay byte-identical
         document["config_layers"] = [
             {"path": name, "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()}

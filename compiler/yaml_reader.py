@@ -46,6 +46,23 @@ if TYPE_CHECKING:
     import yaml
 
 
+class IntKey(str):
+    """A mapping key the YAML wrote as an integer (``{9: 0, 17: 1}``), which OmegaConf
+    keeps as an int: satc handles it as text, and the bundle records where it was so
+    the runtime hands the project the int again (``int_keys`` in args.json).
+    Index-anisora 171fe63 anisoraV1_train_gpu/sat/configs/cogvideox_5b_sft_fix_pretrain_gpu_720.yaml:34
+    keys frame counts this way; its data_video.py:372 compares them with ints."""
+
+    __slots__ = ()
+
+
+# Sections whose mappings reach the project as OmegaConf trees or plain objects the
+# runtime rebuilds (model_config, data_config, args): elsewhere (deepspeed's JSON, a
+# project's own section) an integer key stays refused.
+INT_KEY_SECTIONS = ("model", "data", "args")
+_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)")
+
+
 @dataclass(frozen=True)
 class Document:
     """A parsed YAML text: plain values plus the position of every key and item."""
@@ -193,6 +210,7 @@ class _Walker:
         self.problems: list[Problem] = []
         self.expanded = 0
         self.expanded_chars = 0
+        self.int_keyed: set[Path] = set()  # mappings holding an integer key (IntKey)
 
     def at(self, node: yaml.Node) -> Location:
         return _mark_location(node.start_mark, self.label, self.rank)
@@ -278,7 +296,15 @@ class _Walker:
                     )
                 )
                 continue
-            if key_node.tag != _STR_TAG:
+            if (
+                key_node.tag == _INT_TAG
+                and path
+                and path[0] in INT_KEY_SECTIONS
+                and _DECIMAL.fullmatch(key_node.value)
+                and len(key_node.value) <= MAX_INT_DIGITS
+            ):
+                self.int_keyed.add(path)  # OmegaConf keeps 9 as the int 9 (IntKey)
+            elif key_node.tag != _STR_TAG:
                 shown = key_node.value
                 self.problems.append(
                     Problem(
@@ -446,6 +472,8 @@ def _parse(text: str, label: str, rank: int, *, mapping_root: bool, depth: int) 
                 ]
             )
         data = loader.construct_document(node) if node is not None else None
+        if walker.int_keyed:
+            _text_keys(data, walker.int_keyed)
     except yaml.YAMLError as exc:
         raise ConfigError([_yaml_problem(exc, text, label, rank)]) from None
     except RecursionError:
@@ -483,6 +511,27 @@ def _parse(text: str, label: str, rank: int, *, mapping_root: bool, depth: int) 
     if mapping_root and data is None:
         data = {}
     return Document(data=data, locations=walker.locations, raw=walker.raw, nodes=walker.expanded)
+
+
+def _text_keys(data: Any, mappings: set[Path]) -> None:
+    """The integer keys of ``mappings`` as IntKey text, in place and in order (the walker
+    recorded the paths with text keys, as every other path)."""
+    for path in sorted(mappings, key=len):  # outer first: IntKey("9") finds the key "9" below
+        parent: Any = data
+        for part in path[:-1]:
+            parent = parent[part]
+        node = parent[path[-1]] if path else data
+        if not isinstance(node, dict):
+            continue
+        renamed = {
+            IntKey(str(key)) if isinstance(key, int) and not isinstance(key, bool) else key: value
+            for key, value in node.items()
+        }
+        if path:
+            parent[path[-1]] = renamed
+        else:
+            node.clear()
+            node.update(renamed)
 
 
 def _explicit_tag_safely(text: str, label: str, rank: int) -> Problem | None:

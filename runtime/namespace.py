@@ -72,16 +72,35 @@ def per_process_fields(bundle: Bundle, proc: ProcessEnv) -> dict[str, Any]:
     }
 
 
+def _integer_keys(trees: dict[str, Any], paths: list[list[str]]) -> None:
+    """The keys the configs wrote as integers (``{9: 0}``), ints again as OmegaConf had
+    them: args.json can hold only text keys, so the bundle lists where they were
+    (``int_keys``, compiler/render.py).  In place."""
+    for path in sorted(paths, key=len, reverse=True):  # inner first: outer keys are text still
+        node: Any = trees
+        for part in path[:-1]:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        if isinstance(node, dict) and path[-1] in node:
+            items = [(int(key) if key == path[-1] else key, value) for key, value in node.items()]
+            if all(isinstance(key, int) for key, _ in items):
+                items.sort()  # args.json sorts keys as text ("49" < "9"): numbers in order
+            node.clear()
+            node.update(items)
+
+
 def build_namespace(bundle: Bundle, proc: ProcessEnv) -> argparse.Namespace:
     """Every frozen arg, the config trees as CogVideoX expects them, per-process fields."""
     from omegaconf import OmegaConf
 
-    namespace = argparse.Namespace(**copy.deepcopy(dict(bundle.args)))
+    trees = {"args": copy.deepcopy(dict(bundle.args))}
+    for section in ("model_config", "data_config"):
+        trees[section] = copy.deepcopy(bundle.document.get(section))
+    _integer_keys(trees, bundle.document.get("int_keys") or [])
+    namespace = argparse.Namespace(**trees["args"])
     # The reference sets these attributes only when the configs had the section.
     for section in ("model_config", "data_config"):
-        tree = bundle.document.get(section)
-        if tree is not None:
-            setattr(namespace, section, OmegaConf.create(copy.deepcopy(tree)))
+        if trees[section] is not None:
+            setattr(namespace, section, OmegaConf.create(trees[section]))
     # The project's own sections, on the attribute its loader sets, as it sets them: an
     # OmegaConf tree unless it converts them to plain objects.
     for dest, entry in sorted((bundle.document.get("sections") or {}).items()):

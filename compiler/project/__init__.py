@@ -8,6 +8,7 @@ caches the result by content.  ``root=None`` is satc's built-in profile.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -25,13 +26,70 @@ __all__ = ["Project", "answer_entry", "find_root", "locate_file", "read_project"
 
 def find_root(cwd: Path, entrypoint: str | None) -> Path | None:
     """The folder holding the entrypoint: ``cwd`` when it has ``arguments.py``, else the
-    entrypoint's folder (relative to ``cwd``) when that has one, else None."""
+    entrypoint's folder (relative to ``cwd``) when that has one, else the folder of the
+    ``arguments`` module the entrypoint imports ``get_args`` from by a package path, else
+    None."""
     if (cwd / "arguments.py").is_file():
         return cwd.resolve()
     if entrypoint:
         folder = (cwd / entrypoint).parent
         if (folder / "arguments.py").is_file():
             return folder.resolve()
+        return _imported_parser(cwd, cwd / entrypoint) or _path_parser(cwd / entrypoint)
+    return None
+
+
+# ``sys.path.append(os.path.join(os.path.dirname(__file__), "../pkg/models/x"))``, then
+# ``from arguments import ...``.
+_PATH_ADDED = re.compile(
+    r"sys\.path\.(?:append|insert)\((?:\s*0\s*,)?\s*os\.path\.join\(\s*os\.path\.dirname\(\s*"
+    r"(?:os\.path\.(?:abspath|realpath)\(\s*)?__file__\s*\)?\s*\)\s*,\s*[\"']([^\"']+)[\"']\s*\)\s*\)"
+)
+_FROM_ARGUMENTS = re.compile(r"^[ \t]*from[ \t]+arguments[ \t]+import\b", re.M)
+
+
+def _path_parser(script: Path) -> Path | None:
+    """A script that puts the project's folder on ``sys.path`` itself and imports its
+    ``arguments``: VideoVerses/VideoTuna 0d49a54
+    scripts/inference_cogVideo_sat_refactor.py:26-29 adds
+    ``../videotuna/models/cogvideo_sat``.  Only the one script is read."""
+    try:
+        text = script.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    if not _FROM_ARGUMENTS.search(text):
+        return None
+    for match in _PATH_ADDED.finditer(text):
+        folder = script.parent / match.group(1)
+        if (folder / "arguments.py").is_file():
+            return folder.resolve()
+    return None
+
+
+# ``from pkg.models.cogvideox.arguments import get_args`` (one name of several, or in
+# parentheses across lines).
+_GET_ARGS_FROM = re.compile(r"^[ \t]*from[ \t]+([\w.]+)[ \t]+import[ \t]*\(?[\w\s,]*?\bget_args\b", re.M)
+
+
+def _imported_parser(cwd: Path, script: Path) -> Path | None:
+    """A script outside the project's folder that imports the parser as a module of an
+    installed checkout: camenduru/FasterCache fab32c1 runs ``python
+    scripts/cogvideox/fastercache_sample_cogvideox.py`` from the root of a ``pip install -e
+    .`` checkout, and that script imports ``fastercache.models.cogvideox.arguments``
+    (line 19).  Resolved as Python does: from the script's folder (``sys.path[0]``), then
+    from the folder the command runs in.  Only the one script is read."""
+    try:
+        text = script.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    for match in _GET_ARGS_FROM.finditer(text):
+        parts = match.group(1).split(".")
+        if len(parts) < 2 or parts[-1] != "arguments":
+            continue
+        for base in (script.parent, cwd):
+            folder = base.joinpath(*parts[:-1])
+            if (folder / "arguments.py").is_file():
+                return folder.resolve()
     return None
 
 

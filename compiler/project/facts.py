@@ -68,6 +68,10 @@ class GetArgs:
     second_stack: Mapping[str, Any] | None = None
     # Statements satc cannot reproduce statically: "file:line: what it does"
     unsupported: tuple[str, ...] = ()
+    # The ``if`` tests around those of them get_args runs only under a condition
+    # ({statement: ["args.mode != 'inference'", "not (args.fsdp2)"]}): G1 is silent on a
+    # launch where one is false.  None where there are none.
+    unsupported_when: Mapping[str, tuple[str, ...]] | None = None
     # The arguments the launch-time ``mpu.initialize_model_parallel(...)`` call passes, as
     # source text in order (``("args.model_parallel_size", "args.sequence_parallel_size")``);
     # pair them with ``Sat.mpu_parameters``.

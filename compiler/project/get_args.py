@@ -257,6 +257,7 @@ class Facts:
     context_parallel: str = "none"
     injects: dict[str, dict[str, Any]] = field(default_factory=dict)
     unsupported: list[str] = field(default_factory=list)
+    unsupported_when: dict[str, tuple[str, ...]] = field(default_factory=dict)
     world_division: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -388,7 +389,10 @@ def read(sources: Sources, get_args: Found | None, sections: Read) -> Facts:
                     and all(set(ARGS_ATTRIBUTE.findall(test)) <= CONDITIONS for test in tests)
                 ):
                     continue
-                facts.unsupported.append(f"{found.line(stmt)}: {_short(stmt)}")
+                statement = f"{found.line(stmt)}: {_short(stmt)}"
+                facts.unsupported.append(statement)
+                if tests and found.dotted == get_args.dotted:  # tests on get_args' own ``args``
+                    facts.unsupported_when[statement] = tuple(tests)
             if (
                 isinstance(stmt, ast.Expr)
                 and isinstance(stmt.value, ast.Call)
@@ -535,6 +539,7 @@ def build(
         unsupported=tuple(
             u for u in facts.unsupported if second is None or f": args.{second['dest']} = " not in u
         ),
+        unsupported_when=dict(sorted(facts.unsupported_when.items())) or None,
         mpu_call=facts.mpu_call,
         base_layers=base_layers,
         merged_files=dict(sections.merged_files) or None,

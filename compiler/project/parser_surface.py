@@ -351,11 +351,27 @@ def argument_to_dict(argument: Argument) -> dict[str, Any]:
     return out
 
 
+def _named_otherwise(module: Any) -> ast.FunctionDef | None:
+    """The project's get_args under another name: the one function of arguments.py that
+    parses and calls ``process_config_to_args`` (VideoVerses/VideoTuna 0d49a54
+    videotuna/models/cogvideo_sat/arguments.py:191 ``getArgs()``, imported so by
+    scripts/inference_cogVideo_sat_refactor.py:29)."""
+    found = []
+    for func in module.functions().values():
+        called = {dotted_name(node.func) for node in ast.walk(func) if isinstance(node, ast.Call)}
+        names = {name.rsplit(".", 1)[-1] for name in called if name}
+        if "process_config_to_args" in names and "parse_args" in names:
+            found.append(func)
+    return found[0] if len(found) == 1 else None
+
+
 def read(sources: Sources, snapshot: Mapping[str, Any]) -> tuple[Surface, Found | None]:
     """The arguments ``<root>/arguments.py``'s ``get_args`` ends up adding."""
     walker = Walker(sources, snapshot)
     module = sources.module("arguments")
     func = module.functions().get("get_args") if module is not None else None
+    if module is not None and func is None:
+        func = _named_otherwise(module)
     if module is None or func is None:
         why = sources.broken.get("arguments.py")
         if why:

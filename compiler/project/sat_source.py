@@ -70,6 +70,16 @@ def _another_project(folder: Path) -> bool:
     )
 
 
+def _sat_distribution(folder: Path) -> bool:
+    """A SAT source checkout under a name of its own beside the project, which the
+    project's scripts ``pip install -e``: bilibili/Index-anisora 171fe63
+    anisoraV1_train_gpu/script/gpu_run.sh installs ``swissarmytransformer-npu_t_sp`` (a SAT
+    with sequence parallelism) and runs ``sat/train_video.py``.  Its ``setup.py`` beside a
+    ``sat`` package with an ``mpu`` tells it from a sibling project (whose ``sat/`` is an
+    entry folder)."""
+    return (folder / "setup.py").is_file() and not (folder / "arguments.py").is_file()
+
+
 def _beside(root: Path) -> Path | None:
     """A SAT beside the project in its own checkout (Tora's ``sat/`` and
     ``modules/SwissArmyTransformer``).  A project at the top of its checkout has nothing
@@ -87,7 +97,7 @@ def _beside(root: Path) -> Path | None:
     except OSError:
         return None
     for path in siblings:
-        if path.name == VENDOR_DIR and _is_sat(path / "sat"):
+        if _is_sat(path / "sat") and (path.name == VENDOR_DIR or _sat_distribution(path)):
             return path / "sat"
         if path == root or _another_project(path):
             continue
@@ -97,12 +107,24 @@ def _beside(root: Path) -> Path | None:
     return None
 
 
+def _in_checkout(root: Path) -> Path | None:
+    """The ``sat`` package at the top of the installable checkout the project folder lies
+    in: ``pip install -e .`` there puts that top on the path, so ``import sat`` finds it.
+    bilibili/Index-anisora 171fe63 anisoraV1_infer keeps a SAT (``sat/``, with ``--sp-size``)
+    beside ``setup.py`` and runs the parser in ``fastercache/models/cogvideox``.  A few
+    path checks up the project's ancestors, no scan."""
+    for folder in list(root.parents)[:4]:
+        if (folder / "setup.py").is_file() or (folder / "pyproject.toml").is_file():
+            return folder / "sat" if _is_sat(folder / "sat") else None
+    return None
+
+
 def locate(root: Path | None) -> tuple[str, Path | None]:
     """("vendored" | "installed" | "snapshot", the ``sat`` package folder or None)."""
     if root is not None:
         if _is_sat(root / "sat"):
             return "vendored", root / "sat"
-        found = _search(root, DEPTH_INSIDE, None) or _beside(root)
+        found = _search(root, DEPTH_INSIDE, None) or _beside(root) or _in_checkout(root)
         if found is not None:
             return "vendored", found
     site = _sources.installed("sat")

@@ -24,6 +24,9 @@ def to_json(project: Project) -> dict[str, Any]:
             "second_stack": dict(get_args.second_stack) if get_args.second_stack is not None else None,
             "unsupported": list(get_args.unsupported),
             "mpu_call": list(get_args.mpu_call),
+            "unsupported_when": {k: list(v) for k, v in get_args.unsupported_when.items()}
+            if get_args.unsupported_when is not None
+            else None,
         },
         "sat": {
             **project.sat.__dict__,
@@ -53,6 +56,7 @@ def to_json(project: Project) -> dict[str, Any]:
         "deepspeed_inference",
         "world_division",
         "undeclared_reads",
+        "unsupported_when",
     ):  # absent: the built-in profile stays unchanged
         if getattr(get_args, optional) is None:
             del document["get_args"][optional]
@@ -64,6 +68,8 @@ def from_json(data: dict[str, Any]) -> Project:
     get_args["injects_model_config"] = MappingProxyType(get_args.get("injects_model_config", {}))
     get_args["unsupported"] = tuple(get_args.get("unsupported", ()))
     get_args["mpu_call"] = tuple(get_args.get("mpu_call", ()))
+    if get_args.get("unsupported_when") is not None:
+        get_args["unsupported_when"] = {k: tuple(v) for k, v in get_args["unsupported_when"].items()}
     sat = dict(data["sat"])
     sat["mpu_dimensions"] = tuple(sat["mpu_dimensions"])
     sat["mpu_parameters"] = tuple(sat.get("mpu_parameters", ()))

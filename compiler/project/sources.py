@@ -14,6 +14,8 @@ import ast
 import hashlib
 import importlib.util
 import json
+import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,11 +34,19 @@ def parse_count() -> int:
 
 def installed(name: str) -> Path | None:
     """The folder holding an installed top-level package (``find_spec`` on a top-level name
-    locates it without executing it)."""
+    locates it without executing it).  The folder satc runs in is not searched: ``python -m
+    satc`` puts it on ``sys.path`` and the ``satc`` command does not, and a ``sat/`` that
+    happens to sit there is not what the project's interpreter imports (sat_source.py finds
+    a SAT vendored in or beside the project)."""
+    here = {"", os.getcwd()}
+    saved = sys.path[:]
+    sys.path[:] = [entry for entry in saved if entry not in here]  # editable installs' finders still run
     try:
         spec = importlib.util.find_spec(name)
     except (ImportError, ValueError):
         return None
+    finally:
+        sys.path[:] = saved
     if spec is None or not spec.submodule_search_locations:
         return None
     return Path(next(iter(spec.submodule_search_locations))).parent
@@ -88,6 +98,7 @@ class Sources:
     # facts, so an id reused by another object never matches.  Every entry script asks again.
     memo: dict[tuple[str, int], tuple[Any, Any]] = field(default_factory=dict)
     _installed: dict[str, Path | None] = field(default_factory=dict)
+    _package_bases: dict[str, Path | None] = field(default_factory=dict)
 
     def module(self, name: str) -> Module | None:
         if name not in self.cache:
@@ -105,7 +116,12 @@ class Sources:
         if top == "sat" or top in INSTALLED:
             where = self.installed_dir(top)
             return [where] if where else []
-        return [self.root] if self.root else []
+        if self.root is None:
+            return []
+        if top not in self._package_bases:
+            self._package_bases[top] = _package_base(self.root, top)
+        base = self._package_bases[top]
+        return [self.root, base] if base is not None else [self.root]
 
     def _file(self, name: str) -> Path | None:
         parts = name.split(".")
@@ -138,6 +154,11 @@ class Sources:
                 return path.relative_to(self.root).as_posix()
             except ValueError:
                 pass
+            # A module of the package the project lies in, outside its folder: relative too,
+            # so the bundle names no absolute path (``../../utils/x.py``).
+            for base in self._package_bases.values():
+                if base is not None and path.is_relative_to(base):
+                    return _relative(path, self.root)
         for where in [self.sat_parent, *self._installed.values()]:
             if where is not None:
                 try:
@@ -171,6 +192,18 @@ class Sources:
             return None
         _PARSED[0] += 1
         return Module(name, self.label(path), tree, text)
+
+
+def _package_base(root: Path, top: str) -> Path | None:
+    """Where ``top.x.y`` is imported from when the project folder lies inside the package
+    ``top`` (its targets and imports name the package's full path:
+    ``fastercache.models.cogvideox.dit_video_concat.DiffusionTransformer`` for a project in
+    ``<checkout>/fastercache/models/cogvideox``, camenduru/FasterCache fab32c1): the folder
+    above the nearest ancestor named ``top``.  A few path checks, no scan."""
+    for folder in [root, *root.parents][:6]:
+        if folder.name == top and folder.parent != folder:
+            return folder.parent
+    return None
 
 
 def _relative(path: Path, root: Path) -> str:

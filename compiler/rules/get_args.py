@@ -28,7 +28,10 @@ SEED_RULES = {
 def g1_project_get_args(work: Work) -> None:
     """G1-G4: the project's get_args, as far as satc reproduces it."""
     get_args = select.for_config(work.config).get_args
+    guards = get_args.unsupported_when or {}
     for statement in get_args.unsupported:
+        if any(_holds(work.args, test) is False for test in guards.get(statement, ())):
+            continue  # under an `if` this launch does not take: the statement does not run
         work.warn(
             "args",
             f"satc cannot reproduce what the project's get_args does here: {statement} [G1]",

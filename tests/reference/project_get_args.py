@@ -77,6 +77,14 @@ def vendored_sat(tree: Path) -> Path | None:
         is_sat = (package / "mpu" / "__init__.py").is_file() and (package / "arguments.py").is_file()
         if is_sat and package.resolve() != tree.resolve() and not _in_another_project(tree, package):
             return package.parent
+    # The top of the installable checkout the tree lies in (``pip install -e .``), as
+    # satc's sat_source.py reads it: Index-anisora's anisoraV1_infer.
+    for folder in list(tree.parents)[:4]:
+        if (folder / "setup.py").is_file() or (folder / "pyproject.toml").is_file():
+            package = folder / "sat"
+            if (package / "mpu" / "__init__.py").is_file() and (package / "arguments.py").is_file():
+                return folder
+            break
     return None
 
 
@@ -94,6 +102,8 @@ def _in_another_project(tree: Path, package: Path) -> bool:
     top = tree.parent / package.relative_to(tree.parent).parts[0]
     if top.name == VENDOR_DIR:
         return False
+    if package == top / "sat" and (top / "setup.py").is_file() and not (top / "arguments.py").is_file():
+        return False  # a SAT checkout of another name the project pip-installs (satc's sat_source.py)
     return (
         (top / ".git").exists()
         or (top / "arguments.py").is_file()
@@ -207,8 +217,8 @@ def load_project(tree: Path) -> types.ModuleType:
     torch.cuda.device_count = lambda: 1
     torch.distributed.get_rank = lambda group=None: PROCESS["rank"]
     project = importlib.import_module("arguments")
-    project.initialize_distributed = lambda args: True
-    project.set_random_seed = lambda seed: None
+    project.initialize_distributed = lambda args, *more, **named: True
+    project.set_random_seed = lambda seed, *more, **named: None
     mpu = getattr(project, "mpu", None) or importlib.import_module("sat.mpu")
     mpu.get_data_parallel_rank = lambda: PROCESS["rank"]
     return project
