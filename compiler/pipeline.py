@@ -42,7 +42,9 @@ def project_record(config: LoadedConfig, out_dir: Path) -> dict[str, Any]:
     record: dict[str, Any] = {"origin": project.origin, "label": project.label}
     if project.root is not None:
         record["path"] = relative_to_bundle(project.root, out_dir)
-        record["files"] = [{"path": label, "sha256": sha} for label, sha in packages.own_files(project)]
+        # the files that judged this config, not every file the cached facts came from
+        used = select.files_used(config)
+        record["files"] = [{"path": label, "sha256": sha} for label, sha in packages.own_files(project, used)]
         record["packages"] = [
             {"name": name, "version": version} for name, version in packages.versions(project).items()
         ]

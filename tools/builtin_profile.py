@@ -29,6 +29,8 @@ def profile(sat_dir: str) -> dict[str, Any]:
     official = json.loads((ROOT / "schemas" / "models.json").read_text())["targets"]
     data = to_json(read_project(sat_dir, sorted(official), use_cache=False, siblings=True))
     data.update(root=None, origin="builtin", label=LABEL, files=[])
+    for which in ("base_files", "target_files", "entry_files"):  # which files: none are recorded
+        data.pop(which, None)
     data["sat"] = {**data["sat"], "where": "snapshot", "path": "sat"}
     return data
 

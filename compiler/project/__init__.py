@@ -176,6 +176,7 @@ def answer_entry(project: Project, question: str) -> Project:
         return replace(
             project,
             entry_facts=MappingProxyType(dict(sorted({**project.entry_facts, **cached.entry_facts}.items()))),
+            entry_files=MappingProxyType(dict(sorted({**project.entry_files, **cached.entry_files}.items()))),
             files=tuple(sorted({**dict(project.files), **dict(cached.files)}.items())),
         )
     from . import reader
@@ -187,6 +188,9 @@ def answer_entry(project: Project, question: str) -> Project:
             cached,
             entry_facts=MappingProxyType(
                 dict(sorted({**cached.entry_facts, question: project.entry_facts[question]}.items()))
+            ),
+            entry_files=MappingProxyType(
+                dict(sorted({**cached.entry_files, question: project.entry_files[question]}.items()))
             ),
             files=tuple(sorted({**dict(cached.files), **sources.files}.items())),
         )

@@ -1076,21 +1076,30 @@ def wanted(sources: Sources, targets: list[str]) -> tuple[set[str], set[str]]:
     return named, out
 
 
-def describe_targets(sources: Sources, targets: list[str]) -> dict[str, dict[str, Any]]:
+def describe_targets(
+    sources: Sources, targets: list[str], files: dict[str, list[str]] | None = None
+) -> dict[str, dict[str, Any]]:
     """Entries for the requested targets.  A requested target that resolves to nothing
-    readable is left out: the compiler reports it as unknown."""
+    readable is left out: the compiler reports it as unknown.  ``files`` gets, per target,
+    the files its description used."""
     out: dict[str, dict[str, Any]] = {}
     for dotted in sorted(set(targets)):
-        found = resolve_dotted(sources, dotted)
-        if isinstance(found, str) and found in sources.snapshot_targets:
-            out[dotted] = {k: v for k, v in sources.snapshot_targets[found].items() if k not in SNAPSHOT_ONLY}
-            continue
-        if not isinstance(found, Found):
-            continue
-        described = describe(sources, found)
+        with sources.tracking() as touched:
+            described = _describe_target(sources, dotted)
         if described is not None:
             out[dotted] = described
+        if files is not None:
+            files[dotted] = sorted(touched)
     return out
+
+
+def _describe_target(sources: Sources, dotted: str) -> dict[str, Any] | None:
+    found = resolve_dotted(sources, dotted)
+    if isinstance(found, str) and found in sources.snapshot_targets:
+        return {k: v for k, v in sources.snapshot_targets[found].items() if k not in SNAPSHOT_ONLY}
+    if not isinstance(found, Found):
+        return None
+    return describe(sources, found)
 
 
 def why_unresolved(sources: Sources, dotted: str) -> dict[str, str]:

@@ -169,6 +169,14 @@ class Project:
     #                                 (``training_main``) (network_use.py)
     # A question absent here was not asked yet; the built-in profile answers none (unknown).
     entry_facts: Mapping[str, bool | None] = field(default_factory=lambda: MappingProxyType({}))
+    # Which of ``files`` each part of the facts came from, so a bundle records the files
+    # that judged its own config, whatever other compiles added to the cached facts: the
+    # read every config uses (``base_files``), each target's description (``target_files``),
+    # each entry question's answer (``entry_files``).  Empty ``base_files``: not known (an
+    # older cache, the built-in profile), every file is recorded.
+    base_files: tuple[str, ...] = ()
+    target_files: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    entry_files: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
 
 
 # The reader's entry point (compiler/project/__init__.py):

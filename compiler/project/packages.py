@@ -25,9 +25,14 @@ def _installed_label(project: Project, label: str) -> bool:
     return top in _INSTALLED_TOPS
 
 
-def own_files(project: Project) -> list[tuple[str, str]]:
-    """(label, sha256) of each file of the project tree (and its vendored SAT) that was read."""
-    return sorted((label, sha) for label, sha in project.files if not _installed_label(project, label))
+def own_files(project: Project, used: set[str] | None = None) -> list[tuple[str, str]]:
+    """(label, sha256) of each file of the project tree (and its vendored SAT) that was read
+    (of those in ``used``, where given: the ones that judged one config)."""
+    return sorted(
+        (label, sha)
+        for label, sha in project.files
+        if not _installed_label(project, label) and (used is None or label in used)
+    )
 
 
 def _dist_info_version(name: str) -> str | None:

@@ -148,10 +148,12 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
 def _described(sources: Sources, wanted: list[str]) -> dict[str, Any]:
     """The requested targets' entries, their modules' class names, and the files read for
     them (plain data: it may come back from a child process)."""
-    described = classes.describe_targets(sources, wanted)
+    target_files: dict[str, list[str]] = {}
+    described = classes.describe_targets(sources, wanted, target_files)
     _, with_siblings = classes.wanted(sources, wanted)
     return {
         "described": described,
+        "target_files": target_files,
         "names": sorted(with_siblings),
         "files": dict(sources.files),
         "paths": {label: str(path) for label, path in sources.paths.items()},
@@ -223,6 +225,7 @@ def _read(
         built = replace(
             built, undeclared_reads=args_reads.undeclared_reads(sources, root, surface.arguments, sat_dir)
         )
+    base = tuple(sorted(sources.files))  # what every config of the project is judged by
     part = pending.result()
     described = part["described"]
     sources.files.update(part["files"])
@@ -230,7 +233,7 @@ def _read(
     sources.absent.update(Path(path) for path in part["absent"])
     sources.scanned.update(Path(path) for path in part["scanned"])
     sources.broken.update(part["broken"])
-    unresolved = {t: classes.why_unresolved(sources, t) for t in wanted if t not in described}
+    unresolved, target_files = _unresolved(sources, wanted, described, part["target_files"])
     project = Project(
         root=str(root),
         origin="scanned",
@@ -245,9 +248,25 @@ def _read(
         unresolved=MappingProxyType(unresolved),
         entrypoints=entrypoints,
         target_names=tuple(sorted(set(part["names"]) - set(unresolved))),
+        base_files=base,
+        target_files=MappingProxyType(target_files),
     )
     extra = {"requested": wanted}
     return project, sources, extra
+
+
+def _unresolved(
+    sources: Sources, wanted: list[str], described: Mapping[str, Any], read_files: Mapping[str, list[str]]
+) -> tuple[dict[str, dict[str, str]], dict[str, tuple[str, ...]]]:
+    """Why each requested target has no entry, and the files each target's facts used."""
+    unresolved: dict[str, dict[str, str]] = {}
+    files = {t: set(read_files.get(t, ())) for t in wanted}
+    for target in wanted:
+        if target not in described:
+            with sources.tracking() as touched:
+                unresolved[target] = classes.why_unresolved(sources, target)
+            files[target] |= touched
+    return unresolved, {t: tuple(sorted(v)) for t, v in sorted(files.items())}
 
 
 def add_targets(project: Project, targets: Iterable[str]) -> tuple[Project, Sources]:
@@ -255,12 +274,11 @@ def add_targets(project: Project, targets: Iterable[str]) -> tuple[Project, Sour
     assert project.root is not None
     sources, _, _, _ = open_sources(Path(project.root))
     wanted = sorted(set(targets))
-    described = classes.describe_targets(sources, wanted)
+    read_files: dict[str, list[str]] = {}
+    described = classes.describe_targets(sources, wanted, read_files)
     merged = {**project.targets, **described}
-    unresolved = {
-        **project.unresolved,
-        **{t: classes.why_unresolved(sources, t) for t in wanted if t not in described},
-    }
+    new_unresolved, new_files = _unresolved(sources, wanted, described, read_files)
+    unresolved = {**project.unresolved, **new_unresolved}
     _, with_siblings = classes.wanted(sources, wanted)
     files = dict(project.files)
     files.update(sources.files)
@@ -269,6 +287,7 @@ def add_targets(project: Project, targets: Iterable[str]) -> tuple[Project, Sour
             **{
                 **project.__dict__,
                 "target_names": tuple(sorted((set(project.target_names) | with_siblings) - set(unresolved))),
+                "target_files": MappingProxyType(dict(sorted({**project.target_files, **new_files}.items()))),
                 "targets": MappingProxyType(dict(sorted(merged.items()))),
                 "files": tuple(sorted(files.items())),
                 "unresolved": MappingProxyType(dict(sorted(unresolved.items()))),
@@ -285,13 +304,19 @@ def add_entry_facts(project: Project, questions: Iterable[str]) -> tuple[Project
     assert project.root is not None
     root = Path(project.root)
     sources, _, _, _ = open_sources(root)
-    answers = {q: entry_reads.answer(sources, root, q, project.arguments) for q in questions}
+    answers: dict[str, bool | None] = {}
+    used: dict[str, tuple[str, ...]] = {}
+    for question in questions:
+        with sources.tracking() as touched:
+            answers[question] = entry_reads.answer(sources, root, question, project.arguments)
+        used[question] = tuple(sorted(touched))
     files = dict(project.files)
     files.update(sources.files)
     return (
         replace(
             project,
             entry_facts=MappingProxyType(dict(sorted({**project.entry_facts, **answers}.items()))),
+            entry_files=MappingProxyType(dict(sorted({**project.entry_files, **used}.items()))),
             files=tuple(sorted(files.items())),
         ),
         sources,

@@ -123,7 +123,27 @@ def entry_fact(config: LoadedConfig, question: str) -> bool | None:
     if question not in project.entry_facts:
         project = answer_entry(project, question)
         object.__setattr__(config, "_project", project)
+    asked: set[str] | None = config.__dict__.get("_asked")
+    if asked is None:
+        asked = set()
+        object.__setattr__(config, "_asked", asked)
+    asked.add(question)  # the bundle records the files that answered it
     return project.entry_facts.get(question)
+
+
+def files_used(config: LoadedConfig) -> set[str] | None:
+    """The project files the facts judging ``config`` came from: the read every config
+    uses, its targets' descriptions, the entry questions its rules asked (None: not known,
+    every file read)."""
+    project = for_config(config)
+    if not project.base_files:
+        return None
+    used = set(project.base_files)
+    for target in targets_in(config.tree):
+        used.update(project.target_files.get(target, ()))
+    for question in config.__dict__.get("_asked", ()):
+        used.update(project.entry_files.get(question, ()))
+    return used
 
 
 def note(config: LoadedConfig) -> str | None:

@@ -11,12 +11,13 @@ code judged it.
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import importlib.util
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,12 +99,28 @@ class Sources:
     # facts, so an id reused by another object never matches.  Every entry script asks again.
     memo: dict[tuple[str, int], tuple[Any, Any]] = field(default_factory=dict)
     _installed: dict[str, Path | None] = field(default_factory=dict)
+    _tracking: list[set[str]] = field(default_factory=list)
     _package_bases: dict[str, Path | None] = field(default_factory=dict)
 
     def module(self, name: str) -> Module | None:
         if name not in self.cache:
             self.cache[name] = self._load(name)
-        return self.cache[name]
+        found = self.cache[name]
+        if found is not None and self._tracking:
+            for touched in self._tracking:
+                touched.add(found.label)
+        return found
+
+    @contextlib.contextmanager
+    def tracking(self) -> Iterator[set[str]]:
+        """The labels of the files a part of a read uses (loaded or already parsed): what a
+        bundle records for the facts it was judged by, whatever an earlier compile cached."""
+        touched: set[str] = set()
+        self._tracking.append(touched)
+        try:
+            yield touched
+        finally:
+            self._tracking.pop()
 
     def installed_dir(self, top: str) -> Path | None:
         if top == "sat":
@@ -172,6 +189,8 @@ class Sources:
         label = self.label(path)
         self.files[label] = hashlib.sha256(data).hexdigest()
         self.paths[label] = path
+        for touched in self._tracking:
+            touched.add(label)
         return data.decode("utf-8", errors="replace")
 
     def _load(self, name: str) -> Module | None:
