@@ -72,8 +72,12 @@ def test_an_engine_that_does_not_index_it_is_not_judged_by_it(tmp_path: Path) ->
     text = engine.read_text(encoding="utf-8")
     assert text.count(SUBSCRIPT) == 1, "diffusion_video.py changed upstream"
     engine.write_text(text.replace(SUBSCRIPT, "        pass\n"), encoding="utf-8")
+    # instantiate_from_config alone takes its marker text (and builds nothing)...
+    _, stderr = _compile(tree, tmp_path, sets=("model.network_config=__is_unconditional__",))
+    assert "M29" not in stderr, stderr
+    # ...and fails on other text (KeyError: Expected key `target`), built whenever the engine is
     _, stderr = _compile(tree, tmp_path, sets=("model.network_config=text",))
-    assert "M29" not in stderr, stderr  # instantiate_from_config alone takes marker text
+    assert "builds model.network_config with instantiate_from_config" in stderr, stderr
     _, stderr = _compile(tree, tmp_path, sets=("model.network_config=5",))
     assert "builds model.network_config with instantiate_from_config" in stderr, stderr
     assert 'indexes model.network_config["params"]' not in stderr
@@ -121,3 +125,37 @@ def test_a_method_that_indexes_its_params_is_followed(tmp_path: Path) -> None:
     assert 'which indexes config["params"] (diffusion_video.py:140): float 2.5 is not a mapping' in stderr, (
         stderr
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "found"),
+    [
+        ("vae.yaml", "str 'vae.yaml' is not a mapping with a target"),
+        ("null", "null removes model.first_stage_config, but SATVideoDiffusionEngine"),
+    ],
+)
+def test_text_or_null_where_the_engine_always_builds_it_is_an_error(
+    tmp_path: Path, value: str, found: str
+) -> None:
+    """``_init_first_stage`` builds the key whenever the engine is built: text (not one of
+    instantiate_from_config's markers) is a KeyError there and None a TypeError.  The loss,
+    built only ``if loss_fn_config is not None`` (diffusion_video.py:90-92), takes null."""
+    rc, stderr = _compile(cogvideo_sat(), tmp_path, sets=(f"model.first_stage_config={value}",))
+    assert rc == 2, stderr
+    assert found in stderr and "[M29]" in stderr, stderr
+    rc, stderr = _compile(cogvideo_sat(), tmp_path, sets=("model.loss_fn_config=null",))
+    assert rc == 0, stderr
+
+
+def test_a_build_under_a_guard_is_not_judged_for_null(tmp_path: Path) -> None:
+    """A copy whose engine builds the first stage only when it is given."""
+    tree = tmp_path / "sat"
+    shutil.copytree(cogvideo_sat(), tree, ignore=shutil.ignore_patterns("__pycache__"))
+    engine = tree / "diffusion_video.py"
+    text = engine.read_text(encoding="utf-8")
+    call = "        self._init_first_stage(first_stage_config)\n"
+    assert text.count(call) == 1, "diffusion_video.py changed upstream"
+    guarded = "        if first_stage_config is not None:\n    " + call
+    engine.write_text(text.replace(call, guarded), encoding="utf-8")
+    rc, stderr = _compile(tree, tmp_path, sets=("model.first_stage_config=null",))
+    assert rc == 0, stderr

@@ -831,12 +831,14 @@ def engine(sources: Sources, found: Found) -> dict[str, Any] | None:
                         section, {"passes": [], "overwrites": True, "source": init[0].line(stmt)}
                     )["passes"].append(key)
     builds = _builds(bodies, local_key, init[0])
+    unguarded = _unguarded_builds(bodies, local_key, init[0])
     return {
         "target": found.dotted,
         "source": found.line(),
         "keys": dict(sorted(keys.items())),
         "children": dict(sorted(injects.items())),
         **({"builds": builds} if builds else {}),
+        **({"builds_unguarded": unguarded} if unguarded else {}),
         "concat_images_when": _concat_images_when(found),
         "frames_to_vae": _frames_to_vae(sources, found),
     }
@@ -865,6 +867,76 @@ def _builds(bodies: list[Any], local_key: dict[str, str], owner: Found) -> dict[
         for key, where in _method_builds(func, local_key, owner):
             out.setdefault(key, where)
     return dict(sorted(out.items()))
+
+
+# What runs only sometimes (or catches what fails): a build under one of these may be
+# guarded against None (``instantiate_from_config(x) if x is not None else None``).
+_CONDITIONAL = (
+    ast.If,
+    ast.IfExp,
+    ast.BoolOp,
+    ast.Try,
+    ast.While,
+    ast.For,
+    ast.comprehension,
+    ast.Lambda,
+    ast.FunctionDef,  # a nested function is not run by the one that defines it
+    ast.AsyncFunctionDef,
+)
+
+
+def _parents(func: ast.AST) -> dict[int, ast.AST]:
+    parents: dict[int, ast.AST] = {}
+    for node in walk(func):
+        for child in ast.iter_child_nodes(node):
+            parents[id(child)] = node
+    return parents
+
+
+def _unconditional(func: ast.AST, target: ast.AST, parents: dict[int, ast.AST]) -> bool:
+    """Whether ``target`` runs whenever ``func`` does: no branch, loop, ``try`` or
+    short-circuit between them."""
+    node = parents.get(id(target))
+    while node is not None and node is not func:
+        if isinstance(node, _CONDITIONAL):
+            return False
+        node = parents.get(id(node))
+    return node is func
+
+
+def _unguarded_builds(bodies: list[Any], local_key: dict[str, str], owner: Found) -> list[str]:
+    """The model keys whose value reaches ``instantiate_from_config`` (or ``["params"]``)
+    whenever the engine is built, with no ``default(...)``, branch or ``try`` around it:
+    None there fails (``"target" in None``), as does text that is not one of the builder's
+    markers.  CogVideoX's ``self._init_first_stage(first_stage_config)`` (diffusion_video.py:88)
+    builds it at :140 unconditionally; ``loss_fn_config`` is built only ``if ... is not None``."""
+    found: set[str] = set()
+    methods = (
+        {item.name: item for item in owner.node.body if isinstance(item, ast.FunctionDef)}
+        if isinstance(owner.node, ast.ClassDef)
+        else {}
+    )
+    for func, _, _ in bodies:
+        parents = _parents(func)
+        for call in walk(func):
+            if not isinstance(call, ast.Call) or not call.args or not _unconditional(func, call, parents):
+                continue
+            given = call.args[0]
+            name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+            if name == BUILDER and isinstance(given, ast.Name) and given.id in local_key:
+                found.add(local_key[given.id])
+                continue
+            callee = dotted_name(call.func)
+            method = methods.get(callee[len("self.") :]) if callee and callee.startswith("self.") else None
+            if method is None or method is func:
+                continue
+            for param, value in zip([a.arg for a in method.args.args[1:]], call.args, strict=False):
+                if isinstance(value, ast.Name) and value.id in local_key:
+                    uses = [n for n in walk(method) if _builds_or_indexes(n, param)]
+                    inside = _parents(method) if uses else {}
+                    if any(_unconditional(method, use, inside) for use in uses):
+                        found.add(local_key[value.id])
+    return sorted(found)
 
 
 def _method_builds(func: ast.AST, local_key: dict[str, str], owner: Found) -> list[tuple[str, str]]:

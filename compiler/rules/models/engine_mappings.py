@@ -20,6 +20,9 @@ from ...project.schema import models as project_models
 from ...tree import yaml_text
 from .targets import problem
 
+# instantiate_from_config's text values that build nothing (sgm/util.py:258-261)
+_MARKERS = ("__is_first_stage__", "__is_unconditional__")
+
 
 def _kind(value: Any) -> str:
     if value is None:
@@ -61,10 +64,32 @@ def check(config: LoadedConfig) -> list[Problem]:
                 )
             ]
         return []
+    unguarded = set(engine.get("builds_unguarded") or ())
     for key, where in sorted((engine.get("builds") or {}).items()):
         value = model.get(key)
-        if key in children or not isinstance(value, bool | int | float | list):
-            continue  # text may be one of instantiate_from_config's markers; null may be guarded
+        if key in children:
+            continue
+        if key not in model:
+            removed = _removed(config, f"model.{key}") if key in unguarded else None
+            if removed is not None:
+                index, label = removed
+                found.append(
+                    Problem(
+                        Location(rank=SET_RANK + index, label=label),
+                        f"model.{key}",
+                        f"null removes model.{key}, but {owner} {_how(key, where)} whenever the model "
+                        "is built: None there is a TypeError [M29]",
+                        hint=f"delete --set model.{key}=null",
+                    )
+                )
+            continue
+        # text may be one of instantiate_from_config's markers and null may be guarded, except
+        # where the engine builds the key whenever it is built (builds_unguarded)
+        crashes = isinstance(value, bool | int | float | list) or (
+            key in unguarded and (value is None or (isinstance(value, str) and value not in _MARKERS))
+        )
+        if not crashes:
+            continue
         found.append(
             problem(
                 config,
@@ -72,7 +97,8 @@ def check(config: LoadedConfig) -> list[Problem]:
                 "M29",
                 f"{owner} {_how(key, where)}: {_kind(value)} is not a mapping with a target, "
                 "an error when the model is built",
-                f"give model.{key} a mapping with target and params, or delete it",
+                f"give model.{key} a mapping with target and params"
+                + ("" if key in unguarded else ", or delete it"),
             )
         )
     for key, child in sorted(children.items()):
