@@ -17,6 +17,7 @@ from .load import LoadedConfig
 from .project import select
 from .project.facts import Project
 from .project.schema import FALSE_WORDS, config_schema
+from .rules import project_files
 from .rules.models import engine_mappings
 from .rules.models import targets as model_targets
 from .suggest import closest, typo_of
@@ -914,8 +915,12 @@ def _schema_problems(config: LoadedConfig, root: dict[str, Any]) -> tuple[list[P
 def validate(config: LoadedConfig) -> tuple[list[Problem], list[Problem]]:
     """(errors, warnings) for the merged tree, each located and sorted."""
     project = select.for_config(config)
+    unparsable, parser_broken = project_files.v2_unparsable(config, project)
+    if parser_broken:
+        # every key is judged by the parser satc could not read: nothing else would be true
+        return unparsable, []
     root = config_schema(project)
-    problems: list[Problem] = []
+    problems: list[Problem] = list(unparsable)
     _canonical_gpu(config.tree)
     structural, flowing = _schema_problems(config, root)
     problems.extend(structural)

@@ -1189,7 +1189,7 @@ def why_unresolved(sources: Sources, dotted: str) -> dict[str, str]:
             if label.endswith((f"{relative}.py", f"{relative}/__init__.py"))
         ]
         if broken:
-            return {"kind": "unreadable", "detail": broken[0]}
+            return {"kind": "broken", "detail": broken[0]}
         base = sources.installed_dir(top) if top == "sat" or top in INSTALLED else sources.root
         if base is not None and ((base / top).is_dir() or (base / f"{top}.py").is_file()):
             where = sources.label(base / f"{relative}.py")

@@ -149,7 +149,8 @@ class Project:
     # kind "missing_module" (no such module in the project or its SAT: a typo),
     # "missing_name" (the module defines no such name), "external" (a package satc does not
     # read, or whose source is not on this machine: it cannot be judged here) or
-    # "unreadable" (found, but satc cannot follow its code).
+    # "unreadable" (found, but satc cannot follow its code) or "broken" (its module's file
+    # does not parse: importing it fails where it runs).
     unresolved: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: MappingProxyType({}))
     # The classes of each requested target's module, described or not (did-you-mean for a
     # target: a user switches a sampler or a position embedding to another class of the same
@@ -174,6 +175,9 @@ class Project:
     # read every config uses (``base_files``), each target's description (``target_files``),
     # each entry question's answer (``entry_files``).  Empty ``base_files``: not known (an
     # older cache, the built-in profile), every file is recorded.
+    # Project files that do not parse: {label: "label:line: message"} (Python fails to
+    # import them where they run).
+    broken: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     base_files: tuple[str, ...] = ()
     target_files: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
     entry_files: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))

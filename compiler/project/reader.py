@@ -250,6 +250,7 @@ def _read(
         target_names=tuple(sorted(set(part["names"]) - set(unresolved))),
         base_files=base,
         target_files=MappingProxyType(target_files),
+        broken=MappingProxyType(dict(sorted(sources.broken.items()))),
     )
     extra = {"requested": wanted}
     return project, sources, extra
@@ -288,6 +289,7 @@ def add_targets(project: Project, targets: Iterable[str]) -> tuple[Project, Sour
                 **project.__dict__,
                 "target_names": tuple(sorted((set(project.target_names) | with_siblings) - set(unresolved))),
                 "target_files": MappingProxyType(dict(sorted({**project.target_files, **new_files}.items()))),
+                "broken": MappingProxyType(dict(sorted({**project.broken, **sources.broken}.items()))),
                 "targets": MappingProxyType(dict(sorted(merged.items()))),
                 "files": tuple(sorted(files.items())),
                 "unresolved": MappingProxyType(dict(sorted(unresolved.items()))),

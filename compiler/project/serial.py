@@ -48,6 +48,8 @@ def to_json(project: Project) -> dict[str, Any]:
         del document["sat"]["missing"]
     if project.entry_facts:  # absent: the built-in profile stays unchanged
         document["entry_facts"] = dict(project.entry_facts)
+    if project.broken:  # absent: the built-in profile stays unchanged
+        document["broken"] = dict(project.broken)
     if project.base_files:  # absent: the built-in profile stays unchanged
         document["base_files"] = list(project.base_files)
         document["target_files"] = {k: list(v) for k, v in project.target_files.items()}
@@ -93,6 +95,7 @@ def from_json(data: dict[str, Any]) -> Project:
         entrypoints=tuple(data.get("entrypoints", ())),
         target_names=tuple(data.get("target_names", ())),
         entry_facts=MappingProxyType(data.get("entry_facts", {})),
+        broken=MappingProxyType(data.get("broken", {})),
         base_files=tuple(data.get("base_files", ())),
         target_files=MappingProxyType({k: tuple(v) for k, v in data.get("target_files", {}).items()}),
         entry_files=MappingProxyType({k: tuple(v) for k, v in data.get("entry_files", {}).items()}),

@@ -236,6 +236,16 @@ def _unknown_target(config: LoadedConfig, node: Node) -> Problem | None:
     if guess is None:
         short = closest(_short(node.target), [_short(k) for k in known])
         guess = next((k for k in known if _short(k) == short), None) if short else None
+    if project.origin == "scanned" and why.get("kind") == "broken":
+        # The file is there but does not parse: the model build's import fails on it.
+        return problem(
+            config,
+            (*node.path, "target"),
+            "M2",
+            f"target {node.target!r}: its module does not parse ({why.get('detail')}), so importing it "
+            "fails when the model is built",
+            f"fix the syntax error there (python -m py_compile {str(why.get('detail')).split(':', 1)[0]} shows it)",
+        )
     if project.origin == "scanned" and why.get("kind") in ("missing_module", "missing_name"):
         # The project and the SAT it imports have no such module or name: the model
         # build's import fails (get_obj_from_str).
