@@ -85,6 +85,7 @@ def _compile(config: LoadedConfig, out_dir: Path, strict: bool) -> Bundle:
         errors = [p for p in exc.problems if p.severity == "error"]
         raise ConfigError(errors + _shown(config, without_covered(errors, [*warnings, *found]))) from None
     trusted += [w for w in plan.warnings if w.message.startswith("trusted (satc.trust")]
+    warnings = without_covered(trusted, warnings)  # one message per key, the trusted error
     all_warnings, accepted = accept.split(
         config,
         tuple(

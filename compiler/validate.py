@@ -816,7 +816,12 @@ def without_covered(errors: list[Problem], warnings: list[Problem]) -> list[Prob
     """``warnings`` less a declared-type warning on a key an error already refuses (M14's
     "not an integer" and argparse's type=int on args.sampling_num_frames): one message per
     key, the error, which says what the code does with the value."""
-    refused = {error.key for error in errors if error.key and error.severity == "error"}
+    refused = {
+        error.key
+        for error in errors
+        # a trusted error (satc.trust) is shown as a warning, and still covers its key
+        if error.key and (error.severity == "error" or error.message.startswith("trusted (satc.trust"))
+    }
     return [w for w in warnings if not (w.key in refused and w.message.startswith(DECLARED_TYPE))]
 
 

@@ -59,3 +59,12 @@ def test_the_type_warning_stays_where_no_rule_covers_the_key(tmp_path: Path) -> 
     rc, stderr = _stderr(tmp_path, "args.sampling_fps=abc")
     assert rc == 0, stderr
     assert "warning: args.sampling_fps: argparse declares an integer" in stderr
+
+
+def test_a_trusted_rule_error_replaces_the_type_warning_too(tmp_path: Path) -> None:
+    """satc.trust shows the reviewed error as a warning: still the one message on its key."""
+    rc, stderr = _stderr(tmp_path, "args.sampling_num_frames='22'", "satc.trust=[args.sampling_num_frames]")
+    assert rc == 0, stderr
+    lines = _lines_about(stderr, "args.sampling_num_frames")
+    assert len(lines) == 1, stderr
+    assert "trusted (satc.trust: args.sampling_num_frames)" in lines[0]
