@@ -22,8 +22,9 @@ def v1_vendored_sat_incomplete(work: Work) -> None:
             continue  # another script's own import
         folder = "/".join([project.sat.path, *module.split(".")[1:]])
         hint = (
-            f"restore {folder}/ in the vendored copy (a .gitignore entry such as `model/` may have kept it "
-            "out of the repository), or remove the copy so the installed SAT is imported"
+            f"restore {folder}.py or {folder}/ (whichever the SAT release has) in the vendored copy (a "
+            ".gitignore entry such as `model/` may have kept it out of the repository), or remove the copy "
+            "so the installed SAT is imported"
         )
         if project.sat.path == "sat":
             # the entry folder's own sat/: first on sys.path, certainly the one imported
