@@ -158,7 +158,7 @@ def m24_image_to_video(model: Model) -> None:
                 ("args", "image2video"),
                 "M24",
                 f"{model.profile.name} is an image-to-video model: sampling it without args.image2video "
-                "feeds it text-to-video latents",
+                f"feeds it text-to-video latents{_unknown_reads(model)}",
                 "set args.image2video: true (and give prompts as 'text@@image_path')",
             )
     elif not wants and work.args.get("image2video") and _entry_reads_image2video(model):
@@ -176,6 +176,17 @@ def _entry_reads_image2video(model: Model) -> bool:
     entrypoint named, a script it could not follow)."""
     entry = _entry(model)
     return not entry or select.entry_fact(model.work.config, f"reads:{entry}:image2video") is not False
+
+
+def _unknown_reads(model: Model) -> str:
+    """Said where the rule applies because satc could not follow the launched script."""
+    entry = _entry(model)
+    if not entry or select.entry_fact(model.work.config, f"reads:{entry}:image2video") is not None:
+        return ""
+    return (
+        f" (satc could not follow {entry} or one of the project modules it imports, so it judges the "
+        "launch as CogVideoX's sample_video.py, which branches on args.image2video)"
+    )
 
 
 def _entry(model: Model) -> str:
