@@ -421,3 +421,21 @@ def test_the_runtime_seeds_each_rank_by_the_projects_rule(
         bundle = dataclasses.replace(bundle, document={**bundle.document, "seed_rule": rule})
     proc = ProcessEnv("torchrun", 3, 3, 4, 4, None, None, None, {})
     assert per_process_fields(bundle, proc)["seed"] == 100 + offset
+
+
+def test_a_near_miss_of_a_project_module_gets_a_did_you_mean(tmp_path: Path) -> None:
+    """A top-level module the project lacks may be a package installed where it runs (a
+    warning), but a near miss of one of the project's own modules is a typo of it."""
+    argv = ("compile", "configs/cogvideox1.5_5b.yaml", "configs/inference.yaml", "-o", str(tmp_path / "b"))
+    typo = satc(
+        *argv,
+        "--set",
+        "model.network_config.target=dit_video_conact.DiffusionTransformer",
+        cwd=cogvideo_sat(),
+    )
+    assert "hint: did you mean dit_video_concat.DiffusionTransformer?" in typo.stderr, typo.stderr
+    mine = satc(*argv, "--set", "model.network_config.target=my_lab.Net", cwd=cogvideo_sat())
+    assert (
+        "unknown target 'my_lab.Net'" in mine.stderr
+        and "did you mean" not in mine.stderr.split("my_lab.Net")[1].split("\n")[1]
+    )

@@ -231,7 +231,14 @@ def _unknown_target(config: LoadedConfig, node: Node) -> Problem | None:
         return None
     # A class in a package satc does not read is no typo of one of the project's: a
     # did-you-mean would name an unrelated class (torch.nn.Identity -> IdentityGuider).
-    known = [] if external else sorted(set(_models(config)["targets"]) | set(project.target_names))
+    # Unless the package's own name is a near miss of one of the project's modules
+    # (dit_video_conact -> dit_video_concat): that is a typo of a module, not a package.
+    known = sorted(set(_models(config)["targets"]) | set(project.target_names))
+    if external:
+        top = node.target.split(".", 1)[0]
+        tops = sorted({name.split(".", 1)[0] for name in known} - {top})
+        if closest(top, tops) is None:
+            known = []
     guess = closest(node.target, known)
     if guess is None:
         short = closest(_short(node.target), [_short(k) for k in known])
