@@ -579,6 +579,8 @@ def check_command(
             invalid += 1
             _echo(f"{shown}: INVALID INPUT", err=True)
             _print_problems(exc.problems)
+            if exc.note:  # what changed under the bundle's inputs since it was compiled
+                _echo(exc.note, err=True)
             continue
         drifted += not result.clean
         if not (quiet and result.clean):

@@ -73,3 +73,14 @@ def test_a_bundle_records_the_files_of_its_own_config_whatever_the_cache_holds(t
     # and satc check with a fresh cache finds the warm bundle up to date
     check = satc("check", str(tmp_path / "e"), cwd=root, env={"SATC_CACHE_DIR": str(tmp_path / "fresh")})
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_check_names_the_code_that_changed_when_the_config_no_longer_compiles(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    _compile(root, tmp_path / "cache", tmp_path / "bundle", *T2V)
+    network = root / "dit_video_concat.py"
+    network.write_text(network.read_text() + "\ndef broken(:\n")  # someone's edit in progress
+    check = satc("check", str(tmp_path / "bundle"), cwd=root, env={"SATC_CACHE_DIR": str(tmp_path / "cache")})
+    assert check.returncode == 2, check.stdout + check.stderr
+    assert "its module does not parse (dit_video_concat.py:" in check.stderr, check.stderr
+    assert "since then the project's code changed: dit_video_concat.py" in check.stderr, check.stderr

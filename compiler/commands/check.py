@@ -198,7 +198,14 @@ def check_recorded(out_dir: Path, label: str) -> CheckResult:
         return CheckResult(label, notes=tuple(notes))
     configs, overrides = list(recipe.configs), list(recipe.overrides)
     code = code_drift(recipe)
-    bundle = compile_bundle(configs, overrides, out_dir, project_dir=recipe.project)
+    try:
+        bundle = compile_bundle(configs, overrides, out_dir, project_dir=recipe.project)
+    except ConfigError as exc:
+        # the committed inputs were valid when compiled: say what changed under them
+        if code:
+            lines = [f"note: {label} compiled when it was built; since then {line}" for line in code]
+            exc.note = "\n".join([*lines, *([exc.note] if exc.note else [])])
+        raise
     result = compare(
         label,
         bundle.files,
