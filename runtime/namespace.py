@@ -92,7 +92,7 @@ def build_namespace(bundle: Bundle, proc: ProcessEnv) -> argparse.Namespace:
     """Every frozen arg, the config trees as CogVideoX expects them, per-process fields."""
     from omegaconf import OmegaConf
 
-    trees = {"args": copy.deepcopy(dict(bundle.args))}
+    trees: dict[str, Any] = {"args": copy.deepcopy(dict(bundle.args))}
     for section in ("model_config", "data_config"):
         trees[section] = copy.deepcopy(bundle.document.get(section))
     _integer_keys(trees, bundle.document.get("int_keys") or [])

@@ -949,7 +949,9 @@ def _method_builds(func: ast.AST, local_key: dict[str, str], owner: Found) -> li
     methods = {item.name: item for item in owner.node.body if isinstance(item, ast.FunctionDef)}
     out: list[tuple[str, str]] = []
     for call in walk(func):
-        callee = dotted_name(call.func) if isinstance(call, ast.Call) else None
+        if not isinstance(call, ast.Call):
+            continue
+        callee = dotted_name(call.func)
         method = methods.get(callee[len("self.") :]) if callee and callee.startswith("self.") else None
         if method is None or method is func:
             continue
