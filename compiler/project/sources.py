@@ -376,6 +376,19 @@ def _child_fields(kind: type[ast.AST]) -> tuple[str, ...]:
     return fields
 
 
+def children(node: ast.AST) -> list[ast.AST]:
+    """``list(ast.iter_child_nodes(node))`` less the nodes no reader looks for (contexts,
+    operators: ``_LEAF_FIELDS``), without its generator per node."""
+    found: list[ast.AST] = []
+    for name in _FIELDS.get(type(node)) or _child_fields(type(node)):
+        value = getattr(node, name, None)
+        if isinstance(value, list):
+            found.extend(item for item in value if isinstance(item, ast.AST))
+        elif isinstance(value, ast.AST):
+            found.append(value)
+    return found
+
+
 def _breadth_first(node: ast.AST) -> list[ast.AST]:
     """``list(ast.walk(node))`` without the ``_LEAF_FIELDS`` (same order otherwise), and
     without its generator and ``iter_child_nodes`` calls per node (the reader's largest

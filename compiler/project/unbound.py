@@ -20,7 +20,7 @@ import ast
 from collections.abc import Iterator
 from typing import Any
 
-from .sources import Found
+from .sources import Found, children
 
 UNKNOWN = object()  # a value (or a test's outcome) this reader cannot tell
 NESTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
@@ -50,7 +50,7 @@ def _names(node: ast.AST) -> Iterator[ast.Name]:
                 if isinstance(walrus, ast.NamedExpr) and isinstance(walrus.target, ast.Name)
             )
             continue
-        for child in ast.iter_child_nodes(current):
+        for child in children(current):  # an ast.Name's context is no name
             if not isinstance(child, NESTED):
                 stack.append(child)
 
