@@ -156,8 +156,9 @@ class _Launch:
         return None if value is UNKNOWN else bool(value)
 
 
-def _crash(found: Found, launch: _Launch) -> str | None:
-    """``file:line: NAME is unbound`` where the launch surely reads an unbound local."""
+def _crash(found: Found, launch: _Launch, seen: dict[int, tuple[list[ast.Name], set[str]]]) -> str | None:
+    """``file:line: NAME is unbound`` where the launch surely reads an unbound local.
+    ``seen``: each statement's reads and bindings, shared by the launches asked about."""
     func = found.node
     assert isinstance(func, ast.FunctionDef)
     local = _locals(func)
@@ -171,21 +172,28 @@ def _crash(found: Found, launch: _Launch) -> str | None:
         def __init__(self, crash: str | None) -> None:
             self.crash = crash
 
-    def run(body: list[ast.stmt], sure: bool) -> None:
-        for stmt in body:
+    def facts(stmt: ast.stmt) -> tuple[list[ast.Name], set[str]]:
+        known = seen.get(id(stmt))
+        if known is None:
             reads = [
                 n
                 for node in _own(stmt)
                 for n in _names(node)
                 if isinstance(n.ctx, ast.Load) or isinstance(stmt, ast.AugAssign) and n is stmt.target
             ]
+            known = seen[id(stmt)] = (reads, _stored(stmt))
+        return known
+
+    def run(body: list[ast.stmt], sure: bool) -> None:
+        for stmt in body:
+            reads, stored_here = facts(stmt)
             for name in reads:
                 if sure and name.id in local and name.id not in launch.bound:
                     raise Stop(f"{found.line(name)}: {name.id} is unbound")
             value = UNKNOWN
             if sure and isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
                 value = launch.value(stmt.value)
-            for stored in _stored(stmt):
+            for stored in stored_here:
                 launch.bound[stored] = value
             for target in stmt.targets if isinstance(stmt, ast.Assign) else []:
                 # get_args changing an arg the launch assumes: args.deepspeed = False
@@ -226,8 +234,9 @@ def deepspeed_in_inference(get_args: Found | None) -> dict[str, str] | None:
     if get_args is None or not isinstance(get_args.node, ast.FunctionDef):
         return None
     out = {}
+    seen: dict[int, tuple[list[ast.Name], set[str]]] = {}
     for scenario, config in SCENARIOS.items():
-        crash = _crash(get_args, _Launch(config))
+        crash = _crash(get_args, _Launch(config), seen)
         if crash is not None:
             out[scenario] = crash
     return out or None
