@@ -72,16 +72,7 @@ def check(config: LoadedConfig) -> list[Problem]:
         if key not in model:
             removed = _removed(config, f"model.{key}") if key in unguarded else None
             if removed is not None:
-                index, label = removed
-                found.append(
-                    Problem(
-                        Location(rank=SET_RANK + index, label=label),
-                        f"model.{key}",
-                        f"null removes model.{key}, but {owner} {_how(key, where)} whenever the model "
-                        "is built: None there is a TypeError [M29]",
-                        hint=f"delete --set model.{key}=null",
-                    )
-                )
+                found.append(_null_removes(removed, key, f"{owner} {_how(key, where)}, unconditionally"))
             continue
         # text may be one of instantiate_from_config's markers and null may be guarded, except
         # where the engine builds the key whenever it is built (builds_unguarded)
@@ -120,17 +111,19 @@ def check(config: LoadedConfig) -> list[Problem]:
             continue
         where = _removed(config, f"model.{key}")
         if where is not None:
-            index, label = where
-            found.append(
-                Problem(
-                    Location(rank=SET_RANK + index, label=label),
-                    f"model.{key}",
-                    f"null removes model.{key}, but {owner} reads it and indexes {read}: None there is "
-                    "a TypeError when the model is built [M29]",
-                    hint=f"delete --set model.{key}=null",
-                )
-            )
+            found.append(_null_removes(where, key, f"{owner} reads it and indexes {read}"))
     return found
+
+
+def _null_removes(removed: tuple[int, str], key: str, what: str) -> Problem:
+    """A `--set model.KEY=null` that removed a key the engine cannot do without."""
+    index, label = removed
+    return Problem(
+        Location(rank=SET_RANK + index, label=label),
+        f"model.{key}",
+        f"null removes model.{key}, but {what}: None there is a TypeError when the model is built [M29]",
+        hint=f"delete --set model.{key}=null",
+    )
 
 
 def _how(key: str, where: str) -> str:
