@@ -14,9 +14,7 @@ from typing import Any
 
 from ..resources import snapshot
 from . import (
-    args_reads,
     classes,
-    entry_reads,
     get_args,
     layers,
     parallel,
@@ -145,6 +143,12 @@ def read(root: Path, targets: Iterable[str]) -> tuple[Project, Sources, dict[str
         pending.cancel()
 
 
+def _undeclared_reads(sources: Sources, root: Path, arguments: Any, sat_dir: Path | None) -> Any:
+    from . import args_reads  # only a project whose loader sets every key reads its scripts for them
+
+    return args_reads.undeclared_reads(sources, root, arguments, sat_dir)
+
+
 def _described(sources: Sources, wanted: list[str]) -> dict[str, Any]:
     """The requested targets' entries, their modules' class names, and the files read for
     them (plain data: it may come back from a child process)."""
@@ -222,9 +226,7 @@ def _read(
         entry_argv=own_command_lines(root),
     )
     if built.args_assignment == "setattr":
-        built = replace(
-            built, undeclared_reads=args_reads.undeclared_reads(sources, root, surface.arguments, sat_dir)
-        )
+        built = replace(built, undeclared_reads=_undeclared_reads(sources, root, surface.arguments, sat_dir))
     base = tuple(sorted(sources.files))  # what every config of the project is judged by
     part = pending.result()
     described = part["described"]
@@ -303,6 +305,8 @@ def add_entry_facts(project: Project, questions: Iterable[str]) -> tuple[Project
     """``project`` with more entry-script questions answered (facts.Project.entry_facts):
     read when a rule first asks, since following a script's imports costs more than the
     rest of a read and most launches never ask."""
+    from . import entry_reads  # only a compile whose rules ask reads an entry script's imports
+
     assert project.root is not None
     root = Path(project.root)
     sources, _, _, _ = open_sources(root)
