@@ -159,3 +159,32 @@ def test_a_build_under_a_guard_is_not_judged_for_null(tmp_path: Path) -> None:
     engine.write_text(text.replace(call, guarded), encoding="utf-8")
     rc, stderr = _compile(tree, tmp_path, sets=("model.first_stage_config=null",))
     assert rc == 0, stderr
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (  # an early return in the builder method
+            "    def _init_first_stage(self, config):\n",
+            "    def _init_first_stage(self, config):\n        if config is None:\n            return\n",
+        ),
+        (  # the method gives it a default first
+            "    def _init_first_stage(self, config):\n",
+            "    def _init_first_stage(self, config):\n        config = default(config, {'target': 'x.Y'})\n",
+        ),
+        (  # the engine reads it with a default for a missing key
+            '        first_stage_config = model_config.get("first_stage_config", None)\n',
+            '        first_stage_config = model_config.get("first_stage_config", {"target": "x.Y"})\n',
+        ),
+    ],
+    ids=["early-return", "reassigned", "get-default"],
+)
+def test_other_guards_take_null_too(tmp_path: Path, old: str, new: str) -> None:
+    tree = tmp_path / "sat"
+    shutil.copytree(cogvideo_sat(), tree, ignore=shutil.ignore_patterns("__pycache__"))
+    engine = tree / "diffusion_video.py"
+    text = engine.read_text(encoding="utf-8")
+    assert text.count(old) == 1, "diffusion_video.py changed upstream"
+    engine.write_text(text.replace(old, new), encoding="utf-8")
+    rc, stderr = _compile(tree, tmp_path, sets=("model.first_stage_config=null",))
+    assert rc == 0, stderr

@@ -55,3 +55,17 @@ def test_an_unparsable_target_module_is_an_error_without_a_guess(tmp_path: Path)
         "not parse (dit_video_concat.py:"
     ) in stderr, stderr
     assert "did you mean" not in stderr  # the name is right; the file is not
+
+
+def test_a_nul_byte_is_named_without_a_line(tmp_path: Path) -> None:
+    root = tmp_path / "sat"
+    shutil.copytree(cogvideo_sat(), root, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    with (root / "sample_video.py").open("ab") as handle:
+        handle.write(b"\n# \x00\n")
+    rc, stderr = _compile(root, tmp_path, "sample_video.py", *CONFIGS)
+    assert rc == 2
+    assert (
+        "sample_video.py does not parse (sample_video.py: source code string cannot contain null bytes)"
+        in (stderr)
+    ), stderr
+    assert ":None" not in stderr

@@ -904,6 +904,47 @@ def _unconditional(func: ast.AST, target: ast.AST, parents: dict[int, ast.AST]) 
     return node is func
 
 
+def _names_in(node: ast.AST, name: str) -> bool:
+    return any(isinstance(n, ast.Name) and n.id == name for n in walk(node))
+
+
+def _binds(target: ast.AST, name: str) -> bool:
+    """``name = ...`` or ``a, name = ...`` (not ``name["params"] = ...``, which keeps it)."""
+    if isinstance(target, ast.Name):
+        return target.id == name
+    if isinstance(target, ast.Tuple | ast.List):
+        return any(_binds(item, name) for item in target.elts)
+    if isinstance(target, ast.Starred):
+        return _binds(target.value, name)
+    return False
+
+
+def _guarded_name(func: ast.AST, name: str, bindings_allowed: int) -> bool:
+    """Whether ``func`` may keep None or text away from a build of ``name``: it tests the
+    name (``if``, ``while``, ``assert``, a conditional expression, ``and``/``or``), binds it
+    again (``config = default(config, {...})``), or binds it with ``.get(key, default)``."""
+    bindings = 0
+    for node in walk(func):
+        if isinstance(node, ast.If | ast.While | ast.IfExp | ast.Assert) and _names_in(node.test, name):
+            return True
+        if isinstance(node, ast.BoolOp) and any(_names_in(value, name) for value in node.values):
+            return True
+        if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign | ast.NamedExpr):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(_binds(target, name) for target in targets):
+                bindings += 1
+                value = node.value
+                if (
+                    isinstance(value, ast.Call)
+                    and isinstance(value.func, ast.Attribute)
+                    and value.func.attr == "get"
+                    and len(value.args) > 1
+                    and not (isinstance(value.args[1], ast.Constant) and value.args[1].value is None)
+                ):
+                    return True  # a default for a missing key
+    return bindings > bindings_allowed
+
+
 def _unguarded_builds(bodies: list[Any], local_key: dict[str, str], owner: Found) -> list[str]:
     """The model keys whose value reaches ``instantiate_from_config`` (or ``["params"]``)
     whenever the engine is built, with no ``default(...)``, branch or ``try`` around it:
@@ -923,6 +964,8 @@ def _unguarded_builds(bodies: list[Any], local_key: dict[str, str], owner: Found
                 continue
             given = call.args[0]
             name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+            if isinstance(given, ast.Name) and given.id in local_key and _guarded_name(func, given.id, 1):
+                continue
             if name == BUILDER and isinstance(given, ast.Name) and given.id in local_key:
                 found.add(local_key[given.id])
                 continue
@@ -934,6 +977,8 @@ def _unguarded_builds(bodies: list[Any], local_key: dict[str, str], owner: Found
                 if isinstance(value, ast.Name) and value.id in local_key:
                     uses = [n for n in walk(method) if _builds_or_indexes(n, param)]
                     inside = _parents(method) if uses else {}
+                    if _guarded_name(method, param, 0):
+                        continue
                     if any(_unconditional(method, use, inside) for use in uses):
                         found.add(local_key[value.id])
     return sorted(found)

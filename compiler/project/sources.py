@@ -204,7 +204,9 @@ class Sources:
         try:
             tree = parse(text, str(path))
         except SyntaxError as error:
-            self.broken[self.label(path)] = f"{self.label(path)}:{error.lineno}: {error.msg}"
+            # a NUL byte or a bad encoding has no line
+            at = f"{self.label(path)}:{error.lineno}" if error.lineno else self.label(path)
+            self.broken[self.label(path)] = f"{at}: {error.msg}"
             return None
         except (ValueError, RecursionError, MemoryError) as error:
             self.broken[self.label(path)] = f"{self.label(path)}: {type(error).__name__}"
