@@ -671,6 +671,9 @@ def explain_command(
     keys = [item for item in items if not _is_config(item)]
     if not configs:
         raise click.UsageError("give at least one CONFIG (a YAML file) or bundle directory")
+    # the compile line pasted as it is: an entry script first sets launch.entrypoint
+    entry_configs, overrides = _entry_script(tuple(configs), overrides)
+    configs = list(entry_configs)
     out_dir = Path(".")
     project_dir = None
     from_bundle = len(configs) == 1 and os.path.isdir(configs[0])

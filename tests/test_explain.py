@@ -242,3 +242,14 @@ def test_explaining_a_stale_bundle_says_so(tmp_path: Path) -> None:
     assert stale.returncode == 0
     assert "b is stale" in stale.stderr and "satc check -o b" in stale.stderr
     assert "args.batch_size = 3" in stale.stdout
+
+
+def test_explain_takes_the_compile_line_with_its_entry_script() -> None:
+    """`satc explain sample_dit.py configs/x.yaml KEY` as `satc compile` takes it: the
+    script sets launch.entrypoint (it was read as a YAML file before)."""
+    from support import cogvideo_sat, satc
+
+    cogview = cogvideo_sat().parent / "forks" / "CogView3" / "sat"
+    done = satc("explain", "sample_dit.py", "configs/cogview3_plus.yaml", "launch.entrypoint", cwd=cogview)
+    assert done.returncode == 0, done.stderr
+    assert "sample_dit.py" in done.stdout
