@@ -830,8 +830,12 @@ def engine(sources: Sources, found: Found) -> dict[str, Any] | None:
                     injects.setdefault(
                         section, {"passes": [], "overwrites": True, "source": init[0].line(stmt)}
                     )["passes"].append(key)
-    builds = _builds(bodies, local_key, init[0])
-    unguarded = _unguarded_builds(bodies, local_key, init[0])
+    sites = _build_sites(bodies, local_key, init[0])
+    builds: dict[str, str] = {}
+    for key, where, _ in sites:
+        builds.setdefault(key, where)
+    builds = dict(sorted(builds.items()))
+    unguarded = sorted({key for key, _, sure in sites if sure})
     return {
         "target": found.dotted,
         "source": found.line(),
@@ -845,28 +849,6 @@ def engine(sources: Sources, found: Found) -> dict[str, Any] | None:
 
 
 BUILDER = "instantiate_from_config"
-
-
-def _builds(bodies: list[Any], local_key: dict[str, str], owner: Found) -> dict[str, str]:
-    """{model key: "file:line"} of the keys the engine hands to ``instantiate_from_config``
-    (``self.denoiser = instantiate_from_config(denoiser_config)``, or through
-    ``default(conditioner_config, ...)``): a number, boolean or list there fails in it."""
-    out: dict[str, str] = {}
-    for func, _, _ in bodies:
-        for call in walk(func):
-            if not isinstance(call, ast.Call) or not call.args:
-                continue
-            name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
-            if name != BUILDER:
-                continue
-            given = call.args[0]
-            if isinstance(given, ast.Call) and getattr(given.func, "id", "") == "default" and given.args:
-                given = given.args[0]
-            if isinstance(given, ast.Name) and given.id in local_key:
-                out.setdefault(local_key[given.id], owner.line(call))
-        for key, where in _method_builds(func, local_key, owner):
-            out.setdefault(key, where)
-    return dict(sorted(out.items()))
 
 
 # What runs only sometimes (or catches what fails): a build under one of these may be
@@ -945,77 +927,65 @@ def _guarded_name(func: ast.AST, name: str, bindings_allowed: int) -> bool:
     return bindings > bindings_allowed
 
 
-def _unguarded_builds(bodies: list[Any], local_key: dict[str, str], owner: Found) -> list[str]:
-    """The model keys whose value reaches ``instantiate_from_config`` (or ``["params"]``)
-    whenever the engine is built, with no ``default(...)``, branch or ``try`` around it:
-    None there fails (``"target" in None``), as does text that is not one of the builder's
-    markers.  CogVideoX's ``self._init_first_stage(first_stage_config)`` (diffusion_video.py:88)
-    builds it at :140 unconditionally; ``loss_fn_config`` is built only ``if ... is not None``."""
-    found: set[str] = set()
+def _build_sites(bodies: list[Any], local_key: dict[str, str], owner: Found) -> list[tuple[str, str, bool]]:
+    """(model key, where, sure) for each place the engine hands a `model:` key to
+    ``instantiate_from_config`` (``self.denoiser = instantiate_from_config(denoiser_config)``,
+    or through ``default(conditioner_config, ...)``), or, one call deep, to one of its own
+    methods that builds it or indexes its ``["params"]`` (CogVideoX's
+    ``self._init_first_stage(first_stage_config)``, diffusion_video.py:88, builds it at
+    :140).  A number, boolean or list fails at any of them; ``sure``: the build runs
+    whenever the engine is built, with no ``default(...)``, branch, ``try`` or guard of the
+    name around it, so None and text other than the builder's markers fail there too
+    (``loss_fn_config`` is built only ``if ... is not None``)."""
     methods = (
         {item.name: item for item in owner.node.body if isinstance(item, ast.FunctionDef)}
         if isinstance(owner.node, ast.ClassDef)
         else {}
     )
+    found: list[tuple[str, str, bool]] = []
     for func, _, _ in bodies:
         parents = _parents(func)
         for call in walk(func):
-            if not isinstance(call, ast.Call) or not call.args or not _unconditional(func, call, parents):
+            if not isinstance(call, ast.Call) or not call.args:
                 continue
-            given = call.args[0]
             name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
-            if isinstance(given, ast.Name) and given.id in local_key and _guarded_name(func, given.id, 1):
-                continue
-            if name == BUILDER and isinstance(given, ast.Name) and given.id in local_key:
-                found.add(local_key[given.id])
+            if name == BUILDER:
+                given, defaulted = call.args[0], False
+                if isinstance(given, ast.Call) and getattr(given.func, "id", "") == "default" and given.args:
+                    given, defaulted = given.args[0], True
+                if isinstance(given, ast.Name) and given.id in local_key:
+                    sure = (
+                        not defaulted
+                        and _unconditional(func, call, parents)
+                        and not _guarded_name(func, given.id, 1)
+                    )
+                    found.append((local_key[given.id], owner.line(call), sure))
                 continue
             callee = dotted_name(call.func)
             method = methods.get(callee[len("self.") :]) if callee and callee.startswith("self.") else None
             if method is None or method is func:
                 continue
             for param, value in zip([a.arg for a in method.args.args[1:]], call.args, strict=False):
-                if isinstance(value, ast.Name) and value.id in local_key:
-                    uses = [n for n in walk(method) if _builds_or_indexes(n, param)]
-                    inside = _parents(method) if uses else {}
-                    if _guarded_name(method, param, 0):
-                        continue
-                    if any(_unconditional(method, use, inside) for use in uses):
-                        found.add(local_key[value.id])
-    return sorted(found)
-
-
-def _method_builds(func: ast.AST, local_key: dict[str, str], owner: Found) -> list[tuple[str, str]]:
-    """(model key, "file:line (through self.m, file:line)") where the engine hands a
-    `model:` key to its own method, which builds it or indexes its ``["params"]``
-    (CogVideoX's ``self._init_first_stage(first_stage_config)``, diffusion_video.py:88,
-    calls ``instantiate_from_config(config)`` at :140).  One call deep."""
-    if not isinstance(owner.node, ast.ClassDef):
-        return []
-    methods = {item.name: item for item in owner.node.body if isinstance(item, ast.FunctionDef)}
-    out: list[tuple[str, str]] = []
-    for call in walk(func):
-        if not isinstance(call, ast.Call):
-            continue
-        callee = dotted_name(call.func)
-        method = methods.get(callee[len("self.") :]) if callee and callee.startswith("self.") else None
-        if method is None or method is func:
-            continue
-        params = [a.arg for a in method.args.args[1:]]
-        for param, value in zip(params, call.args, strict=False):
-            if not (isinstance(value, ast.Name) and value.id in local_key):
-                continue
-            use = next((node for node in walk(method) if _builds_or_indexes(node, param)), None)
-            if use is None:
-                continue
-            how = (
-                f'indexes {param}["params"]'
-                if isinstance(use, ast.Subscript)
-                else f"builds it with {BUILDER}"
-            )
-            out.append(
-                (local_key[value.id], f"{callee} ({owner.line(call)}), which {how} ({owner.line(use)})")
-            )
-    return out
+                if not (isinstance(value, ast.Name) and value.id in local_key):
+                    continue
+                uses = [node for node in walk(method) if _builds_or_indexes(node, param)]
+                if not uses:
+                    continue
+                how = (
+                    f'indexes {param}["params"]'
+                    if isinstance(uses[0], ast.Subscript)
+                    else f"builds it with {BUILDER}"
+                )
+                inside = _parents(method)
+                sure = (
+                    _unconditional(func, call, parents)
+                    and not _guarded_name(func, value.id, 1)
+                    and not _guarded_name(method, param, 0)
+                    and any(_unconditional(method, use, inside) for use in uses)
+                )
+                where = f"{callee} ({owner.line(call)}), which {how} ({owner.line(uses[0])})"
+                found.append((local_key[value.id], where, sure))
+    return found
 
 
 def _builds_or_indexes(node: ast.AST, name: str) -> bool:
