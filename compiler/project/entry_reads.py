@@ -5,12 +5,13 @@ args.image2video:``, sample_video.py:160) guards that script's code: a project's
 script that never reads the flag (Metalicana/DiTCtrl 1b91ee4, sat/sample_video_i2v.py
 always conditions on the image) runs the same config without it.
 
-Static and on the safe side: the parser's arguments among the attribute names and string
-constants of the script and of every project module it imports, transitively (absolute and
-relative imports, the packages' ``__init__`` on the way: a helper two imports away, or a
-package re-exporting CogVideoX's ``sampling_main``, reads the flag for it).  An argument
-listed may not be read; one absent is read by none of them.  A script with a project import
-satc cannot follow is left out: its reads are unknown.
+Answered one question at a time, when a rule asks it (facts.Project.entry_facts), for the
+launched script only.  Static and on the safe side: an argument counts as read where its
+name is an attribute or a string constant in the script or in a project module it imports,
+transitively (absolute and relative imports, the packages' ``__init__`` on the way: a
+helper two imports away, or a package re-exporting CogVideoX's ``sampling_main``, reads the
+flag for it); a module whose text never spells the name is not walked.  A script with a
+project import satc cannot follow gets None: its reads are unknown.
 """
 
 from __future__ import annotations
